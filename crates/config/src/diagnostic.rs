@@ -1,0 +1,269 @@
+//! Findings about a config file: one type, a stable code, shown the same way as text and JSON.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Every kind of problem the config layer can report. The code (`MK…`) and the name are stable:
+/// scripts may match on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// The file is not valid YAML.
+    YamlSyntax,
+    /// The file is too large, too deep, or expands too many aliases.
+    InputLimit,
+    /// The file is empty or not a mapping at the top.
+    NotAMapping,
+    /// A key that the schema does not know.
+    UnknownKey,
+    /// A value of the wrong YAML type.
+    WrongType,
+    /// A required key is absent.
+    MissingKey,
+    /// A value outside an enumeration.
+    InvalidEnumValue,
+    /// A number outside its allowed range.
+    OutOfRange,
+    /// A list that must not be empty is empty.
+    EmptyList,
+    /// Not a valid DNS name.
+    InvalidDnsName,
+    /// Not a valid CIDR for its address family, or host bits set, or an unsafe prefix.
+    InvalidCidr,
+    /// Not a Kubernetes resource quantity.
+    InvalidQuantity,
+    /// A resource request larger than its limit.
+    RequestExceedsLimit,
+    /// Not a valid Kubernetes object name or Secret key.
+    InvalidKubernetesName,
+    /// Not an IANA time zone name.
+    UnknownTimezone,
+    /// A setting that needs another setting which is absent.
+    MissingDependency,
+    /// A value that is syntactically fine but not accepted here.
+    InvalidValue,
+}
+
+impl Code {
+    /// All codes, in documentation order.
+    pub const ALL: [Code; 17] = [
+        Code::YamlSyntax,
+        Code::InputLimit,
+        Code::NotAMapping,
+        Code::UnknownKey,
+        Code::WrongType,
+        Code::MissingKey,
+        Code::InvalidEnumValue,
+        Code::OutOfRange,
+        Code::EmptyList,
+        Code::InvalidDnsName,
+        Code::InvalidCidr,
+        Code::InvalidQuantity,
+        Code::RequestExceedsLimit,
+        Code::InvalidKubernetesName,
+        Code::UnknownTimezone,
+        Code::MissingDependency,
+        Code::InvalidValue,
+    ];
+
+    /// The stable short code, e.g. `MK101`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Code::YamlSyntax => "MK001",
+            Code::InputLimit => "MK002",
+            Code::NotAMapping => "MK003",
+            Code::UnknownKey => "MK101",
+            Code::WrongType => "MK102",
+            Code::MissingKey => "MK103",
+            Code::InvalidEnumValue => "MK104",
+            Code::OutOfRange => "MK105",
+            Code::EmptyList => "MK106",
+            Code::InvalidDnsName => "MK201",
+            Code::InvalidCidr => "MK202",
+            Code::InvalidQuantity => "MK203",
+            Code::RequestExceedsLimit => "MK204",
+            Code::InvalidKubernetesName => "MK205",
+            Code::UnknownTimezone => "MK206",
+            Code::MissingDependency => "MK207",
+            Code::InvalidValue => "MK208",
+        }
+    }
+
+    /// The stable kebab-case name, e.g. `unknown-key`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Code::YamlSyntax => "yaml-syntax",
+            Code::InputLimit => "input-limit",
+            Code::NotAMapping => "not-a-mapping",
+            Code::UnknownKey => "unknown-key",
+            Code::WrongType => "wrong-type",
+            Code::MissingKey => "missing-key",
+            Code::InvalidEnumValue => "invalid-enum-value",
+            Code::OutOfRange => "out-of-range",
+            Code::EmptyList => "empty-list",
+            Code::InvalidDnsName => "invalid-dns-name",
+            Code::InvalidCidr => "invalid-cidr",
+            Code::InvalidQuantity => "invalid-quantity",
+            Code::RequestExceedsLimit => "request-exceeds-limit",
+            Code::InvalidKubernetesName => "invalid-kubernetes-name",
+            Code::UnknownTimezone => "unknown-timezone",
+            Code::MissingDependency => "missing-dependency",
+            Code::InvalidValue => "invalid-value",
+        }
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+/// How bad a finding is. Errors stop synthesis; warnings are shown and synthesis goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Line and column (both 1-based) in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub line: u64,
+    pub column: u64,
+}
+
+/// One finding: what is wrong, where (field path and, when known, line), the bad value, and how
+/// to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub code: Code,
+    /// `code.name()`, repeated so JSON consumers need no table.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// Dotted field path such as `storage.dovecot.size`; `hostnames[0]` for list items; empty for
+    /// the document as a whole.
+    pub path: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            name: code.name(),
+            severity: Severity::Error,
+            path: path.into(),
+            message: message.into(),
+            value: None,
+            hint: None,
+            location: None,
+        }
+    }
+
+    pub fn warning(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, path, message)
+        }
+    }
+
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_location(mut self, location: Option<Location>) -> Self {
+        self.location = location;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Human-readable rendering, `source` naming the file (or `<stdin>`).
+    pub fn render(&self, source: &str) -> String {
+        let mut out = String::new();
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        out.push_str(&format!("{severity}[{}]: ", self.code.id()));
+        if !self.path.is_empty() {
+            out.push_str(&format!("{}: ", self.path));
+        }
+        out.push_str(&self.message);
+        out.push('\n');
+        match self.location {
+            Some(l) => out.push_str(&format!("  --> {source}:{}:{}\n", l.line, l.column)),
+            None => out.push_str(&format!("  --> {source}\n")),
+        }
+        if let Some(value) = &self.value {
+            out.push_str(&format!("  = value: {value}\n"));
+        }
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("  = hint: {hint}\n"));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render("config"))
+    }
+}
+
+/// Joins a parent path and a key: `join("storage", "dovecot")` is `storage.dovecot`.
+pub fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// `index("hostnames", 2)` is `hostnames[2]`.
+pub fn index(parent: &str, i: usize) -> String {
+    format!("{parent}[{i}]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_and_names_are_unique() {
+        let ids: HashSet<_> = Code::ALL.iter().map(|c| c.id()).collect();
+        let names: HashSet<_> = Code::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(ids.len(), Code::ALL.len());
+        assert_eq!(names.len(), Code::ALL.len());
+    }
+
+    #[test]
+    fn text_rendering_names_path_value_and_hint() {
+        let d = Diagnostic::error(Code::InvalidQuantity, "storage.dovecot.size", "not a quantity")
+            .with_value("50GB")
+            .with_hint("write 50Gi")
+            .with_location(Some(Location { line: 3, column: 9 }));
+        let text = d.render("mailu.yaml");
+        assert!(text.starts_with("error[MK203]: storage.dovecot.size: not a quantity\n"));
+        assert!(text.contains("--> mailu.yaml:3:9"));
+        assert!(text.contains("= value: 50GB"));
+        assert!(text.contains("= hint: write 50Gi"));
+    }
+}

@@ -1,0 +1,189 @@
+//! The mailu-k8s configuration: file format, JSON Schema, and the one validation pass.
+//!
+//! `load` runs the whole edge: YAML text → structural check against the generated schema (every
+//! unknown key, wrong type, missing key and bad enum value at once) → typed [`file::ConfigFile`] →
+//! [`validate`] (every value rule at once) → [`Config`]. Nothing past this crate re-validates.
+
+pub mod diagnostic;
+pub mod file;
+pub mod model;
+pub mod rules;
+pub mod structure;
+mod validate;
+
+pub use diagnostic::{Code, Diagnostic, Location, Severity};
+pub use model::*;
+pub use validate::validate;
+
+use serde_json::Value;
+
+/// Config files larger than this are refused before parsing: a real one is a few KiB.
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+/// Deeper nesting than this is refused: the schema itself is five levels deep.
+pub const MAX_DEPTH: usize = 32;
+/// Alias expansions beyond this are refused (stops "billion laughs" documents).
+pub const MAX_ALIASES: usize = 256;
+/// Total YAML nodes, counting alias replays.
+pub const MAX_NODES: usize = 20_000;
+
+/// A loaded config with its non-fatal findings.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Parses and validates a config file. `Err` holds every error found (and any warnings).
+pub fn load(bytes: &[u8]) -> Result<Loaded, Vec<Diagnostic>> {
+    let doc = parse_document(bytes).map_err(|d| vec![d])?;
+    let structural = structure::check(&json_schema(), &doc);
+    if !structural.is_empty() {
+        return Err(structural);
+    }
+    let file: file::ConfigFile = serde_json::from_value(doc).map_err(|e| {
+        // The structural check mirrors these types, so this is a backstop, not a path users
+        // should normally reach.
+        vec![Diagnostic::error(Code::WrongType, "", e.to_string())]
+    })?;
+    let (config, warnings) = validate(&file)?;
+    Ok(Loaded { config, warnings })
+}
+
+/// Parses YAML into a JSON value tree with hard limits on size, depth and alias expansion.
+pub fn parse_document(bytes: &[u8]) -> Result<Value, Diagnostic> {
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(Diagnostic::error(
+            Code::InputLimit,
+            "",
+            format!(
+                "the file is {} bytes; config files are limited to {} bytes",
+                bytes.len(),
+                MAX_CONFIG_BYTES
+            ),
+        )
+        .with_hint("a mailu-k8s config is a few KiB; check that this is the right file"));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Diagnostic::error(
+            Code::YamlSyntax,
+            "",
+            format!("the file is not UTF-8 (invalid byte at offset {})", e.valid_up_to()),
+        )
+        .with_hint("save the file as UTF-8")
+    })?;
+    if text.trim().is_empty() || text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    }) {
+        return Err(Diagnostic::error(Code::NotAMapping, "", "the config file is empty")
+            .with_hint("run `mailu-k8s init` for a starter config"));
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            max_aliases: MAX_ALIASES,
+            max_nodes: MAX_NODES,
+            max_documents: 1,
+            max_total_scalar_bytes: MAX_CONFIG_BYTES,
+        },
+        alias_limits: alias_limits(),
+        with_snippet: false,
+    };
+    let doc: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        let location = e.location().map(|l| Location {
+            line: l.line(),
+            column: l.column(),
+        });
+        let message = first_line(&e.to_string());
+        // Matched on the message as well as the variant: the parser may wrap these errors.
+        let multiple_documents = matches!(e, serde_saphyr::Error::MultipleDocuments { .. })
+            || message.contains("Documents {");
+        let budget = matches!(e, serde_saphyr::Error::Budget { .. })
+            || matches!(e, serde_saphyr::Error::AliasReplayLimitExceeded { .. })
+            || matches!(e, serde_saphyr::Error::AliasExpansionLimitExceeded { .. })
+            || matches!(e, serde_saphyr::Error::AliasReplayStackDepthExceeded { .. })
+            || message.contains("budget breached")
+            || message.contains("limit exceeded");
+        if multiple_documents {
+            Diagnostic::error(Code::YamlSyntax, "", "the file holds more than one YAML document")
+                .with_hint("keep one document; remove the extra `---` sections")
+                .with_location(location)
+        } else if budget {
+            Diagnostic::error(Code::InputLimit, "", format!("the document is too large or too deeply nested: {message}"))
+                .with_hint(format!(
+                    "config files are limited to {MAX_DEPTH} levels, {MAX_ALIASES} alias uses and {MAX_NODES} nodes"
+                ))
+                .with_location(location)
+        } else {
+            Diagnostic::error(Code::YamlSyntax, "", format!("invalid YAML: {message}"))
+                .with_hint("fix the YAML syntax at the given line and column")
+                .with_location(location)
+        }
+    })?;
+    if !doc.is_object() {
+        return Err(Diagnostic::error(
+            Code::NotAMapping,
+            "",
+            "the top level of the config must be a mapping of keys to values",
+        )
+        .with_hint("start with `domain: example.com` (run `mailu-k8s init` for a starter config)"));
+    }
+    Ok(doc)
+}
+
+fn alias_limits() -> serde_saphyr::options::AliasLimits {
+    let mut limits = serde_saphyr::options::AliasLimits::default();
+    limits.max_total_replayed_events = MAX_NODES;
+    limits.max_replay_stack_depth = MAX_DEPTH;
+    limits.max_alias_expansions_per_anchor = MAX_ALIASES;
+    limits
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_owned()
+}
+
+/// The JSON Schema (draft-07) of the config file, as printed by `mailu-k8s schema`.
+pub fn json_schema() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut schema = generator
+        .into_root_schema_for::<file::ConfigFile>()
+        .to_value();
+    // Absent keys take defaults; an explicit `null` is an error, so optional keys are not
+    // nullable in the schema either.
+    strip_null(&mut schema);
+    schema
+}
+
+fn strip_null(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            for key in ["anyOf", "oneOf"] {
+                if let Some(Value::Array(branches)) = map.get_mut(key) {
+                    branches.retain(|b| b.get("type").is_none_or(|t| t != "null"));
+                    if branches.len() == 1 {
+                        if let Some(Value::Object(only)) = branches.pop() {
+                            map.remove(key);
+                            for (k, v) in only {
+                                map.entry(k).or_insert(v);
+                            }
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(strip_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

