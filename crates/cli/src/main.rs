@@ -1,1 +1,8 @@
-fn main(){}
+//! `mailu-k8s`: see `mailu-k8s --help`. Exit codes: 0 success; 1 a live check found problems;
+//! 2 bad input, bad usage or an I/O error (nothing was written).
+
+mod app;
+
+fn main() -> std::process::ExitCode {
+    app::run()
+}

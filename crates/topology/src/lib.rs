@@ -1,1 +1,405 @@
+//! One model of a Mailu installation: which components run, what each listens on, what state
+//! each keeps, and who talks to whom.
+//!
+//! Every port number lives in [`ports`], every component in [`Component`]. Emitters (manifests,
+//! and later routes, NetworkPolicies and DNS) read this model and never spell a port or a
+//! service name themselves, so two outputs cannot disagree.
 
+use std::num::NonZeroU16;
+
+use mailu_k8s_config::{Config, Redis as RedisConfig};
+
+/// A Mailu component that mailu-k8s runs as a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Component {
+    /// nginx: the only entry point; terminates mail TLS, proxies to postfix and dovecot.
+    Front,
+    /// The admin UI and the auth/lookup API every other component asks.
+    Admin,
+    /// postfix: SMTP in and out (Mailu calls it `smtp`).
+    Postfix,
+    /// dovecot: mailboxes, IMAP/POP3, LMTP delivery, sieve (Mailu calls it `imap`).
+    Dovecot,
+    /// rspamd: spam filtering as a postfix milter (Mailu calls it `antispam`).
+    Rspamd,
+    /// A bundled Redis for rspamd, rate limits and sessions.
+    Redis,
+}
+
+impl Component {
+    /// Every component, in the order objects are written.
+    pub const ALL: [Component; 6] = [
+        Component::Front,
+        Component::Admin,
+        Component::Postfix,
+        Component::Dovecot,
+        Component::Rspamd,
+        Component::Redis,
+    ];
+
+    /// The short name used in config keys and the `app.kubernetes.io/component` label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Component::Front => "front",
+            Component::Admin => "admin",
+            Component::Postfix => "postfix",
+            Component::Dovecot => "dovecot",
+            Component::Rspamd => "rspamd",
+            Component::Redis => "redis",
+        }
+    }
+
+    /// The Kubernetes object name of its Deployment and Service.
+    pub fn object_name(self) -> String {
+        format!("{NAME_PREFIX}{}", self.name())
+    }
+
+    /// The Mailu variable through which other containers find this component, if any.
+    pub fn address_env(self) -> Option<&'static str> {
+        match self {
+            Component::Front => Some("FRONT_ADDRESS"),
+            Component::Admin => Some("ADMIN_ADDRESS"),
+            Component::Postfix => Some("SMTP_ADDRESS"),
+            Component::Dovecot => Some("IMAP_ADDRESS"),
+            Component::Rspamd => Some("ANTISPAM_ADDRESS"),
+            // Redis is addressed as host:port through REDIS_ADDRESS, see `Topology::redis`.
+            Component::Redis => None,
+        }
+    }
+
+    /// Whether this is one of Mailu's own images (read Mailu's env, get `SECRET_KEY`).
+    pub fn is_mailu(self) -> bool {
+        self != Component::Redis
+    }
+}
+
+/// Prefix of every object name, so `kubectl get all` groups Mailu's objects.
+pub const NAME_PREFIX: &str = "mailu-";
+
+/// A TCP port of a component. `name` is the Kubernetes port name (IANA service name syntax).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Port {
+    pub name: &'static str,
+    pub number: NonZeroU16,
+}
+
+const fn port(name: &'static str, number: u16) -> Port {
+    match NonZeroU16::new(number) {
+        Some(number) => Port { name, number },
+        None => panic!("port 0"),
+    }
+}
+
+/// Every port number in the installation, in one place.
+pub mod ports {
+    use super::{Port, port};
+
+    // Front, public.
+    pub const HTTP: Port = port("http", 80);
+    pub const HTTPS: Port = port("https", 443);
+    pub const SMTP: Port = port("smtp", 25);
+    pub const SUBMISSIONS: Port = port("submissions", 465);
+    pub const SUBMISSION: Port = port("submission", 587);
+    pub const IMAPS: Port = port("imaps", 993);
+    pub const POP3S: Port = port("pop3s", 995);
+    // Front, internal: postfix delivers to front's LMTP proxy, which forwards to dovecot; dovecot
+    // and webmail submit through front, which authenticates and hands to postfix.
+    pub const LMTP: Port = port("lmtp", 2525);
+    pub const SUBMISSION_INTERNAL: Port = port("smtp-internal", 10025);
+    /// front's own health endpoint, bound to localhost (probed by exec, not by the kubelet).
+    pub const FRONT_HEALTH: u16 = 10204;
+
+    // Dovecot.
+    pub const IMAP: Port = port("imap", 143);
+    pub const POP3: Port = port("pop3", 110);
+    pub const SIEVE: Port = port("sieve", 4190);
+
+    // Admin.
+    pub const ADMIN_HTTP: Port = port("http", 8080);
+
+    // Rspamd.
+    pub const RSPAMD_MILTER: Port = port("milter", 11332);
+    pub const RSPAMD_CONTROLLER: Port = port("controller", 11334);
+    pub const RSPAMD_FUZZY: Port = port("fuzzy", 11335);
+
+    // Redis.
+    pub const REDIS: Port = port("redis", 6379);
+}
+
+/// How a component's single volume is mounted: one PVC, one sub-directory per mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mount {
+    pub sub_path: &'static str,
+    pub mount_path: &'static str,
+}
+
+/// A running component and what it listens on and keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    pub component: Component,
+    /// Container ports, also published by its Service.
+    pub ports: Vec<Port>,
+    /// Mounts of the component's persistent volume; empty for stateless components.
+    pub mounts: &'static [Mount],
+}
+
+/// One component reaching another on a port: the basis for `*_ADDRESS` wiring, Service checks and
+/// (later) NetworkPolicies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection {
+    pub from: Component,
+    pub to: Component,
+    pub port: Port,
+}
+
+/// Where Mailu finds Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisEndpoint {
+    pub host: String,
+    pub port: NonZeroU16,
+}
+
+impl RedisEndpoint {
+    /// `REDIS_ADDRESS` as Mailu reads it: the host, with `:port` only when not 6379.
+    pub fn address(&self) -> String {
+        if self.port == ports::REDIS.number {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// The installation's topology.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub namespace: String,
+    pub cluster_domain: String,
+    pub workloads: Vec<Workload>,
+    pub connections: Vec<Connection>,
+    /// Ports front offers to clients and other mail servers: Mailu's `PORTS`.
+    pub front_public_ports: Vec<Port>,
+    pub redis: RedisEndpoint,
+}
+
+impl Topology {
+    pub fn from_config(config: &Config) -> Topology {
+        use Component::*;
+        use ports::*;
+
+        let front_public_ports = vec![SMTP, HTTP, HTTPS, SUBMISSIONS, SUBMISSION, IMAPS, POP3S];
+        let mut front_ports = front_public_ports.clone();
+        front_ports.extend([LMTP, SUBMISSION_INTERNAL]);
+
+        let mut workloads = vec![
+            Workload {
+                component: Front,
+                ports: front_ports,
+                mounts: &[],
+            },
+            Workload {
+                component: Admin,
+                ports: vec![ADMIN_HTTP],
+                mounts: &[
+                    Mount {
+                        sub_path: "data",
+                        mount_path: "/data",
+                    },
+                    Mount {
+                        sub_path: "dkim",
+                        mount_path: "/dkim",
+                    },
+                ],
+            },
+            Workload {
+                component: Postfix,
+                ports: vec![SMTP, SUBMISSION_INTERNAL],
+                mounts: &[Mount {
+                    sub_path: "queue",
+                    mount_path: "/queue",
+                }],
+            },
+            Workload {
+                component: Dovecot,
+                ports: vec![IMAP, POP3, LMTP, SIEVE],
+                mounts: &[
+                    Mount {
+                        sub_path: "mail",
+                        mount_path: "/mail",
+                    },
+                    Mount {
+                        sub_path: "data",
+                        mount_path: "/data",
+                    },
+                ],
+            },
+            Workload {
+                component: Rspamd,
+                ports: vec![RSPAMD_MILTER, RSPAMD_CONTROLLER, RSPAMD_FUZZY],
+                mounts: &[Mount {
+                    sub_path: "rspamd",
+                    mount_path: "/var/lib/rspamd",
+                }],
+            },
+        ];
+
+        let namespace = config.namespace.clone();
+        let cluster_domain = config.cluster_domain.as_str().to_owned();
+        let redis = match &config.redis {
+            RedisConfig::Bundled => {
+                workloads.push(Workload {
+                    component: Redis,
+                    ports: vec![REDIS],
+                    mounts: &[Mount {
+                        sub_path: "redis",
+                        mount_path: "/data",
+                    }],
+                });
+                RedisEndpoint {
+                    host: service_fqdn(Redis, &namespace, &cluster_domain),
+                    port: REDIS.number,
+                }
+            }
+            RedisConfig::External { host, port } => RedisEndpoint {
+                host: host.as_str().to_owned(),
+                port: *port,
+            },
+        };
+
+        let mut connections = vec![
+            // Authentication and lookups: everyone asks admin.
+            Connection { from: Front, to: Admin, port: ADMIN_HTTP },
+            Connection { from: Postfix, to: Admin, port: ADMIN_HTTP },
+            Connection { from: Dovecot, to: Admin, port: ADMIN_HTTP },
+            Connection { from: Rspamd, to: Admin, port: ADMIN_HTTP },
+            // Mail flow.
+            Connection { from: Front, to: Postfix, port: SMTP },
+            Connection { from: Front, to: Postfix, port: SUBMISSION_INTERNAL },
+            Connection { from: Front, to: Dovecot, port: IMAP },
+            Connection { from: Front, to: Dovecot, port: POP3 },
+            Connection { from: Front, to: Dovecot, port: LMTP },
+            Connection { from: Front, to: Dovecot, port: SIEVE },
+            Connection { from: Postfix, to: Front, port: LMTP },
+            Connection { from: Dovecot, to: Front, port: SUBMISSION_INTERNAL },
+            Connection { from: Postfix, to: Rspamd, port: RSPAMD_MILTER },
+            Connection { from: Dovecot, to: Rspamd, port: RSPAMD_CONTROLLER },
+            Connection { from: Admin, to: Rspamd, port: RSPAMD_CONTROLLER },
+        ];
+        if matches!(config.redis, RedisConfig::Bundled) {
+            connections.extend([
+                Connection { from: Admin, to: Redis, port: REDIS },
+                Connection { from: Rspamd, to: Redis, port: REDIS },
+            ]);
+        }
+
+        Topology {
+            namespace,
+            cluster_domain,
+            workloads,
+            connections,
+            front_public_ports,
+            redis,
+        }
+    }
+
+    pub fn workload(&self, component: Component) -> Option<&Workload> {
+        self.workloads.iter().find(|w| w.component == component)
+    }
+
+    /// The in-cluster DNS name of a component's Service.
+    pub fn fqdn(&self, component: Component) -> String {
+        service_fqdn(component, &self.namespace, &self.cluster_domain)
+    }
+
+    /// Mailu's `PORTS`: what front listens on for clients, in ascending order.
+    pub fn mailu_ports_env(&self) -> String {
+        let mut numbers: Vec<u16> = self.front_public_ports.iter().map(|p| p.number.get()).collect();
+        numbers.sort_unstable();
+        numbers
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `(variable, host)` for every `*_ADDRESS` Mailu needs, in a stable order.
+    pub fn address_env(&self) -> Vec<(&'static str, String)> {
+        let mut vars: Vec<(&'static str, String)> = self
+            .workloads
+            .iter()
+            .filter_map(|w| {
+                w.component
+                    .address_env()
+                    .map(|var| (var, self.fqdn(w.component)))
+            })
+            .collect();
+        vars.push(("REDIS_ADDRESS", self.redis.address()));
+        vars.sort();
+        vars
+    }
+}
+
+fn service_fqdn(component: Component, namespace: &str, cluster_domain: &str) -> String {
+    format!("{}.{namespace}.svc.{cluster_domain}", component.object_name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topology(extra: &str) -> Topology {
+        let text = format!(
+            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\n{extra}"
+        );
+        let loaded = mailu_k8s_config::load(text.as_bytes()).expect("valid config");
+        Topology::from_config(&loaded.config)
+    }
+
+    #[test]
+    fn every_connection_targets_a_port_its_workload_listens_on() {
+        let t = topology("");
+        for c in &t.connections {
+            let target = t.workload(c.to).expect("target runs");
+            assert!(target.ports.contains(&c.port), "{c:?}");
+            assert!(t.workload(c.from).is_some(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn ports_env_lists_front_public_ports_in_order() {
+        assert_eq!(topology("").mailu_ports_env(), "25,80,443,465,587,993,995");
+    }
+
+    #[test]
+    fn port_names_are_valid_kubernetes_port_names_and_unique_per_workload() {
+        for w in topology("").workloads {
+            let mut names: Vec<_> = w.ports.iter().map(|p| p.name).collect();
+            for n in &names {
+                assert!(n.len() <= 15 && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit()));
+                assert!(n.bytes().any(|b| b.is_ascii_lowercase()));
+            }
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), w.ports.len(), "{:?}", w.component);
+        }
+    }
+
+    #[test]
+    fn redis_address_follows_the_config() {
+        let bundled = topology("");
+        assert_eq!(bundled.redis.address(), "mailu-redis.mailu.svc.cluster.local");
+        assert!(bundled.workload(Component::Redis).is_some());
+        let external = topology("redis: {host: redis.cache, port: 6380}\n");
+        assert_eq!(external.redis.address(), "redis.cache:6380");
+        assert!(external.workload(Component::Redis).is_none());
+        assert!(external.connections.iter().all(|c| c.to != Component::Redis));
+    }
+
+    #[test]
+    fn addresses_follow_namespace_and_cluster_domain() {
+        let t = topology("namespace: mail\nclusterDomain: k8s.internal\n");
+        let env = t.address_env();
+        assert!(env.contains(&("ADMIN_ADDRESS", "mailu-admin.mail.svc.k8s.internal".to_owned())));
+        assert!(env.contains(&("SMTP_ADDRESS", "mailu-postfix.mail.svc.k8s.internal".to_owned())));
+    }
+}

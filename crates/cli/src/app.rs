@@ -1,0 +1,289 @@
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use mailu_k8s_config::{Diagnostic, Loaded};
+
+/// Turn one validated config file into everything needed to run Mailu on Kubernetes.
+///
+/// Exit codes: 0 success; 1 a live check found problems; 2 invalid config, bad usage or an I/O
+/// error. On exit code 2 no output file is written or changed.
+#[derive(Parser, Debug)]
+#[command(name = "mailu-k8s", version, about, long_about)]
+struct Cli {
+    /// How findings are printed (on standard error).
+    #[arg(long, value_enum, global = true, default_value_t = MessageFormat::Text)]
+    message_format: MessageFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate a config and write the Kubernetes manifests.
+    Synth {
+        /// The config file (`-` for standard input).
+        #[arg(default_value = "mailu.yaml")]
+        config: PathBuf,
+        /// Where to write: a file, an existing directory (or a path ending in `/`), or `-` for
+        /// standard output. Default: `dist/mailu.k8s.yaml` (`.json` with `--format json`).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Output format: multi-document YAML, or a JSON `v1 List`.
+        #[arg(long, value_enum, default_value_t = Format::Yaml)]
+        format: Format,
+    },
+    /// Validate a config and report every problem; write nothing.
+    Check {
+        /// The config file (`-` for standard input).
+        #[arg(default_value = "mailu.yaml")]
+        config: PathBuf,
+    },
+    /// Print the config file's JSON Schema (draft-07, for yaml-language-server and editors).
+    Schema,
+    /// Write a commented starter config and its schema next to it.
+    Init {
+        /// Where to write the config.
+        #[arg(default_value = "mailu.yaml")]
+        path: PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Yaml,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum MessageFormat {
+    Text,
+    Json,
+}
+
+/// A failure that ends the run with exit code 2.
+enum Failure {
+    /// The config has errors (already collected).
+    Invalid(Vec<Diagnostic>),
+    /// Reading or writing failed.
+    Io(String),
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are successes; usage errors exit 2 (clap's convention).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let format = cli.message_format;
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((source, Failure::Invalid(findings))) => {
+            report(&source, &findings, format);
+            ExitCode::from(2)
+        }
+        Err((_, Failure::Io(message))) => {
+            let _ = writeln!(io::stderr(), "error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+type Outcome = Result<(), (String, Failure)>;
+
+fn execute(cli: Cli) -> Outcome {
+    let format = cli.message_format;
+    match cli.command {
+        Command::Synth {
+            config,
+            output,
+            format: out_format,
+        } => {
+            let (source, loaded) = load(&config)?;
+            report(&source, &loaded.warnings, format);
+            let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
+            let text = match out_format {
+                Format::Yaml => manifest.to_yaml(),
+                Format::Json => manifest.to_json(),
+            };
+            let ext = match out_format {
+                Format::Yaml => "yaml",
+                Format::Json => "json",
+            };
+            write_output(output.as_deref(), ext, &text).map_err(|e| (source, Failure::Io(e)))
+        }
+        Command::Check { config } => {
+            let (source, loaded) = load(&config)?;
+            report(&source, &loaded.warnings, format);
+            if format == MessageFormat::Text {
+                let _ = writeln!(io::stderr(), "{source}: no errors");
+            }
+            Ok(())
+        }
+        Command::Schema => {
+            let schema = mailu_k8s_config::json_schema();
+            let text = serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n";
+            write_stdout(&text).map_err(|e| (String::new(), Failure::Io(e)))
+        }
+        Command::Init { path, force } => init(&path, force).map_err(|e| (String::new(), Failure::Io(e))),
+    }
+}
+
+fn load(path: &Path) -> Result<(String, Loaded), (String, Failure)> {
+    let source = if path == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let bytes = read_input(path).map_err(|e| (source.clone(), Failure::Io(e)))?;
+    match mailu_k8s_config::load(&bytes) {
+        Ok(loaded) => Ok((source, loaded)),
+        Err(findings) => Err((source, Failure::Invalid(findings))),
+    }
+}
+
+/// Reads at most one byte past the config size limit, so a huge or endless input fails fast.
+fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    let limit = mailu_k8s_config::MAX_CONFIG_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        io::stdin()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| {
+            let hint = if e.kind() == io::ErrorKind::NotFound {
+                " (run `mailu-k8s init` to create a starter config)"
+            } else {
+                ""
+            };
+            format!("cannot read {}: {e}{hint}", path.display())
+        })?;
+        file.take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    }
+    Ok(bytes)
+}
+
+fn report(source: &str, findings: &[Diagnostic], format: MessageFormat) {
+    if findings.is_empty() {
+        return;
+    }
+    let mut err = io::stderr().lock();
+    match format {
+        MessageFormat::Text => {
+            for d in findings {
+                let _ = write!(err, "{}", d.render(source));
+            }
+            let errors = findings.iter().filter(|d| d.is_error()).count();
+            let warnings = findings.len() - errors;
+            let _ = writeln!(err, "{source}: {errors} error(s), {warnings} warning(s)");
+        }
+        MessageFormat::Json => {
+            let doc = serde_json::json!({ "source": source, "findings": findings });
+            let _ = writeln!(err, "{}", serde_json::to_string(&doc).unwrap_or_default());
+        }
+    }
+}
+
+/// Writes stdout; a closed pipe (`| head`) is a normal end, not an error.
+fn write_stdout(text: &str) -> Result<(), String> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write standard output: {e}")),
+    }
+}
+
+fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), String> {
+    let file_name = format!("mailu.k8s.{ext}");
+    let target = match output {
+        Some(p) if p == Path::new("-") => return write_stdout(text),
+        Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => p.join(file_name),
+        Some(p) => p.to_path_buf(),
+        None => Path::new("dist").join(file_name),
+    };
+    write_atomically(&target, text.as_bytes())
+}
+
+/// Writes through a temporary file in the same directory and renames it into place, so the
+/// target is either the old file or the complete new one, never a partial write.
+fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("{} is not a file path", target.display()))?;
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&temp, bytes)
+        .and_then(|()| std::fs::rename(&temp, target))
+        .map_err(|e| format!("cannot write {}: {e}", target.display()));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// The schema file `init` writes beside the config, named in the config's modeline.
+const SCHEMA_FILE: &str = "mailu-k8s.schema.json";
+
+/// The commented starter config `init` writes. A test loads it, so it stays valid.
+pub const STARTER_CONFIG: &str = include_str!("starter.yaml");
+
+fn init(path: &Path, force: bool) -> Result<(), String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let schema_path = dir.join(SCHEMA_FILE);
+    for p in [path, schema_path.as_path()] {
+        if p.exists() && !force {
+            return Err(format!("{} exists; pass --force to overwrite it", p.display()));
+        }
+    }
+    let schema = serde_json::to_string_pretty(&mailu_k8s_config::json_schema()).unwrap_or_default() + "\n";
+    let config = format!("# yaml-language-server: $schema=./{SCHEMA_FILE}\n{STARTER_CONFIG}");
+    write_atomically(&schema_path, schema.as_bytes())?;
+    write_atomically(path, config.as_bytes())?;
+    let _ = writeln!(
+        io::stderr(),
+        "wrote {} and {}; edit it, then run `mailu-k8s synth {}`",
+        path.display(),
+        schema_path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starter_config_is_valid() {
+        let loaded = mailu_k8s_config::load(STARTER_CONFIG.as_bytes()).expect("starter config loads");
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
