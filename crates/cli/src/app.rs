@@ -134,7 +134,9 @@ fn execute(cli: Cli) -> Outcome {
             let text = serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n";
             write_stdout(&text).map_err(|e| (String::new(), Failure::Io(e)))
         }
-        Command::Init { path, force } => init(&path, force).map_err(|e| (String::new(), Failure::Io(e))),
+        Command::Init { path, force } => {
+            init(&path, force).map_err(|e| (String::new(), Failure::Io(e)))
+        }
     }
 }
 
@@ -211,7 +213,9 @@ fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), Stri
     let file_name = format!("mailu.k8s.{ext}");
     let target = match output {
         Some(p) if p == Path::new("-") => return write_stdout(text),
-        Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => p.join(file_name),
+        Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => {
+            p.join(file_name)
+        }
         Some(p) => p.to_path_buf(),
         None => Path::new("dist").join(file_name),
     };
@@ -254,10 +258,14 @@ fn init(path: &Path, force: bool) -> Result<(), String> {
     let schema_path = dir.join(SCHEMA_FILE);
     for p in [path, schema_path.as_path()] {
         if p.exists() && !force {
-            return Err(format!("{} exists; pass --force to overwrite it", p.display()));
+            return Err(format!(
+                "{} exists; pass --force to overwrite it",
+                p.display()
+            ));
         }
     }
-    let schema = serde_json::to_string_pretty(&mailu_k8s_config::json_schema()).unwrap_or_default() + "\n";
+    let schema =
+        serde_json::to_string_pretty(&mailu_k8s_config::json_schema()).unwrap_or_default() + "\n";
     let config = format!("# yaml-language-server: $schema=./{SCHEMA_FILE}\n{STARTER_CONFIG}");
     write_atomically(&schema_path, schema.as_bytes())?;
     write_atomically(path, config.as_bytes())?;
@@ -277,7 +285,8 @@ mod tests {
 
     #[test]
     fn starter_config_is_valid() {
-        let loaded = mailu_k8s_config::load(STARTER_CONFIG.as_bytes()).expect("starter config loads");
+        let loaded =
+            mailu_k8s_config::load(STARTER_CONFIG.as_bytes()).expect("starter config loads");
         assert!(loaded.warnings.is_empty());
     }
 

@@ -256,10 +256,14 @@ mod tests {
 
     #[test]
     fn text_rendering_names_path_value_and_hint() {
-        let d = Diagnostic::error(Code::InvalidQuantity, "storage.dovecot.size", "not a quantity")
-            .with_value("50GB")
-            .with_hint("write 50Gi")
-            .with_location(Some(Location { line: 3, column: 9 }));
+        let d = Diagnostic::error(
+            Code::InvalidQuantity,
+            "storage.dovecot.size",
+            "not a quantity",
+        )
+        .with_value("50GB")
+        .with_hint("write 50Gi")
+        .with_location(Some(Location { line: 3, column: 9 }));
         let text = d.render("mailu.yaml");
         assert!(text.starts_with("error[MK203]: storage.dovecot.size: not a quantity\n"));
         assert!(text.contains("--> mailu.yaml:3:9"));

@@ -50,6 +50,8 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, Vec<Diagnostic>> {
 }
 
 /// Parses YAML into a JSON value tree with hard limits on size, depth and alias expansion.
+// A parse failure is one finding; it is built once per run, so its size does not matter.
+#[allow(clippy::result_large_err)]
 pub fn parse_document(bytes: &[u8]) -> Result<Value, Diagnostic> {
     if bytes.len() > MAX_CONFIG_BYTES {
         return Err(Diagnostic::error(
@@ -67,16 +69,23 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, Diagnostic> {
         Diagnostic::error(
             Code::YamlSyntax,
             "",
-            format!("the file is not UTF-8 (invalid byte at offset {})", e.valid_up_to()),
+            format!(
+                "the file is not UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
         )
         .with_hint("save the file as UTF-8")
     })?;
-    if text.trim().is_empty() || text.lines().all(|l| {
-        let l = l.trim();
-        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
-    }) {
-        return Err(Diagnostic::error(Code::NotAMapping, "", "the config file is empty")
-            .with_hint("run `mailu-k8s init` for a starter config"));
+    if text.trim().is_empty()
+        || text.lines().all(|l| {
+            let l = l.trim();
+            l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+        })
+    {
+        return Err(
+            Diagnostic::error(Code::NotAMapping, "", "the config file is empty")
+                .with_hint("run `mailu-k8s init` for a starter config"),
+        );
     }
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
@@ -126,7 +135,9 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, Diagnostic> {
             "",
             "the top level of the config must be a mapping of keys to values",
         )
-        .with_hint("start with `domain: example.com` (run `mailu-k8s init` for a starter config)"));
+        .with_hint(
+            "start with `domain: example.com` (run `mailu-k8s init` for a starter config)",
+        ));
     }
     Ok(doc)
 }
@@ -168,12 +179,12 @@ fn strip_null(value: &mut Value) {
             for key in ["anyOf", "oneOf"] {
                 if let Some(Value::Array(branches)) = map.get_mut(key) {
                     branches.retain(|b| b.get("type").is_none_or(|t| t != "null"));
-                    if branches.len() == 1 {
-                        if let Some(Value::Object(only)) = branches.pop() {
-                            map.remove(key);
-                            for (k, v) in only {
-                                map.entry(k).or_insert(v);
-                            }
+                    if branches.len() == 1
+                        && let Some(Value::Object(only)) = branches.pop()
+                    {
+                        map.remove(key);
+                        for (k, v) in only {
+                            map.entry(k).or_insert(v);
                         }
                     }
                 }

@@ -66,7 +66,10 @@ pub struct SecretKeys {
 pub enum Redis {
     /// A Redis Deployment in the namespace, created by mailu-k8s.
     Bundled,
-    External { host: DnsName, port: NonZeroU16 },
+    External {
+        host: DnsName,
+        port: NonZeroU16,
+    },
 }
 
 /// A key inside a Secret that the user creates.

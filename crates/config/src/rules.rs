@@ -38,14 +38,20 @@ impl DnsName {
     /// Parses a name with one or more labels (service names like `postgres` are allowed).
     pub fn parse(raw: &str) -> Result<Self, Problem> {
         if raw.is_empty() {
-            return Err(problem("the name is empty", "write a host name such as `mail.example.com`"));
+            return Err(problem(
+                "the name is empty",
+                "write a host name such as `mail.example.com`",
+            ));
         }
         if !raw.is_ascii() {
             let hint = match idna::domain_to_ascii(raw) {
                 Ok(ascii) => format!("write it as punycode: `{ascii}`"),
                 Err(_) => "write internationalised names as punycode (`xn--...`)".into(),
             };
-            return Err(problem(format!("`{raw}` contains non-ASCII characters"), hint));
+            return Err(problem(
+                format!("`{raw}` contains non-ASCII characters"),
+                hint,
+            ));
         }
         if raw.ends_with('.') {
             return Err(problem(
@@ -55,12 +61,19 @@ impl DnsName {
         }
         let lower = raw.to_ascii_lowercase();
         if lower.len() > 253 {
-            return Err(problem("the name is longer than 253 characters", "use a shorter name"));
+            return Err(problem(
+                "the name is longer than 253 characters",
+                "use a shorter name",
+            ));
         }
         for label in lower.split('.') {
             check_label(label, raw)?;
         }
-        if lower.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+        if lower
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(problem(
                 format!("`{raw}` looks like an IP address, not a name"),
                 "use a DNS name here",
@@ -87,7 +100,10 @@ fn check_label(label: &str, whole: &str) -> Result<(), Problem> {
             "DNS labels have at most 63 characters",
         ));
     }
-    if let Some(bad) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+    if let Some(bad) = label
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
         return Err(problem(
             format!("`{whole}` contains `{bad}`, which is not allowed in host names"),
             "use only letters, digits, `-` and `.`",
@@ -137,7 +153,10 @@ fn split_cidr(raw: &str) -> Result<(&str, u8), Problem> {
         ));
     };
     let prefix: u8 = prefix.parse().map_err(|_| {
-        problem(format!("`{prefix}` is not a prefix length"), "the prefix is a number after `/`")
+        problem(
+            format!("`{prefix}` is not a prefix length"),
+            "the prefix is a number after `/`",
+        )
     })?;
     Ok((addr, prefix))
 }
@@ -166,7 +185,11 @@ impl Ipv4Cidr {
                 "IPv4 prefixes are 0 to 32",
             ));
         }
-        let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+        let mask = if prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - prefix)
+        };
         let network = Ipv4Addr::from(u32::from(addr) & mask);
         if network != addr {
             return Err(problem(
@@ -222,7 +245,11 @@ impl Ipv6Cidr {
                 "IPv6 prefixes are 0 to 128",
             ));
         }
-        let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+        let mask = if prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - prefix)
+        };
         let network = Ipv6Addr::from(u128::from(addr) & mask);
         if network != addr {
             return Err(problem(
@@ -276,7 +303,10 @@ impl Quantity {
         };
         let body = raw.strip_prefix('+').unwrap_or(raw);
         if body.starts_with('-') {
-            return Err(problem(format!("`{raw}` is negative"), "use a positive quantity"));
+            return Err(problem(
+                format!("`{raw}` is negative"),
+                "use a positive quantity",
+            ));
         }
         let number_end = body
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -314,7 +344,10 @@ impl Quantity {
             s if s.starts_with(['e', 'E']) => {
                 let exp = &s[1..];
                 let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 3 {
+                if digits.is_empty()
+                    || !digits.bytes().all(|b| b.is_ascii_digit())
+                    || digits.len() > 3
+                {
                     return Err(bad());
                 }
                 let e: i32 = exp.parse().map_err(|_| bad())?;
@@ -327,7 +360,10 @@ impl Quantity {
             return Err(bad());
         }
         if value == 0.0 {
-            return Err(problem(format!("`{raw}` is zero"), "use a quantity larger than zero"));
+            return Err(problem(
+                format!("`{raw}` is zero"),
+                "use a quantity larger than zero",
+            ));
         }
         Ok(Quantity {
             text: raw.to_owned(),
@@ -390,13 +426,18 @@ pub fn check_dns1123_label(raw: &str) -> Result<(), Problem> {
     };
     let ok = !raw.is_empty()
         && raw.len() <= 63
-        && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !raw.starts_with('-')
         && !raw.ends_with('-');
     if ok {
         Ok(())
     } else {
-        Err(problem(format!("`{raw}` is not a valid Kubernetes name (DNS-1123 label)"), hint()))
+        Err(problem(
+            format!("`{raw}` is not a valid Kubernetes name (DNS-1123 label)"),
+            hint(),
+        ))
     }
 }
 
@@ -407,7 +448,9 @@ pub fn check_dns1123_subdomain(raw: &str) -> Result<(), Problem> {
         && raw.len() <= 253
         && raw.split('.').all(|label| {
             !label.is_empty()
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
@@ -425,7 +468,9 @@ pub fn check_dns1123_subdomain(raw: &str) -> Result<(), Problem> {
 pub fn check_secret_key(raw: &str) -> Result<(), Problem> {
     let ok = !raw.is_empty()
         && raw.len() <= 253
-        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
         && raw != "."
         && raw != "..";
     if ok {
@@ -490,7 +535,11 @@ mod tests {
             ("a-b.c0.io", "a-b.c0.io"),
         ];
         for (raw, want) in ok {
-            assert_eq!(DnsName::parse_fqdn(raw).map(|n| n.0), Ok(want.to_owned()), "{raw}");
+            assert_eq!(
+                DnsName::parse_fqdn(raw).map(|n| n.0),
+                Ok(want.to_owned()),
+                "{raw}"
+            );
         }
         let bad = [
             ("", "empty"),
@@ -591,8 +640,18 @@ mod tests {
             let err = Quantity::parse(raw).expect_err(raw);
             assert!(err.message.contains(needle), "{raw}: {}", err.message);
         }
-        assert!(Quantity::parse("50GB").expect_err("x").hint.contains("`50G`"));
-        assert!(Quantity::parse("1gi").expect_err("x").hint.contains("`1Gi`"));
+        assert!(
+            Quantity::parse("50GB")
+                .expect_err("x")
+                .hint
+                .contains("`50G`")
+        );
+        assert!(
+            Quantity::parse("1gi")
+                .expect_err("x")
+                .hint
+                .contains("`1Gi`")
+        );
     }
 
     #[test]
@@ -602,7 +661,12 @@ mod tests {
         for bad in ["", "Mailu", "-a", "a-", "a.b", "a_b", &"a".repeat(64)] {
             assert!(check_dns1123_label(bad).is_err(), "{bad}");
         }
-        assert!(check_dns1123_label("Mail_U").expect_err("x").hint.contains("`mail-u`"));
+        assert!(
+            check_dns1123_label("Mail_U")
+                .expect_err("x")
+                .hint
+                .contains("`mail-u`")
+        );
         assert!(check_dns1123_subdomain("mailu.secret-key").is_ok());
         for bad in ["", "A", "a..b", "a_b", ".a"] {
             assert!(check_dns1123_subdomain(bad).is_err(), "{bad}");
@@ -622,7 +686,12 @@ mod tests {
         let err = check_timezone("Europe/Berln").expect_err("typo");
         assert!(err.hint.contains("Europe/Berlin"), "{}", err.hint);
         assert!(check_timezone("Mars/Olympus").is_err());
-        assert!(check_timezone("europe/berlin").expect_err("case").hint.contains("Europe/Berlin"));
+        assert!(
+            check_timezone("europe/berlin")
+                .expect_err("case")
+                .hint
+                .contains("Europe/Berlin")
+        );
     }
 
     #[test]

@@ -65,27 +65,27 @@ impl<'s> Walker<'s> {
             return;
         }
 
-        if let Some(expected) = schema.get("type") {
-            if !type_matches(expected, value) {
-                self.out.push(wrong_type(expected, value, path));
-                return;
-            }
+        if let Some(expected) = schema.get("type")
+            && !type_matches(expected, value)
+        {
+            self.out.push(wrong_type(expected, value, path));
+            return;
         }
 
         match value {
             Value::Object(map) => self.walk_object(schema, map, path),
             Value::Array(items) => {
-                if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-                    if (items.len() as u64) < min {
-                        self.out.push(
-                            Diagnostic::error(
-                                Code::EmptyList,
-                                path,
-                                format!("needs at least {min} item(s)"),
-                            )
-                            .with_hint("add an item"),
-                        );
-                    }
+                if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                    && (items.len() as u64) < min
+                {
+                    self.out.push(
+                        Diagnostic::error(
+                            Code::EmptyList,
+                            path,
+                            format!("needs at least {min} item(s)"),
+                        )
+                        .with_hint("add an item"),
+                    );
                 }
                 if let Some(item_schema) = schema.get("items") {
                     for (i, item) in items.iter().enumerate() {
@@ -168,7 +168,10 @@ impl<'s> Walker<'s> {
             if sub.out.is_empty() {
                 return;
             }
-            let type_ok = !sub.out.iter().any(|d| d.code == Code::WrongType && d.path == path);
+            let type_ok = !sub
+                .out
+                .iter()
+                .any(|d| d.code == Code::WrongType && d.path == path);
             if best.is_none() || type_ok {
                 best = Some(sub.out);
             }
@@ -177,10 +180,10 @@ impl<'s> Walker<'s> {
     }
 
     fn check_enum(&mut self, choices: &[String], value: &Value, path: &str) {
-        if let Some(s) = value.as_str() {
-            if choices.iter().any(|c| c == s) {
-                return;
-            }
+        if let Some(s) = value.as_str()
+            && choices.iter().any(|c| c == s)
+        {
+            return;
         }
         let shown = display_value(value);
         let list = choices
@@ -378,7 +381,14 @@ mod tests {
 
     #[test]
     fn did_you_mean_table() {
-        let keys = ["storageClass", "admin", "postfix", "dovecot", "rspamd", "redis"];
+        let keys = [
+            "storageClass",
+            "admin",
+            "postfix",
+            "dovecot",
+            "rspamd",
+            "redis",
+        ];
         let cases: &[(&str, Option<&str>)] = &[
             ("storage_class", Some("storageClass")),
             ("storageclass", Some("storageClass")),

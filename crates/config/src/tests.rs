@@ -40,11 +40,36 @@ fn minimal_config_loads_with_defaults() {
 
 /// (config text appended to MINIMAL, expected code, expected path, text the hint must contain)
 const VALUE_RULES: &[(&str, Code, &str, &str)] = &[
-    ("namespace: Mailu_NS\n", Code::InvalidKubernetesName, "namespace", "mailu-ns"),
-    ("timezone: Europe/Berln\n", Code::UnknownTimezone, "timezone", "Europe/Berlin"),
-    ("subnet6: fd00::1/64\n", Code::InvalidCidr, "subnet6", "fd00::/64"),
-    ("subnet6: 10.0.0.0/8\n", Code::InvalidCidr, "subnet6", "subnet"),
-    ("clusterDomain: bad_domain\n", Code::InvalidDnsName, "clusterDomain", "letters"),
+    (
+        "namespace: Mailu_NS\n",
+        Code::InvalidKubernetesName,
+        "namespace",
+        "mailu-ns",
+    ),
+    (
+        "timezone: Europe/Berln\n",
+        Code::UnknownTimezone,
+        "timezone",
+        "Europe/Berlin",
+    ),
+    (
+        "subnet6: fd00::1/64\n",
+        Code::InvalidCidr,
+        "subnet6",
+        "fd00::/64",
+    ),
+    (
+        "subnet6: 10.0.0.0/8\n",
+        Code::InvalidCidr,
+        "subnet6",
+        "subnet",
+    ),
+    (
+        "clusterDomain: bad_domain\n",
+        Code::InvalidDnsName,
+        "clusterDomain",
+        "letters",
+    ),
     (
         "storage:\n  dovecot:\n    size: 50GB\n",
         Code::InvalidQuantity,
@@ -135,9 +160,36 @@ const VALUE_RULES: &[(&str, Code, &str, &str)] = &[
         "mailu.initialAccount.username",
         "before `@`",
     ),
-    ("images:\n  tag: 'v 1'\n", Code::InvalidValue, "images.tag", "2024.06"),
-    ("images:\n  registry: GHCR.io/\n", Code::InvalidValue, "images.registry", "ghcr.io"),
-    ("tls:\n  secretName: My.Cert\n", Code::InvalidKubernetesName, "tls.secretName", "lower-case"),
+    (
+        "images:\n  tag: 'v 1'\n",
+        Code::InvalidValue,
+        "images.tag",
+        "2024.06",
+    ),
+    (
+        "images:\n  tag: 2024.06-\n",
+        Code::InvalidValue,
+        "images.tag",
+        "ending",
+    ),
+    (
+        "images:\n  tag: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+        Code::InvalidValue,
+        "images.tag",
+        "at most 63",
+    ),
+    (
+        "images:\n  registry: GHCR.io/\n",
+        Code::InvalidValue,
+        "images.registry",
+        "ghcr.io",
+    ),
+    (
+        "tls:\n  secretName: My.Cert\n",
+        Code::InvalidKubernetesName,
+        "tls.secretName",
+        "lower-case",
+    ),
 ];
 
 #[test]
@@ -152,7 +204,10 @@ fn value_rules_table() {
             panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
         };
         let got_hint = d.hint.as_deref().unwrap_or("");
-        assert!(got_hint.contains(hint), "{path}: hint {got_hint:?} lacks {hint:?}");
+        assert!(
+            got_hint.contains(hint),
+            "{path}: hint {got_hint:?} lacks {hint:?}"
+        );
         assert!(d.is_error());
     }
 }
@@ -210,26 +265,86 @@ fn document_rules_table() {
 
 /// Structural problems: (appended text, code, path, hint fragment).
 const STRUCTURE_RULES: &[(&str, Code, &str, &str)] = &[
-    ("hostname: mail.example.com\n", Code::UnknownKey, "hostname", "`hostnames`"),
-    ("storage:\n  dovcot: {size: 1Gi}\n", Code::UnknownKey, "storage.dovcot", "`dovecot`"),
+    (
+        "hostname: mail.example.com\n",
+        Code::UnknownKey,
+        "hostname",
+        "`hostnames`",
+    ),
+    (
+        "storage:\n  dovcot: {size: 1Gi}\n",
+        Code::UnknownKey,
+        "storage.dovcot",
+        "`dovecot`",
+    ),
     (
         "storage:\n  dovecot: {size: 1Gi, storage_class: x}\n",
         Code::UnknownKey,
         "storage.dovecot.storage_class",
         "`storageClass`",
     ),
-    ("database:\n  type: postgres\n", Code::InvalidEnumValue, "database.type", "`postgresql`"),
-    ("images:\n  pullPolicy: always\n", Code::InvalidEnumValue, "images.pullPolicy", "`Always`"),
-    ("mailu:\n  logLevel: verbose\n", Code::InvalidEnumValue, "mailu.logLevel", "`CRITICAL`"),
-    ("images:\n  tag: 2024.06\n", Code::WrongType, "images.tag", "quote the value"),
-    ("mailu:\n  apiEnabled: 'yes'\n", Code::WrongType, "mailu.apiEnabled", "true"),
-    ("mailu:\n  messageSizeLimit: 0\n", Code::OutOfRange, "mailu.messageSizeLimit", "at least 1"),
-    ("redis:\n  host: r\n  port: 70000\n", Code::OutOfRange, "redis.port", "65535"),
-    ("redis:\n  host: r\n  port: 0\n", Code::OutOfRange, "redis.port", "from 1"),
-    ("redis:\n  port: 6380\n", Code::MissingKey, "redis.host", "Host name"),
+    (
+        "database:\n  type: postgres\n",
+        Code::InvalidEnumValue,
+        "database.type",
+        "`postgresql`",
+    ),
+    (
+        "images:\n  pullPolicy: always\n",
+        Code::InvalidEnumValue,
+        "images.pullPolicy",
+        "`Always`",
+    ),
+    (
+        "mailu:\n  logLevel: verbose\n",
+        Code::InvalidEnumValue,
+        "mailu.logLevel",
+        "`CRITICAL`",
+    ),
+    (
+        "images:\n  tag: 2024.06\n",
+        Code::WrongType,
+        "images.tag",
+        "quote the value",
+    ),
+    (
+        "mailu:\n  apiEnabled: 'yes'\n",
+        Code::WrongType,
+        "mailu.apiEnabled",
+        "true",
+    ),
+    (
+        "mailu:\n  messageSizeLimit: 0\n",
+        Code::OutOfRange,
+        "mailu.messageSizeLimit",
+        "at least 1",
+    ),
+    (
+        "redis:\n  host: r\n  port: 70000\n",
+        Code::OutOfRange,
+        "redis.port",
+        "65535",
+    ),
+    (
+        "redis:\n  host: r\n  port: 0\n",
+        Code::OutOfRange,
+        "redis.port",
+        "from 1",
+    ),
+    (
+        "redis:\n  port: 6380\n",
+        Code::MissingKey,
+        "redis.host",
+        "Host name",
+    ),
     ("storage: []\n", Code::WrongType, "storage", "mapping"),
     ("timezone:\n", Code::WrongType, "timezone", "remove it"),
-    ("mailu:\n  messageSizeLimit: 1.5\n", Code::WrongType, "mailu.messageSizeLimit", "whole number"),
+    (
+        "mailu:\n  messageSizeLimit: 1.5\n",
+        Code::WrongType,
+        "mailu.messageSizeLimit",
+        "whole number",
+    ),
 ];
 
 #[test]
@@ -243,7 +358,10 @@ fn structure_rules_table() {
             panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
         };
         let got_hint = d.hint.as_deref().unwrap_or("");
-        assert!(got_hint.contains(hint), "{path}: hint {got_hint:?} lacks {hint:?}");
+        assert!(
+            got_hint.contains(hint),
+            "{path}: hint {got_hint:?} lacks {hint:?}"
+        );
     }
 }
 
@@ -297,7 +415,11 @@ fn parser_exhaustion_fails_fast() {
     // Billion laughs.
     let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 0..10 {
-        let prev = if i == 0 { "a".to_owned() } else { format!("l{}", i - 1) };
+        let prev = if i == 0 {
+            "a".to_owned()
+        } else {
+            format!("l{}", i - 1)
+        };
         bomb.push_str(&format!(
             "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
         ));
@@ -327,8 +449,7 @@ fn parser_exhaustion_fails_fast() {
 fn schema_is_draft07_and_documents_every_key() {
     let schema = json_schema();
     assert_eq!(
-        schema["$schema"],
-        "http://json-schema.org/draft-07/schema#",
+        schema["$schema"], "http://json-schema.org/draft-07/schema#",
         "yaml-language-server needs draft-07"
     );
     let props = schema["properties"].as_object().expect("properties");
@@ -383,8 +504,10 @@ mod never_panics {
                 prop::collection::vec(inner.clone(), 0..4)
                     .prop_map(|items| format!("[{}]", items.join(", "))),
                 prop::collection::vec((keys.clone(), inner), 0..4).prop_map(|pairs| {
-                    let body: Vec<String> =
-                        pairs.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    let body: Vec<String> = pairs
+                        .into_iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect();
                     format!("{{{}}}", body.join(", "))
                 }),
             ]

@@ -53,21 +53,33 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
         findings: Vec::new(),
     };
 
-    let namespace = c.check(Code::InvalidKubernetesName, "namespace", &file.namespace, |v| {
-        rules::check_dns1123_label(v).map(|()| v.to_owned())
-    });
+    let namespace = c.check(
+        Code::InvalidKubernetesName,
+        "namespace",
+        &file.namespace,
+        |v| rules::check_dns1123_label(v).map(|()| v.to_owned()),
+    );
     let cluster_domain = c.check(
         Code::InvalidDnsName,
         "clusterDomain",
         &file.cluster_domain,
         DnsName::parse,
     );
-    let domain = c.check(Code::InvalidDnsName, "domain", &file.domain, DnsName::parse_fqdn);
+    let domain = c.check(
+        Code::InvalidDnsName,
+        "domain",
+        &file.domain,
+        DnsName::parse_fqdn,
+    );
 
     let hostnames = if file.hostnames.is_empty() {
         c.findings.push(
-            Diagnostic::error(Code::EmptyList, "hostnames", "at least one host name is needed")
-                .with_hint("add the mail server's public name, e.g. `mail.example.com`"),
+            Diagnostic::error(
+                Code::EmptyList,
+                "hostnames",
+                "at least one host name is needed",
+            )
+            .with_hint("add the mail server's public name, e.g. `mail.example.com`"),
         );
         None
     } else {
@@ -86,18 +98,18 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
             .collect();
         let mut seen = std::collections::BTreeSet::new();
         for (i, name) in parsed.iter().enumerate() {
-            if let Some(name) = name {
-                if !seen.insert(name.clone()) {
-                    c.findings.push(
-                        Diagnostic::error(
-                            Code::InvalidValue,
-                            format!("hostnames[{i}]"),
-                            format!("`{name}` is listed twice"),
-                        )
-                        .with_value(name.as_str())
-                        .with_hint("list each host name once"),
-                    );
-                }
+            if let Some(name) = name
+                && !seen.insert(name.clone())
+            {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("hostnames[{i}]"),
+                        format!("`{name}` is listed twice"),
+                    )
+                    .with_value(name.as_str())
+                    .with_hint("list each host name once"),
+                );
             }
         }
         parsed
@@ -112,7 +124,12 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
             })
     };
 
-    let subnet = c.check(Code::InvalidCidr, "subnet", &file.subnet, Ipv4Cidr::parse_pod_cidr);
+    let subnet = c.check(
+        Code::InvalidCidr,
+        "subnet",
+        &file.subnet,
+        Ipv4Cidr::parse_pod_cidr,
+    );
     let subnet6 = match &file.subnet6 {
         Some(raw) => c
             .check(Code::InvalidCidr, "subnet6", raw, Ipv6Cidr::parse_pod_cidr)
@@ -338,11 +355,25 @@ fn validate_compute(
 
     let mut ordered = true;
     for (req, lim, req_path, lim_path, req_set) in [
-        (&req_cpu, &lim_cpu, &req_cpu_path, &lim_cpu_path, req_cpu_set),
-        (&req_mem, &lim_mem, &req_mem_path, &lim_mem_path, req_mem_set),
+        (
+            &req_cpu,
+            &lim_cpu,
+            &req_cpu_path,
+            &lim_cpu_path,
+            req_cpu_set,
+        ),
+        (
+            &req_mem,
+            &lim_mem,
+            &req_mem_path,
+            &lim_mem_path,
+            req_mem_set,
+        ),
     ] {
-        if let (Some(req), Some(lim)) = (req, lim) {
-            if req.value() > lim.value() {
+        if let (Some(req), Some(lim)) = (req, lim)
+            && req.value() > lim.value()
+        {
+            {
                 ordered = false;
                 // Point at the value the user wrote: the request if they set it, else the limit.
                 let (path, value) = if req_set {
@@ -357,7 +388,9 @@ fn validate_compute(
                         format!("request {req} is larger than limit {lim}"),
                     )
                     .with_value(value)
-                    .with_hint(format!("raise `{lim_path}` to at least {req}, or lower `{req_path}`")),
+                    .with_hint(format!(
+                        "raise `{lim_path}` to at least {req}, or lower `{req_path}`"
+                    )),
                 );
             }
         }
@@ -446,7 +479,9 @@ fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) 
                         "secrets.apiToken",
                         "`mailu.apiEnabled` needs the Secret holding the API token",
                     )
-                    .with_hint("create a Secret with key `api-token` and name it in `secrets.apiToken`"),
+                    .with_hint(
+                        "create a Secret with key `api-token` and name it in `secrets.apiToken`",
+                    ),
                 );
                 None
             }
@@ -474,20 +509,31 @@ fn validate_images(c: &mut Checker, i: &file::ImagesFile) -> Option<Images> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b));
     if !registry_ok {
         c.findings.push(
-            Diagnostic::error(Code::InvalidValue, "images.registry", "not a valid image registry path")
-                .with_value(&i.registry)
-                .with_hint("e.g. `ghcr.io/mailu` (lower case, no trailing `/`)"),
+            Diagnostic::error(
+                Code::InvalidValue,
+                "images.registry",
+                "not a valid image registry path",
+            )
+            .with_value(&i.registry)
+            .with_hint("e.g. `ghcr.io/mailu` (lower case, no trailing `/`)"),
         );
     }
+    // The tag is also the `app.kubernetes.io/version` label, so it must be a valid image tag
+    // and a valid label value: at most 63 characters, alphanumeric at both ends.
     let tag_ok = !i.tag.is_empty()
-        && i.tag.len() <= 128
-        && !i.tag.starts_with(['.', '-'])
-        && i.tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        && i.tag.len() <= 63
+        && i.tag.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && i.tag.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && i.tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if !tag_ok {
         c.findings.push(
-            Diagnostic::error(Code::InvalidValue, "images.tag", "not a valid image tag")
+            Diagnostic::error(Code::InvalidValue, "images.tag", "not a usable image tag")
                 .with_value(&i.tag)
-                .with_hint("e.g. `\"2024.06\"` (letters, digits, `.`, `_`, `-`; at most 128)"),
+                .with_hint(
+                    "e.g. `\"2024.06\"`: letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit, at most 63",
+                ),
         );
     }
     (registry_ok && tag_ok).then(|| Images {

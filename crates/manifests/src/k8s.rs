@@ -247,7 +247,14 @@ pub struct Probe {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ProbeHandler {
-    Exec { command: Vec<&'static str> },
-    HttpGet { path: &'static str, port: &'static str },
-    TcpSocket { port: &'static str },
+    Exec {
+        command: Vec<&'static str>,
+    },
+    HttpGet {
+        path: &'static str,
+        port: &'static str,
+    },
+    TcpSocket {
+        port: &'static str,
+    },
 }

@@ -57,7 +57,12 @@ const HEADER: &str = concat!(
     " from a validated config. Do not edit: change the config and run `mailu-k8s synth` again.\n"
 );
 
-fn object<S: Serialize>(api_version: &'static str, kind: &'static str, metadata: ObjectMeta, body: S) -> Value {
+fn object<S: Serialize>(
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: ObjectMeta,
+    body: S,
+) -> Value {
     // Our own types always serialize; a failure here would be a bug, shown as null in output
     // and caught by the schema tests.
     serde_json::to_value(Object {
@@ -75,7 +80,10 @@ pub fn selector_labels(component: Component) -> Labels {
     Labels::from([
         ("app.kubernetes.io/name".into(), "mailu".into()),
         ("app.kubernetes.io/instance".into(), "mailu".into()),
-        ("app.kubernetes.io/component".into(), component.name().into()),
+        (
+            "app.kubernetes.io/component".into(),
+            component.name().into(),
+        ),
     ])
 }
 
@@ -157,10 +165,10 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     ));
 
     for w in &topology.workloads {
-        if let Some(v) = workloads::volume(w.component, config) {
-            if !w.mounts.is_empty() {
-                objects.push(pvc(w, v, ns, config));
-            }
+        if let Some(v) = workloads::volume(w.component, config)
+            && !w.mounts.is_empty()
+        {
+            objects.push(pvc(w, v, ns, config));
         }
     }
     for w in &topology.workloads {
@@ -229,7 +237,13 @@ fn service(w: &Workload, ns: &str, config: &Config) -> Value {
 const DATA_VOLUME: &str = "data";
 const CERTS_VOLUME: &str = "certs";
 
-fn deployment(w: &Workload, ns: &str, config: &Config, topology: &Topology, env_checksum: &str) -> Value {
+fn deployment(
+    w: &Workload,
+    ns: &str,
+    config: &Config,
+    topology: &Topology,
+    env_checksum: &str,
+) -> Value {
     let c = w.component;
     let (image, version) = workloads::image(c, config);
     let compute = workloads::resources(c, config);

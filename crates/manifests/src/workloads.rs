@@ -96,7 +96,10 @@ pub fn health_check(component: Component) -> ProbeHandler {
 }
 
 const FRONT_HEALTH_URL: &str = "http://127.0.0.1:10204/health";
-const _: () = assert!(ports::FRONT_HEALTH == 10204, "FRONT_HEALTH_URL must follow the port");
+const _: () = assert!(
+    ports::FRONT_HEALTH == 10204,
+    "FRONT_HEALTH_URL must follow the port"
+);
 
 /// How long a component may take to start: dovecot and rspamd compile configs and fetch maps on
 /// first start (Mailu's own health checks allow them 350 s).

@@ -179,11 +179,11 @@ mod tests {
     fn layout() {
         let v = json!({
             "a": {"b": [1, {"c": "d", "e": []}], "f": {}},
-            "g": ["x", ["y"]],
+            "g": ["x", ["z"]],
         });
         assert_eq!(
             to_yaml(&v),
-            "a:\n  b:\n    - 1\n    - c: d\n      e: []\n  f: {}\ng:\n  - x\n  -\n    - y\n"
+            "a:\n  b:\n    - 1\n    - c: d\n      e: []\n  f: {}\ng:\n  - x\n  -\n    - z\n"
         );
     }
 }

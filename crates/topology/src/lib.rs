@@ -268,27 +268,95 @@ impl Topology {
 
         let mut connections = vec![
             // Authentication and lookups: everyone asks admin.
-            Connection { from: Front, to: Admin, port: ADMIN_HTTP },
-            Connection { from: Postfix, to: Admin, port: ADMIN_HTTP },
-            Connection { from: Dovecot, to: Admin, port: ADMIN_HTTP },
-            Connection { from: Rspamd, to: Admin, port: ADMIN_HTTP },
+            Connection {
+                from: Front,
+                to: Admin,
+                port: ADMIN_HTTP,
+            },
+            Connection {
+                from: Postfix,
+                to: Admin,
+                port: ADMIN_HTTP,
+            },
+            Connection {
+                from: Dovecot,
+                to: Admin,
+                port: ADMIN_HTTP,
+            },
+            Connection {
+                from: Rspamd,
+                to: Admin,
+                port: ADMIN_HTTP,
+            },
             // Mail flow.
-            Connection { from: Front, to: Postfix, port: SMTP },
-            Connection { from: Front, to: Postfix, port: SUBMISSION_INTERNAL },
-            Connection { from: Front, to: Dovecot, port: IMAP },
-            Connection { from: Front, to: Dovecot, port: POP3 },
-            Connection { from: Front, to: Dovecot, port: LMTP },
-            Connection { from: Front, to: Dovecot, port: SIEVE },
-            Connection { from: Postfix, to: Front, port: LMTP },
-            Connection { from: Dovecot, to: Front, port: SUBMISSION_INTERNAL },
-            Connection { from: Postfix, to: Rspamd, port: RSPAMD_MILTER },
-            Connection { from: Dovecot, to: Rspamd, port: RSPAMD_CONTROLLER },
-            Connection { from: Admin, to: Rspamd, port: RSPAMD_CONTROLLER },
+            Connection {
+                from: Front,
+                to: Postfix,
+                port: SMTP,
+            },
+            Connection {
+                from: Front,
+                to: Postfix,
+                port: SUBMISSION_INTERNAL,
+            },
+            Connection {
+                from: Front,
+                to: Dovecot,
+                port: IMAP,
+            },
+            Connection {
+                from: Front,
+                to: Dovecot,
+                port: POP3,
+            },
+            Connection {
+                from: Front,
+                to: Dovecot,
+                port: LMTP,
+            },
+            Connection {
+                from: Front,
+                to: Dovecot,
+                port: SIEVE,
+            },
+            Connection {
+                from: Postfix,
+                to: Front,
+                port: LMTP,
+            },
+            Connection {
+                from: Dovecot,
+                to: Front,
+                port: SUBMISSION_INTERNAL,
+            },
+            Connection {
+                from: Postfix,
+                to: Rspamd,
+                port: RSPAMD_MILTER,
+            },
+            Connection {
+                from: Dovecot,
+                to: Rspamd,
+                port: RSPAMD_CONTROLLER,
+            },
+            Connection {
+                from: Admin,
+                to: Rspamd,
+                port: RSPAMD_CONTROLLER,
+            },
         ];
         if matches!(config.redis, RedisConfig::Bundled) {
             connections.extend([
-                Connection { from: Admin, to: Redis, port: REDIS },
-                Connection { from: Rspamd, to: Redis, port: REDIS },
+                Connection {
+                    from: Admin,
+                    to: Redis,
+                    port: REDIS,
+                },
+                Connection {
+                    from: Rspamd,
+                    to: Redis,
+                    port: REDIS,
+                },
             ]);
         }
 
@@ -313,7 +381,11 @@ impl Topology {
 
     /// Mailu's `PORTS`: what front listens on for clients, in ascending order.
     pub fn mailu_ports_env(&self) -> String {
-        let mut numbers: Vec<u16> = self.front_public_ports.iter().map(|p| p.number.get()).collect();
+        let mut numbers: Vec<u16> = self
+            .front_public_ports
+            .iter()
+            .map(|p| p.number.get())
+            .collect();
         numbers.sort_unstable();
         numbers
             .iter()
@@ -340,7 +412,10 @@ impl Topology {
 }
 
 fn service_fqdn(component: Component, namespace: &str, cluster_domain: &str) -> String {
-    format!("{}.{namespace}.svc.{cluster_domain}", component.object_name())
+    format!(
+        "{}.{namespace}.svc.{cluster_domain}",
+        component.object_name()
+    )
 }
 
 #[cfg(test)]
@@ -375,7 +450,11 @@ mod tests {
         for w in topology("").workloads {
             let mut names: Vec<_> = w.ports.iter().map(|p| p.name).collect();
             for n in &names {
-                assert!(n.len() <= 15 && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit()));
+                assert!(
+                    n.len() <= 15
+                        && n.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit())
+                );
                 assert!(n.bytes().any(|b| b.is_ascii_lowercase()));
             }
             names.sort_unstable();
@@ -387,19 +466,33 @@ mod tests {
     #[test]
     fn redis_address_follows_the_config() {
         let bundled = topology("");
-        assert_eq!(bundled.redis.address(), "mailu-redis.mailu.svc.cluster.local");
+        assert_eq!(
+            bundled.redis.address(),
+            "mailu-redis.mailu.svc.cluster.local"
+        );
         assert!(bundled.workload(Component::Redis).is_some());
         let external = topology("redis: {host: redis.cache, port: 6380}\n");
         assert_eq!(external.redis.address(), "redis.cache:6380");
         assert!(external.workload(Component::Redis).is_none());
-        assert!(external.connections.iter().all(|c| c.to != Component::Redis));
+        assert!(
+            external
+                .connections
+                .iter()
+                .all(|c| c.to != Component::Redis)
+        );
     }
 
     #[test]
     fn addresses_follow_namespace_and_cluster_domain() {
         let t = topology("namespace: mail\nclusterDomain: k8s.internal\n");
         let env = t.address_env();
-        assert!(env.contains(&("ADMIN_ADDRESS", "mailu-admin.mail.svc.k8s.internal".to_owned())));
-        assert!(env.contains(&("SMTP_ADDRESS", "mailu-postfix.mail.svc.k8s.internal".to_owned())));
+        assert!(env.contains(&(
+            "ADMIN_ADDRESS",
+            "mailu-admin.mail.svc.k8s.internal".to_owned()
+        )));
+        assert!(env.contains(&(
+            "SMTP_ADDRESS",
+            "mailu-postfix.mail.svc.k8s.internal".to_owned()
+        )));
     }
 }

@@ -1,0 +1,335 @@
+//! The command line as a user meets it: every exit code, where output goes, and that bad input
+//! leaves files alone.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../examples/{name}.yaml"))
+}
+
+const BAD_CONFIG: &str = "\
+domain: example
+hostnames: [mail.example.com]
+subnet: 10.42.0.1/16
+secrets: {mailuSecretKey: s}
+storage: {dovecot: {size: 50GB}}
+";
+
+#[test]
+fn synth_writes_the_default_output_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    cargo_bin_cmd!("mailu-k8s")
+        .current_dir(dir.path())
+        .args(["synth", example("quickstart").to_str().expect("utf-8")])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    let text = std::fs::read_to_string(dir.path().join("dist/mailu.k8s.yaml")).expect("output");
+    assert!(text.contains("kind: Deployment"));
+    // Nothing left behind from the atomic write.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("dist"))
+        .expect("dist")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn synth_to_stdout_file_and_directory_agree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stdout = cargo_bin_cmd!("mailu-k8s")
+        .args([
+            "synth",
+            example("production").to_str().expect("utf-8"),
+            "-o",
+            "-",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let file = dir.path().join("out.yaml");
+    cargo_bin_cmd!("mailu-k8s")
+        .args([
+            "synth",
+            example("production").to_str().expect("utf-8"),
+            "-o",
+        ])
+        .arg(&file)
+        .assert()
+        .success();
+    cargo_bin_cmd!("mailu-k8s")
+        .args([
+            "synth",
+            example("production").to_str().expect("utf-8"),
+            "-o",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let in_dir = std::fs::read(dir.path().join("mailu.k8s.yaml")).expect("dir output");
+    assert_eq!(stdout, std::fs::read(&file).expect("file output"));
+    assert_eq!(stdout, in_dir);
+}
+
+#[test]
+fn synth_json_is_a_list_of_the_same_objects() {
+    let yaml = cargo_bin_cmd!("mailu-k8s")
+        .args([
+            "synth",
+            example("quickstart").to_str().expect("utf-8"),
+            "-o",
+            "-",
+        ])
+        .output()
+        .expect("run");
+    let json = cargo_bin_cmd!("mailu-k8s")
+        .args([
+            "synth",
+            example("quickstart").to_str().expect("utf-8"),
+            "-o",
+            "-",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    assert!(json.status.success());
+    let list: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(std::str::from_utf8(&yaml.stdout).expect("utf-8"))
+            .expect("YAML");
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().expect("items"), &docs);
+}
+
+#[test]
+fn two_runs_give_identical_bytes() {
+    let run = || {
+        cargo_bin_cmd!("mailu-k8s")
+            .args([
+                "synth",
+                example("production").to_str().expect("utf-8"),
+                "-o",
+                "-",
+            ])
+            .output()
+            .expect("run")
+            .stdout
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn invalid_config_exits_2_reports_everything_and_keeps_the_old_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.yaml");
+    std::fs::write(&config, BAD_CONFIG).expect("write");
+    let out = dir.path().join("out.yaml");
+    std::fs::write(&out, "previous output\n").expect("write");
+    cargo_bin_cmd!("mailu-k8s")
+        .args(["synth"])
+        .arg(&config)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("error[MK201]: domain:")
+                .and(predicate::str::contains("error[MK202]: subnet:"))
+                .and(predicate::str::contains(
+                    "hint: write the network address: `10.42.0.0/16`",
+                ))
+                .and(predicate::str::contains(
+                    "error[MK203]: storage.dovecot.size:",
+                ))
+                .and(predicate::str::contains("3 error(s)")),
+        );
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read"),
+        "previous output\n"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        2,
+        "no stray files"
+    );
+}
+
+#[test]
+fn invalid_config_writes_no_default_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("mailu.yaml"), BAD_CONFIG).expect("write");
+    cargo_bin_cmd!("mailu-k8s")
+        .current_dir(dir.path())
+        .arg("synth")
+        .assert()
+        .code(2);
+    assert!(!dir.path().join("dist").exists());
+}
+
+#[test]
+fn json_findings_carry_code_path_value_and_hint() {
+    let output = cargo_bin_cmd!("mailu-k8s")
+        .args(["check", "-", "--message-format", "json"])
+        .write_stdin(BAD_CONFIG)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&output.stderr).expect("JSON on stderr");
+    assert_eq!(doc["source"], "<stdin>");
+    let findings = doc["findings"].as_array().expect("findings");
+    let size = findings
+        .iter()
+        .find(|f| f["path"] == "storage.dovecot.size")
+        .expect("size finding");
+    assert_eq!(size["code"], "MK203");
+    assert_eq!(size["name"], "invalid-quantity");
+    assert_eq!(size["severity"], "error");
+    assert_eq!(size["value"], "50GB");
+    assert!(size["hint"].as_str().expect("hint").contains("50G"));
+}
+
+#[test]
+fn yaml_errors_name_line_and_column() {
+    cargo_bin_cmd!("mailu-k8s")
+        .args(["check", "-"])
+        .write_stdin("domain: example.com\nhostnames: [a\n")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("error[MK001]").and(predicate::str::contains("--> <stdin>:")),
+        );
+}
+
+#[test]
+fn check_accepts_the_examples() {
+    for name in ["quickstart", "production"] {
+        cargo_bin_cmd!("mailu-k8s")
+            .args(["check", example(name).to_str().expect("utf-8")])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("no errors"));
+    }
+}
+
+#[test]
+fn missing_config_file_exits_2_with_a_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    cargo_bin_cmd!("mailu-k8s")
+        .current_dir(dir.path())
+        .args(["synth", "nope.yaml"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("cannot read nope.yaml")
+                .and(predicate::str::contains("mailu-k8s init")),
+        );
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    cargo_bin_cmd!("mailu-k8s")
+        .arg("frobnicate")
+        .assert()
+        .code(2);
+    cargo_bin_cmd!("mailu-k8s")
+        .args(["synth", "--format", "xml"])
+        .assert()
+        .code(2);
+    cargo_bin_cmd!("mailu-k8s")
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes"));
+    cargo_bin_cmd!("mailu-k8s")
+        .arg("--version")
+        .assert()
+        .success();
+}
+
+#[test]
+fn oversized_input_fails_fast() {
+    let big = "#".repeat(3 * 1024 * 1024);
+    cargo_bin_cmd!("mailu-k8s")
+        .args(["check", "-"])
+        .write_stdin(big)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("MK002"));
+}
+
+#[test]
+fn schema_prints_draft07_json() {
+    let output = cargo_bin_cmd!("mailu-k8s")
+        .arg("schema")
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let schema: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert!(schema["properties"]["domain"]["description"].is_string());
+}
+
+#[test]
+fn init_writes_a_valid_starter_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    cargo_bin_cmd!("mailu-k8s")
+        .current_dir(dir.path())
+        .arg("init")
+        .assert()
+        .success();
+    let config = std::fs::read_to_string(dir.path().join("mailu.yaml")).expect("config");
+    assert!(config.starts_with("# yaml-language-server: $schema=./mailu-k8s.schema.json\n"));
+    assert!(dir.path().join("mailu-k8s.schema.json").exists());
+    cargo_bin_cmd!("mailu-k8s")
+        .current_dir(dir.path())
+        .arg("synth")
+        .assert()
+        .success();
+    cargo_bin_cmd!("mailu-k8s")
+        .current_dir(dir.path())
+        .arg("init")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    cargo_bin_cmd!("mailu-k8s")
+        .current_dir(dir.path())
+        .args(["init", "--force"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn closed_stdout_is_a_normal_end() {
+    // `mailu-k8s synth -o - | head -c 1`: the reader goes away early; that is not an error.
+    let bin = assert_cmd::cargo::cargo_bin!("mailu-k8s");
+    let mut child = Command::new(bin)
+        .args([
+            "synth",
+            example("production").to_str().expect("utf-8"),
+            "-o",
+            "-",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,376 @@
+//! Every example config, synthesized and checked against independent facts: Mailu's own list of
+//! environment variables, the objects' own cross-references, and a second YAML parser.
+//! Kubernetes schema validation of the same outputs runs in `scripts/test`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn examples() -> Vec<(String, mailu_k8s_config::Config)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
+        .expect("examples/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 2, "expected the bundled examples");
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p.file_stem().expect("name").to_string_lossy().into_owned();
+            let bytes = std::fs::read(&p).expect("read example");
+            let loaded = mailu_k8s_config::load(&bytes)
+                .unwrap_or_else(|e| panic!("{name} does not load: {e:#?}"));
+            assert!(loaded.warnings.is_empty(), "{name}: {:#?}", loaded.warnings);
+            (name, loaded.config)
+        })
+        .collect()
+}
+
+/// `name -> readBy` from Mailu 2024.06's list of the variables it reads.
+fn mailu_env_reference() -> BTreeMap<String, String> {
+    let path = repo_root().join("../shared/reference/mailu-2024.06-env.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} is needed by this test: {e}", path.display()));
+    let doc: Value = serde_json::from_str(&text).expect("reference JSON");
+    doc["variables"]
+        .as_array()
+        .expect("variables")
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().expect("name").to_owned(),
+                v["readBy"].as_str().expect("readBy").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    objects.iter().filter(|o| o["kind"] == kind).collect()
+}
+
+fn containers(deployment: &Value) -> &Vec<Value> {
+    deployment["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+}
+
+fn component_of(object: &Value) -> String {
+    object["metadata"]["labels"]["app.kubernetes.io/component"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Mailu's own names for our components, as the reference's `readBy` spells some of them.
+fn mailu_names(component: &str) -> Vec<&str> {
+    match component {
+        "front" => vec!["front", "nginx"],
+        "postfix" => vec!["postfix", "smtp"],
+        "dovecot" => vec!["dovecot", "imap"],
+        "rspamd" => vec!["rspamd", "antispam"],
+        other => vec![other],
+    }
+}
+
+#[test]
+fn golden_snapshots() {
+    for (name, config) in examples() {
+        let manifest = mailu_k8s_manifests::synthesize(&config);
+        insta::assert_snapshot!(format!("{name}.k8s.yaml"), manifest.to_yaml());
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    for (name, config) in examples() {
+        let a = mailu_k8s_manifests::synthesize(&config);
+        let b = mailu_k8s_manifests::synthesize(&config.clone());
+        assert_eq!(a.to_yaml(), b.to_yaml(), "{name}");
+        assert_eq!(a.to_json(), b.to_json(), "{name}");
+    }
+}
+
+#[test]
+fn yaml_output_reads_back_as_the_json_output() {
+    // A second, independent YAML parser must see exactly the objects we meant.
+    for (name, config) in examples() {
+        let manifest = mailu_k8s_manifests::synthesize(&config);
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(&manifest.to_yaml()).expect("our YAML parses");
+        assert_eq!(docs, manifest.objects, "{name}");
+        let list: Value = serde_json::from_str(&manifest.to_json()).expect("our JSON parses");
+        assert_eq!(list["kind"], "List");
+        assert_eq!(list["items"].as_array(), Some(&manifest.objects), "{name}");
+    }
+}
+
+#[test]
+fn every_env_name_is_one_mailu_reads() {
+    let reference = mailu_env_reference();
+    for (name, config) in examples() {
+        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let mut seen = BTreeSet::new();
+        for cm in of_kind(&objects, "ConfigMap") {
+            for key in cm["data"].as_object().expect("data").keys() {
+                seen.insert(key.clone());
+            }
+        }
+        for d in of_kind(&objects, "Deployment") {
+            for c in containers(d) {
+                for e in c["env"].as_array().into_iter().flatten() {
+                    seen.insert(e["name"].as_str().expect("env name").to_owned());
+                }
+            }
+        }
+        let unknown: Vec<_> = seen
+            .iter()
+            .filter(|n| !reference.contains_key(*n))
+            .collect();
+        assert!(unknown.is_empty(), "{name}: Mailu never reads {unknown:?}");
+        for required in [
+            "DOMAIN",
+            "HOSTNAMES",
+            "SUBNET",
+            "TZ",
+            "SECRET_KEY",
+            "PORTS",
+            "MAILU_HELM_CHART",
+        ] {
+            assert!(seen.contains(required), "{name}: {required} missing");
+        }
+    }
+}
+
+#[test]
+fn secrets_reach_only_the_containers_that_read_them() {
+    let reference = mailu_env_reference();
+    for (name, config) in examples() {
+        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        for d in of_kind(&objects, "Deployment") {
+            let component = component_of(d);
+            for c in containers(d) {
+                for e in c["env"].as_array().into_iter().flatten() {
+                    if e.get("valueFrom").is_none() {
+                        continue;
+                    }
+                    let var = e["name"].as_str().expect("name");
+                    let read_by = &reference[var];
+                    let reads = read_by.starts_with("all")
+                        || mailu_names(&component).iter().any(|n| read_by.contains(n));
+                    assert!(
+                        reads,
+                        "{name}: {component} gets secret {var}, read by {read_by}"
+                    );
+                }
+                // Secrets are referenced, never inlined.
+                let text = c.to_string();
+                assert!(!text.contains("changeMe"), "{name}: inlined secret");
+            }
+        }
+        // Redis is not Mailu and gets no Mailu secret.
+        for d in of_kind(&objects, "Deployment") {
+            if component_of(d) == "redis" {
+                assert!(containers(d)[0].get("env").is_none(), "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn addresses_and_service_ports_point_at_things_that_exist() {
+    for (name, config) in examples() {
+        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let ns = config.namespace.as_str();
+        let suffix = format!(".{ns}.svc.{}", config.cluster_domain);
+        let services: BTreeMap<String, &Value> = of_kind(&objects, "Service")
+            .into_iter()
+            .map(|s| (s["metadata"]["name"].as_str().expect("name").to_owned(), s))
+            .collect();
+
+        let cm = of_kind(&objects, "ConfigMap")[0];
+        for (var, host) in cm["data"].as_object().expect("data") {
+            if !var.ends_with("_ADDRESS") {
+                continue;
+            }
+            let host = host.as_str().expect("string");
+            if let Some(service) = host.strip_suffix(&suffix) {
+                assert!(
+                    services.contains_key(service),
+                    "{name}: {var}={host} has no Service"
+                );
+            } else {
+                assert_eq!(
+                    var, "REDIS_ADDRESS",
+                    "{name}: {var}={host} is not in-cluster"
+                );
+            }
+        }
+
+        let deployments = of_kind(&objects, "Deployment");
+        for (svc_name, svc) in &services {
+            let selector = &svc["spec"]["selector"];
+            let selected: Vec<&&Value> = deployments
+                .iter()
+                .filter(|d| {
+                    let labels = &d["spec"]["template"]["metadata"]["labels"];
+                    selector
+                        .as_object()
+                        .expect("selector")
+                        .iter()
+                        .all(|(k, v)| &labels[k] == v)
+                })
+                .collect();
+            assert_eq!(
+                selected.len(),
+                1,
+                "{name}: {svc_name} selects {} workloads",
+                selected.len()
+            );
+            let container_ports: BTreeMap<&str, u64> = containers(selected[0])
+                .iter()
+                .flat_map(|c| c["ports"].as_array().expect("ports"))
+                .map(|p| {
+                    (
+                        p["name"].as_str().expect("name"),
+                        p["containerPort"].as_u64().expect("port"),
+                    )
+                })
+                .collect();
+            for port in svc["spec"]["ports"].as_array().expect("ports") {
+                let target = port["targetPort"].as_str().expect("named targetPort");
+                let number = container_ports
+                    .get(target)
+                    .unwrap_or_else(|| panic!("{name}: {svc_name} targets missing port {target}"));
+                assert_eq!(
+                    Some(*number),
+                    port["port"].as_u64(),
+                    "{name}: {svc_name}/{target}"
+                );
+            }
+        }
+
+        // PORTS lists exactly the public ports front's container declares (not the internal ones).
+        let front = deployments
+            .iter()
+            .find(|d| component_of(d) == "front")
+            .expect("front");
+        let ports_env = containers(front)[0]["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == "PORTS")
+            .and_then(|e| e["value"].as_str())
+            .expect("PORTS");
+        let declared: BTreeSet<u64> = containers(front)[0]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .filter_map(|p| p["containerPort"].as_u64())
+            .collect();
+        for p in ports_env.split(',') {
+            let p: u64 = p.parse().expect("number");
+            assert!(
+                declared.contains(&p),
+                "{name}: PORTS lists {p} that front does not declare"
+            );
+        }
+    }
+}
+
+#[test]
+fn workloads_are_operable() {
+    for (name, config) in examples() {
+        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let claims: BTreeSet<&str> = of_kind(&objects, "PersistentVolumeClaim")
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().expect("name"))
+            .collect();
+        for d in of_kind(&objects, "Deployment") {
+            let component = component_of(d);
+            let pod = &d["spec"]["template"]["spec"];
+            let uses_claim = pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+                .inspect(|c| assert!(claims.contains(c), "{name}: {component} mounts missing {c}"))
+                .count()
+                > 0;
+            let strategy = d["spec"]["strategy"]["type"].as_str().expect("strategy");
+            if uses_claim {
+                assert_eq!(d["spec"]["replicas"], 1, "{name}: {component}");
+                assert_eq!(strategy, "Recreate", "{name}: {component} on a RWO volume");
+            }
+            assert_eq!(pod["enableServiceLinks"], false, "{name}: {component}");
+            for c in containers(d) {
+                for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+                    let p = &c[probe];
+                    assert!(p.is_object(), "{name}: {component} has no {probe}");
+                    if let Some(cmd) = p["exec"]["command"].as_array() {
+                        // argv goes to the program, not a shell: a pipe would be a literal.
+                        assert!(cmd.iter().all(|a| a != "|"), "{name}: {component} {probe}");
+                    }
+                    for key in ["httpGet", "tcpSocket"] {
+                        if let Some(port) = p[key]["port"].as_str() {
+                            let declared = c["ports"]
+                                .as_array()
+                                .expect("ports")
+                                .iter()
+                                .any(|cp| cp["name"] == port);
+                            assert!(declared, "{name}: {component} {probe} on undeclared {port}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Quantity in base units, for the sums below (the config layer already validated the syntax).
+fn amount(q: &str) -> f64 {
+    mailu_k8s_config::Quantity::parse(q)
+        .expect("valid quantity")
+        .value()
+}
+
+#[test]
+fn default_install_fits_a_two_cpu_node() {
+    let (_, quickstart) = examples()
+        .into_iter()
+        .find(|(n, _)| n == "quickstart")
+        .expect("quickstart");
+    let objects = mailu_k8s_manifests::synthesize(&quickstart).objects;
+    let (mut cpu, mut memory) = (0.0, 0.0);
+    for d in of_kind(&objects, "Deployment") {
+        for c in containers(d) {
+            cpu += amount(c["resources"]["requests"]["cpu"].as_str().expect("cpu"));
+            memory += amount(
+                c["resources"]["requests"]["memory"]
+                    .as_str()
+                    .expect("memory"),
+            );
+        }
+    }
+    // Leave half of a 2-CPU / 4 GiB node for the system and other workloads.
+    assert!(cpu <= 1.0, "requests {cpu} CPU");
+    assert!(memory <= 2.0 * 1024f64.powi(3), "requests {memory} bytes");
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let path = repo_root().join("mailu-k8s.schema.json");
+    let committed = std::fs::read_to_string(&path).expect("mailu-k8s.schema.json");
+    let current =
+        serde_json::to_string_pretty(&mailu_k8s_config::json_schema()).expect("json") + "\n";
+    assert!(
+        committed == current,
+        "mailu-k8s.schema.json is stale: run `cargo run -- schema > mailu-k8s.schema.json`"
+    );
+}
