@@ -420,8 +420,10 @@ pub mod defaults {
     pub fn cluster_domain() -> String {
         "cluster.local".into()
     }
+    /// PostgreSQL's standard port; Mailu's admin assumes it when `DB_HOST` has no port.
+    pub const POSTGRESQL_PORT: u16 = 5432;
     pub fn postgresql_port() -> NonZeroU16 {
-        NonZeroU16::new(5432).unwrap_or(NonZeroU16::MIN)
+        NonZeroU16::new(POSTGRESQL_PORT).unwrap_or(NonZeroU16::MIN)
     }
     pub fn postgresql_database() -> String {
         "mailu".into()

@@ -36,7 +36,8 @@ impl Checker {
         }
     }
 
-    fn secret_name(&mut self, path: &str, value: &str) -> Option<String> {
+    /// A Kubernetes object name (Secret, StorageClass): a DNS-1123 subdomain.
+    fn object_name(&mut self, path: &str, value: &str) -> Option<String> {
         self.check(Code::InvalidKubernetesName, path, value, |v| {
             rules::check_dns1123_subdomain(v).map(|()| v.to_owned())
         })
@@ -149,7 +150,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
     };
 
     let secrets = c
-        .secret_name("secrets.mailuSecretKey", &file.secrets.mailu_secret_key)
+        .object_name("secrets.mailuSecretKey", &file.secrets.mailu_secret_key)
         .map(|name| Secrets {
             mailu_secret_key: SecretRef {
                 name,
@@ -162,7 +163,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
     let mailu = validate_mailu(&mut c, file, domain.as_ref());
     let images = validate_images(&mut c, &file.images);
     let tls = c
-        .secret_name("tls.secretName", &file.tls.secret_name)
+        .object_name("tls.secretName", &file.tls.secret_name)
         .map(|secret_name| Tls { secret_name });
 
     if c.findings.iter().any(Diagnostic::is_error) {
@@ -250,7 +251,7 @@ fn validate_database(c: &mut Checker, db: Option<&file::DatabaseFile>) -> Option
             } else {
                 Some(pg.database.clone())
             };
-            let secret_name = c.secret_name("database.postgresql.secretName", &pg.secret_name);
+            let secret_name = c.object_name("database.postgresql.secretName", &pg.secret_name);
             let username_key = c.check(
                 Code::InvalidKubernetesName,
                 "database.postgresql.secretKeys.username",
@@ -281,7 +282,7 @@ fn validate_storage(c: &mut Checker, s: &file::StorageFile) -> Option<Storage> {
     let class = |c: &mut Checker, path: &str, v: &Option<String>| -> Option<Option<String>> {
         match v {
             None => Some(None),
-            Some(name) => c.secret_name(path, name).map(Some),
+            Some(name) => c.object_name(path, name).map(Some),
         }
     };
     let default_class = class(c, "storage.storageClass", &s.storage_class)?;
@@ -430,7 +431,7 @@ fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) 
                 None => domain.cloned(),
             };
             let password = match &file.secrets.initial_admin_password {
-                Some(name) => c.secret_name("secrets.initialAdminPassword", name),
+                Some(name) => c.object_name("secrets.initialAdminPassword", name),
                 None => {
                     c.findings.push(
                         Diagnostic::error(
@@ -457,14 +458,14 @@ fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) 
         }
         _ => {
             if let Some(name) = &file.secrets.initial_admin_password {
-                c.secret_name("secrets.initialAdminPassword", name);
+                c.object_name("secrets.initialAdminPassword", name);
             }
             Some(None)
         }
     };
     let api = if m.api_enabled {
         match &file.secrets.api_token {
-            Some(name) => c.secret_name("secrets.apiToken", name).map(|name| {
+            Some(name) => c.object_name("secrets.apiToken", name).map(|name| {
                 Some(Api {
                     token: SecretRef {
                         name,
@@ -488,7 +489,7 @@ fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) 
         }
     } else {
         if let Some(name) = &file.secrets.api_token {
-            c.secret_name("secrets.apiToken", name);
+            c.object_name("secrets.apiToken", name);
         }
         Some(None)
     };

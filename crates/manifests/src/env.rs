@@ -107,7 +107,7 @@ pub fn own(component: Component, config: &Config, topology: &Topology) -> Vec<En
             if let Database::Postgresql(pg) = &config.database {
                 env.push(value("DB_FLAVOR", "postgresql"));
                 // Admin builds postgresql://USER:PW@DB_HOST/DB_NAME: a port goes into DB_HOST.
-                let host = if pg.port.get() == 5432 {
+                let host = if pg.port.get() == mailu_k8s_config::file::defaults::POSTGRESQL_PORT {
                     pg.host.to_string()
                 } else {
                     format!("{}:{}", pg.host, pg.port)

@@ -248,7 +248,7 @@ pub struct Probe {
 #[serde(rename_all = "camelCase")]
 pub enum ProbeHandler {
     Exec {
-        command: Vec<&'static str>,
+        command: Vec<String>,
     },
     HttpGet {
         path: &'static str,

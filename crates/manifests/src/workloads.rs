@@ -63,7 +63,7 @@ pub fn health_check(component: Component) -> ProbeHandler {
     match component {
         // front's /health is on a localhost-only port; curl -f fails on any error status.
         Component::Front => ProbeHandler::Exec {
-            command: vec![
+            command: [
                 "curl",
                 "--silent",
                 "--fail",
@@ -71,8 +71,11 @@ pub fn health_check(component: Component) -> ProbeHandler {
                 "3",
                 "--output",
                 "/dev/null",
-                FRONT_HEALTH_URL,
-            ],
+            ]
+            .map(String::from)
+            .into_iter()
+            .chain([format!("http://127.0.0.1:{}/health", ports::FRONT_HEALTH)])
+            .collect(),
         },
         Component::Admin => ProbeHandler::HttpGet {
             path: "/ping",
@@ -94,12 +97,6 @@ pub fn health_check(component: Component) -> ProbeHandler {
         },
     }
 }
-
-const FRONT_HEALTH_URL: &str = "http://127.0.0.1:10204/health";
-const _: () = assert!(
-    ports::FRONT_HEALTH == 10204,
-    "FRONT_HEALTH_URL must follow the port"
-);
 
 /// How long a component may take to start: dovecot and rspamd compile configs and fetch maps on
 /// first start (Mailu's own health checks allow them 350 s).
