@@ -7,6 +7,7 @@
 //!
 //! Values here are still unchecked text; `validate` turns them into [`crate::Config`].
 
+use std::collections::BTreeMap;
 use std::num::{NonZeroU16, NonZeroU32};
 
 use schemars::JsonSchema;
@@ -75,9 +76,19 @@ pub struct ConfigFile {
     #[serde(default)]
     pub images: ImagesFile,
 
-    /// The certificate front serves for HTTPS and the mail ports.
+    /// TLS: Mailu's `TLS_FLAVOR` and where front's certificate comes from.
     #[serde(default)]
     pub tls: TlsFile,
+
+    /// How web traffic (and, through an L4 proxy, mail) enters the cluster. Keys follow
+    /// cdk8s-mailu: `enabled`, `type`, and a block named like the type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressFile>,
+
+    /// Which mail ports front offers, and how they reach front when no L4 proxy carries them:
+    /// front's Service type, hostPorts, or front as a DaemonSet.
+    #[serde(default)]
+    pub exposure: ExposureFile,
 }
 
 /// Mailu's own database.
@@ -178,6 +189,10 @@ pub struct StorageFile {
     /// default storage class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// Front: certbot's account and certificates (`/certs`), only with the `letsencrypt`
+    /// flavors. Default size 100Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front: Option<VolumeFile>,
     /// Admin: the SQLite database (`/data`) and DKIM private keys (`/dkim`). Default size 1Gi.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin: Option<VolumeFile>,
@@ -389,22 +404,314 @@ impl PullPolicy {
     }
 }
 
-/// The certificate front serves.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+/// TLS settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TlsFile {
-    /// A `kubernetes.io/tls` Secret (keys `tls.crt`, `tls.key`) covering every name in
-    /// `hostnames`; front serves it for HTTPS and the mail ports (`TLS_FLAVOR=cert`).
-    #[serde(default = "defaults::tls_secret_name")]
-    pub secret_name: String,
+    /// Mailu's `TLS_FLAVOR`. Default: `mail` when an ingress terminates HTTPS (front serves web
+    /// over HTTP behind it and TLS on the mail ports), otherwise `cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<TlsFlavor>,
+    /// The `kubernetes.io/tls` Secret (keys `tls.crt`, `tls.key`) front serves for the mail ports
+    /// (and HTTPS with `cert`), covering every name in `hostnames`. You create it, or cert-manager
+    /// does when `certificate` (or `ingress.traefik.certIssuer`) is set. Default
+    /// `mailu-certificates`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// Have cert-manager issue the certificate (a `Certificate` for every host name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateFile>,
+    /// Must be `true` to use `flavor: notls`: no TLS anywhere, for throw-away test installs only
+    /// (webmail cannot send without TLS, and passwords cross the network in clear text).
+    #[serde(default)]
+    pub notls_is_for_testing_only: bool,
 }
 
-impl Default for TlsFile {
-    fn default() -> Self {
-        TlsFile {
-            secret_name: defaults::tls_secret_name(),
+/// Mailu's TLS flavors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum TlsFlavor {
+    /// TLS on the mail ports only; web on plain port 80 behind an HTTPS-terminating ingress.
+    #[serde(rename = "mail")]
+    Mail,
+    /// front serves HTTPS and the mail ports from the Secret.
+    #[serde(rename = "cert")]
+    Cert,
+    /// front obtains certificates itself with certbot (port 80 must reach front from the internet).
+    #[serde(rename = "letsencrypt")]
+    Letsencrypt,
+    /// Like `letsencrypt` for the mail ports; web on plain port 80.
+    #[serde(rename = "mail-letsencrypt")]
+    MailLetsencrypt,
+    /// No TLS at all. Testing only; needs `notlsIsForTestingOnly: true`.
+    #[serde(rename = "notls")]
+    Notls,
+}
+
+impl TlsFlavor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsFlavor::Mail => "mail",
+            TlsFlavor::Cert => "cert",
+            TlsFlavor::Letsencrypt => "letsencrypt",
+            TlsFlavor::MailLetsencrypt => "mail-letsencrypt",
+            TlsFlavor::Notls => "notls",
         }
     }
+}
+
+/// A cert-manager issuer for front's certificate.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CertificateFile {
+    /// Name of the issuer.
+    pub issuer_name: String,
+    /// Kind of the issuer.
+    #[serde(default = "defaults::issuer_kind")]
+    pub issuer_kind: IssuerKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum IssuerKind {
+    ClusterIssuer,
+    Issuer,
+}
+
+impl IssuerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssuerKind::ClusterIssuer => "ClusterIssuer",
+            IssuerKind::Issuer => "Issuer",
+        }
+    }
+}
+
+/// The edge in front of Mailu.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IngressFile {
+    /// Create the edge objects. Default `true` when this block is present; `false` is the same
+    /// as `type: none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Which edge: Traefik CRDs, Gateway API routes, a plain Kubernetes Ingress, or none.
+    #[serde(rename = "type", default = "defaults::ingress_kind")]
+    pub kind: IngressKind,
+    /// Settings for `type: traefik`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traefik: Option<TraefikFile>,
+    /// Settings for `type: gatewayApi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_api: Option<GatewayApiFile>,
+    /// Settings for `type: ingress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<KubernetesIngressFile>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum IngressKind {
+    /// Traefik `IngressRoute` for HTTPS and `IngressRouteTCP` per mail port (Traefik ≥ 3.6).
+    #[serde(rename = "traefik")]
+    Traefik,
+    /// Gateway API `HTTPRoute`, `TCPRoute` and `TLSRoute` attached to an existing Gateway.
+    #[serde(rename = "gatewayApi")]
+    GatewayApi,
+    /// A `networking.k8s.io/v1` Ingress for HTTPS only.
+    #[serde(rename = "ingress")]
+    Ingress,
+    /// No edge objects.
+    #[serde(rename = "none")]
+    None,
+}
+
+/// Traefik settings (keys as in cdk8s-mailu, plus ours).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TraefikFile {
+    /// Host name of the web UI route. Default: the first of `hostnames`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// A cert-manager ClusterIssuer: creates a `Certificate` for front's Secret (same as
+    /// `tls.certificate` with `issuerKind: ClusterIssuer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_issuer: Option<String>,
+    /// Route the mail ports through Traefik (`IngressRouteTCP`, one entry point per port).
+    /// Default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_tcp: Option<bool>,
+    /// Concurrent connections per client IP on port 25 (`MiddlewareTCP` `inFlightConn`).
+    /// Default 15.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_connection_limit: Option<NonZeroU32>,
+    /// Send PROXY protocol v2 to front so it sees client IPs (`ServersTransportTCP`). Default
+    /// `true`; turning it off with TCP routes is refused (postfix would relay for everyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_protocol: Option<bool>,
+    /// Entry point of the HTTPS route. Default `websecure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_entry_point: Option<String>,
+    /// Entry point per mail port. Default: the port's name (`smtp`, `submissions`, `submission`,
+    /// `imaps`, `pop3s`, `imap`, `pop3`, `sieve`).
+    #[serde(default)]
+    pub entry_points: MailPortsFile<String>,
+}
+
+/// Gateway API settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GatewayApiFile {
+    /// The Gateway the routes attach to.
+    pub gateway_name: String,
+    /// Its namespace. Default: `namespace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_namespace: Option<String>,
+    /// The Gateway listener for HTTPS (terminating TLS). Default: any listener that accepts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_section_name: Option<String>,
+    /// Route the mail ports through the Gateway: `TCPRoute` for STARTTLS ports, `TLSRoute` for
+    /// implicit-TLS ports (the listener must use `tls.mode: Passthrough`). Default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_mail: Option<bool>,
+    /// The Gateway listener per mail port. Default: the port's name.
+    #[serde(default)]
+    pub mail_section_names: MailPortsFile<String>,
+    /// Confirms that your Gateway implementation sends PROXY protocol v2 to front on the mail
+    /// routes (configured outside the Gateway API, e.g. an Envoy Gateway `BackendTrafficPolicy`).
+    /// Required for mail routes: without it postfix would see the gateway's pod IP and relay for
+    /// everyone.
+    #[serde(default)]
+    pub backend_sends_proxy_protocol: bool,
+}
+
+/// A plain Kubernetes Ingress for the web UI.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesIngressFile {
+    /// `spec.ingressClassName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    /// Annotations for the Ingress (controller settings).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One value per mail port.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MailPortsFile<T> {
+    /// SMTP, port 25 (other mail servers deliver here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<T>,
+    /// Submission over implicit TLS, port 465.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submissions: Option<T>,
+    /// Submission with STARTTLS, port 587.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission: Option<T>,
+    /// IMAP over implicit TLS, port 993.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imaps: Option<T>,
+    /// POP3 over implicit TLS, port 995.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop3s: Option<T>,
+    /// IMAP with STARTTLS, port 143.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap: Option<T>,
+    /// POP3 with STARTTLS, port 110.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop3: Option<T>,
+    /// ManageSieve, port 4190.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sieve: Option<T>,
+}
+
+/// Mail ports and how they reach front.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExposureFile {
+    /// Which mail ports front offers. Default: `smtp`, `submissions`, `submission`, `imaps`,
+    /// `pop3s` on; `imap`, `pop3`, `sieve` off.
+    #[serde(default)]
+    pub ports: MailPortsFile<bool>,
+    /// front's Service. Use `LoadBalancer` or `NodePort` to take mail without an L4 proxy.
+    #[serde(default)]
+    pub service: FrontServiceFile,
+    /// Bind the offered ports on the node running front (`hostPort`); the node's IP is the MX.
+    #[serde(default)]
+    pub host_port: bool,
+    /// Run front as a DaemonSet on the selected nodes (one MX IP per node, with `hostPort` or a
+    /// `LoadBalancer` Service) instead of a one-replica Deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon_set: Option<DaemonSetFile>,
+    /// Mailu's `REAL_IP_FROM`: CIDRs trusted to send PROXY headers (or the `realIpHeader`).
+    /// Default with an L4 proxy: the pod networks (`subnet`, `subnet6`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_ip_from: Option<Vec<String>>,
+    /// Mailu's `REAL_IP_HEADER`, e.g. `X-Forwarded-For`, for web requests through an HTTP proxy.
+    /// Not allowed together with PROXY protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_ip_header: Option<String>,
+}
+
+/// front's Service.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FrontServiceFile {
+    /// Service type. Default `ClusterIP`.
+    #[serde(rename = "type", default = "defaults::service_type")]
+    pub kind: ServiceType,
+    /// A fixed address for a `LoadBalancer` (`spec.loadBalancerIP`, honoured by MetalLB and
+    /// several clouds).
+    #[serde(
+        rename = "loadBalancerIP",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub load_balancer_ip: Option<String>,
+    /// `spec.loadBalancerClass` of a `LoadBalancer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_class: Option<String>,
+    /// Annotations for the Service (load-balancer settings).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// `Local` (default for `LoadBalancer` and `NodePort`) keeps client IPs; `Cluster` hides
+    /// them and is refused for mail ports. Not allowed on `ClusterIP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_traffic_policy: Option<TrafficPolicy>,
+    /// Fixed node ports (30000-32767) per mail port, for `NodePort` and `LoadBalancer`.
+    #[serde(default)]
+    pub node_ports: MailPortsFile<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+pub enum ServiceType {
+    #[default]
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+impl ServiceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::ClusterIP => "ClusterIP",
+            ServiceType::NodePort => "NodePort",
+            ServiceType::LoadBalancer => "LoadBalancer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum TrafficPolicy {
+    Local,
+    Cluster,
+}
+
+/// front as a DaemonSet.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DaemonSetFile {
+    /// Nodes that run front (and whose IPs are MX addresses). Required: mail nodes are chosen.
+    pub node_selector: BTreeMap<String, String>,
 }
 
 /// Every default of the file format, in one place.
@@ -461,4 +768,15 @@ pub mod defaults {
     pub fn tls_secret_name() -> String {
         "mailu-certificates".into()
     }
+    pub fn issuer_kind() -> IssuerKind {
+        IssuerKind::ClusterIssuer
+    }
+    pub fn ingress_kind() -> IngressKind {
+        IngressKind::Traefik
+    }
+    pub fn service_type() -> ServiceType {
+        ServiceType::ClusterIP
+    }
+    pub const SMTP_CONNECTION_LIMIT: u32 = 15;
+    pub const TRAEFIK_WEB_ENTRY_POINT: &str = "websecure";
 }

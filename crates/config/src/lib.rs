@@ -10,10 +10,12 @@ pub mod model;
 pub mod rules;
 pub mod structure;
 mod validate;
+mod validate_edge;
 
 pub use diagnostic::{Code, Diagnostic, Location, Severity};
 pub use model::*;
 pub use validate::validate;
+pub use validate_edge::NODE_PORT_RANGE;
 
 use serde_json::Value;
 

@@ -3,7 +3,11 @@
 
 use std::num::NonZeroU16;
 
-pub use crate::file::{InitialAccountMode, LogLevel, PullPolicy};
+use std::collections::BTreeMap;
+
+pub use crate::file::{
+    InitialAccountMode, IssuerKind, LogLevel, PullPolicy, ServiceType, TlsFlavor, TrafficPolicy,
+};
 pub use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr, Quantity};
 
 /// A validated mailu-k8s configuration.
@@ -24,6 +28,8 @@ pub struct Config {
     pub mailu: Mailu,
     pub images: Images,
     pub tls: Tls,
+    pub edge: Edge,
+    pub exposure: Exposure,
 }
 
 /// The public host names; there is always a primary one.
@@ -102,6 +108,8 @@ pub struct Volume {
 /// Volumes of the components that keep state.
 #[derive(Debug, Clone)]
 pub struct Storage {
+    /// Used only when front runs certbot.
+    pub front: Volume,
     pub admin: Volume,
     pub postfix: Volume,
     pub dovecot: Volume,
@@ -173,8 +181,159 @@ pub struct Images {
 
 #[derive(Debug, Clone)]
 pub struct Tls {
-    /// A `kubernetes.io/tls` Secret.
-    pub secret_name: String,
+    pub flavor: TlsFlavor,
+    /// The `kubernetes.io/tls` Secret front mounts at `/certs`; `None` when the flavor needs none
+    /// (`notls`, or the `letsencrypt` flavors where front obtains its own).
+    pub secret_name: Option<String>,
+    /// cert-manager issues `secret_name` when set.
+    pub issuer: Option<Issuer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    pub name: String,
+    pub kind: IssuerKind,
+}
+
+/// A mail service front can offer to the outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MailService {
+    Smtp,
+    Submissions,
+    Submission,
+    Imaps,
+    Pop3s,
+    Imap,
+    Pop3,
+    Sieve,
+}
+
+impl MailService {
+    pub const ALL: [MailService; 8] = [
+        MailService::Smtp,
+        MailService::Submissions,
+        MailService::Submission,
+        MailService::Imaps,
+        MailService::Pop3s,
+        MailService::Imap,
+        MailService::Pop3,
+        MailService::Sieve,
+    ];
+
+    /// The config key and default entry point / listener name.
+    pub fn key(self) -> &'static str {
+        match self {
+            MailService::Smtp => "smtp",
+            MailService::Submissions => "submissions",
+            MailService::Submission => "submission",
+            MailService::Imaps => "imaps",
+            MailService::Pop3s => "pop3s",
+            MailService::Imap => "imap",
+            MailService::Pop3 => "pop3",
+            MailService::Sieve => "sieve",
+        }
+    }
+
+    /// Whether the connection starts with a TLS handshake (the others use STARTTLS or none).
+    pub fn implicit_tls(self) -> bool {
+        matches!(
+            self,
+            MailService::Submissions | MailService::Imaps | MailService::Pop3s
+        )
+    }
+
+    /// Offered unless switched off.
+    pub fn on_by_default(self) -> bool {
+        !matches!(
+            self,
+            MailService::Imap | MailService::Pop3 | MailService::Sieve
+        )
+    }
+}
+
+/// The edge in front of the cluster (web, and mail through an L4 proxy).
+#[derive(Debug, Clone)]
+pub enum Edge {
+    None,
+    Traefik(Traefik),
+    GatewayApi(GatewayApi),
+    Ingress(KubernetesIngress),
+}
+
+impl Edge {
+    /// Whether web traffic reaches front through an HTTPS-terminating proxy.
+    pub fn terminates_https(&self) -> bool {
+        !matches!(self, Edge::None)
+    }
+
+    /// Whether the mail ports reach front through this edge's L4 proxy, with PROXY protocol.
+    pub fn carries_mail(&self) -> bool {
+        match self {
+            Edge::Traefik(t) => t.mail.is_some(),
+            Edge::GatewayApi(g) => g.mail.is_some(),
+            Edge::None | Edge::Ingress(_) => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Traefik {
+    pub web_host: DnsName,
+    pub web_entry_point: String,
+    /// Mail routes; `None` when `enableTcp` is off. PROXY protocol v2 is always sent.
+    pub mail: Option<TraefikMail>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TraefikMail {
+    pub entry_points: BTreeMap<MailService, String>,
+    pub smtp_connection_limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct GatewayApi {
+    pub gateway_name: String,
+    pub gateway_namespace: String,
+    pub web_section_name: Option<String>,
+    /// Mail routes; `None` when `routeMail` is off. The gateway sends PROXY protocol v2.
+    pub mail: Option<GatewayMail>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GatewayMail {
+    pub section_names: BTreeMap<MailService, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KubernetesIngress {
+    pub class_name: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Which mail ports are offered and how front is reachable.
+#[derive(Debug, Clone)]
+pub struct Exposure {
+    /// Offered mail services, in `MailService::ALL` order; never empty when mail is routed.
+    pub offered: Vec<MailService>,
+    pub service: FrontService,
+    pub host_port: bool,
+    /// Node selector of front's DaemonSet; `None` runs front as a Deployment.
+    pub daemon_set: Option<BTreeMap<String, String>>,
+    /// Mailu's `REAL_IP_FROM` (empty: unset).
+    pub real_ip_from: Vec<String>,
+    /// Mailu's `REAL_IP_HEADER`.
+    pub real_ip_header: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FrontService {
+    pub kind: ServiceType,
+    pub load_balancer_ip: Option<std::net::IpAddr>,
+    pub load_balancer_class: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Set only for `NodePort` and `LoadBalancer` (always `Local` for mail).
+    pub external_traffic_policy: Option<TrafficPolicy>,
+    pub node_ports: BTreeMap<MailService, u16>,
 }
 
 /// Defaults that differ per component, in one place.
@@ -188,6 +347,7 @@ pub mod component_defaults {
     pub const RSPAMD: [&str; 4] = ["100m", "192Mi", "1", "512Mi"];
     pub const REDIS: [&str; 4] = ["25m", "32Mi", "250m", "256Mi"];
 
+    pub const FRONT_VOLUME: &str = "100Mi";
     pub const ADMIN_VOLUME: &str = "1Gi";
     pub const POSTFIX_VOLUME: &str = "2Gi";
     pub const DOVECOT_VOLUME: &str = "10Gi";

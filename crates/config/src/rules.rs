@@ -281,6 +281,72 @@ impl fmt::Display for Ipv6Cidr {
     }
 }
 
+/// Checks a CIDR of either family with no host bits set (e.g. for `REAL_IP_FROM`).
+pub fn check_cidr(raw: &str) -> Result<(), Problem> {
+    let (addr, prefix) = split_cidr(raw)?;
+    let (network, max) = match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX
+                    .checked_shl(32 - u32::from(prefix.min(32)))
+                    .unwrap_or(0)
+            };
+            (
+                std::net::IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask)),
+                32,
+            )
+        }
+        Ok(std::net::IpAddr::V6(a)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX
+                    .checked_shl(128 - u32::from(prefix.min(128)))
+                    .unwrap_or(0)
+            };
+            (
+                std::net::IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask)),
+                128,
+            )
+        }
+        Err(_) => {
+            return Err(problem(
+                format!("`{addr}` is not an IP address"),
+                "write a network such as `10.42.0.0/16`",
+            ));
+        }
+    };
+    if prefix > max {
+        return Err(problem(
+            format!("prefix /{prefix} is larger than {max}"),
+            "use a valid prefix length",
+        ));
+    }
+    if network.to_string() != addr {
+        return Err(problem(
+            format!("`{raw}` has host bits set"),
+            format!("write the network address: `{network}/{prefix}`"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an IPv4 network lies in a range clusters use for pods: RFC 1918 or shared address
+/// space (100.64.0.0/10, used by some CNIs).
+pub fn is_private_v4(cidr: &Ipv4Cidr) -> bool {
+    let a = u32::from(cidr.addr);
+    let within = |net: u32, len: u8| cidr.prefix >= len && (a & (u32::MAX << (32 - len))) == net;
+    within(u32::from(Ipv4Addr::new(10, 0, 0, 0)), 8)
+        || within(u32::from(Ipv4Addr::new(172, 16, 0, 0)), 12)
+        || within(u32::from(Ipv4Addr::new(192, 168, 0, 0)), 16)
+        || within(u32::from(Ipv4Addr::new(100, 64, 0, 0)), 10)
+}
+
+/// Pod CIDRs wider than this get a warning: no cluster needs more, and Mailu trusts all of it.
+pub const WIDE_POD_PREFIX_V4: u8 = 12;
+
 /// A Kubernetes resource quantity, kept as written (Kubernetes accepts it as is) plus its value
 /// for comparisons.
 #[derive(Debug, Clone, PartialEq)]
@@ -582,6 +648,22 @@ mod tests {
         }
         let err = Ipv4Cidr::parse_pod_cidr("10.42.1.0/16").expect_err("host bits");
         assert!(err.hint.contains("10.42.0.0/16"));
+    }
+
+    #[test]
+    fn generic_cidrs_and_private_ranges() {
+        for ok in ["10.0.0.0/8", "fd00::/8", "2001:db8::/32", "192.168.1.0/24"] {
+            assert!(check_cidr(ok).is_ok(), "{ok}");
+        }
+        for bad in ["10.0.0.1/8", "fd00::1/8", "10.0.0.0/33", "x/8", "10.0.0.0"] {
+            assert!(check_cidr(bad).is_err(), "{bad}");
+        }
+        let v4 = |s| Ipv4Cidr::parse_pod_cidr(s).expect("cidr");
+        assert!(is_private_v4(&v4("10.42.0.0/16")));
+        assert!(is_private_v4(&v4("172.20.0.0/16")));
+        assert!(is_private_v4(&v4("100.64.0.0/16")));
+        assert!(!is_private_v4(&v4("172.0.0.0/8")));
+        assert!(!is_private_v4(&v4("8.8.0.0/16")));
     }
 
     #[test]

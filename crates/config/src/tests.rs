@@ -35,7 +35,263 @@ fn minimal_config_loads_with_defaults() {
     assert_eq!(c.resources.rspamd.requests.cpu.as_str(), "100m");
     assert_eq!(c.mailu.message_size_limit_bytes(), 50_000_000);
     assert_eq!(c.images.tag, "2024.06");
-    assert!(loaded.warnings.is_empty());
+    assert_eq!(c.tls.flavor, TlsFlavor::Cert);
+    assert_eq!(c.tls.secret_name.as_deref(), Some("mailu-certificates"));
+    assert!(matches!(c.edge, Edge::None));
+    let warned: Vec<&str> = loaded.warnings.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        warned,
+        ["exposure.service.type"],
+        "mail is unreachable from outside"
+    );
+}
+
+#[test]
+fn edge_defaults() {
+    let traefik = load_with("ingress:\n  type: traefik\n")
+        .expect("traefik")
+        .config;
+    assert_eq!(
+        traefik.tls.flavor,
+        TlsFlavor::Mail,
+        "an HTTPS ingress means `mail`"
+    );
+    let Edge::Traefik(t) = &traefik.edge else {
+        panic!("traefik edge")
+    };
+    assert_eq!(t.web_host.as_str(), "mail.example.com");
+    assert_eq!(t.web_entry_point, "websecure");
+    let mail = t.mail.as_ref().expect("TCP routes on by default");
+    assert_eq!(mail.smtp_connection_limit, 15);
+    assert_eq!(mail.entry_points[&MailService::Smtp], "smtp");
+    assert_eq!(
+        traefik.exposure.real_ip_from,
+        ["10.42.0.0/16"],
+        "PROXY senders default to the pod CIDR"
+    );
+    assert_eq!(
+        traefik.exposure.offered,
+        [
+            MailService::Smtp,
+            MailService::Submissions,
+            MailService::Submission,
+            MailService::Imaps,
+            MailService::Pop3s
+        ]
+    );
+
+    let disabled = load_with("ingress:\n  enabled: false\n  type: traefik\n")
+        .expect("disabled")
+        .config;
+    assert!(matches!(disabled.edge, Edge::None));
+
+    let lb = load_with("exposure:\n  service:\n    type: LoadBalancer\n").expect("lb");
+    assert!(lb.warnings.is_empty());
+    assert_eq!(
+        lb.config.exposure.service.external_traffic_policy,
+        Some(TrafficPolicy::Local)
+    );
+    assert!(lb.config.exposure.real_ip_from.is_empty());
+
+    let issuer = load_with("ingress:\n  type: traefik\n  traefik: {certIssuer: letsencrypt}\n")
+        .expect("issuer")
+        .config;
+    assert_eq!(
+        issuer.tls.issuer,
+        Some(Issuer {
+            name: "letsencrypt".into(),
+            kind: IssuerKind::ClusterIssuer
+        })
+    );
+}
+
+/// Exposure and TLS combinations that must be refused: (appended text, code, path, hint fragment).
+const EDGE_RULES: &[(&str, Code, &str, &str)] = &[
+    (
+        "ingress:\n  type: traefik\n  traefik: {proxyProtocol: false}\n",
+        Code::InvalidValue,
+        "ingress.traefik.proxyProtocol",
+        "open relay",
+    ),
+    (
+        "ingress:\n  type: traefik\nexposure:\n  realIpFrom: []\n",
+        Code::MissingDependency,
+        "exposure.realIpFrom",
+        "pod CIDR",
+    ),
+    (
+        "ingress:\n  type: traefik\nexposure:\n  realIpHeader: X-Forwarded-For\n",
+        Code::InvalidValue,
+        "exposure.realIpHeader",
+        "remove",
+    ),
+    (
+        "exposure:\n  service: {externalTrafficPolicy: Local}\n",
+        Code::InvalidValue,
+        "exposure.service.externalTrafficPolicy",
+        "LoadBalancer",
+    ),
+    (
+        "exposure:\n  service: {type: LoadBalancer, externalTrafficPolicy: Cluster}\n",
+        Code::InvalidValue,
+        "exposure.service.externalTrafficPolicy",
+        "open relay",
+    ),
+    (
+        "exposure:\n  service: {type: NodePort, nodePorts: {smtp: 2525}}\n",
+        Code::OutOfRange,
+        "exposure.service.nodePorts.smtp",
+        "30000 to 32767",
+    ),
+    (
+        "exposure:\n  service: {type: NodePort, nodePorts: {imap: 30143}}\n",
+        Code::InvalidValue,
+        "exposure.service.nodePorts.imap",
+        "exposure.ports.imap",
+    ),
+    (
+        "exposure:\n  service: {type: NodePort, nodePorts: {smtp: 30025, imaps: 30025}}\n",
+        Code::InvalidValue,
+        "exposure.service.nodePorts.imaps",
+        "its own",
+    ),
+    (
+        "exposure:\n  service: {loadBalancerIP: 203.0.113.5}\n",
+        Code::InvalidValue,
+        "exposure.service.loadBalancerIP",
+        "LoadBalancer",
+    ),
+    (
+        "exposure:\n  service: {type: LoadBalancer, loadBalancerIP: 203.0.113}\n",
+        Code::InvalidValue,
+        "exposure.service.loadBalancerIP",
+        "203.0.113.25",
+    ),
+    (
+        "ingress:\n  type: traefik\nexposure:\n  service: {type: LoadBalancer}\n",
+        Code::InvalidValue,
+        "exposure.service.type",
+        "ClusterIP",
+    ),
+    (
+        "ingress:\n  type: traefik\nexposure:\n  ports: {smtp: false, submissions: false, submission: false, imaps: false, pop3s: false}\n",
+        Code::InvalidValue,
+        "ingress.traefik.enableTcp",
+        "exposure.ports",
+    ),
+    (
+        "ingress:\n  type: traefik\ntls:\n  flavor: cert\n",
+        Code::InvalidValue,
+        "tls.flavor",
+        "flavor: mail",
+    ),
+    (
+        "tls:\n  flavor: notls\n",
+        Code::MissingDependency,
+        "tls.notlsIsForTestingOnly",
+        "true",
+    ),
+    (
+        "tls:\n  flavor: notls\n  notlsIsForTestingOnly: true\n  secretName: my-cert\n",
+        Code::InvalidValue,
+        "tls.flavor",
+        "remove `tls.secretName`",
+    ),
+    (
+        "tls:\n  flavor: letsencrypt\n",
+        Code::InvalidValue,
+        "tls.flavor",
+        "LoadBalancer",
+    ),
+    (
+        "ingress:\n  type: traefik\ntls:\n  flavor: mail-letsencrypt\n",
+        Code::InvalidValue,
+        "tls.flavor",
+        "cert-manager",
+    ),
+    (
+        "ingress:\n  type: traefik\n  traefik: {certIssuer: a}\ntls:\n  certificate: {issuerName: b}\n",
+        Code::InvalidValue,
+        "ingress.traefik.certIssuer",
+        "keep one",
+    ),
+    (
+        "ingress:\n  type: gatewayApi\n  gatewayApi: {gatewayName: gw}\n",
+        Code::MissingDependency,
+        "ingress.gatewayApi.backendSendsProxyProtocol",
+        "PROXY v2",
+    ),
+    (
+        "ingress:\n  type: gatewayApi\n",
+        Code::MissingDependency,
+        "ingress.gatewayApi",
+        "gatewayName",
+    ),
+    (
+        "ingress:\n  type: traefik\n  gatewayApi: {gatewayName: gw}\n",
+        Code::InvalidValue,
+        "ingress.gatewayApi",
+        "ingress.type: gatewayApi",
+    ),
+    (
+        "ingress:\n  type: traefik\n  traefik: {entryPoints: {smtp: 'mail smtp'}}\n",
+        Code::InvalidValue,
+        "ingress.traefik.entryPoints.smtp",
+        "entry point",
+    ),
+    (
+        "exposure:\n  daemonSet: {nodeSelector: {}}\n",
+        Code::InvalidValue,
+        "exposure.daemonSet.nodeSelector",
+        "mailu.io/mx",
+    ),
+    (
+        "exposure:\n  hostPort: true\n  realIpFrom: [10.0.0.1/8]\n",
+        Code::InvalidCidr,
+        "exposure.realIpFrom[0]",
+        "10.0.0.0/8",
+    ),
+    (
+        "ingress:\n  type: ingress\n  ingress: {annotations: {'bad key!': x}}\n",
+        Code::InvalidKubernetesName,
+        "ingress.ingress.annotations.bad key!",
+        "prefix/name",
+    ),
+];
+
+#[test]
+fn edge_rules_table() {
+    for (extra, code, path, hint) in EDGE_RULES {
+        let errors = match load_with(extra) {
+            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
+            Err(e) => e,
+        };
+        let Some(d) = errors.iter().find(|d| d.path == *path && d.code == *code) else {
+            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
+        };
+        let got_hint = d.hint.as_deref().unwrap_or("");
+        assert!(
+            got_hint.contains(hint),
+            "{path}: hint {got_hint:?} lacks {hint:?}"
+        );
+    }
+}
+
+#[test]
+fn subnet_must_be_a_private_pod_network() {
+    let errors = errors_of(&MINIMAL.replace("10.42.0.0/16", "8.8.0.0/16"));
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.path == "subnet" && d.code == Code::InvalidCidr)
+    );
+    let wide =
+        load(MINIMAL.replace("10.42.0.0/16", "10.0.0.0/8").as_bytes()).expect("wide is a warning");
+    assert!(
+        wide.warnings
+            .iter()
+            .any(|d| d.path == "subnet" && d.severity == Severity::Warning)
+    );
 }
 
 /// (config text appended to MINIMAL, expected code, expected path, text the hint must contain)

@@ -131,6 +131,31 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
         &file.subnet,
         Ipv4Cidr::parse_pod_cidr,
     );
+    if let Some(net) = &subnet {
+        if !rules::is_private_v4(net) {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::InvalidCidr,
+                    "subnet",
+                    format!("`{net}` is a public range, not a pod network"),
+                )
+                .with_value(&file.subnet)
+                .with_hint("give the cluster's pod CIDR (within 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10); Mailu relays mail for this range"),
+            );
+        } else if net.prefix < rules::WIDE_POD_PREFIX_V4 {
+            c.findings.push(
+                Diagnostic::warning(
+                    Code::InvalidCidr,
+                    "subnet",
+                    format!("`{net}` is wider than a pod network needs"),
+                )
+                .with_value(&file.subnet)
+                .with_hint(
+                    "Mailu trusts all of it for relaying: give exactly the cluster's pod CIDR",
+                ),
+            );
+        }
+    }
     let subnet6 = match &file.subnet6 {
         Some(raw) => c
             .check(Code::InvalidCidr, "subnet6", raw, Ipv6Cidr::parse_pod_cidr)
@@ -162,15 +187,18 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
     let resources = validate_resources(&mut c, &file.resources);
     let mailu = validate_mailu(&mut c, file, domain.as_ref());
     let images = validate_images(&mut c, &file.images);
-    let tls = c
-        .object_name("tls.secretName", &file.tls.secret_name)
-        .map(|secret_name| Tls { secret_name });
+    let pod_cidrs: Vec<String> = std::iter::once(file.subnet.clone())
+        .chain(file.subnet6.clone())
+        .collect();
+    let edge =
+        crate::validate_edge::validate_edge(file, hostnames.as_ref(), &pod_cidrs, &mut c.findings);
 
     if c.findings.iter().any(Diagnostic::is_error) {
         return Err(c.findings);
     }
     // Every `None` above recorded an error, so reaching here means all are `Some`.
     let built = (|| {
+        let edge = edge?;
         Some(Config {
             namespace: namespace?,
             cluster_domain: cluster_domain?,
@@ -186,7 +214,9 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
             resources: resources?,
             mailu: mailu?,
             images: images?,
-            tls: tls?,
+            tls: edge.tls,
+            edge: edge.edge,
+            exposure: edge.exposure,
         })
     })();
     match built {
@@ -300,12 +330,14 @@ fn validate_storage(c: &mut Checker, s: &file::StorageFile) -> Option<Storage> {
         })
     };
     use component_defaults as d;
+    let front = volume("front", &s.front, d::FRONT_VOLUME);
     let admin = volume("admin", &s.admin, d::ADMIN_VOLUME);
     let postfix = volume("postfix", &s.postfix, d::POSTFIX_VOLUME);
     let dovecot = volume("dovecot", &s.dovecot, d::DOVECOT_VOLUME);
     let rspamd = volume("rspamd", &s.rspamd, d::RSPAMD_VOLUME);
     let redis = volume("redis", &s.redis, d::REDIS_VOLUME);
     Some(Storage {
+        front: front?,
         admin: admin?,
         postfix: postfix?,
         dovecot: dovecot?,

@@ -46,8 +46,11 @@ pub fn shared(config: &Config, topology: &Topology) -> BTreeMap<String, String> 
         "MESSAGE_SIZE_LIMIT",
         config.mailu.message_size_limit_bytes().to_string(),
     );
-    // front serves the certificate from a Secret; admin reads the flavor for secure cookies.
-    set("TLS_FLAVOR", "cert".to_owned());
+    // front reads the flavor for its listeners; admin for secure cookies.
+    set(
+        "TLS_FLAVOR",
+        topology.exposure.tls_flavor.as_str().to_owned(),
+    );
     // Front routes /admin only when ADMIN is on; admin and front both read it.
     set("ADMIN", "true".to_owned());
     if config.mailu.api.is_some() {
@@ -93,9 +96,21 @@ pub fn own(component: Component, config: &Config, topology: &Topology) -> Vec<En
     }
     match component {
         Component::Front => {
+            let exposure = &topology.exposure;
             env.push(value("PORTS", topology.mailu_ports_env()));
-            env.push(value("TLS_CERT_FILENAME", TLS_CERT_FILE));
-            env.push(value("TLS_KEYPAIR_FILENAME", TLS_KEY_FILE));
+            if let Some(ports) = exposure.proxy_protocol_env() {
+                env.push(value("PROXY_PROTOCOL", ports));
+            }
+            if !exposure.real_ip_from.is_empty() {
+                env.push(value("REAL_IP_FROM", exposure.real_ip_from.join(",")));
+            }
+            if let Some(header) = &exposure.real_ip_header {
+                env.push(value("REAL_IP_HEADER", header.clone()));
+            }
+            if config.tls.secret_name.is_some() {
+                env.push(value("TLS_CERT_FILENAME", TLS_CERT_FILE));
+                env.push(value("TLS_KEYPAIR_FILENAME", TLS_KEY_FILE));
+            }
             if let Some(api) = &config.mailu.api {
                 env.push(secret_ref("API_TOKEN", &api.token));
             }

@@ -64,6 +64,12 @@ pub struct ServiceSpec {
     pub kind: &'static str,
     pub selector: Labels,
     pub ports: Vec<ServicePort>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_traffic_policy: Option<&'static str>,
+    #[serde(rename = "loadBalancerIP", skip_serializing_if = "Option::is_none")]
+    pub load_balancer_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +80,32 @@ pub struct ServicePort {
     pub port: u16,
     /// The container port's name, so a Service port can only point at a declared port.
     pub target_port: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DaemonSetSpec {
+    pub revision_history_limit: u32,
+    pub selector: LabelSelector,
+    pub update_strategy: DaemonSetUpdateStrategy,
+    pub template: PodTemplate,
+}
+
+/// One node at a time: with hostPorts a replacement cannot start beside the old pod.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DaemonSetUpdateStrategy {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub rolling_update: DaemonSetRollingUpdate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DaemonSetRollingUpdate {
+    pub max_unavailable: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,6 +159,8 @@ pub struct TemplateMeta {
 pub struct PodSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
     pub automount_service_account_token: bool,
     pub enable_service_links: bool,
     pub containers: Vec<Container>,
@@ -191,6 +225,8 @@ pub struct SecretKeySelector {
 pub struct ContainerPort {
     pub name: &'static str,
     pub container_port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<u16>,
     pub protocol: &'static str,
 }
 

@@ -1,6 +1,7 @@
 //! Kubernetes objects for a Mailu installation, built from the validated config and its
 //! topology, written deterministically (same config, same bytes).
 
+pub mod edge;
 pub mod env;
 pub mod k8s;
 pub mod workloads;
@@ -12,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use mailu_k8s_config::Config;
+use mailu_k8s_config::{Config, ServiceType, TrafficPolicy};
 use mailu_k8s_topology::{Component, Topology, Workload};
 
 use k8s::*;
@@ -164,6 +165,9 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
         ConfigMapBody { data: shared_env },
     ));
 
+    // Before the pods, so the Secret front mounts is on its way.
+    objects.extend(edge::certificate(config, ns, labels(None, mailu_version)));
+
     for w in &topology.workloads {
         if let Some(v) = workloads::volume(w.component, config)
             && !w.mounts.is_empty()
@@ -174,9 +178,18 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     for w in &topology.workloads {
         objects.push(service(w, ns, config));
     }
-    for w in &topology.workloads {
-        objects.push(deployment(w, ns, config, topology, &env_checksum));
+    if let Some(public) = front_public_service(config, topology, ns) {
+        objects.push(public);
     }
+    for w in &topology.workloads {
+        objects.push(workload(w, ns, config, topology, &env_checksum));
+    }
+    objects.extend(edge::routes(
+        config,
+        topology,
+        ns,
+        labels(Some(Component::Front), mailu_version),
+    ));
     Manifest { objects }
 }
 
@@ -205,6 +218,8 @@ fn pvc(w: &Workload, v: &mailu_k8s_config::Volume, ns: &str, config: &Config) ->
     )
 }
 
+/// The in-cluster Service of a component: every port, `ClusterIP`. Other components and the
+/// ingress use it; it is never published outside the cluster.
 fn service(w: &Workload, ns: &str, config: &Config) -> Value {
     object(
         "v1",
@@ -226,26 +241,92 @@ fn service(w: &Workload, ns: &str, config: &Config) -> Value {
                         protocol: "TCP",
                         port: p.number.get(),
                         target_port: p.name,
+                        node_port: None,
                     })
                     .collect(),
+                external_traffic_policy: None,
+                load_balancer_ip: None,
+                load_balancer_class: None,
             },
         },
     )
+}
+
+/// The name of front's Service for clients outside the cluster.
+pub fn front_public_service_name() -> String {
+    format!("{}-public", Component::Front.object_name())
+}
+
+/// front's `LoadBalancer`/`NodePort` Service: only the ports that reach front directly, never
+/// the internal ones (LMTP and internal submission must not face the internet).
+fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Option<Value> {
+    let svc = &config.exposure.service;
+    if svc.kind == ServiceType::ClusterIP {
+        return None;
+    }
+    let published = topology.exposure.directly_published_ports();
+    if published.is_empty() {
+        return None;
+    }
+    let node_port_of = |p: &mailu_k8s_topology::Port| {
+        topology
+            .exposure
+            .mail
+            .iter()
+            .find(|r| r.port == *p)
+            .and_then(|r| svc.node_ports.get(&r.service).copied())
+    };
+    let mut metadata = meta(
+        front_public_service_name(),
+        ns,
+        labels(
+            Some(Component::Front),
+            &version_of(Component::Front, config),
+        ),
+    );
+    metadata.annotations = svc.annotations.clone();
+    Some(object(
+        "v1",
+        "Service",
+        metadata,
+        Spec {
+            spec: ServiceSpec {
+                kind: svc.kind.as_str(),
+                selector: selector_labels(Component::Front),
+                ports: published
+                    .iter()
+                    .map(|p| ServicePort {
+                        name: p.name,
+                        protocol: "TCP",
+                        port: p.number.get(),
+                        target_port: p.name,
+                        node_port: node_port_of(p),
+                    })
+                    .collect(),
+                external_traffic_policy: svc.external_traffic_policy.map(|p| match p {
+                    TrafficPolicy::Local => "Local",
+                    TrafficPolicy::Cluster => "Cluster",
+                }),
+                load_balancer_ip: svc.load_balancer_ip.map(|ip| ip.to_string()),
+                load_balancer_class: svc.load_balancer_class.clone(),
+            },
+        },
+    ))
 }
 
 /// The name of the pod volume backed by the component's claim.
 const DATA_VOLUME: &str = "data";
 const CERTS_VOLUME: &str = "certs";
 
-fn deployment(
+fn pod_template(
     w: &Workload,
-    ns: &str,
     config: &Config,
     topology: &Topology,
     env_checksum: &str,
-) -> Value {
+    version: &str,
+    image: String,
+) -> PodTemplate {
     let c = w.component;
-    let (image, version) = workloads::image(c, config);
     let compute = workloads::resources(c, config);
     let (startup_probe, readiness_probe, liveness_probe) = workloads::probes(c);
 
@@ -269,7 +350,9 @@ fn deployment(
             secret: None,
         });
     }
-    if c == Component::Front {
+    if c == Component::Front
+        && let Some(secret_name) = &config.tls.secret_name
+    {
         volume_mounts.push(VolumeMount {
             name: CERTS_VOLUME,
             mount_path: env::CERTS_DIR,
@@ -280,10 +363,21 @@ fn deployment(
             name: CERTS_VOLUME,
             persistent_volume_claim: None,
             secret: Some(SecretVolume {
-                secret_name: config.tls.secret_name.clone(),
+                secret_name: secret_name.clone(),
             }),
         });
     }
+
+    let host_ports: Vec<u16> = if c == Component::Front && topology.exposure.host_port {
+        topology
+            .exposure
+            .directly_published_ports()
+            .iter()
+            .map(|p| p.number.get())
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let container = Container {
         name: c.name(),
@@ -305,6 +399,9 @@ fn deployment(
             .map(|p| ContainerPort {
                 name: p.name,
                 container_port: p.number.get(),
+                host_port: host_ports
+                    .contains(&p.number.get())
+                    .then_some(p.number.get()),
                 protocol: "TCP",
             })
             .collect(),
@@ -328,7 +425,67 @@ fn deployment(
     if c.is_mailu() {
         annotations.insert(ENV_CHECKSUM_ANNOTATION.to_owned(), env_checksum.to_owned());
     }
-    let strategy = if w.mounts.is_empty() {
+    PodTemplate {
+        metadata: TemplateMeta {
+            labels: labels(Some(c), version),
+            annotations,
+        },
+        spec: PodSpec {
+            // rspamd keys its history on the host name; keep it fixed across restarts.
+            hostname: (c == Component::Rspamd).then(|| c.object_name()),
+            node_selector: match (c, &config.exposure.daemon_set) {
+                (Component::Front, Some(selector)) => selector.clone(),
+                _ => BTreeMap::new(),
+            },
+            // Mailu never talks to the Kubernetes API.
+            automount_service_account_token: false,
+            // Service links would add env names Mailu never reads.
+            enable_service_links: false,
+            containers: vec![container],
+            volumes,
+        },
+    }
+}
+
+/// A component's workload: a Deployment, or for front optionally a DaemonSet.
+fn workload(
+    w: &Workload,
+    ns: &str,
+    config: &Config,
+    topology: &Topology,
+    env_checksum: &str,
+) -> Value {
+    let c = w.component;
+    let (image, version) = workloads::image(c, config);
+    let template = pod_template(w, config, topology, env_checksum, &version, image);
+    let metadata = meta(c.object_name(), ns, labels(Some(c), &version));
+    let selector = LabelSelector {
+        match_labels: selector_labels(c),
+    };
+
+    if c == Component::Front && config.exposure.daemon_set.is_some() {
+        return object(
+            "apps/v1",
+            "DaemonSet",
+            metadata,
+            Spec {
+                spec: DaemonSetSpec {
+                    revision_history_limit: 3,
+                    selector,
+                    update_strategy: DaemonSetUpdateStrategy {
+                        kind: "RollingUpdate",
+                        rolling_update: DaemonSetRollingUpdate { max_unavailable: 1 },
+                    },
+                    template,
+                },
+            },
+        );
+    }
+
+    // A ReadWriteOnce volume attaches to one node at a time, and hostPorts bind once per node:
+    // the old pod must stop before the new one starts.
+    let strategy = if w.mounts.is_empty() && !(c == Component::Front && topology.exposure.host_port)
+    {
         DeploymentStrategy::RollingUpdate {
             rolling_update: RollingUpdate {
                 max_surge: 1,
@@ -338,35 +495,17 @@ fn deployment(
     } else {
         DeploymentStrategy::Recreate
     };
-
     object(
         "apps/v1",
         "Deployment",
-        meta(c.object_name(), ns, labels(Some(c), &version)),
+        metadata,
         Spec {
             spec: DeploymentSpec {
                 replicas: 1,
                 revision_history_limit: 3,
-                selector: LabelSelector {
-                    match_labels: selector_labels(c),
-                },
+                selector,
                 strategy,
-                template: PodTemplate {
-                    metadata: TemplateMeta {
-                        labels: labels(Some(c), &version),
-                        annotations,
-                    },
-                    spec: PodSpec {
-                        // rspamd keys its history on the host name; keep it fixed across restarts.
-                        hostname: (c == Component::Rspamd).then(|| c.object_name()),
-                        // Mailu never talks to the Kubernetes API.
-                        automount_service_account_token: false,
-                        // Service links would add env names Mailu never reads.
-                        enable_service_links: false,
-                        containers: vec![container],
-                        volumes,
-                    },
-                },
+                template,
             },
         },
     )

@@ -47,7 +47,7 @@ pub fn resources(component: Component, config: &Config) -> &Compute {
 pub fn volume(component: Component, config: &Config) -> Option<&Volume> {
     let s = &config.storage;
     match component {
-        Component::Front => None,
+        Component::Front => Some(&s.front),
         Component::Admin => Some(&s.admin),
         Component::Postfix => Some(&s.postfix),
         Component::Dovecot => Some(&s.dovecot),

@@ -55,6 +55,14 @@ fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
     objects.iter().filter(|o| o["kind"] == kind).collect()
 }
 
+/// Deployments and DaemonSets.
+fn workloads(objects: &[Value]) -> Vec<&Value> {
+    objects
+        .iter()
+        .filter(|o| o["kind"] == "Deployment" || o["kind"] == "DaemonSet")
+        .collect()
+}
+
 fn containers(deployment: &Value) -> &Vec<Value> {
     deployment["spec"]["template"]["spec"]["containers"]
         .as_array()
@@ -122,7 +130,7 @@ fn every_env_name_is_one_mailu_reads() {
                 seen.insert(key.clone());
             }
         }
-        for d in of_kind(&objects, "Deployment") {
+        for d in workloads(&objects) {
             for c in containers(d) {
                 for e in c["env"].as_array().into_iter().flatten() {
                     seen.insert(e["name"].as_str().expect("env name").to_owned());
@@ -153,7 +161,7 @@ fn secrets_reach_only_the_containers_that_read_them() {
     let reference = mailu_env_reference();
     for (name, config) in examples() {
         let objects = mailu_k8s_manifests::synthesize(&config).objects;
-        for d in of_kind(&objects, "Deployment") {
+        for d in workloads(&objects) {
             let component = component_of(d);
             for c in containers(d) {
                 for e in c["env"].as_array().into_iter().flatten() {
@@ -213,7 +221,7 @@ fn addresses_and_service_ports_point_at_things_that_exist() {
             }
         }
 
-        let deployments = of_kind(&objects, "Deployment");
+        let deployments = workloads(&objects);
         for (svc_name, svc) in &services {
             let selector = &svc["spec"]["selector"];
             let selected: Vec<&&Value> = deployments
@@ -292,7 +300,7 @@ fn workloads_are_operable() {
             .iter()
             .map(|p| p["metadata"]["name"].as_str().expect("name"))
             .collect();
-        for d in of_kind(&objects, "Deployment") {
+        for d in workloads(&objects) {
             let component = component_of(d);
             let pod = &d["spec"]["template"]["spec"];
             let uses_claim = pod["volumes"]
@@ -303,7 +311,10 @@ fn workloads_are_operable() {
                 .inspect(|c| assert!(claims.contains(c), "{name}: {component} mounts missing {c}"))
                 .count()
                 > 0;
-            let strategy = d["spec"]["strategy"]["type"].as_str().expect("strategy");
+            let strategy = d["spec"]["strategy"]["type"]
+                .as_str()
+                .or(d["spec"]["updateStrategy"]["type"].as_str())
+                .expect("strategy");
             if uses_claim {
                 assert_eq!(d["spec"]["replicas"], 1, "{name}: {component}");
                 assert_eq!(strategy, "Recreate", "{name}: {component} on a RWO volume");
@@ -373,4 +384,238 @@ fn committed_schema_is_current() {
         committed == current,
         "mailu-k8s.schema.json is stale: run `cargo run -- schema > mailu-k8s.schema.json`"
     );
+}
+
+fn front_env(objects: &[Value]) -> BTreeMap<String, String> {
+    let front = workloads(objects)
+        .into_iter()
+        .find(|d| component_of(d) == "front")
+        .expect("front");
+    let mut env: BTreeMap<String, String> = of_kind(objects, "ConfigMap")[0]["data"]
+        .as_object()
+        .expect("data")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("string").to_owned()))
+        .collect();
+    for e in containers(front)[0]["env"].as_array().into_iter().flatten() {
+        if let Some(v) = e["value"].as_str() {
+            env.insert(e["name"].as_str().expect("name").to_owned(), v.to_owned());
+        }
+    }
+    env
+}
+
+fn port_set(list: Option<&String>) -> BTreeSet<u64> {
+    list.map(|l| {
+        l.split(',')
+            .map(|p| p.parse().expect("port number"))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Every route backend as (kind, service name, port).
+fn route_backends(objects: &[Value]) -> Vec<(String, String, u64)> {
+    let mut out = Vec::new();
+    for o in objects {
+        let kind = o["kind"].as_str().expect("kind").to_owned();
+        let spec = &o["spec"];
+        match kind.as_str() {
+            "IngressRoute" | "IngressRouteTCP" => {
+                for route in spec["routes"].as_array().expect("routes") {
+                    for s in route["services"].as_array().expect("services") {
+                        out.push((
+                            kind.clone(),
+                            s["name"].as_str().expect("name").into(),
+                            s["port"].as_u64().expect("port"),
+                        ));
+                    }
+                }
+            }
+            "HTTPRoute" | "TCPRoute" | "TLSRoute" => {
+                for rule in spec["rules"].as_array().expect("rules") {
+                    for b in rule["backendRefs"].as_array().expect("backendRefs") {
+                        out.push((
+                            kind.clone(),
+                            b["name"].as_str().expect("name").into(),
+                            b["port"].as_u64().expect("port"),
+                        ));
+                    }
+                }
+            }
+            "Ingress" => {
+                for rule in spec["rules"].as_array().expect("rules") {
+                    for p in rule["http"]["paths"].as_array().expect("paths") {
+                        let s = &p["backend"]["service"];
+                        out.push((
+                            kind.clone(),
+                            s["name"].as_str().expect("name").into(),
+                            s["port"]["number"].as_u64().expect("port"),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Issue 3's agreement test: what front listens on (`PORTS`), what must carry PROXY headers
+/// (`PROXY_PROTOCOL`), what the routes, Services and hostPorts publish, and how client IPs
+/// survive, must all agree, read back from the generated objects themselves.
+#[test]
+fn exposure_outputs_agree() {
+    const INTERNAL: [u64; 2] = [2525, 10025];
+    const WEB: [u64; 2] = [80, 443];
+    for (name, config) in examples() {
+        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let env = front_env(&objects);
+        let ports = port_set(env.get("PORTS"));
+        let proxy = port_set(env.get("PROXY_PROTOCOL"));
+        let front = workloads(&objects)
+            .into_iter()
+            .find(|d| component_of(d) == "front")
+            .expect("front");
+        let container_ports: BTreeSet<u64> = containers(front)[0]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .map(|p| p["containerPort"].as_u64().expect("port"))
+            .collect();
+        let public: BTreeSet<u64> = container_ports
+            .iter()
+            .copied()
+            .filter(|p| !INTERNAL.contains(p))
+            .collect();
+        assert_eq!(
+            ports, public,
+            "{name}: PORTS vs front's public container ports"
+        );
+
+        // Routes: each targets front's in-cluster Service on a port it has.
+        let services: BTreeMap<&str, &Value> = of_kind(&objects, "Service")
+            .into_iter()
+            .map(|s| (s["metadata"]["name"].as_str().expect("name"), s))
+            .collect();
+        let front_service_ports: BTreeSet<u64> = services["mailu-front"]["spec"]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .map(|p| p["port"].as_u64().expect("port"))
+            .collect();
+        let backends = route_backends(&objects);
+        for (kind, svc, port) in &backends {
+            assert_eq!(svc, "mailu-front", "{name}: {kind} targets {svc}");
+            assert!(
+                front_service_ports.contains(port),
+                "{name}: {kind} targets missing port {port}"
+            );
+            assert!(
+                ports.contains(port),
+                "{name}: {kind} routes to {port}, which front does not listen on"
+            );
+        }
+        // The L4 routes are exactly the PROXY ports.
+        let l4: BTreeSet<u64> = backends
+            .iter()
+            .filter(|(k, _, _)| matches!(k.as_str(), "IngressRouteTCP" | "TCPRoute" | "TLSRoute"))
+            .map(|(_, _, p)| *p)
+            .collect();
+        assert_eq!(l4, proxy, "{name}: L4 routes vs PROXY_PROTOCOL");
+        if !proxy.is_empty() {
+            assert!(
+                env.get("REAL_IP_FROM").is_some_and(|v| !v.is_empty()),
+                "{name}: PROXY without REAL_IP_FROM"
+            );
+            assert!(
+                !env.contains_key("REAL_IP_HEADER"),
+                "{name}: PROXY with REAL_IP_HEADER"
+            );
+            // Traefik routes send PROXY v2 through the ServersTransportTCP.
+            for route in of_kind(&objects, "IngressRouteTCP") {
+                let transport = route["spec"]["routes"][0]["services"][0]["serversTransport"]
+                    .as_str()
+                    .expect("transport");
+                let t = objects
+                    .iter()
+                    .find(|o| {
+                        o["kind"] == "ServersTransportTCP" && o["metadata"]["name"] == transport
+                    })
+                    .unwrap_or_else(|| panic!("{name}: missing ServersTransportTCP {transport}"));
+                assert_eq!(t["spec"]["proxyProtocol"]["version"], 2);
+            }
+        }
+
+        // Directly published ports: the public Service and hostPorts carry no internal port,
+        // only ports front listens on, and keep client IPs.
+        let mut direct = BTreeSet::new();
+        if let Some(public) = services.get("mailu-front-public") {
+            assert_eq!(
+                public["spec"]["externalTrafficPolicy"], "Local",
+                "{name}: client IPs"
+            );
+            for p in public["spec"]["ports"].as_array().expect("ports") {
+                direct.insert(p["port"].as_u64().expect("port"));
+            }
+        }
+        for p in containers(front)[0]["ports"].as_array().expect("ports") {
+            if let Some(h) = p["hostPort"].as_u64() {
+                direct.insert(h);
+            }
+        }
+        for p in &direct {
+            assert!(!INTERNAL.contains(p), "{name}: internal port {p} published");
+            assert!(
+                ports.contains(p),
+                "{name}: publishes {p}, which front does not listen on"
+            );
+            assert!(!proxy.contains(p), "{name}: {p} is both proxied and direct");
+        }
+        // Every published mail port keeps the client IP: through PROXY or a direct path.
+        for p in ports.iter().filter(|p| !WEB.contains(p)) {
+            let reachable = proxy.contains(p) || direct.contains(p);
+            let only_internal = !services.contains_key("mailu-front-public")
+                && direct.is_empty()
+                && proxy.is_empty();
+            assert!(
+                reachable || only_internal,
+                "{name}: mail port {p} reached some other way"
+            );
+        }
+
+        // TLS: an HTTPS-terminating edge forwards HTTP, so front must not redirect (no `cert`).
+        let flavor = env.get("TLS_FLAVOR").expect("TLS_FLAVOR");
+        let web_edge = objects.iter().any(|o| {
+            matches!(
+                o["kind"].as_str(),
+                Some("IngressRoute" | "HTTPRoute" | "Ingress")
+            )
+        });
+        if web_edge {
+            assert!(
+                matches!(flavor.as_str(), "mail" | "mail-letsencrypt" | "notls"),
+                "{name}: {flavor} behind an ingress"
+            );
+            assert!(
+                !ports.contains(&443),
+                "{name}: front listens on 443 behind an ingress"
+            );
+        }
+        // front never mounts a Secret that nothing creates: with an issuer, a Certificate
+        // produces exactly the mounted Secret (without one, the README says to create it).
+        let mounted: Vec<&str> = front["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["secret"]["secretName"].as_str())
+            .collect();
+        if config.tls.issuer.is_some() {
+            let issued: Vec<&str> = of_kind(&objects, "Certificate")
+                .iter()
+                .map(|c| c["spec"]["secretName"].as_str().expect("secretName"))
+                .collect();
+            assert_eq!(mounted, issued, "{name}: mounted vs issued Secret");
+        }
+    }
 }

@@ -9,6 +9,9 @@ use std::num::NonZeroU16;
 
 use mailu_k8s_config::{Config, Redis as RedisConfig};
 
+pub mod exposure;
+pub use exposure::{Exposure, MailPath, MailRoute, WebPath};
+
 /// A Mailu component that mailu-k8s runs as a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Component {
@@ -109,10 +112,25 @@ pub mod ports {
     /// front's own health endpoint, bound to localhost (probed by exec, not by the kubelet).
     pub const FRONT_HEALTH: u16 = 10204;
 
-    // Dovecot.
+    // Dovecot, and front in front of it.
     pub const IMAP: Port = port("imap", 143);
     pub const POP3: Port = port("pop3", 110);
     pub const SIEVE: Port = port("sieve", 4190);
+
+    /// The port front offers a mail service on.
+    pub fn mail(service: mailu_k8s_config::MailService) -> Port {
+        use mailu_k8s_config::MailService as S;
+        match service {
+            S::Smtp => SMTP,
+            S::Submissions => SUBMISSIONS,
+            S::Submission => SUBMISSION,
+            S::Imaps => IMAPS,
+            S::Pop3s => POP3S,
+            S::Imap => IMAP,
+            S::Pop3 => POP3,
+            S::Sieve => SIEVE,
+        }
+    }
 
     // Admin.
     pub const ADMIN_HTTP: Port = port("http", 8080);
@@ -177,8 +195,9 @@ pub struct Topology {
     pub cluster_domain: String,
     pub workloads: Vec<Workload>,
     pub connections: Vec<Connection>,
-    /// Ports front offers to clients and other mail servers: Mailu's `PORTS`.
-    pub front_public_ports: Vec<Port>,
+    /// How clients reach front: Mailu's `PORTS`, `PROXY_PROTOCOL`, `REAL_IP_*`, `TLS_FLAVOR`,
+    /// front's public ports and the edge routes all come from here.
+    pub exposure: Exposure,
     pub redis: RedisEndpoint,
 }
 
@@ -187,15 +206,23 @@ impl Topology {
         use Component::*;
         use ports::*;
 
-        let front_public_ports = vec![SMTP, HTTP, HTTPS, SUBMISSIONS, SUBMISSION, IMAPS, POP3S];
-        let mut front_ports = front_public_ports.clone();
-        front_ports.extend([LMTP, SUBMISSION_INTERNAL]);
+        let exposure = Exposure::from_config(config);
+        let mut front_ports = exposure.front_public_ports.clone();
+        front_ports.extend(FRONT_INTERNAL_PORTS);
 
         let mut workloads = vec![
             Workload {
                 component: Front,
                 ports: front_ports,
-                mounts: &[],
+                // certbot keeps its account and certificates in /certs.
+                mounts: if exposure.front_runs_certbot() {
+                    &[Mount {
+                        sub_path: "certs",
+                        mount_path: "/certs",
+                    }]
+                } else {
+                    &[]
+                },
             },
             Workload {
                 component: Admin,
@@ -365,7 +392,7 @@ impl Topology {
             cluster_domain,
             workloads,
             connections,
-            front_public_ports,
+            exposure,
             redis,
         }
     }
@@ -381,17 +408,7 @@ impl Topology {
 
     /// Mailu's `PORTS`: what front listens on for clients, in ascending order.
     pub fn mailu_ports_env(&self) -> String {
-        let mut numbers: Vec<u16> = self
-            .front_public_ports
-            .iter()
-            .map(|p| p.number.get())
-            .collect();
-        numbers.sort_unstable();
-        numbers
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
+        port_list(&self.exposure.front_public_ports)
     }
 
     /// `(variable, host)` for every `*_ADDRESS` Mailu needs, in a stable order.
@@ -409,6 +426,21 @@ impl Topology {
         vars.sort();
         vars
     }
+}
+
+/// front's ports for other components only: never published outside the cluster.
+pub const FRONT_INTERNAL_PORTS: [Port; 2] = [ports::LMTP, ports::SUBMISSION_INTERNAL];
+
+/// Comma-separated port numbers in ascending order, as Mailu's list variables take them.
+pub fn port_list(ports: &[Port]) -> String {
+    let mut numbers: Vec<u16> = ports.iter().map(|p| p.number.get()).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn service_fqdn(component: Component, namespace: &str, cluster_domain: &str) -> String {
@@ -441,8 +473,19 @@ mod tests {
     }
 
     #[test]
-    fn ports_env_lists_front_public_ports_in_order() {
+    fn ports_env_follows_flavor_and_offered_ports() {
+        // `cert`: front serves HTTPS itself.
         assert_eq!(topology("").mailu_ports_env(), "25,80,443,465,587,993,995");
+        // `mail` behind an HTTPS ingress: no 443 on front.
+        assert_eq!(
+            topology("ingress: {type: traefik}\n").mailu_ports_env(),
+            "25,80,465,587,993,995"
+        );
+        assert_eq!(
+            topology("exposure: {ports: {pop3s: false, imap: true, sieve: true}}\n")
+                .mailu_ports_env(),
+            "25,80,143,443,465,587,993,4190"
+        );
     }
 
     #[test]
