@@ -646,6 +646,11 @@ pub struct ExposureFile {
     /// Default with an L4 proxy: the pod networks (`subnet`, `subnet6`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub real_ip_from: Option<Vec<String>>,
+    /// Serve `autoconfig.<domain>` and `autodiscover.<domain>` (automatic account set-up in
+    /// Thunderbird, Outlook and others): adds both names to the web routes and the certificate.
+    /// Point their DNS at the mail host first; an ACME issuer fails for names that do not resolve.
+    #[serde(default)]
+    pub client_discovery: bool,
     /// Mailu's `REAL_IP_HEADER`, e.g. `X-Forwarded-For`, for web requests through an HTTP proxy.
     /// Not allowed together with PROXY protocol.
     #[serde(default, skip_serializing_if = "Option::is_none")]

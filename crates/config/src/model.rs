@@ -317,6 +317,8 @@ pub struct Exposure {
     pub offered: Vec<MailService>,
     pub service: FrontService,
     pub host_port: bool,
+    /// Serve `autoconfig.<domain>` and `autodiscover.<domain>`.
+    pub client_discovery: bool,
     /// Node selector of front's DaemonSet; `None` runs front as a Deployment.
     pub daemon_set: Option<BTreeMap<String, String>>,
     /// Mailu's `REAL_IP_FROM` (empty: unset).

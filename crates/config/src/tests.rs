@@ -278,6 +278,18 @@ fn edge_rules_table() {
 }
 
 #[test]
+fn plain_http_web_ui_is_warned_about() {
+    let loaded = load_with("tls: {flavor: mail}\nexposure: {service: {type: LoadBalancer}}\n")
+        .expect("warning only");
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|d| d.path == "tls.flavor" && d.message.contains("plain HTTP"))
+    );
+}
+
+#[test]
 fn subnet_must_be_a_private_pod_network() {
     let errors = errors_of(&MINIMAL.replace("10.42.0.0/16", "8.8.0.0/16"));
     assert!(

@@ -611,6 +611,16 @@ pub(crate) fn validate_edge(
         ));
     }
 
+    if matches!(flavor, TlsFlavor::Mail | TlsFlavor::MailLetsencrypt) && !web_edge && direct_mail {
+        out.push(
+            Diagnostic::warning(
+                Code::InvalidValue,
+                "tls.flavor",
+                format!("with `{}` and no ingress, the web UI is published on plain HTTP (port 80)", flavor.as_str()),
+            )
+            .with_hint("put an HTTPS-terminating ingress in front (`ingress`), or use `flavor: cert` so front serves HTTPS itself"),
+        );
+    }
     if !edge.carries_mail() && !direct_mail && !offered.is_empty() {
         out.push(
             Diagnostic::warning(
@@ -643,6 +653,7 @@ pub(crate) fn validate_edge(
                 node_ports,
             },
             host_port: x.host_port,
+            client_discovery: x.client_discovery,
             daemon_set,
             real_ip_from,
             real_ip_header: x.real_ip_header.clone(),

@@ -9,8 +9,8 @@ use mailu_k8s_topology::{Component, MailPath, Topology, ports};
 
 use crate::k8s::Labels;
 
-/// The names front's certificate and web routes cover: every host name, then the Traefik web
-/// host when it is not one of them.
+/// The names front's certificate and web routes cover: every host name, the Traefik web host
+/// when it is not one of them, and the client-discovery names when they are served.
 pub fn web_hosts(config: &Config) -> Vec<String> {
     let mut hosts: Vec<String> = config
         .hostnames
@@ -21,6 +21,14 @@ pub fn web_hosts(config: &Config) -> Vec<String> {
         && !hosts.iter().any(|h| h == t.web_host.as_str())
     {
         hosts.push(t.web_host.as_str().to_owned());
+    }
+    if config.exposure.client_discovery {
+        for prefix in ["autoconfig", "autodiscover"] {
+            let name = format!("{prefix}.{}", config.domain);
+            if !hosts.contains(&name) {
+                hosts.push(name);
+            }
+        }
     }
     hosts
 }

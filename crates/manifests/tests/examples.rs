@@ -617,5 +617,48 @@ fn exposure_outputs_agree() {
                 .collect();
             assert_eq!(mounted, issued, "{name}: mounted vs issued Secret");
         }
+        // Every host a web route answers for is on the certificate.
+        if let Some(cert) = of_kind(&objects, "Certificate").first() {
+            let names: BTreeSet<&str> = cert["spec"]["dnsNames"]
+                .as_array()
+                .expect("dnsNames")
+                .iter()
+                .map(|n| n.as_str().expect("name"))
+                .collect();
+            let mut route_hosts: Vec<String> = Vec::new();
+            for o in &objects {
+                match o["kind"].as_str() {
+                    Some("HTTPRoute") => route_hosts.extend(
+                        o["spec"]["hostnames"]
+                            .as_array()
+                            .expect("hostnames")
+                            .iter()
+                            .map(|h| h.as_str().expect("host").to_owned()),
+                    ),
+                    Some("Ingress") => route_hosts.extend(
+                        o["spec"]["rules"]
+                            .as_array()
+                            .expect("rules")
+                            .iter()
+                            .map(|r| r["host"].as_str().expect("host").to_owned()),
+                    ),
+                    Some("IngressRoute") => {
+                        let rule = o["spec"]["routes"][0]["match"].as_str().expect("match");
+                        route_hosts.extend(
+                            rule.split("Host(`")
+                                .skip(1)
+                                .map(|h| h.split('`').next().unwrap_or("").to_owned()),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            for h in route_hosts {
+                assert!(
+                    names.contains(h.as_str()),
+                    "{name}: route host {h} not on the certificate"
+                );
+            }
+        }
     }
 }
