@@ -17,6 +17,7 @@ domain: example
 hostnames: [mail.example.com]
 subnet: 10.42.0.1/16
 secrets: {mailuSecretKey: s}
+resolver: {serviceIP: 10.43.0.53}
 storage: {dovecot: {size: 50GB}}
 ";
 

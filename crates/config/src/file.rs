@@ -68,6 +68,19 @@ pub struct ConfigFile {
     #[serde(default)]
     pub resources: ResourcesFile,
 
+    /// Which components run. The core (admin, front, postfix, dovecot, rspamd) always runs; its
+    /// switches are accepted for cdk8s-mailu compatibility and must stay `true`.
+    #[serde(default)]
+    pub components: ComponentsFile,
+
+    /// Settings of the optional components.
+    #[serde(default)]
+    pub webmail: WebmailFile,
+
+    /// Mailu's DNSSEC-validating resolver (unbound), which every Mailu pod uses.
+    #[serde(default)]
+    pub resolver: ResolverFile,
+
     /// Mailu application settings.
     #[serde(default)]
     pub mailu: MailuFile,
@@ -208,6 +221,20 @@ pub struct StorageFile {
     /// The bundled Redis (`/data`). Default size 1Gi. Ignored with an external `redis`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<VolumeFile>,
+    /// Webmail: its settings and, without `webmail.roundcubeDatabase`, its SQLite database
+    /// (`/data`). Default size 1Gi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webmail: Option<VolumeFile>,
+    /// Radicale: calendars and address books (`/data`). Default size 1Gi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webdav: Option<VolumeFile>,
+    /// Fetchmail: which messages were already fetched (`/data`). Default size 100Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetchmail: Option<VolumeFile>,
+    /// ClamAV: virus signatures (`/var/lib/clamav`), one volume per replica, re-downloadable.
+    /// Default size 2Gi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clamav: Option<VolumeFile>,
 }
 
 /// One component's volume.
@@ -220,6 +247,33 @@ pub struct VolumeFile {
     /// Storage class for this volume; overrides `storage.storageClass`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// Access modes of the claim. Default `[ReadWriteOnce]`; `ReadWriteMany` lets a scalable
+    /// component (webmail) run more than one replica on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_modes: Option<Vec<AccessMode>>,
+    /// Use this existing PersistentVolumeClaim instead of creating one (e.g. restored from a
+    /// backup). `size`, `storageClass` and `accessModes` then do not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_claim: Option<String>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+pub enum AccessMode {
+    ReadWriteOnce,
+    ReadWriteOncePod,
+    ReadWriteMany,
+}
+
+impl AccessMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessMode::ReadWriteOnce => "ReadWriteOnce",
+            AccessMode::ReadWriteOncePod => "ReadWriteOncePod",
+            AccessMode::ReadWriteMany => "ReadWriteMany",
+        }
+    }
 }
 
 /// Requests and limits per component.
@@ -244,6 +298,28 @@ pub struct ResourcesFile {
     /// The bundled Redis. Default requests 25m/32Mi, limits 250m/256Mi.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<ComputeFile>,
+    /// webmail. Default requests 25m/128Mi, limits 500m/512Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webmail: Option<ComputeFile>,
+    /// clamav. Default requests 100m/1Gi, limits 1/3Gi (a signature reload briefly doubles
+    /// clamd's memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clamav: Option<ComputeFile>,
+    /// fetchmail. Default requests 10m/32Mi, limits 200m/128Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetchmail: Option<ComputeFile>,
+    /// webdav (Radicale). Default requests 10m/32Mi, limits 200m/256Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webdav: Option<ComputeFile>,
+    /// oletools. Default requests 10m/64Mi, limits 500m/256Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oletools: Option<ComputeFile>,
+    /// tika. Default requests 100m/640Mi, limits 1/1536Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tika: Option<ComputeFile>,
+    /// resolver (unbound). Default requests 25m/32Mi, limits 250m/256Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<ComputeFile>,
 }
 
 /// Requests and limits of one component's main container.
@@ -270,6 +346,93 @@ pub struct CpuMemoryFile {
     pub memory: Option<String>,
 }
 
+/// Component switches.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ComponentsFile {
+    /// Always on (cdk8s-mailu compatibility).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<bool>,
+    /// Always on (cdk8s-mailu compatibility).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front: Option<bool>,
+    /// Always on (cdk8s-mailu compatibility).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postfix: Option<bool>,
+    /// Always on (cdk8s-mailu compatibility).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dovecot: Option<bool>,
+    /// Always on (cdk8s-mailu compatibility).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rspamd: Option<bool>,
+    /// Webmail at `/webmail` (Roundcube or SnappyMail, see `mailu.webmailType`).
+    #[serde(default)]
+    pub webmail: bool,
+    /// ClamAV virus scanning of incoming mail (needs at least 1 GiB of memory).
+    #[serde(default)]
+    pub clamav: bool,
+    /// Fetchmail: users fetch mail from external accounts.
+    #[serde(default)]
+    pub fetchmail: bool,
+    /// Radicale CalDAV/CardDAV at `/webdav`.
+    #[serde(default)]
+    pub webdav: bool,
+    /// oletools: rspamd scans Office documents for macros.
+    #[serde(default)]
+    pub oletools: bool,
+    /// Apache Tika: dovecot indexes attachments for full-text search.
+    #[serde(default)]
+    pub tika: bool,
+    /// Mailu's unbound resolver. Default `true`; `false` keeps the cluster's DNS, which must then
+    /// validate DNSSEC (Mailu's admin refuses to start otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<bool>,
+}
+
+/// Webmail settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WebmailFile {
+    /// Roundcube plugins (`ROUNDCUBE_PLUGINS`). Default: Mailu's list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roundcube_plugins: Option<Vec<String>>,
+    /// Roundcube's own database on PostgreSQL (`ROUNDCUBE_DB_*`). Omit it for SQLite on
+    /// webmail's volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roundcube_database: Option<RoundcubeDatabaseFile>,
+}
+
+/// Roundcube's PostgreSQL database.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RoundcubeDatabaseFile {
+    /// Server host name. Default: `database.postgresql.host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Server port. Default: `database.postgresql.port`, else 5432.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<NonZeroU16>,
+    /// Database name.
+    #[serde(default = "defaults::roundcube_database")]
+    pub database: String,
+    /// Secret holding the user name and password.
+    pub secret_name: String,
+    /// Keys inside that Secret.
+    #[serde(default)]
+    pub secret_keys: PostgresqlSecretKeysFile,
+}
+
+/// The resolver.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResolverFile {
+    /// A free address in the cluster's Service CIDR for the resolver's Service (`clusterIP`);
+    /// Mailu's pods name it as their DNS server. Required while the resolver is on (k3s:
+    /// within 10.43.0.0/16, kubeadm: within 10.96.0.0/12).
+    #[serde(rename = "serviceIP", default, skip_serializing_if = "Option::is_none")]
+    pub service_ip: Option<String>,
+}
+
 /// Mailu application settings.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -286,6 +449,58 @@ pub struct MailuFile {
     /// Enable Mailu's REST API at `/api` (`API`); its token comes from `secrets.apiToken`.
     #[serde(default)]
     pub api_enabled: bool,
+    /// Which webmail runs when `components.webmail` is on (`WEBMAIL`).
+    #[serde(default = "defaults::webmail_type")]
+    pub webmail_type: WebmailType,
+    /// Languages dovecot indexes for full-text search (`FULL_TEXT_SEARCH`), e.g. `[en, de]`;
+    /// empty turns full-text search off.
+    #[serde(default = "defaults::full_text_search")]
+    pub full_text_search: Vec<String>,
+    /// What rspamd does with a virus when `components.clamav` is on (`ANTIVIRUS_ACTION`).
+    #[serde(default = "defaults::antivirus_action")]
+    pub antivirus_action: AntivirusAction,
+    /// Seconds between fetchmail runs when `components.fetchmail` is on (`FETCHMAIL_DELAY`).
+    #[serde(default = "defaults::fetchmail_delay")]
+    pub fetchmail_delay: NonZeroU32,
+    /// Send all outgoing mail through a smarthost (`RELAYHOST`), e.g. when the provider blocks
+    /// port 25.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RelayFile>,
+    /// Networks allowed to relay through postfix without authentication (`RELAYNETS`). Keep it
+    /// empty unless you know why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relay_nets: Vec<String>,
+    /// Rate limits (flask-limiter syntax, e.g. `200/day`).
+    #[serde(default)]
+    pub rate_limits: RateLimitsFile,
+    /// Characters that start an address extension, e.g. `+` (`RECIPIENT_DELIMITER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_delimiter: Option<String>,
+    /// Local part of the postmaster address (`POSTMASTER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postmaster: Option<String>,
+    /// DMARC report mailboxes (local parts) shown in the suggested DNS records.
+    #[serde(default)]
+    pub dmarc: DmarcFile,
+    /// A welcome message sent to every new user (`WELCOME*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome: Option<WelcomeFile>,
+    /// Default mailbox quota of new users, as a quantity such as `1G` or `5Gi` (`DEFAULT_QUOTA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_quota: Option<String>,
+    /// Default spam threshold of new users, 0-100 (`DEFAULT_SPAM_THRESHOLD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
+    pub default_spam_threshold: Option<u8>,
+    /// TLS policy of postfix.
+    #[serde(default)]
+    pub tls_policy: TlsPolicyFile,
+    /// Reject mail for unknown recipients during the SMTP dialogue (`REJECT_UNLISTED_RECIPIENT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_unlisted_recipient: Option<bool>,
+    /// Name, website and logo of the web UI.
+    #[serde(default)]
+    pub branding: BrandingFile,
 }
 
 impl Default for MailuFile {
@@ -295,8 +510,161 @@ impl Default for MailuFile {
             message_size_limit: defaults::message_size_limit(),
             initial_account: None,
             api_enabled: false,
+            webmail_type: defaults::webmail_type(),
+            full_text_search: defaults::full_text_search(),
+            antivirus_action: defaults::antivirus_action(),
+            fetchmail_delay: defaults::fetchmail_delay(),
+            relay: None,
+            relay_nets: Vec::new(),
+            rate_limits: RateLimitsFile::default(),
+            recipient_delimiter: None,
+            postmaster: None,
+            dmarc: DmarcFile::default(),
+            welcome: None,
+            default_quota: None,
+            default_spam_threshold: None,
+            tls_policy: TlsPolicyFile::default(),
+            reject_unlisted_recipient: None,
+            branding: BrandingFile::default(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebmailType {
+    Roundcube,
+    Snappymail,
+}
+
+impl WebmailType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebmailType::Roundcube => "roundcube",
+            WebmailType::Snappymail => "snappymail",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AntivirusAction {
+    /// Drop infected mail silently.
+    Discard,
+    /// Refuse it during the SMTP dialogue.
+    Reject,
+}
+
+impl AntivirusAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AntivirusAction::Discard => "discard",
+            AntivirusAction::Reject => "reject",
+        }
+    }
+}
+
+/// A smarthost for outgoing mail.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RelayFile {
+    /// Host name of the smarthost.
+    pub host: String,
+    /// Its port (587 for submission with authentication is common).
+    #[serde(default = "defaults::relay_port")]
+    pub port: NonZeroU16,
+    /// Secret with keys `username` and `password` for SMTP authentication (`RELAYUSER`,
+    /// `RELAYPASSWORD`, given to postfix only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+}
+
+/// Rate limits.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RateLimitsFile {
+    /// Outgoing messages per user (`MESSAGE_RATELIMIT`), e.g. `200/day`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Failed logins per client network (`AUTH_RATELIMIT_IP`), e.g. `5/hour`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_ip: Option<String>,
+    /// Failed logins per user (`AUTH_RATELIMIT_USER`), e.g. `50/day`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_user: Option<String>,
+}
+
+/// DMARC report mailboxes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DmarcFile {
+    /// Local part receiving aggregate reports (`DMARC_RUA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rua: Option<String>,
+    /// Local part receiving failure reports (`DMARC_RUF`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruf: Option<String>,
+}
+
+/// The welcome message.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WelcomeFile {
+    /// Subject (`WELCOME_SUBJECT`).
+    pub subject: String,
+    /// Body (`WELCOME_BODY`).
+    pub body: String,
+}
+
+/// postfix's TLS policy.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TlsPolicyFile {
+    /// Require STARTTLS from sending servers (`INBOUND_TLS_ENFORCE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_enforce: Option<bool>,
+    /// Outbound TLS: unset tries TLS; `encrypt` requires it; `secure` also verifies the
+    /// certificate (`OUTBOUND_TLS_LEVEL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbound_level: Option<OutboundTlsLevel>,
+    /// Defer (retry later) instead of bouncing when a TLS policy cannot be met
+    /// (`DEFER_ON_TLS_ERROR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defer_on_error: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboundTlsLevel {
+    Encrypt,
+    Secure,
+}
+
+impl OutboundTlsLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboundTlsLevel::Encrypt => "encrypt",
+            OutboundTlsLevel::Secure => "secure",
+        }
+    }
+}
+
+/// Branding of the web UI.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BrandingFile {
+    /// Site name (`SITENAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
+    /// Link of the site name (`WEBSITE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// Logo image URL (`LOGO_URL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    /// Logo background colour, e.g. `#2b2b2b` (`LOGO_BACKGROUND`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_background: Option<String>,
 }
 
 /// Log levels Mailu's Python components understand.
@@ -783,5 +1151,23 @@ pub mod defaults {
         ServiceType::ClusterIP
     }
     pub const SMTP_CONNECTION_LIMIT: u32 = 15;
+    pub fn roundcube_database() -> String {
+        "roundcube".into()
+    }
+    pub fn webmail_type() -> WebmailType {
+        WebmailType::Roundcube
+    }
+    pub fn full_text_search() -> Vec<String> {
+        vec!["en".into()]
+    }
+    pub fn antivirus_action() -> AntivirusAction {
+        AntivirusAction::Discard
+    }
+    pub fn fetchmail_delay() -> NonZeroU32 {
+        NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN)
+    }
+    pub fn relay_port() -> NonZeroU16 {
+        NonZeroU16::new(25).unwrap_or(NonZeroU16::MIN)
+    }
     pub const TRAEFIK_WEB_ENTRY_POINT: &str = "websecure";
 }

@@ -6,7 +6,9 @@ use std::num::NonZeroU16;
 use std::collections::BTreeMap;
 
 pub use crate::file::{
-    InitialAccountMode, IssuerKind, LogLevel, PullPolicy, ServiceType, TlsFlavor, TrafficPolicy,
+    AccessMode, AntivirusAction, BrandingFile as Branding, DmarcFile as Dmarc, InitialAccountMode,
+    IssuerKind, LogLevel, OutboundTlsLevel, PullPolicy, RateLimitsFile as RateLimits, ServiceType,
+    TlsFlavor, TlsPolicyFile as TlsPolicy, TrafficPolicy, WebmailType, WelcomeFile as Welcome,
 };
 pub use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr, Quantity};
 
@@ -25,6 +27,7 @@ pub struct Config {
     pub secrets: Secrets,
     pub storage: Storage,
     pub resources: Resources,
+    pub components: Components,
     pub mailu: Mailu,
     pub images: Images,
     pub tls: Tls,
@@ -98,11 +101,21 @@ pub mod secret_keys {
     pub const API_TOKEN: &str = "api-token";
 }
 
-/// A persistent volume request.
+/// A persistent volume: a claim mailu-k8s creates, or an existing one.
 #[derive(Debug, Clone)]
 pub struct Volume {
     pub size: Quantity,
     pub storage_class: Option<String>,
+    pub access_modes: Vec<AccessMode>,
+    /// Use this claim; create none.
+    pub existing_claim: Option<String>,
+}
+
+impl Volume {
+    /// Whether pods on different nodes can mount it at once.
+    pub fn shared_across_nodes(&self) -> bool {
+        self.existing_claim.is_none() && self.access_modes.contains(&AccessMode::ReadWriteMany)
+    }
 }
 
 /// Volumes of the components that keep state.
@@ -115,6 +128,10 @@ pub struct Storage {
     pub dovecot: Volume,
     pub rspamd: Volume,
     pub redis: Volume,
+    pub webmail: Volume,
+    pub webdav: Volume,
+    pub fetchmail: Volume,
+    pub clamav: Volume,
 }
 
 /// CPU and memory.
@@ -139,6 +156,58 @@ pub struct Resources {
     pub dovecot: Compute,
     pub rspamd: Compute,
     pub redis: Compute,
+    pub webmail: Compute,
+    pub clamav: Compute,
+    pub fetchmail: Compute,
+    pub webdav: Compute,
+    pub oletools: Compute,
+    pub tika: Compute,
+    pub resolver: Compute,
+}
+
+/// The optional components that run.
+#[derive(Debug, Clone)]
+pub struct Components {
+    pub webmail: Option<Webmail>,
+    pub clamav: bool,
+    pub fetchmail: bool,
+    pub webdav: bool,
+    pub oletools: bool,
+    pub tika: bool,
+    /// `None`: pods use the cluster's DNS.
+    pub resolver: Option<Resolver>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webmail {
+    pub kind: WebmailType,
+    /// `None` keeps Mailu's default list.
+    pub roundcube_plugins: Option<Vec<String>>,
+    /// `None`: SQLite on webmail's volume.
+    pub roundcube_database: Option<RoundcubeDatabase>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoundcubeDatabase {
+    pub host: DnsName,
+    pub port: NonZeroU16,
+    pub database: String,
+    pub credentials: SecretKeys,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    /// The resolver Service's fixed `clusterIP`, named in every Mailu pod's `dnsConfig`.
+    pub service_ip: std::net::IpAddr,
+}
+
+/// A smarthost for outgoing mail.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    pub host: DnsName,
+    pub port: NonZeroU16,
+    /// Secret with keys `username` and `password`.
+    pub credentials: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +217,22 @@ pub struct Mailu {
     pub message_size_limit_mb: u32,
     pub initial_account: Option<InitialAccount>,
     pub api: Option<Api>,
+    /// Languages; empty means off.
+    pub full_text_search: Vec<String>,
+    pub antivirus_action: AntivirusAction,
+    pub fetchmail_delay_seconds: u32,
+    pub relay: Option<Relay>,
+    pub relay_nets: Vec<String>,
+    pub rate_limits: RateLimits,
+    pub recipient_delimiter: Option<String>,
+    pub postmaster: Option<String>,
+    pub dmarc: Dmarc,
+    pub welcome: Option<Welcome>,
+    pub default_quota_bytes: Option<u64>,
+    pub default_spam_threshold: Option<u8>,
+    pub tls_policy: TlsPolicy,
+    pub reject_unlisted_recipient: Option<bool>,
+    pub branding: Branding,
 }
 
 impl Mailu {
@@ -348,6 +433,13 @@ pub mod component_defaults {
     pub const DOVECOT: [&str; 4] = ["50m", "128Mi", "1", "512Mi"];
     pub const RSPAMD: [&str; 4] = ["100m", "192Mi", "1", "512Mi"];
     pub const REDIS: [&str; 4] = ["25m", "32Mi", "250m", "256Mi"];
+    pub const WEBMAIL: [&str; 4] = ["25m", "128Mi", "500m", "512Mi"];
+    pub const CLAMAV: [&str; 4] = ["100m", "1Gi", "1", "3Gi"];
+    pub const FETCHMAIL: [&str; 4] = ["10m", "32Mi", "200m", "128Mi"];
+    pub const WEBDAV: [&str; 4] = ["10m", "32Mi", "200m", "256Mi"];
+    pub const OLETOOLS: [&str; 4] = ["10m", "64Mi", "500m", "256Mi"];
+    pub const TIKA: [&str; 4] = ["100m", "640Mi", "1", "1536Mi"];
+    pub const RESOLVER: [&str; 4] = ["25m", "32Mi", "250m", "256Mi"];
 
     pub const FRONT_VOLUME: &str = "100Mi";
     pub const ADMIN_VOLUME: &str = "1Gi";
@@ -355,4 +447,8 @@ pub mod component_defaults {
     pub const DOVECOT_VOLUME: &str = "10Gi";
     pub const RSPAMD_VOLUME: &str = "1Gi";
     pub const REDIS_VOLUME: &str = "1Gi";
+    pub const WEBMAIL_VOLUME: &str = "1Gi";
+    pub const WEBDAV_VOLUME: &str = "1Gi";
+    pub const FETCHMAIL_VOLUME: &str = "100Mi";
+    pub const CLAMAV_VOLUME: &str = "2Gi";
 }

@@ -568,6 +568,26 @@ pub fn check_timezone(raw: &str) -> Result<(), Problem> {
     Err(problem(format!("`{raw}` is not an IANA time zone"), hint))
 }
 
+/// Checks a flask-limiter rate such as `200/day` or `5/hour`.
+pub fn check_rate_limit(raw: &str) -> Result<(), Problem> {
+    let ok = raw.split_once('/').is_some_and(|(n, unit)| {
+        !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && matches!(
+                unit,
+                "second" | "minute" | "hour" | "day" | "month" | "year"
+            )
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            format!("`{raw}` is not a rate limit"),
+            "write a count and a period, e.g. `200/day`, `5/hour` (second, minute, hour, day, month, year)",
+        ))
+    }
+}
+
 /// Checks the local part of an e-mail address (the initial admin's user name).
 pub fn check_local_part(raw: &str) -> Result<(), Problem> {
     let ok = !raw.is_empty()

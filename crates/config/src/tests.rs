@@ -8,6 +8,8 @@ hostnames: [mail.example.com]
 subnet: 10.42.0.0/16
 secrets:
   mailuSecretKey: mailu-secret-key
+resolver:
+  serviceIP: 10.43.0.53
 ";
 
 /// Loads `MINIMAL` with `extra` appended (later keys must not repeat earlier ones).
@@ -275,6 +277,192 @@ fn edge_rules_table() {
             "{path}: hint {got_hint:?} lacks {hint:?}"
         );
     }
+}
+
+/// Component and Mailu-setting rules: (appended text, code, path, hint fragment).
+const COMPONENT_RULES: &[(&str, Code, &str, &str)] = &[
+    (
+        "components:\n  postfix: false\n",
+        Code::InvalidValue,
+        "components.postfix",
+        "always on",
+    ),
+    (
+        "webmail:\n  roundcubePlugins: [archive]\n",
+        Code::MissingDependency,
+        "components.webmail",
+        "components.webmail: true",
+    ),
+    (
+        "components: {webmail: true}\nmailu: {webmailType: snappymail}\nwebmail:\n  roundcubeDatabase: {host: pg, secretName: rc}\n",
+        Code::InvalidValue,
+        "webmail.roundcubeDatabase",
+        "webmailType: roundcube",
+    ),
+    (
+        "components: {webmail: true}\nwebmail:\n  roundcubeDatabase: {secretName: rc}\n",
+        Code::MissingKey,
+        "webmail.roundcubeDatabase.host",
+        "database.postgresql",
+    ),
+    (
+        "components: {webmail: true}\nwebmail:\n  roundcubePlugins: ['bad plugin']\n",
+        Code::InvalidValue,
+        "webmail.roundcubePlugins[0]",
+        "archive",
+    ),
+    (
+        "resolver: {serviceIP: 10.43.0}\n",
+        Code::InvalidValue,
+        "resolver.serviceIP",
+        "10.43.0.53",
+    ),
+    (
+        "components: {resolver: false}\n",
+        Code::InvalidValue,
+        "resolver.serviceIP",
+        "remove it",
+    ),
+    (
+        "components: {clamav: true}\nstorage: {clamav: {existingClaim: old}}\n",
+        Code::InvalidValue,
+        "storage.clamav.existingClaim",
+        "remove `existingClaim`",
+    ),
+    (
+        "storage: {admin: {existingClaim: old, size: 1Gi}}\n",
+        Code::InvalidValue,
+        "storage.admin.existingClaim",
+        "already has those",
+    ),
+    (
+        "storage: {admin: {accessModes: []}}\n",
+        Code::EmptyList,
+        "storage.admin.accessModes",
+        "ReadWriteOnce",
+    ),
+    (
+        "mailu: {fullTextSearch: [english]}\n",
+        Code::InvalidValue,
+        "mailu.fullTextSearch[0]",
+        "ISO 639-1",
+    ),
+    (
+        "mailu: {relay: {host: relay}}\n",
+        Code::InvalidDnsName,
+        "mailu.relay.host",
+        "full name",
+    ),
+    (
+        "mailu: {relayNets: [192.168.1.1/24]}\n",
+        Code::InvalidCidr,
+        "mailu.relayNets[0]",
+        "192.168.1.0/24",
+    ),
+    (
+        "mailu: {rateLimits: {message: 200 per day}}\n",
+        Code::InvalidValue,
+        "mailu.rateLimits.message",
+        "200/day",
+    ),
+    (
+        "mailu: {recipientDelimiter: '@'}\n",
+        Code::InvalidValue,
+        "mailu.recipientDelimiter",
+        "`+`",
+    ),
+    (
+        "mailu: {dmarc: {rua: 'a@b'}}\n",
+        Code::InvalidValue,
+        "mailu.dmarc.rua",
+        "before `@`",
+    ),
+    (
+        "mailu: {welcome: {subject: '', body: hi}}\n",
+        Code::InvalidValue,
+        "mailu.welcome.subject",
+        "remove `mailu.welcome`",
+    ),
+    (
+        "mailu: {defaultQuota: '1.5'}\n",
+        Code::InvalidQuantity,
+        "mailu.defaultQuota",
+        "5Gi",
+    ),
+    (
+        "mailu: {defaultSpamThreshold: 101}\n",
+        Code::OutOfRange,
+        "mailu.defaultSpamThreshold",
+        "100",
+    ),
+    (
+        "mailu: {tlsPolicy: {outboundLevel: dane}}\n",
+        Code::InvalidEnumValue,
+        "mailu.tlsPolicy.outboundLevel",
+        "encrypt",
+    ),
+    (
+        "mailu: {branding: {logoBackground: red}}\n",
+        Code::InvalidValue,
+        "mailu.branding.logoBackground",
+        "#2b2b2b",
+    ),
+    (
+        "mailu: {branding: {website: example.com}}\n",
+        Code::InvalidValue,
+        "mailu.branding.website",
+        "https://",
+    ),
+];
+
+#[test]
+fn component_rules_table() {
+    for (extra, code, path, hint) in COMPONENT_RULES {
+        // Rows that set `resolver:` themselves replace MINIMAL's.
+        let base = if extra.starts_with("resolver:") {
+            MINIMAL.replace("resolver:\n  serviceIP: 10.43.0.53\n", "")
+        } else {
+            MINIMAL.to_owned()
+        };
+        let errors = match load(format!("{base}{extra}").as_bytes()) {
+            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
+            Err(e) => e,
+        };
+        let Some(d) = errors.iter().find(|d| d.path == *path && d.code == *code) else {
+            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
+        };
+        let got_hint = d.hint.as_deref().unwrap_or("");
+        assert!(
+            got_hint.contains(hint),
+            "{path}: hint {got_hint:?} lacks {hint:?}"
+        );
+    }
+}
+
+#[test]
+fn resolver_needs_its_address() {
+    let errors = errors_of(&MINIMAL.replace("resolver:\n  serviceIP: 10.43.0.53\n", ""));
+    let d = errors
+        .iter()
+        .find(|d| d.path == "resolver.serviceIP")
+        .expect("finding");
+    assert_eq!(d.code, Code::MissingKey);
+    assert!(
+        d.hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("components.resolver: false")
+    );
+    let off = load(
+        MINIMAL
+            .replace(
+                "resolver:\n  serviceIP: 10.43.0.53\n",
+                "components: {resolver: false}\n",
+            )
+            .as_bytes(),
+    )
+    .expect("cluster DNS");
+    assert!(off.config.components.resolver.is_none());
 }
 
 #[test]

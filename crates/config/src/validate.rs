@@ -1,7 +1,7 @@
 //! The one validation pass: [`ConfigFile`] → [`Config`], reporting every problem at once.
 
 use crate::diagnostic::{Code, Diagnostic, join};
-use crate::file::{self, ConfigFile, DatabaseKind};
+use crate::file::{self, ConfigFile, DatabaseKind, WebmailType};
 use crate::model::*;
 use crate::rules::{self, Problem};
 
@@ -186,6 +186,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
     let storage = validate_storage(&mut c, &file.storage);
     let resources = validate_resources(&mut c, &file.resources);
     let mailu = validate_mailu(&mut c, file, domain.as_ref());
+    let components = validate_components(&mut c, file);
     let images = validate_images(&mut c, &file.images);
     let pod_cidrs: Vec<String> = std::iter::once(file.subnet.clone())
         .chain(file.subnet6.clone())
@@ -212,6 +213,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
             secrets: secrets?,
             storage: storage?,
             resources: resources?,
+            components: components?,
             mailu: mailu?,
             images: images?,
             tls: edge.tls,
@@ -324,9 +326,49 @@ fn validate_storage(c: &mut Checker, s: &file::StorageFile) -> Option<Storage> {
             given.size.as_deref().unwrap_or(default_size),
         );
         let own_class = class(c, &join(&path, "storageClass"), &given.storage_class);
+        let existing_claim = match &given.existing_claim {
+            Some(claim) => {
+                if given.size.is_some()
+                    || given.storage_class.is_some()
+                    || given.access_modes.is_some()
+                {
+                    c.findings.push(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            join(&path, "existingClaim"),
+                            "`existingClaim` together with `size`, `storageClass` or `accessModes`",
+                            )
+                            .with_hint("an existing claim already has those; remove them, or remove `existingClaim`"),
+                    );
+                }
+                Some(c.object_name(&join(&path, "existingClaim"), claim))
+            }
+            None => None,
+        };
+        let access_modes = given
+            .access_modes
+            .clone()
+            .unwrap_or_else(|| vec![AccessMode::ReadWriteOnce]);
+        if access_modes.is_empty() {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::EmptyList,
+                    join(&path, "accessModes"),
+                    "no access mode given",
+                )
+                .with_hint(
+                    "use `[ReadWriteOnce]` (the default), or `[ReadWriteMany]` for shared storage",
+                ),
+            );
+        }
         Some(Volume {
             size: size?,
             storage_class: own_class?.or_else(|| default_class.clone()),
+            access_modes,
+            existing_claim: match existing_claim {
+                Some(claim) => Some(claim?),
+                None => None,
+            },
         })
     };
     use component_defaults as d;
@@ -336,7 +378,15 @@ fn validate_storage(c: &mut Checker, s: &file::StorageFile) -> Option<Storage> {
     let dovecot = volume("dovecot", &s.dovecot, d::DOVECOT_VOLUME);
     let rspamd = volume("rspamd", &s.rspamd, d::RSPAMD_VOLUME);
     let redis = volume("redis", &s.redis, d::REDIS_VOLUME);
+    let webmail = volume("webmail", &s.webmail, d::WEBMAIL_VOLUME);
+    let webdav = volume("webdav", &s.webdav, d::WEBDAV_VOLUME);
+    let fetchmail = volume("fetchmail", &s.fetchmail, d::FETCHMAIL_VOLUME);
+    let clamav = volume("clamav", &s.clamav, d::CLAMAV_VOLUME);
     Some(Storage {
+        webmail: webmail?,
+        webdav: webdav?,
+        fetchmail: fetchmail?,
+        clamav: clamav?,
         front: front?,
         admin: admin?,
         postfix: postfix?,
@@ -354,7 +404,21 @@ fn validate_resources(c: &mut Checker, r: &file::ResourcesFile) -> Option<Resour
     let dovecot = validate_compute(c, "dovecot", r.dovecot.as_ref(), d::DOVECOT);
     let rspamd = validate_compute(c, "rspamd", r.rspamd.as_ref(), d::RSPAMD);
     let redis = validate_compute(c, "redis", r.redis.as_ref(), d::REDIS);
+    let webmail = validate_compute(c, "webmail", r.webmail.as_ref(), d::WEBMAIL);
+    let clamav = validate_compute(c, "clamav", r.clamav.as_ref(), d::CLAMAV);
+    let fetchmail = validate_compute(c, "fetchmail", r.fetchmail.as_ref(), d::FETCHMAIL);
+    let webdav = validate_compute(c, "webdav", r.webdav.as_ref(), d::WEBDAV);
+    let oletools = validate_compute(c, "oletools", r.oletools.as_ref(), d::OLETOOLS);
+    let tika = validate_compute(c, "tika", r.tika.as_ref(), d::TIKA);
+    let resolver = validate_compute(c, "resolver", r.resolver.as_ref(), d::RESOLVER);
     Some(Resources {
+        webmail: webmail?,
+        clamav: clamav?,
+        fetchmail: fetchmail?,
+        webdav: webdav?,
+        oletools: oletools?,
+        tika: tika?,
+        resolver: resolver?,
         front: front?,
         admin: admin?,
         postfix: postfix?,
@@ -525,11 +589,374 @@ fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) 
         }
         Some(None)
     };
+    let settings = validate_mailu_settings(c, m);
     Some(Mailu {
         log_level: m.log_level,
         message_size_limit_mb: m.message_size_limit.get(),
         initial_account: initial_account?,
         api: api?,
+        full_text_search: m.full_text_search.clone(),
+        antivirus_action: m.antivirus_action,
+        fetchmail_delay_seconds: m.fetchmail_delay.get(),
+        rate_limits: m.rate_limits.clone(),
+        recipient_delimiter: m.recipient_delimiter.clone(),
+        postmaster: m.postmaster.clone(),
+        dmarc: m.dmarc.clone(),
+        welcome: m.welcome.clone(),
+        default_spam_threshold: m.default_spam_threshold,
+        tls_policy: m.tls_policy.clone(),
+        reject_unlisted_recipient: m.reject_unlisted_recipient,
+        branding: m.branding.clone(),
+        relay: settings.relay?,
+        relay_nets: m.relay_nets.clone(),
+        default_quota_bytes: settings.default_quota_bytes?,
+    })
+}
+
+struct MailuSettings {
+    relay: Option<Option<Relay>>,
+    default_quota_bytes: Option<Option<u64>>,
+}
+
+fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSettings {
+    for (i, lang) in m.full_text_search.iter().enumerate() {
+        if lang.len() != 2 || !lang.bytes().all(|b| b.is_ascii_lowercase()) {
+            c.findings.push(
+                Diagnostic::error(Code::InvalidValue, format!("mailu.fullTextSearch[{i}]"), format!("`{lang}` is not a language code"))
+                    .with_value(lang)
+                    .with_hint("use two-letter ISO 639-1 codes such as `en`, `de`, `fr`; an empty list turns full-text search off"),
+            );
+        }
+    }
+    let relay = match &m.relay {
+        None => Some(None),
+        Some(r) => {
+            let host = c.check(
+                Code::InvalidDnsName,
+                "mailu.relay.host",
+                &r.host,
+                DnsName::parse_fqdn,
+            );
+            let credentials = match &r.secret_name {
+                Some(name) => c.object_name("mailu.relay.secretName", name).map(Some),
+                None => Some(None),
+            };
+            match (host, credentials) {
+                (Some(host), Some(credentials)) => Some(Some(Relay {
+                    host,
+                    port: r.port,
+                    credentials,
+                })),
+                _ => None,
+            }
+        }
+    };
+    for (i, net) in m.relay_nets.iter().enumerate() {
+        if let Err(p) = rules::check_cidr(net) {
+            c.push(Code::InvalidCidr, &format!("mailu.relayNets[{i}]"), net, p);
+        }
+    }
+    for (key, value) in [
+        ("message", &m.rate_limits.message),
+        ("authIp", &m.rate_limits.auth_ip),
+        ("authUser", &m.rate_limits.auth_user),
+    ] {
+        if let Some(v) = value
+            && let Err(p) = rules::check_rate_limit(v)
+        {
+            c.push(Code::InvalidValue, &format!("mailu.rateLimits.{key}"), v, p);
+        }
+    }
+    if let Some(d) = &m.recipient_delimiter
+        && (d.is_empty() || d.len() > 4 || !d.chars().all(|ch| "+-_.=#".contains(ch)))
+    {
+        c.findings.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                "mailu.recipientDelimiter",
+                "not a recipient delimiter",
+            )
+            .with_value(d)
+            .with_hint("use one or a few of `+ - _ . = #`, typically `+`"),
+        );
+    }
+    for (path, value) in [
+        ("mailu.postmaster", &m.postmaster),
+        ("mailu.dmarc.rua", &m.dmarc.rua),
+        ("mailu.dmarc.ruf", &m.dmarc.ruf),
+    ] {
+        if let Some(v) = value {
+            c.check(Code::InvalidValue, path, v, rules::check_local_part);
+        }
+    }
+    if let Some(w) = &m.welcome {
+        for (key, v) in [("subject", &w.subject), ("body", &w.body)] {
+            if v.trim().is_empty() {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("mailu.welcome.{key}"),
+                        "the welcome message needs a subject and a body",
+                    )
+                    .with_hint("write the text, or remove `mailu.welcome`"),
+                );
+            }
+        }
+    }
+    let default_quota_bytes = match &m.default_quota {
+        None => Some(None),
+        Some(q) => c.quantity("mailu.defaultQuota", q).and_then(|q| {
+            if q.value() < 1.0 || q.value().fract() != 0.0 {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::InvalidQuantity,
+                        "mailu.defaultQuota",
+                        "a quota is a whole number of bytes",
+                    )
+                    .with_value(q.as_str())
+                    .with_hint("e.g. `1G` or `5Gi`"),
+                );
+                None
+            } else {
+                Some(Some(q.value() as u64))
+            }
+        }),
+    };
+    if let Some(bg) = &m.branding.logo_background
+        && !(bg.starts_with('#')
+            && matches!(bg.len(), 4 | 7)
+            && bg[1..].bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        c.findings.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                "mailu.branding.logoBackground",
+                "not a CSS hex colour",
+            )
+            .with_value(bg)
+            .with_hint("e.g. `#2b2b2b`"),
+        );
+    }
+    for (key, url) in [
+        ("website", &m.branding.website),
+        ("logoUrl", &m.branding.logo_url),
+    ] {
+        if let Some(u) = url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("mailu.branding.{key}"),
+                    "not an http(s) URL",
+                )
+                .with_value(u)
+                .with_hint("write the full URL, e.g. `https://example.com/logo.png`"),
+            );
+        }
+    }
+    MailuSettings {
+        relay,
+        default_quota_bytes,
+    }
+}
+
+/// The core components cannot be switched off; optional ones bring their settings along.
+fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components> {
+    let k = &file.components;
+    for (name, value) in [
+        ("admin", k.admin),
+        ("front", k.front),
+        ("postfix", k.postfix),
+        ("dovecot", k.dovecot),
+        ("rspamd", k.rspamd),
+    ] {
+        if value == Some(false) {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("components.{name}"),
+                    format!("Mailu cannot run without {name}"),
+                )
+                .with_value("false")
+                .with_hint(format!("remove `components.{name}`; it is always on")),
+            );
+        }
+    }
+
+    let webmail = if k.webmail {
+        let roundcube_database = match &file.webmail.roundcube_database {
+            None => Some(None),
+            Some(rc) => {
+                if file.mailu.webmail_type != WebmailType::Roundcube {
+                    c.findings.push(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            "webmail.roundcubeDatabase",
+                            "a Roundcube database is given but the webmail is SnappyMail",
+                        )
+                        .with_hint("remove `webmail.roundcubeDatabase`, or set `mailu.webmailType: roundcube`"),
+                    );
+                }
+                let main = file.database.as_ref().and_then(|d| d.postgresql.as_ref());
+                let host = match (&rc.host, main) {
+                    (Some(h), _) => c.check(
+                        Code::InvalidDnsName,
+                        "webmail.roundcubeDatabase.host",
+                        h,
+                        DnsName::parse,
+                    ),
+                    (None, Some(pg)) => DnsName::parse(&pg.host).ok(),
+                    (None, None) => {
+                        c.findings.push(
+                            Diagnostic::error(
+                                Code::MissingKey,
+                                "webmail.roundcubeDatabase.host",
+                                "no PostgreSQL host for Roundcube",
+                            )
+                            .with_hint("give `host`, or configure `database.postgresql` to share its server"),
+                        );
+                        None
+                    }
+                };
+                let port = rc
+                    .port
+                    .or(main.map(|pg| pg.port))
+                    .unwrap_or_else(file::defaults::postgresql_port);
+                let secret_name =
+                    c.object_name("webmail.roundcubeDatabase.secretName", &rc.secret_name);
+                let username_key = c.check(
+                    Code::InvalidKubernetesName,
+                    "webmail.roundcubeDatabase.secretKeys.username",
+                    &rc.secret_keys.username,
+                    |v| rules::check_secret_key(v).map(|()| v.to_owned()),
+                );
+                let password_key = c.check(
+                    Code::InvalidKubernetesName,
+                    "webmail.roundcubeDatabase.secretKeys.password",
+                    &rc.secret_keys.password,
+                    |v| rules::check_secret_key(v).map(|()| v.to_owned()),
+                );
+                match (host, secret_name, username_key, password_key) {
+                    (Some(host), Some(secret_name), Some(username_key), Some(password_key)) => {
+                        Some(Some(RoundcubeDatabase {
+                            host,
+                            port,
+                            database: rc.database.clone(),
+                            credentials: SecretKeys {
+                                secret_name,
+                                username_key,
+                                password_key,
+                            },
+                        }))
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(plugins) = &file.webmail.roundcube_plugins {
+            for (i, p) in plugins.iter().enumerate() {
+                if p.is_empty()
+                    || !p
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    c.findings.push(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            format!("webmail.roundcubePlugins[{i}]"),
+                            format!("`{p}` is not a plugin name"),
+                        )
+                        .with_value(p)
+                        .with_hint("plugin names are letters, digits, `_` and `-`, e.g. `archive`"),
+                    );
+                }
+            }
+        }
+        roundcube_database.map(|roundcube_database| {
+            Some(Webmail {
+                kind: file.mailu.webmail_type,
+                roundcube_plugins: file.webmail.roundcube_plugins.clone(),
+                roundcube_database,
+            })
+        })
+    } else {
+        if file.webmail.roundcube_database.is_some() || file.webmail.roundcube_plugins.is_some() {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::MissingDependency,
+                    "components.webmail",
+                    "`webmail` settings are given but the webmail is off",
+                )
+                .with_hint("set `components.webmail: true`, or remove the `webmail` block"),
+            );
+        }
+        Some(None)
+    };
+
+    if k.clamav
+        && file
+            .storage
+            .clamav
+            .as_ref()
+            .is_some_and(|v| v.existing_claim.is_some())
+    {
+        c.findings.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                "storage.clamav.existingClaim",
+                "clamav keeps one signature volume per replica and creates them itself",
+            )
+            .with_hint("remove `existingClaim`; the signatures are downloaded again when needed"),
+        );
+    }
+    let resolver = if k.resolver.unwrap_or(true) {
+        match &file.resolver.service_ip {
+            None => {
+                c.findings.push(
+                    Diagnostic::error(Code::MissingKey, "resolver.serviceIP", "the resolver needs a fixed Service address")
+                        .with_hint("pick a free address in the cluster's Service CIDR (k3s: 10.43.0.0/16, kubeadm: 10.96.0.0/12), e.g. `10.43.0.53`; or set `components.resolver: false` to use the cluster's DNS"),
+                );
+                None
+            }
+            Some(ip) => match ip.parse::<std::net::IpAddr>() {
+                Ok(service_ip) => Some(Some(Resolver { service_ip })),
+                Err(_) => {
+                    c.findings.push(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            "resolver.serviceIP",
+                            format!("`{ip}` is not an IP address"),
+                        )
+                        .with_value(ip)
+                        .with_hint("e.g. `10.43.0.53`, inside the cluster's Service CIDR"),
+                    );
+                    None
+                }
+            },
+        }
+    } else {
+        if file.resolver.service_ip.is_some() {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    "resolver.serviceIP",
+                    "given, but the resolver is off",
+                )
+                .with_hint("remove it, or remove `components.resolver: false`"),
+            );
+        }
+        Some(None)
+    };
+
+    Some(Components {
+        webmail: webmail?,
+        clamav: k.clamav,
+        fetchmail: k.fetchmail,
+        webdav: k.webdav,
+        oletools: k.oletools,
+        tika: k.tika,
+        resolver: resolver?,
     })
 }
 

@@ -20,12 +20,18 @@ pub const CERTS_DIR: &str = "/certs";
 pub const TLS_CERT_FILE: &str = "tls.crt";
 pub const TLS_KEY_FILE: &str = "tls.key";
 
+/// `true`/`false` as Mailu's Python reads booleans.
+fn flag(b: bool) -> String {
+    if b { "true" } else { "false" }.to_owned()
+}
+
 /// The shared settings: read by more than one Mailu component.
 pub fn shared(config: &Config, topology: &Topology) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     let mut set = |k: &str, v: String| {
         env.insert(k.to_owned(), v);
     };
+    let m = &config.mailu;
     set("DOMAIN", config.domain.to_string());
     set(
         "HOSTNAMES",
@@ -41,10 +47,10 @@ pub fn shared(config: &Config, topology: &Topology) -> BTreeMap<String, String> 
         set("SUBNET6", subnet6.to_string());
     }
     set("TZ", config.timezone.clone());
-    set("LOG_LEVEL", config.mailu.log_level.as_str().to_owned());
+    set("LOG_LEVEL", m.log_level.as_str().to_owned());
     set(
         "MESSAGE_SIZE_LIMIT",
-        config.mailu.message_size_limit_bytes().to_string(),
+        m.message_size_limit_bytes().to_string(),
     );
     // front reads the flavor for its listeners; admin for secure cookies.
     set(
@@ -53,8 +59,40 @@ pub fn shared(config: &Config, topology: &Topology) -> BTreeMap<String, String> 
     );
     // Front routes /admin only when ADMIN is on; admin and front both read it.
     set("ADMIN", "true".to_owned());
-    if config.mailu.api.is_some() {
+    if m.api.is_some() {
         set("API", "true".to_owned());
+    }
+    // front routes /webmail, admin links to it, webmail picks its client.
+    set(
+        "WEBMAIL",
+        config
+            .components
+            .webmail
+            .as_ref()
+            .map_or("none", |w| w.kind.as_str())
+            .to_owned(),
+    );
+    // dovecot indexes, webmail searches.
+    set(
+        "FULL_TEXT_SEARCH",
+        if m.full_text_search.is_empty() {
+            "off".to_owned()
+        } else {
+            m.full_text_search.join(",")
+        },
+    );
+    if !m.relay_nets.is_empty() {
+        set("RELAYNETS", m.relay_nets.join(","));
+    }
+    if let Some(d) = &m.recipient_delimiter {
+        set("RECIPIENT_DELIMITER", d.clone());
+    }
+    if let Some(p) = &m.postmaster {
+        set("POSTMASTER", p.clone());
+    }
+    // Admin hands it to postfix through its policy lookups; both read it.
+    if let Some(v) = m.tls_policy.inbound_enforce {
+        set("INBOUND_TLS_ENFORCE", flag(v));
     }
     for (var, host) in topology.address_env() {
         set(var, host);
@@ -87,9 +125,21 @@ fn secret_ref(name: &'static str, r: &SecretRef) -> EnvVar {
     secret(name, &r.name, r.key)
 }
 
+/// `host`, or `host:port` when the port is not PostgreSQL's default: Mailu builds
+/// `postgresql://USER:PW@HOST/NAME` from it, so the port goes into the host.
+fn db_host(host: &mailu_k8s_config::DnsName, port: std::num::NonZeroU16) -> String {
+    if port.get() == mailu_k8s_config::file::defaults::POSTGRESQL_PORT {
+        host.to_string()
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Variables only `component` reads, including the secrets it needs and no others.
 pub fn own(component: Component, config: &Config, topology: &Topology) -> Vec<EnvVar> {
     let mut env = Vec::new();
+    let m = &config.mailu;
+    let k = &config.components;
     if component.is_mailu() {
         // Every Mailu container derives its own keys from SECRET_KEY at start.
         env.push(secret_ref("SECRET_KEY", &config.secrets.mailu_secret_key));
@@ -111,7 +161,8 @@ pub fn own(component: Component, config: &Config, topology: &Topology) -> Vec<En
                 env.push(value("TLS_CERT_FILENAME", TLS_CERT_FILE));
                 env.push(value("TLS_KEYPAIR_FILENAME", TLS_KEY_FILE));
             }
-            if let Some(api) = &config.mailu.api {
+            env.push(value("WEBDAV", if k.webdav { "radicale" } else { "none" }));
+            if let Some(api) = &m.api {
                 env.push(secret_ref("API_TOKEN", &api.token));
             }
         }
@@ -121,29 +172,125 @@ pub fn own(component: Component, config: &Config, topology: &Topology) -> Vec<En
             env.push(value("MAILU_HELM_CHART", "true"));
             if let Database::Postgresql(pg) = &config.database {
                 env.push(value("DB_FLAVOR", "postgresql"));
-                // Admin builds postgresql://USER:PW@DB_HOST/DB_NAME: a port goes into DB_HOST.
-                let host = if pg.port.get() == mailu_k8s_config::file::defaults::POSTGRESQL_PORT {
-                    pg.host.to_string()
-                } else {
-                    format!("{}:{}", pg.host, pg.port)
-                };
-                env.push(value("DB_HOST", host));
+                env.push(value("DB_HOST", db_host(&pg.host, pg.port)));
                 env.push(value("DB_NAME", pg.database.clone()));
                 let creds = &pg.credentials;
                 env.push(secret("DB_USER", &creds.secret_name, &creds.username_key));
                 env.push(secret("DB_PW", &creds.secret_name, &creds.password_key));
             }
-            if let Some(account) = &config.mailu.initial_account {
+            if let Some(account) = &m.initial_account {
                 env.push(value("INITIAL_ADMIN_ACCOUNT", account.username.clone()));
                 env.push(value("INITIAL_ADMIN_DOMAIN", account.domain.to_string()));
                 env.push(value("INITIAL_ADMIN_MODE", account.mode.as_str()));
                 env.push(secret_ref("INITIAL_ADMIN_PW", &account.password));
             }
-            if let Some(api) = &config.mailu.api {
+            if let Some(api) = &m.api {
                 env.push(secret_ref("API_TOKEN", &api.token));
             }
+            // Mailu shows the fetchmail pages unless told otherwise.
+            env.push(value("FETCHMAIL_ENABLED", flag(k.fetchmail)));
+            let limits = &m.rate_limits;
+            for (name, v) in [
+                ("MESSAGE_RATELIMIT", &limits.message),
+                ("AUTH_RATELIMIT_IP", &limits.auth_ip),
+                ("AUTH_RATELIMIT_USER", &limits.auth_user),
+                ("DMARC_RUA", &m.dmarc.rua),
+                ("DMARC_RUF", &m.dmarc.ruf),
+                ("SITENAME", &m.branding.site_name),
+                ("WEBSITE", &m.branding.website),
+                ("LOGO_URL", &m.branding.logo_url),
+                ("LOGO_BACKGROUND", &m.branding.logo_background),
+            ] {
+                if let Some(v) = v {
+                    env.push(value(name, v.clone()));
+                }
+            }
+            if let Some(w) = &m.welcome {
+                env.push(value("WELCOME", "true"));
+                env.push(value("WELCOME_SUBJECT", w.subject.clone()));
+                env.push(value("WELCOME_BODY", w.body.clone()));
+            }
+            if let Some(q) = m.default_quota_bytes {
+                env.push(value("DEFAULT_QUOTA", q.to_string()));
+            }
+            if let Some(t) = m.default_spam_threshold {
+                env.push(value("DEFAULT_SPAM_THRESHOLD", t.to_string()));
+            }
         }
-        Component::Postfix | Component::Dovecot | Component::Rspamd | Component::Redis => {}
+        Component::Postfix => {
+            if let Some(relay) = &m.relay {
+                env.push(value(
+                    "RELAYHOST",
+                    format!("[{}]:{}", relay.host, relay.port),
+                ));
+                if let Some(secret_name) = &relay.credentials {
+                    env.push(secret("RELAYUSER", secret_name, RELAY_USERNAME_KEY));
+                    env.push(secret("RELAYPASSWORD", secret_name, RELAY_PASSWORD_KEY));
+                }
+            }
+            if let Some(level) = m.tls_policy.outbound_level {
+                env.push(value("OUTBOUND_TLS_LEVEL", level.as_str()));
+            }
+            if let Some(v) = m.tls_policy.defer_on_error {
+                env.push(value("DEFER_ON_TLS_ERROR", flag(v)));
+            }
+            if let Some(v) = m.reject_unlisted_recipient {
+                env.push(value("REJECT_UNLISTED_RECIPIENT", flag(v)));
+            }
+        }
+        Component::Dovecot => {
+            if k.tika {
+                env.push(value("FULL_TEXT_SEARCH_ATTACHMENTS", "true"));
+            }
+        }
+        Component::Rspamd => {
+            if k.clamav {
+                env.push(value("ANTIVIRUS", "clamav"));
+                env.push(value("ANTIVIRUS_ACTION", m.antivirus_action.as_str()));
+            }
+            if k.oletools {
+                env.push(value("SCAN_MACROS", "true"));
+            }
+        }
+        Component::Webmail => {
+            if let Some(w) = &k.webmail {
+                if let Some(plugins) = &w.roundcube_plugins {
+                    env.push(value("ROUNDCUBE_PLUGINS", plugins.join(",")));
+                }
+                if let Some(db) = &w.roundcube_database {
+                    env.push(value("ROUNDCUBE_DB_FLAVOR", "postgresql"));
+                    env.push(value("ROUNDCUBE_DB_HOST", db_host(&db.host, db.port)));
+                    env.push(value("ROUNDCUBE_DB_NAME", db.database.clone()));
+                    let creds = &db.credentials;
+                    env.push(secret(
+                        "ROUNDCUBE_DB_USER",
+                        &creds.secret_name,
+                        &creds.username_key,
+                    ));
+                    env.push(secret(
+                        "ROUNDCUBE_DB_PW",
+                        &creds.secret_name,
+                        &creds.password_key,
+                    ));
+                }
+            }
+        }
+        Component::Fetchmail => {
+            env.push(value(
+                "FETCHMAIL_DELAY",
+                m.fetchmail_delay_seconds.to_string(),
+            ));
+        }
+        Component::Redis
+        | Component::Clamav
+        | Component::Webdav
+        | Component::Oletools
+        | Component::Tika
+        | Component::Resolver => {}
     }
     env
 }
+
+/// Keys inside the relay credentials Secret.
+pub const RELAY_USERNAME_KEY: &str = "username";
+pub const RELAY_PASSWORD_KEY: &str = "password";

@@ -62,6 +62,9 @@ pub struct StorageRequest {
 pub struct ServiceSpec {
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// A fixed address (the resolver's, which pods name in their `dnsConfig`).
+    #[serde(rename = "clusterIP", skip_serializing_if = "Option::is_none")]
+    pub cluster_ip: Option<String>,
     pub selector: Labels,
     pub ports: Vec<ServicePort>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,6 +85,32 @@ pub struct ServicePort {
     pub target_port: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatefulSetSpec {
+    pub service_name: String,
+    pub replicas: u32,
+    pub revision_history_limit: u32,
+    pub pod_management_policy: &'static str,
+    pub update_strategy: StatefulSetUpdateStrategy,
+    pub selector: LabelSelector,
+    pub template: PodTemplate,
+    pub volume_claim_templates: Vec<ClaimTemplate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatefulSetUpdateStrategy {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// A PVC template of a StatefulSet: one claim per replica.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimTemplate {
+    pub metadata: TemplateMeta,
+    pub spec: PvcSpec,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -163,9 +192,41 @@ pub struct PodSpec {
     pub node_selector: BTreeMap<String, String>,
     pub automount_service_account_token: bool,
     pub enable_service_links: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_config: Option<DnsConfig>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<InitContainer>,
     pub containers: Vec<Container>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsConfig {
+    pub nameservers: Vec<String>,
+    pub searches: Vec<String>,
+    pub options: Vec<DnsOption>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsOption {
+    pub name: &'static str,
+    pub value: &'static str,
+}
+
+/// A container that runs to completion before the main one starts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitContainer {
+    pub name: &'static str,
+    pub image: String,
+    pub image_pull_policy: &'static str,
+    pub command: Vec<String>,
+    pub resources: ResourceRequirements,
+    pub volume_mounts: Vec<VolumeMount>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,16 +236,22 @@ pub struct Container {
     pub image: String,
     pub image_pull_policy: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env_from: Vec<EnvFromSource>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ContainerPort>,
     pub resources: ResourceRequirements,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volume_mounts: Vec<VolumeMount>,
-    pub startup_probe: Probe,
-    pub readiness_probe: Probe,
-    pub liveness_probe: Probe,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup_probe: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liveness_probe: Option<Probe>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -255,6 +322,52 @@ pub struct Volume {
     pub persistent_volume_claim: Option<ClaimRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<SecretVolume>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<NameRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty_dir: Option<Empty>,
+}
+
+impl Volume {
+    pub fn claim(name: &'static str, claim_name: String) -> Volume {
+        Volume {
+            name,
+            persistent_volume_claim: Some(ClaimRef { claim_name }),
+            secret: None,
+            config_map: None,
+            empty_dir: None,
+        }
+    }
+
+    pub fn secret(name: &'static str, secret_name: String) -> Volume {
+        Volume {
+            name,
+            persistent_volume_claim: None,
+            secret: Some(SecretVolume { secret_name }),
+            config_map: None,
+            empty_dir: None,
+        }
+    }
+
+    pub fn config_map(name: &'static str, config_map: String) -> Volume {
+        Volume {
+            name,
+            persistent_volume_claim: None,
+            secret: None,
+            config_map: Some(NameRef { name: config_map }),
+            empty_dir: None,
+        }
+    }
+
+    pub fn empty_dir(name: &'static str) -> Volume {
+        Volume {
+            name,
+            persistent_volume_claim: None,
+            secret: None,
+            config_map: None,
+            empty_dir: Some(Empty {}),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

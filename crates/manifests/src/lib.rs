@@ -4,6 +4,7 @@
 pub mod edge;
 pub mod env;
 pub mod k8s;
+pub mod resolver;
 pub mod workloads;
 pub mod yaml;
 
@@ -140,20 +141,7 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     ));
 
     let shared_env = env::shared(config, topology);
-    let env_checksum = {
-        let mut hasher = Sha256::new();
-        for (k, v) in &shared_env {
-            hasher.update(k.as_bytes());
-            hasher.update([0]);
-            hasher.update(v.as_bytes());
-            hasher.update([0]);
-        }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    let env_checksum = digest(shared_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     objects.push(object(
         "v1",
         "ConfigMap",
@@ -165,18 +153,43 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
         ConfigMapBody { data: shared_env },
     ));
 
+    if topology.resolver.is_some() {
+        objects.push(object(
+            "v1",
+            "ConfigMap",
+            meta(
+                resolver::CONFIGMAP.to_owned(),
+                ns,
+                labels(
+                    Some(Component::Resolver),
+                    &version_of(Component::Resolver, config),
+                ),
+            ),
+            ConfigMapBody {
+                data: BTreeMap::from([(
+                    resolver::TEMPLATE_KEY.to_owned(),
+                    resolver::config_template(config),
+                )]),
+            },
+        ));
+    }
+
     // Before the pods, so the Secret front mounts is on its way.
     objects.extend(edge::certificate(config, ns, labels(None, mailu_version)));
 
     for w in &topology.workloads {
         if let Some(v) = workloads::volume(w.component, config)
             && !w.mounts.is_empty()
+            && v.existing_claim.is_none()
+            && !uses_claim_templates(w.component)
         {
             objects.push(pvc(w, v, ns, config));
         }
     }
     for w in &topology.workloads {
-        objects.push(service(w, ns, config));
+        if !w.ports.is_empty() {
+            objects.push(service(w, ns, config, topology));
+        }
     }
     if let Some(public) = front_public_service(config, topology, ns) {
         objects.push(public);
@@ -193,6 +206,11 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     Manifest { objects }
 }
 
+/// ClamAV keeps one signature volume per replica (a StatefulSet's claim templates).
+fn uses_claim_templates(component: Component) -> bool {
+    component == Component::Clamav
+}
+
 fn version_of(component: Component, config: &Config) -> String {
     workloads::image(component, config).1
 }
@@ -206,21 +224,23 @@ fn pvc(w: &Workload, v: &mailu_k8s_config::Volume, ns: &str, config: &Config) ->
             ns,
             labels(Some(w.component), &version_of(w.component, config)),
         ),
-        Spec {
-            spec: PvcSpec {
-                access_modes: vec!["ReadWriteOnce"],
-                storage_class_name: v.storage_class.clone(),
-                resources: StorageRequest {
-                    requests: BTreeMap::from([("storage", v.size.as_str().to_owned())]),
-                },
-            },
-        },
+        Spec { spec: pvc_spec(v) },
     )
+}
+
+fn pvc_spec(v: &mailu_k8s_config::Volume) -> PvcSpec {
+    PvcSpec {
+        access_modes: v.access_modes.iter().map(|m| m.as_str()).collect(),
+        storage_class_name: v.storage_class.clone(),
+        resources: StorageRequest {
+            requests: BTreeMap::from([("storage", v.size.as_str().to_owned())]),
+        },
+    }
 }
 
 /// The in-cluster Service of a component: every port, `ClusterIP`. Other components and the
 /// ingress use it; it is never published outside the cluster.
-fn service(w: &Workload, ns: &str, config: &Config) -> Value {
+fn service(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Value {
     object(
         "v1",
         "Service",
@@ -238,12 +258,15 @@ fn service(w: &Workload, ns: &str, config: &Config) -> Value {
                     .iter()
                     .map(|p| ServicePort {
                         name: p.name,
-                        protocol: "TCP",
+                        protocol: p.protocol.as_str(),
                         port: p.number.get(),
                         target_port: p.name,
                         node_port: None,
                     })
                     .collect(),
+                cluster_ip: (w.component == Component::Resolver)
+                    .then(|| topology.resolver.map(|ip| ip.to_string()))
+                    .flatten(),
                 external_traffic_policy: None,
                 load_balancer_ip: None,
                 load_balancer_class: None,
@@ -297,12 +320,13 @@ fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Optio
                     .iter()
                     .map(|p| ServicePort {
                         name: p.name,
-                        protocol: "TCP",
+                        protocol: p.protocol.as_str(),
                         port: p.number.get(),
                         target_port: p.name,
                         node_port: node_port_of(p),
                     })
                     .collect(),
+                cluster_ip: None,
                 external_traffic_policy: svc.external_traffic_policy.map(|p| match p {
                     TrafficPolicy::Local => "Local",
                     TrafficPolicy::Cluster => "Cluster",
@@ -318,6 +342,19 @@ fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Optio
 const DATA_VOLUME: &str = "data";
 const CERTS_VOLUME: &str = "certs";
 
+fn compute(c: &mailu_k8s_config::Compute) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: BTreeMap::from([
+            ("cpu", c.requests.cpu.as_str().to_owned()),
+            ("memory", c.requests.memory.as_str().to_owned()),
+        ]),
+        limits: BTreeMap::from([
+            ("cpu", c.limits.cpu.as_str().to_owned()),
+            ("memory", c.limits.memory.as_str().to_owned()),
+        ]),
+    }
+}
+
 fn pod_template(
     w: &Workload,
     config: &Config,
@@ -327,8 +364,9 @@ fn pod_template(
     image: String,
 ) -> PodTemplate {
     let c = w.component;
-    let compute = workloads::resources(c, config);
-    let (startup_probe, readiness_probe, liveness_probe) = workloads::probes(c);
+    let resources = compute(workloads::resources(c, config));
+    let probes = workloads::probes(c);
+    let pull_policy = config.images.pull_policy.as_str();
 
     let mut volume_mounts: Vec<VolumeMount> = w
         .mounts
@@ -341,14 +379,11 @@ fn pod_template(
         })
         .collect();
     let mut volumes = Vec::new();
-    if !w.mounts.is_empty() {
-        volumes.push(k8s::Volume {
-            name: DATA_VOLUME,
-            persistent_volume_claim: Some(ClaimRef {
-                claim_name: claim_name(c),
-            }),
-            secret: None,
-        });
+    if !w.mounts.is_empty() && !uses_claim_templates(c) {
+        let claim = workloads::volume(c, config)
+            .and_then(|v| v.existing_claim.clone())
+            .unwrap_or_else(|| claim_name(c));
+        volumes.push(k8s::Volume::claim(DATA_VOLUME, claim));
     }
     if c == Component::Front
         && let Some(secret_name) = &config.tls.secret_name
@@ -359,13 +394,19 @@ fn pod_template(
             sub_path: None,
             read_only: true,
         });
-        volumes.push(k8s::Volume {
-            name: CERTS_VOLUME,
-            persistent_volume_claim: None,
-            secret: Some(SecretVolume {
-                secret_name: secret_name.clone(),
-            }),
-        });
+        volumes.push(k8s::Volume::secret(CERTS_VOLUME, secret_name.clone()));
+    }
+    let mut init_containers = Vec::new();
+    let mut command = Vec::new();
+    if c == Component::Resolver {
+        init_containers.push(resolver::init_container(
+            image.clone(),
+            pull_policy,
+            resources.clone(),
+        ));
+        volume_mounts.push(resolver::config_mount());
+        volumes.extend(resolver::volumes());
+        command = resolver::command();
     }
 
     let host_ports: Vec<u16> = if c == Component::Front && topology.exposure.host_port {
@@ -379,10 +420,15 @@ fn pod_template(
         Vec::new()
     };
 
+    let (startup_probe, readiness_probe, liveness_probe) = match probes {
+        Some((s, r, l)) => (Some(s), Some(r), Some(l)),
+        None => (None, None, None),
+    };
     let container = Container {
         name: c.name(),
         image,
-        image_pull_policy: config.images.pull_policy.as_str(),
+        image_pull_policy: pull_policy,
+        command,
         env_from: if c.is_mailu() {
             vec![EnvFromSource {
                 config_map_ref: NameRef {
@@ -402,19 +448,10 @@ fn pod_template(
                 host_port: host_ports
                     .contains(&p.number.get())
                     .then_some(p.number.get()),
-                protocol: "TCP",
+                protocol: p.protocol.as_str(),
             })
             .collect(),
-        resources: ResourceRequirements {
-            requests: BTreeMap::from([
-                ("cpu", compute.requests.cpu.as_str().to_owned()),
-                ("memory", compute.requests.memory.as_str().to_owned()),
-            ]),
-            limits: BTreeMap::from([
-                ("cpu", compute.limits.cpu.as_str().to_owned()),
-                ("memory", compute.limits.memory.as_str().to_owned()),
-            ]),
-        },
+        resources,
         volume_mounts,
         startup_probe,
         readiness_probe,
@@ -425,6 +462,21 @@ fn pod_template(
     if c.is_mailu() {
         annotations.insert(ENV_CHECKSUM_ANNOTATION.to_owned(), env_checksum.to_owned());
     }
+    if c == Component::Resolver {
+        // The unbound configuration lives in a ConfigMap: roll the pods when it changes.
+        annotations.insert(
+            ENV_CHECKSUM_ANNOTATION.to_owned(),
+            digest([(
+                resolver::TEMPLATE_KEY,
+                resolver::config_template(config).as_str(),
+            )]),
+        );
+    }
+    let dns_config = if c.uses_mailu_resolver() {
+        resolver::pod_dns_config(topology)
+    } else {
+        None
+    };
     PodTemplate {
         metadata: TemplateMeta {
             labels: labels(Some(c), version),
@@ -441,10 +493,29 @@ fn pod_template(
             automount_service_account_token: false,
             // Service links would add env names Mailu never reads.
             enable_service_links: false,
+            dns_policy: dns_config.as_ref().map(|_| "None"),
+            dns_config,
+            init_containers,
             containers: vec![container],
             volumes,
         },
     }
+}
+
+/// A hex SHA-256 over key/value pairs, for pod-template annotations that roll pods on change.
+fn digest<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut hasher = Sha256::new();
+    for (k, v) in pairs {
+        hasher.update(k.as_bytes());
+        hasher.update([0]);
+        hasher.update(v.as_bytes());
+        hasher.update([0]);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A component's workload: a Deployment, or for front optionally a DaemonSet.
@@ -462,6 +533,38 @@ fn workload(
     let selector = LabelSelector {
         match_labels: selector_labels(c),
     };
+
+    if uses_claim_templates(c) {
+        let volume = workloads::volume(c, config);
+        return object(
+            "apps/v1",
+            "StatefulSet",
+            metadata,
+            Spec {
+                spec: StatefulSetSpec {
+                    service_name: c.object_name(),
+                    replicas: 1,
+                    revision_history_limit: 3,
+                    pod_management_policy: "Parallel",
+                    update_strategy: StatefulSetUpdateStrategy {
+                        kind: "RollingUpdate",
+                    },
+                    selector,
+                    template,
+                    volume_claim_templates: volume
+                        .map(|v| ClaimTemplate {
+                            metadata: TemplateMeta {
+                                labels: labels(Some(c), &version),
+                                annotations: BTreeMap::new(),
+                            },
+                            spec: pvc_spec(v),
+                        })
+                        .into_iter()
+                        .collect(),
+                },
+            },
+        );
+    }
 
     if c == Component::Front && config.exposure.daemon_set.is_some() {
         return object(

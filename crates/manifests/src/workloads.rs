@@ -9,6 +9,12 @@ use crate::k8s::{Probe, ProbeHandler};
 /// The bundled Redis: Valkey, the BSD-licensed Redis fork, pinned to a minor version.
 pub const BUNDLED_REDIS_IMAGE: &str = "docker.io/valkey/valkey";
 pub const BUNDLED_REDIS_TAG: &str = "8.1-alpine";
+/// The ClamAV image Mailu 2024.06 uses.
+pub const CLAMAV_IMAGE: &str = "docker.io/clamav/clamav-debian";
+pub const CLAMAV_TAG: &str = "1.4";
+/// The Tika image Mailu 2024.06 uses (the `-full` variant has OCR and all parsers).
+pub const TIKA_IMAGE: &str = "docker.io/apache/tika";
+pub const TIKA_TAG: &str = "2.9.2.1-full";
 
 /// The container image of a component, and the version for its `app.kubernetes.io/version`.
 pub fn image(component: Component, config: &Config) -> (String, String) {
@@ -24,11 +30,19 @@ pub fn image(component: Component, config: &Config) -> (String, String) {
         Component::Postfix => mailu("postfix"),
         Component::Dovecot => mailu("dovecot"),
         Component::Rspamd => mailu("rspamd"),
-        Component::Redis => (
-            format!("{BUNDLED_REDIS_IMAGE}:{BUNDLED_REDIS_TAG}"),
-            BUNDLED_REDIS_TAG.to_owned(),
-        ),
+        Component::Webmail => mailu("webmail"),
+        Component::Fetchmail => mailu("fetchmail"),
+        Component::Webdav => mailu("radicale"),
+        Component::Oletools => mailu("oletools"),
+        Component::Resolver => mailu("unbound"),
+        Component::Redis => upstream(BUNDLED_REDIS_IMAGE, BUNDLED_REDIS_TAG),
+        Component::Clamav => upstream(CLAMAV_IMAGE, CLAMAV_TAG),
+        Component::Tika => upstream(TIKA_IMAGE, TIKA_TAG),
     }
+}
+
+fn upstream(image: &str, tag: &str) -> (String, String) {
+    (format!("{image}:{tag}"), tag.to_owned())
 }
 
 pub fn resources(component: Component, config: &Config) -> &Compute {
@@ -40,6 +54,13 @@ pub fn resources(component: Component, config: &Config) -> &Compute {
         Component::Dovecot => &r.dovecot,
         Component::Rspamd => &r.rspamd,
         Component::Redis => &r.redis,
+        Component::Webmail => &r.webmail,
+        Component::Clamav => &r.clamav,
+        Component::Fetchmail => &r.fetchmail,
+        Component::Webdav => &r.webdav,
+        Component::Oletools => &r.oletools,
+        Component::Tika => &r.tika,
+        Component::Resolver => &r.resolver,
     }
 }
 
@@ -53,14 +74,23 @@ pub fn volume(component: Component, config: &Config) -> Option<&Volume> {
         Component::Dovecot => Some(&s.dovecot),
         Component::Rspamd => Some(&s.rspamd),
         Component::Redis => Some(&s.redis),
+        Component::Webmail => Some(&s.webmail),
+        Component::Webdav => Some(&s.webdav),
+        Component::Fetchmail => Some(&s.fetchmail),
+        Component::Clamav => Some(&s.clamav),
+        Component::Oletools | Component::Tika | Component::Resolver => None,
     }
 }
 
-/// The check that tells whether a component serves. Each one fails when the service is down:
-/// an exec probe runs its argv directly (no shell), an HTTP probe needs a 2xx/3xx answer, a TCP
-/// probe needs a listening socket.
-pub fn health_check(component: Component) -> ProbeHandler {
-    match component {
+/// The check that tells whether a component serves, or `None` for fetchmail, which listens on
+/// nothing (the kubelet restarts it when it exits). Each check fails when the service is down: an
+/// exec probe runs its argv directly (a shell only where a pipeline is needed, spelled out with
+/// `sh -c`), an HTTP probe needs a 2xx/3xx answer, a TCP probe needs a listening socket.
+pub fn health_check(component: Component) -> Option<ProbeHandler> {
+    let exec = |argv: &[&str]| ProbeHandler::Exec {
+        command: argv.iter().map(|a| (*a).to_owned()).collect(),
+    };
+    Some(match component {
         // front's /health is on a localhost-only port; curl -f fails on any error status.
         Component::Front => ProbeHandler::Exec {
             command: [
@@ -95,7 +125,32 @@ pub fn health_check(component: Component) -> ProbeHandler {
         Component::Redis => ProbeHandler::TcpSocket {
             port: ports::REDIS.name,
         },
-    }
+        // Mailu's webmail image answers /ping from its nginx once PHP is up.
+        Component::Webmail => ProbeHandler::HttpGet {
+            path: "/ping",
+            port: ports::WEBMAIL_HTTP.name,
+        },
+        // The ClamAV image's own check: clamd must answer PING with PONG.
+        Component::Clamav => exec(&["clamdcheck.sh"]),
+        Component::Webdav => ProbeHandler::TcpSocket {
+            port: ports::RADICALE.name,
+        },
+        // olefy answers PING with PONG (Mailu's own health check).
+        Component::Oletools => exec(&[
+            "sh",
+            "-c",
+            "echo PING | nc -q1 127.0.0.1 11343 | grep -q PONG",
+        ]),
+        Component::Tika => ProbeHandler::HttpGet {
+            path: "/tika",
+            port: ports::TIKA.name,
+        },
+        // unbound answers `localhost` from its built-in zone: no dependency on the internet.
+        Component::Resolver => {
+            exec(&["dig", "@127.0.0.1", "+time=2", "+tries=1", "localhost", "A"])
+        }
+        Component::Fetchmail => return None,
+    })
 }
 
 /// How long a component may take to start: dovecot and rspamd compile configs and fetch maps on
@@ -104,16 +159,22 @@ fn startup_budget_seconds(component: Component) -> u32 {
     match component {
         Component::Dovecot | Component::Rspamd => 360,
         Component::Admin => 300,
-        Component::Front | Component::Postfix => 180,
-        Component::Redis => 60,
+        Component::Front | Component::Postfix | Component::Webmail | Component::Tika => 180,
+        // freshclam downloads the signatures (hundreds of MB) before clamd starts.
+        Component::Clamav => 900,
+        Component::Redis
+        | Component::Webdav
+        | Component::Oletools
+        | Component::Resolver
+        | Component::Fetchmail => 60,
     }
 }
 
 const PERIOD: u32 = 10;
 
 /// (startup, readiness, liveness) probes of a component, all using its health check.
-pub fn probes(component: Component) -> (Probe, Probe, Probe) {
-    let check = health_check(component);
+pub fn probes(component: Component) -> Option<(Probe, Probe, Probe)> {
+    let check = health_check(component)?;
     let startup = Probe {
         handler: check.clone(),
         period_seconds: PERIOD,
@@ -132,5 +193,5 @@ pub fn probes(component: Component) -> (Probe, Probe, Probe) {
         timeout_seconds: 5,
         failure_threshold: 4,
     };
-    (startup, readiness, liveness)
+    Some((startup, readiness, liveness))
 }

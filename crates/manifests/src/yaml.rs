@@ -2,7 +2,8 @@
 //!
 //! Output is block style with two-space indents. A string is written plain only when no YAML
 //! 1.1 or 1.2 reader could take it for anything else (a number, a boolean, null, a timestamp-ish
-//! or a structure); otherwise it is double-quoted with JSON escapes, which YAML reads verbatim.
+//! or a structure); a multi-line string (a configuration file) as a literal block so it reads
+//! as the file it is; anything else double-quoted with JSON escapes, which YAML reads verbatim.
 
 use serde_json::Value;
 
@@ -43,11 +44,41 @@ fn write_value_after_key(value: &Value, level: usize, out: &mut String) {
             out.push('\n');
             write_seq(items, level + 2, out);
         }
+        Value::String(s) if is_block_safe(s) => write_block(s, level + 2, out),
         scalar => {
             out.push(' ');
             out.push_str(&scalar_text(scalar));
             out.push('\n');
         }
+    }
+}
+
+/// Whether `s` can be written as a literal block (`|`) and read back byte for byte.
+fn is_block_safe(s: &str) -> bool {
+    s.contains('\n')
+        && !s.starts_with([' ', '\n'])
+        && s.chars().all(|c| c == '\n' || !c.is_control())
+        && !s.lines().any(|l| l.ends_with(' ') || l.ends_with('\t'))
+}
+
+/// A literal block: `|` keeps one final newline, `|-` none, `|+` all of them.
+fn write_block(s: &str, indent_by: usize, out: &mut String) {
+    let body = s.trim_end_matches('\n');
+    let trailing = s.len() - body.len();
+    out.push_str(match trailing {
+        0 => " |-\n",
+        1 => " |\n",
+        _ => " |+\n",
+    });
+    for line in body.split('\n') {
+        if !line.is_empty() {
+            indent(out, indent_by);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    for _ in 1..trailing {
+        out.push('\n');
     }
 }
 
@@ -173,6 +204,15 @@ mod tests {
         ] {
             assert_eq!(string_text(plain), plain);
         }
+    }
+
+    #[test]
+    fn multi_line_strings_are_literal_blocks() {
+        let v = json!({"a": "x\ny\n", "b": "x\n\ny", "c": "x\ny\n\n", "d": " lead\nx", "e": "tab\there\nx"});
+        assert_eq!(
+            to_yaml(&v),
+            "a: |\n  x\n  y\nb: |-\n  x\n\n  y\nc: |+\n  x\n  y\n\nd: \" lead\\nx\"\ne: \"tab\\there\\nx\"\n"
+        );
     }
 
     #[test]

@@ -27,17 +27,38 @@ pub enum Component {
     Rspamd,
     /// A bundled Redis for rspamd, rate limits and sessions.
     Redis,
+    /// Roundcube or SnappyMail, behind front at `/webmail`.
+    Webmail,
+    /// ClamAV, asked by rspamd (Mailu calls it `antivirus`).
+    Clamav,
+    /// Fetches mail from users' external accounts.
+    Fetchmail,
+    /// Radicale CalDAV/CardDAV, behind front at `/webdav`.
+    Webdav,
+    /// Office-macro scanner asked by rspamd.
+    Oletools,
+    /// Apache Tika: attachment text for dovecot's full-text search.
+    Tika,
+    /// unbound: the DNSSEC-validating resolver every Mailu pod uses.
+    Resolver,
 }
 
 impl Component {
     /// Every component, in the order objects are written.
-    pub const ALL: [Component; 6] = [
+    pub const ALL: [Component; 13] = [
         Component::Front,
         Component::Admin,
         Component::Postfix,
         Component::Dovecot,
         Component::Rspamd,
         Component::Redis,
+        Component::Webmail,
+        Component::Clamav,
+        Component::Fetchmail,
+        Component::Webdav,
+        Component::Oletools,
+        Component::Tika,
+        Component::Resolver,
     ];
 
     /// The short name used in config keys and the `app.kubernetes.io/component` label.
@@ -49,6 +70,13 @@ impl Component {
             Component::Dovecot => "dovecot",
             Component::Rspamd => "rspamd",
             Component::Redis => "redis",
+            Component::Webmail => "webmail",
+            Component::Clamav => "clamav",
+            Component::Fetchmail => "fetchmail",
+            Component::Webdav => "webdav",
+            Component::Oletools => "oletools",
+            Component::Tika => "tika",
+            Component::Resolver => "resolver",
         }
     }
 
@@ -65,37 +93,99 @@ impl Component {
             Component::Postfix => Some("SMTP_ADDRESS"),
             Component::Dovecot => Some("IMAP_ADDRESS"),
             Component::Rspamd => Some("ANTISPAM_ADDRESS"),
-            // Redis is addressed as host:port through REDIS_ADDRESS, see `Topology::redis`.
-            Component::Redis => None,
+            Component::Webmail => Some("WEBMAIL_ADDRESS"),
+            Component::Clamav => Some("ANTIVIRUS_ADDRESS"),
+            Component::Webdav => Some("WEBDAV_ADDRESS"),
+            Component::Oletools => Some("OLETOOLS_ADDRESS"),
+            Component::Tika => Some("FTS_ATTACHMENTS_ADDRESS"),
+            // Redis is addressed as host:port through REDIS_ADDRESS, see `Topology::redis`;
+            // the resolver by IP in each pod's dnsConfig; fetchmail listens on nothing.
+            Component::Redis | Component::Resolver | Component::Fetchmail => None,
         }
     }
 
-    /// Whether this is one of Mailu's own images (read Mailu's env, get `SECRET_KEY`).
+    /// Whether the container is a Mailu image that configures itself from Mailu's environment
+    /// (the shared ConfigMap) and derives its keys from `SECRET_KEY`. Redis, ClamAV and Tika are
+    /// upstream images; oletools and Radicale read neither; the resolver runs with our own
+    /// unbound configuration.
     pub fn is_mailu(self) -> bool {
-        self != Component::Redis
+        matches!(
+            self,
+            Component::Front
+                | Component::Admin
+                | Component::Postfix
+                | Component::Dovecot
+                | Component::Rspamd
+                | Component::Webmail
+                | Component::Fetchmail
+        )
+    }
+
+    /// Whether the pod resolves names through Mailu's resolver (when it runs): every Mailu image.
+    pub fn uses_mailu_resolver(self) -> bool {
+        matches!(
+            self,
+            Component::Front
+                | Component::Admin
+                | Component::Postfix
+                | Component::Dovecot
+                | Component::Rspamd
+                | Component::Webmail
+                | Component::Fetchmail
+                | Component::Webdav
+                | Component::Oletools
+        )
     }
 }
 
 /// Prefix of every object name, so `kubectl get all` groups Mailu's objects.
 pub const NAME_PREFIX: &str = "mailu-";
 
-/// A TCP port of a component. `name` is the Kubernetes port name (IANA service name syntax).
+/// A port of a component. `name` is the Kubernetes port name (IANA service name syntax).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Port {
     pub name: &'static str,
     pub number: NonZeroU16,
+    pub protocol: Protocol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        }
+    }
 }
 
 const fn port(name: &'static str, number: u16) -> Port {
     match NonZeroU16::new(number) {
-        Some(number) => Port { name, number },
+        Some(number) => Port {
+            name,
+            number,
+            protocol: Protocol::Tcp,
+        },
         None => panic!("port 0"),
+    }
+}
+
+const fn udp_port(name: &'static str, number: u16) -> Port {
+    let p = port(name, number);
+    Port {
+        protocol: Protocol::Udp,
+        ..p
     }
 }
 
 /// Every port number in the installation, in one place.
 pub mod ports {
-    use super::{Port, port};
+    use super::{Port, port, udp_port};
 
     // Front, public.
     pub const HTTP: Port = port("http", 80);
@@ -109,6 +199,9 @@ pub mod ports {
     // and webmail submit through front, which authenticates and hands to postfix.
     pub const LMTP: Port = port("lmtp", 2525);
     pub const SUBMISSION_INTERNAL: Port = port("smtp-internal", 10025);
+    /// front's IMAP and sieve for webmail (authenticated by front, STARTTLS).
+    pub const IMAP_INTERNAL: Port = port("imap-internal", 10143);
+    pub const SIEVE_INTERNAL: Port = port("sieve-internal", 14190);
     /// front's own health endpoint, bound to localhost (probed by exec, not by the kubelet).
     pub const FRONT_HEALTH: u16 = 10204;
 
@@ -142,6 +235,15 @@ pub mod ports {
 
     // Redis.
     pub const REDIS: Port = port("redis", 6379);
+
+    // Optional components.
+    pub const WEBMAIL_HTTP: Port = port("http", 80);
+    pub const CLAMD: Port = port("clamd", 3310);
+    pub const RADICALE: Port = port("http", 5232);
+    pub const OLETOOLS: Port = port("oletools", 11343);
+    pub const TIKA: Port = port("http", 9998);
+    pub const DNS: Port = udp_port("dns", 53);
+    pub const DNS_TCP: Port = port("dns-tcp", 53);
 }
 
 /// How a component's single volume is mounted: one PVC, one sub-directory per mount.
@@ -199,6 +301,8 @@ pub struct Topology {
     /// front's public ports and the edge routes all come from here.
     pub exposure: Exposure,
     pub redis: RedisEndpoint,
+    /// The resolver Service's fixed address, when Mailu's resolver runs.
+    pub resolver: Option<std::net::IpAddr>,
 }
 
 impl Topology {
@@ -209,6 +313,10 @@ impl Topology {
         let exposure = Exposure::from_config(config);
         let mut front_ports = exposure.front_public_ports.clone();
         front_ports.extend(FRONT_INTERNAL_PORTS);
+        let webmail_on = config.components.webmail.is_some();
+        if webmail_on {
+            front_ports.extend(FRONT_WEBMAIL_PORTS);
+        }
 
         let mut workloads = vec![
             Workload {
@@ -387,6 +495,150 @@ impl Topology {
             ]);
         }
 
+        // Optional components, in `Component::ALL` order.
+        let k = &config.components;
+        let data = |sub_path| -> &'static [Mount] {
+            match sub_path {
+                "webmail" => &[Mount {
+                    sub_path: "webmail",
+                    mount_path: "/data",
+                }],
+                "webdav" => &[Mount {
+                    sub_path: "webdav",
+                    mount_path: "/data",
+                }],
+                "fetchmail" => &[Mount {
+                    sub_path: "fetchmail",
+                    mount_path: "/data",
+                }],
+                _ => &[Mount {
+                    sub_path: "clamav",
+                    mount_path: "/var/lib/clamav",
+                }],
+            }
+        };
+        if webmail_on {
+            workloads.push(Workload {
+                component: Webmail,
+                ports: vec![WEBMAIL_HTTP],
+                mounts: data("webmail"),
+            });
+            connections.extend([
+                Connection {
+                    from: Front,
+                    to: Webmail,
+                    port: WEBMAIL_HTTP,
+                },
+                Connection {
+                    from: Webmail,
+                    to: Front,
+                    port: IMAP_INTERNAL,
+                },
+                Connection {
+                    from: Webmail,
+                    to: Front,
+                    port: SUBMISSION_INTERNAL,
+                },
+                Connection {
+                    from: Webmail,
+                    to: Front,
+                    port: SIEVE_INTERNAL,
+                },
+            ]);
+        }
+        if k.clamav {
+            workloads.push(Workload {
+                component: Clamav,
+                ports: vec![CLAMD],
+                mounts: data("clamav"),
+            });
+            connections.push(Connection {
+                from: Rspamd,
+                to: Clamav,
+                port: CLAMD,
+            });
+        }
+        if k.fetchmail {
+            workloads.push(Workload {
+                component: Fetchmail,
+                ports: vec![],
+                mounts: data("fetchmail"),
+            });
+            connections.extend([
+                Connection {
+                    from: Fetchmail,
+                    to: Admin,
+                    port: ADMIN_HTTP,
+                },
+                Connection {
+                    from: Fetchmail,
+                    to: Front,
+                    port: LMTP,
+                },
+            ]);
+        }
+        if k.webdav {
+            workloads.push(Workload {
+                component: Webdav,
+                ports: vec![RADICALE],
+                mounts: data("webdav"),
+            });
+            connections.push(Connection {
+                from: Front,
+                to: Webdav,
+                port: RADICALE,
+            });
+        }
+        if k.oletools {
+            workloads.push(Workload {
+                component: Oletools,
+                ports: vec![OLETOOLS],
+                mounts: &[],
+            });
+            connections.push(Connection {
+                from: Rspamd,
+                to: Oletools,
+                port: OLETOOLS,
+            });
+        }
+        if k.tika {
+            workloads.push(Workload {
+                component: Tika,
+                ports: vec![TIKA],
+                mounts: &[],
+            });
+            connections.push(Connection {
+                from: Dovecot,
+                to: Tika,
+                port: TIKA,
+            });
+        }
+        let resolver = k.resolver.as_ref().map(|r| r.service_ip);
+        if resolver.is_some() {
+            workloads.push(Workload {
+                component: Resolver,
+                ports: vec![DNS, DNS_TCP],
+                mounts: &[],
+            });
+            let clients: Vec<Component> = workloads
+                .iter()
+                .map(|w| w.component)
+                .filter(|c| c.uses_mailu_resolver())
+                .collect();
+            for from in clients {
+                connections.push(Connection {
+                    from,
+                    to: Resolver,
+                    port: DNS,
+                });
+                connections.push(Connection {
+                    from,
+                    to: Resolver,
+                    port: DNS_TCP,
+                });
+            }
+        }
+
         Topology {
             namespace,
             cluster_domain,
@@ -394,6 +646,7 @@ impl Topology {
             connections,
             exposure,
             redis,
+            resolver,
         }
     }
 
@@ -430,6 +683,8 @@ impl Topology {
 
 /// front's ports for other components only: never published outside the cluster.
 pub const FRONT_INTERNAL_PORTS: [Port; 2] = [ports::LMTP, ports::SUBMISSION_INTERNAL];
+/// front's further internal ports when webmail runs.
+pub const FRONT_WEBMAIL_PORTS: [Port; 2] = [ports::IMAP_INTERNAL, ports::SIEVE_INTERNAL];
 
 /// Comma-separated port numbers in ascending order, as Mailu's list variables take them.
 pub fn port_list(ports: &[Port]) -> String {
@@ -456,7 +711,7 @@ mod tests {
 
     fn topology(extra: &str) -> Topology {
         let text = format!(
-            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\n{extra}"
+            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n{extra}"
         );
         let loaded = mailu_k8s_config::load(text.as_bytes()).expect("valid config");
         Topology::from_config(&loaded.config)
