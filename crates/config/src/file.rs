@@ -81,6 +81,16 @@ pub struct ConfigFile {
     #[serde(default)]
     pub resolver: ResolverFile,
 
+    /// Scheduling, annotations and labels for every pod (a component's `workloads` entry
+    /// replaces scheduling fields and adds to annotations and labels).
+    #[serde(default)]
+    pub pods: PodsFile,
+
+    /// Per-component settings: replicas, image, log level, scheduling, annotations, extra
+    /// environment and override files.
+    #[serde(default)]
+    pub workloads: WorkloadsFile,
+
     /// Mailu application settings.
     #[serde(default)]
     pub mailu: MailuFile,
@@ -344,6 +354,167 @@ pub struct CpuMemoryFile {
     /// Memory, e.g. `512Mi` or `1G`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
+}
+
+/// Where and how pods are scheduled, and their metadata.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodsFile {
+    /// `nodeSelector`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<BTreeMap<String, String>>,
+    /// `tolerations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerations: Option<Vec<TolerationFile>>,
+    /// `affinity`, passed to Kubernetes as written (its schema is Kubernetes' `Affinity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `topologySpreadConstraints`; an omitted `labelSelector` selects the component's pods.
+    /// Default for a component with more than one replica: spread over nodes
+    /// (`kubernetes.io/hostname`, `ScheduleAnyway`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_spread_constraints: Option<Vec<TopologySpreadFile>>,
+    /// `priorityClassName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    /// Annotations on pods.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Labels on pods (not `app.kubernetes.io/*`, which mailu-k8s sets).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A toleration.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TolerationFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<TolerationOperator>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<TaintEffect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toleration_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum TolerationOperator {
+    Exists,
+    Equal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
+
+/// A topology spread constraint.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TopologySpreadFile {
+    pub max_skew: NonZeroU32,
+    pub topology_key: String,
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    /// Default: the component's own pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum WhenUnsatisfiable {
+    DoNotSchedule,
+    ScheduleAnyway,
+}
+
+/// Settings of each component's workload.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadsFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postfix: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dovecot: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rspamd: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webmail: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clamav: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetchmail: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webdav: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oletools: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tika: Option<WorkloadFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<WorkloadFile>,
+}
+
+/// One component's workload.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadFile {
+    /// Pod count. More than one only where Mailu supports it: front, admin (with PostgreSQL and
+    /// a ReadWriteMany volume), webmail (with a ReadWriteMany volume, and PostgreSQL for
+    /// Roundcube), clamav, oletools, tika, resolver. Scaled components get a
+    /// PodDisruptionBudget and spread over nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<NonZeroU32>,
+    /// The container image, replacing the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageFile>,
+    /// Log level of this component (`LOG_LEVEL`), replacing `mailu.logLevel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<LogLevel>,
+    /// Scheduling and pod metadata, over `pods`.
+    #[serde(default, flatten)]
+    pub pod: PodsFile,
+    /// Annotations on the component's Service.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_annotations: BTreeMap<String, String>,
+    /// Labels on the component's Service.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_labels: BTreeMap<String, String>,
+    /// More Mailu environment variables for this container. Names must be ones Mailu reads and
+    /// not ones mailu-k8s sets from another key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_env: BTreeMap<String, String>,
+    /// Accept `extraEnv` names that are not in Mailu's list (for images newer than 2024.06).
+    #[serde(default)]
+    pub allow_unknown_env: bool,
+    /// Files mounted at `/overrides`, where Mailu reads them: front (nginx `*.conf`), postfix
+    /// (`postfix.cf`, `postfix.master`, `*.map`), dovecot (`dovecot.conf`), rspamd (`*.conf`),
+    /// webmail (Roundcube `*.inc.php`). File name to content.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, String>,
+}
+
+/// A container image.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageFile {
+    /// Full repository without tag, e.g. `registry.example.com/mailu/postfix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Tag. Quote it: `"2024.06.52"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
 }
 
 /// Component switches.
@@ -743,6 +914,10 @@ pub struct ImagesFile {
     /// Kubernetes `imagePullPolicy` for every container.
     #[serde(default = "defaults::pull_policy")]
     pub pull_policy: PullPolicy,
+    /// Secrets (`kubernetes.io/dockerconfigjson`) for pulling from a private registry, given to
+    /// every pod.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pull_secrets: Vec<String>,
 }
 
 impl Default for ImagesFile {
@@ -751,6 +926,7 @@ impl Default for ImagesFile {
             registry: defaults::image_registry(),
             tag: defaults::image_tag(),
             pull_policy: defaults::pull_policy(),
+            pull_secrets: Vec::new(),
         }
     }
 }

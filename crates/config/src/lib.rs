@@ -6,11 +6,13 @@
 
 pub mod diagnostic;
 pub mod file;
+pub mod mailu_env;
 pub mod model;
 pub mod rules;
 pub mod structure;
 mod validate;
 mod validate_edge;
+pub mod validate_workloads;
 
 pub use diagnostic::{Code, Diagnostic, Location, Severity};
 pub use model::*;
@@ -99,6 +101,8 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, Diagnostic> {
         },
         alias_limits: alias_limits(),
         with_snippet: false,
+        // YAML 1.2: only `true`/`false` are booleans (`y`, `no`, `on` stay strings).
+        strict_booleans: true,
     };
     let doc: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let location = e.location().map(|l| Location {

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 pub use crate::file::{
     AccessMode, AntivirusAction, BrandingFile as Branding, DmarcFile as Dmarc, InitialAccountMode,
     IssuerKind, LogLevel, OutboundTlsLevel, PullPolicy, RateLimitsFile as RateLimits, ServiceType,
-    TlsFlavor, TlsPolicyFile as TlsPolicy, TrafficPolicy, WebmailType, WelcomeFile as Welcome,
+    TlsFlavor, TlsPolicyFile as TlsPolicy, TolerationFile as Toleration,
+    TopologySpreadFile as TopologySpread, TrafficPolicy, WebmailType, WelcomeFile as Welcome,
 };
 pub use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr, Quantity};
 
@@ -28,6 +29,9 @@ pub struct Config {
     pub storage: Storage,
     pub resources: Resources,
     pub components: Components,
+    /// Settings of every component's workload, by component name (`front`, `admin`, ...);
+    /// every name is present, with defaults and `pods` merged in.
+    pub workloads: BTreeMap<&'static str, WorkloadSettings>,
     pub mailu: Mailu,
     pub images: Images,
     pub tls: Tls,
@@ -262,6 +266,31 @@ pub struct Images {
     pub registry: String,
     pub tag: String,
     pub pull_policy: PullPolicy,
+    pub pull_secrets: Vec<String>,
+}
+
+/// One component's workload settings, validated, with `pods` merged in.
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadSettings {
+    pub replicas: u32,
+    pub image_repository: Option<String>,
+    pub image_tag: Option<String>,
+    pub pull_policy: Option<PullPolicy>,
+    pub log_level: Option<LogLevel>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+    pub affinity: Option<serde_json::Map<String, serde_json::Value>>,
+    /// As given; an absent `labelSelector` means the component's own pods.
+    pub topology_spread: Vec<TopologySpread>,
+    pub priority_class_name: Option<String>,
+    pub pod_annotations: BTreeMap<String, String>,
+    pub pod_labels: BTreeMap<String, String>,
+    pub service_annotations: BTreeMap<String, String>,
+    pub service_labels: BTreeMap<String, String>,
+    /// Sorted by name.
+    pub extra_env: BTreeMap<String, String>,
+    /// File name to content, mounted at `/overrides`.
+    pub overrides: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]

@@ -568,6 +568,26 @@ pub fn check_timezone(raw: &str) -> Result<(), Problem> {
     Err(problem(format!("`{raw}` is not an IANA time zone"), hint))
 }
 
+/// Checks an image tag that is also used as the `app.kubernetes.io/version` label: a valid tag
+/// and a valid label value (at most 63 characters, alphanumeric at both ends).
+pub fn check_image_tag(tag: &str) -> Result<(), Problem> {
+    let ok = !tag.is_empty()
+        && tag.len() <= 63
+        && tag.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && tag.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            format!("`{tag}` is not a usable image tag"),
+            "e.g. `\"2024.06\"`: letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit, at most 63",
+        ))
+    }
+}
+
 /// Checks a flask-limiter rate such as `200/day` or `5/hour`.
 pub fn check_rate_limit(raw: &str) -> Result<(), Problem> {
     let ok = raw.split_once('/').is_some_and(|(n, unit)| {

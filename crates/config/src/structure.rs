@@ -104,11 +104,18 @@ impl<'s> Walker<'s> {
             .get("properties")
             .and_then(Value::as_object)
             .unwrap_or_else(|| EMPTY.get_or_init(Map::new));
-        let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
+        let additional = schema.get("additionalProperties");
+        let closed = additional == Some(&Value::Bool(false));
 
         for (key, value) in map {
             match properties.get(key) {
                 Some(property_schema) => self.walk(property_schema, value, &join(path, key)),
+                // A map's values (`additionalProperties: {type: string}`).
+                None if additional.is_some_and(Value::is_object) => {
+                    if let Some(value_schema) = additional {
+                        self.walk(value_schema, value, &join(path, key));
+                    }
+                }
                 None if closed => {
                     let mut d = Diagnostic::error(
                         Code::UnknownKey,
@@ -363,10 +370,17 @@ pub fn did_you_mean<'a>(given: &str, known: impl Iterator<Item = &'a str>) -> Op
     let given_norm = norm(given);
     let mut best: Option<(&str, f64)> = None;
     for k in known {
-        let score = if norm(k) == given_norm {
+        let k_norm = norm(k);
+        let score = if k_norm == given_norm {
             1.0
+        } else if k_norm.len() >= 4
+            && given_norm.len() >= 4
+            && (given_norm.ends_with(&k_norm) || k_norm.ends_with(&given_norm))
+        {
+            // A qualified spelling of the same word: `podAnnotations` for `annotations`.
+            0.9
         } else {
-            strsim::jaro_winkler(&given_norm, &norm(k))
+            strsim::jaro_winkler(&given_norm, &k_norm)
         };
         if score >= 0.84 && best.is_none_or(|(_, s)| score > s) {
             best = Some((k, score));
@@ -396,6 +410,7 @@ mod tests {
             ("postfx", Some("postfix")),
             ("webmail", None),
             ("x", None),
+            ("redisStorage", Some("redis")),
         ];
         for (given, want) in cases {
             assert_eq!(did_you_mean(given, keys.iter().copied()), *want, "{given}");

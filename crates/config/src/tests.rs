@@ -439,6 +439,182 @@ fn component_rules_table() {
     }
 }
 
+/// `pods` and `workloads` rules: (appended text, code, path, hint fragment).
+const WORKLOAD_RULES: &[(&str, Code, &str, &str)] = &[
+    (
+        "workloads: {postfix: {replicas: 2}}\n",
+        Code::InvalidValue,
+        "workloads.postfix.replicas",
+        "queue",
+    ),
+    (
+        "workloads: {dovecot: {replicas: 2}}\n",
+        Code::InvalidValue,
+        "workloads.dovecot.replicas",
+        "indexes",
+    ),
+    (
+        "workloads: {admin: {replicas: 2}}\n",
+        Code::MissingDependency,
+        "workloads.admin.replicas",
+        "postgresql",
+    ),
+    (
+        "components: {webmail: true}\nworkloads: {webmail: {replicas: 2}}\n",
+        Code::MissingDependency,
+        "workloads.webmail.replicas",
+        "ReadWriteMany",
+    ),
+    (
+        "exposure: {hostPort: true}\nworkloads: {front: {replicas: 2}}\n",
+        Code::InvalidValue,
+        "workloads.front.replicas",
+        "exposure.daemonSet",
+    ),
+    (
+        "workloads: {tika: {replicas: 2}}\n",
+        Code::MissingDependency,
+        "workloads.tika",
+        "components.tika: true",
+    ),
+    (
+        "workloads: {clamav: {logLevel: DEBUG}, }\ncomponents: {clamav: true}\n",
+        Code::InvalidValue,
+        "workloads.clamav.logLevel",
+        "extraEnv",
+    ),
+    (
+        "workloads: {front: {extraEnv: {WEBROOT_REDIREKT: /webmail}}}\n",
+        Code::UnknownKey,
+        "workloads.front.extraEnv.WEBROOT_REDIREKT",
+        "WEBROOT_REDIRECT",
+    ),
+    (
+        "workloads: {admin: {extraEnv: {DOMAIN: x.org}}}\n",
+        Code::InvalidValue,
+        "workloads.admin.extraEnv.DOMAIN",
+        "`domain`",
+    ),
+    (
+        "workloads: {admin: {extraEnv: {INITIAL_ADMIN_PASSWORD: x}}}\n",
+        Code::UnknownKey,
+        "workloads.admin.extraEnv.INITIAL_ADMIN_PASSWORD",
+        "INITIAL_ADMIN_PW",
+    ),
+    (
+        "workloads: {postfix: {extraEnv: {POSTFIX_MYNETWORKS: x}}}\n",
+        Code::UnknownKey,
+        "workloads.postfix.extraEnv.POSTFIX_MYNETWORKS",
+        "overrides",
+    ),
+    (
+        "workloads: {front: {extraEnv: {lower: x}}}\n",
+        Code::InvalidValue,
+        "workloads.front.extraEnv.lower",
+        "upper-case",
+    ),
+    (
+        "workloads: {admin: {overrides: {a.conf: x}}}\n",
+        Code::InvalidValue,
+        "workloads.admin.overrides",
+        "postfix",
+    ),
+    (
+        "workloads: {postfix: {overrides: {'../x': y}}}\n",
+        Code::InvalidValue,
+        "workloads.postfix.overrides.../x",
+        "letters",
+    ),
+    (
+        "pods: {labels: {app.kubernetes.io/name: x}}\n",
+        Code::InvalidValue,
+        "pods.labels.app.kubernetes.io/name",
+        "own prefix",
+    ),
+    (
+        "pods: {tolerations: [{key: a, operator: Exists, value: b}]}\n",
+        Code::InvalidValue,
+        "pods.tolerations[0]",
+        "remove `value`",
+    ),
+    (
+        "pods: {tolerations: [{key: a, value: b, tolerationSeconds: 30}]}\n",
+        Code::InvalidValue,
+        "pods.tolerations[0]",
+        "NoExecute",
+    ),
+    (
+        "workloads: {front: {topologySpreadConstraints: [{maxSkew: 1, topologyKey: 'not a key', whenUnsatisfiable: DoNotSchedule}]}}\n",
+        Code::InvalidValue,
+        "workloads.front.topologySpreadConstraints[0].topologyKey",
+        "kubernetes.io/hostname",
+    ),
+    (
+        "pods: {priorityClassName: High}\n",
+        Code::InvalidKubernetesName,
+        "pods.priorityClassName",
+        "lower-case",
+    ),
+    (
+        "images: {pullSecrets: [Reg]}\n",
+        Code::InvalidKubernetesName,
+        "images.pullSecrets[0]",
+        "lower-case",
+    ),
+    (
+        "workloads: {front: {image: {tag: 'v1 '}}}\n",
+        Code::InvalidValue,
+        "workloads.front.image.tag",
+        "2024.06",
+    ),
+    (
+        "workloads: {front: {allowUnknownEnv: true}}\n",
+        Code::InvalidValue,
+        "workloads.front.allowUnknownEnv",
+        "remove",
+    ),
+];
+
+#[test]
+fn workload_rules_table() {
+    for (extra, code, path, hint) in WORKLOAD_RULES {
+        let errors = match load_with(extra) {
+            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
+            Err(e) => e,
+        };
+        let Some(d) = errors.iter().find(|d| d.path == *path && d.code == *code) else {
+            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
+        };
+        let got_hint = d.hint.as_deref().unwrap_or("");
+        assert!(
+            got_hint.contains(hint),
+            "{path}: hint {got_hint:?} lacks {hint:?}"
+        );
+    }
+}
+
+#[test]
+fn workload_settings_merge_over_pods() {
+    let c = load_with(
+        "pods: {nodeSelector: {pool: mail}, annotations: {a: '1'}, labels: {team: mail}}\nworkloads:\n  front: {nodeSelector: {pool: edge}, annotations: {b: '2'}, replicas: 2}\n  admin: {extraEnv: {WEBROOT_REDIRECT: /sso, NEW_THING: x}, allowUnknownEnv: true}\n",
+    )
+    .expect("valid")
+    .config;
+    let front = &c.workloads["front"];
+    assert_eq!(
+        front.node_selector["pool"], "edge",
+        "the component's replaces the global one"
+    );
+    assert_eq!(front.pod_annotations.len(), 2, "annotations merge");
+    assert_eq!(front.pod_labels["team"], "mail");
+    assert_eq!(front.replicas, 2);
+    assert_eq!(c.workloads["postfix"].node_selector["pool"], "mail");
+    assert_eq!(
+        c.workloads["admin"].extra_env["NEW_THING"], "x",
+        "allowUnknownEnv lets it through"
+    );
+}
+
 #[test]
 fn resolver_needs_its_address() {
     let errors = errors_of(&MINIMAL.replace("resolver:\n  serviceIP: 10.43.0.53\n", ""));
@@ -819,6 +995,15 @@ fn structure_rules_table() {
             "{path}: hint {got_hint:?} lacks {hint:?}"
         );
     }
+}
+
+#[test]
+fn yaml_1_1_booleans_stay_strings() {
+    let loaded = load_with("pods:\n  nodeSelector: {mx: y, edge: no, dmz: on}\n").expect("strings");
+    let sel = &loaded.config.workloads["front"].node_selector;
+    assert_eq!(sel["mx"], "y");
+    assert_eq!(sel["edge"], "no");
+    assert_eq!(sel["dmz"], "on");
 }
 
 #[test]

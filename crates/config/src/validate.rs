@@ -187,6 +187,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
     let resources = validate_resources(&mut c, &file.resources);
     let mailu = validate_mailu(&mut c, file, domain.as_ref());
     let components = validate_components(&mut c, file);
+    let workloads = crate::validate_workloads::validate_workloads(file, &mut c.findings);
     let images = validate_images(&mut c, &file.images);
     let pod_cidrs: Vec<String> = std::iter::once(file.subnet.clone())
         .chain(file.subnet6.clone())
@@ -214,6 +215,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
             storage: storage?,
             resources: resources?,
             components: components?,
+            workloads: workloads?,
             mailu: mailu?,
             images: images?,
             tls: edge.tls,
@@ -978,27 +980,17 @@ fn validate_images(c: &mut Checker, i: &file::ImagesFile) -> Option<Images> {
             .with_hint("e.g. `ghcr.io/mailu` (lower case, no trailing `/`)"),
         );
     }
-    // The tag is also the `app.kubernetes.io/version` label, so it must be a valid image tag
-    // and a valid label value: at most 63 characters, alphanumeric at both ends.
-    let tag_ok = !i.tag.is_empty()
-        && i.tag.len() <= 63
-        && i.tag.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && i.tag.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && i.tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !tag_ok {
-        c.findings.push(
-            Diagnostic::error(Code::InvalidValue, "images.tag", "not a usable image tag")
-                .with_value(&i.tag)
-                .with_hint(
-                    "e.g. `\"2024.06\"`: letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit, at most 63",
-                ),
-        );
-    }
+    let tag_ok = match rules::check_image_tag(&i.tag) {
+        Ok(()) => true,
+        Err(p) => {
+            c.push(Code::InvalidValue, "images.tag", &i.tag, p);
+            false
+        }
+    };
     (registry_ok && tag_ok).then(|| Images {
         registry: i.registry.clone(),
         tag: i.tag.clone(),
         pull_policy: i.pull_policy,
+        pull_secrets: i.pull_secrets.clone(),
     })
 }

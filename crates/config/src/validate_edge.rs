@@ -11,6 +11,7 @@ use crate::diagnostic::{Code, Diagnostic, join};
 use crate::file::{self, ConfigFile, IngressKind, TlsFlavor};
 use crate::model::*;
 use crate::rules;
+use crate::validate_workloads::{check_annotations, check_labels};
 
 /// Node ports Kubernetes allocates by default.
 pub const NODE_PORT_RANGE: std::ops::RangeInclusive<u16> = 30000..=32767;
@@ -686,58 +687,5 @@ fn check_entry_point(name: &str, path: &str, out: &mut Vec<Diagnostic>) {
             format!("`{name}` is not a Traefik entry point name"),
             "use the name of an entry point in Traefik's static configuration (letters, digits, `-`, `_`)",
         ).with_value(name));
-    }
-}
-
-/// Annotation and label keys: an optional DNS-subdomain prefix and `/`, then a name of at most 63
-/// alphanumerics, `-`, `_`, `.`.
-fn check_key(key: &str) -> bool {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, key),
-    };
-    let name_ok = !name.is_empty()
-        && name.len() <= 63
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    name_ok && prefix.is_none_or(|p| rules::check_dns1123_subdomain(p).is_ok())
-}
-
-fn check_annotations(map: &BTreeMap<String, String>, path: &str, out: &mut Vec<Diagnostic>) {
-    for key in map.keys() {
-        if !check_key(key) {
-            out.push(err(
-                Code::InvalidKubernetesName,
-                &join(path, key),
-                format!("`{key}` is not a valid annotation key"),
-                "use `prefix/name` with a DNS prefix and a name of letters, digits, `-`, `_`, `.`",
-            ).with_value(key));
-        }
-    }
-}
-
-fn check_labels(map: &BTreeMap<String, String>, path: &str, out: &mut Vec<Diagnostic>) {
-    for (key, value) in map {
-        let value_ok = value.len() <= 63
-            && (value.is_empty()
-                || (value.starts_with(|c: char| c.is_ascii_alphanumeric())
-                    && value.ends_with(|c: char| c.is_ascii_alphanumeric())
-                    && value
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))));
-        if !check_key(key) || !value_ok {
-            out.push(
-                err(
-                    Code::InvalidKubernetesName,
-                    &join(path, key),
-                    format!("`{key}: {value}` is not a valid label"),
-                    "keys are `prefix/name`, values at most 63 letters, digits, `-`, `_`, `.`",
-                )
-                .with_value(format!("{key}={value}")),
-            );
-        }
     }
 }

@@ -102,7 +102,7 @@ pub fn shared(config: &Config, topology: &Topology) -> BTreeMap<String, String> 
 
 fn value(name: &'static str, value: impl Into<String>) -> EnvVar {
     EnvVar {
-        name,
+        name: name.to_owned(),
         value: Some(value.into()),
         value_from: None,
     }
@@ -110,7 +110,7 @@ fn value(name: &'static str, value: impl Into<String>) -> EnvVar {
 
 fn secret(name: &'static str, secret: &str, key: &str) -> EnvVar {
     EnvVar {
-        name,
+        name: name.to_owned(),
         value: None,
         value_from: Some(EnvVarSource {
             secret_key_ref: SecretKeySelector {
@@ -287,6 +287,23 @@ pub fn own(component: Component, config: &Config, topology: &Topology) -> Vec<En
         | Component::Oletools
         | Component::Tika
         | Component::Resolver => {}
+    }
+    env
+}
+
+/// The container's whole environment: what it reads from mailu-k8s (`own`), then the
+/// component's `logLevel`, then its `extraEnv` (validated not to repeat any of these).
+pub fn container(component: Component, config: &Config, topology: &Topology) -> Vec<EnvVar> {
+    let mut env = own(component, config, topology);
+    if let Some(settings) = config.workloads.get(component.name()) {
+        if let Some(level) = settings.log_level {
+            env.push(value("LOG_LEVEL", level.as_str()));
+        }
+        env.extend(settings.extra_env.iter().map(|(name, v)| EnvVar {
+            name: name.clone(),
+            value: Some(v.clone()),
+            value_from: None,
+        }));
     }
     env
 }

@@ -109,7 +109,8 @@ pub struct StatefulSetUpdateStrategy {
 /// A PVC template of a StatefulSet: one claim per replica.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaimTemplate {
-    pub metadata: TemplateMeta,
+    /// `name` must be the pod volume name the containers mount.
+    pub metadata: ObjectMeta,
     pub spec: PvcSpec,
 }
 
@@ -190,6 +191,16 @@ pub struct PodSpec {
     pub hostname: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<mailu_k8s_config::Toleration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub topology_spread_constraints: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<NameRef>,
     pub automount_service_account_token: bool,
     pub enable_service_links: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -268,7 +279,7 @@ pub struct NameRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvVar {
-    pub name: &'static str,
+    pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use mailu_k8s_config::{Config, ServiceType, TrafficPolicy};
+use mailu_k8s_config::{Config, ServiceType, TrafficPolicy, WorkloadSettings};
 use mailu_k8s_topology::{Component, Topology, Workload};
 
 use k8s::*;
@@ -174,6 +174,24 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
         ));
     }
 
+    for w in &topology.workloads {
+        let overrides = &settings(w.component, config).overrides;
+        if !overrides.is_empty() {
+            objects.push(object(
+                "v1",
+                "ConfigMap",
+                meta(
+                    overrides_configmap(w.component),
+                    ns,
+                    labels(Some(w.component), &version_of(w.component, config)),
+                ),
+                ConfigMapBody {
+                    data: overrides.clone(),
+                },
+            ));
+        }
+    }
+
     // Before the pods, so the Secret front mounts is on its way.
     objects.extend(edge::certificate(config, ns, labels(None, mailu_version)));
 
@@ -197,6 +215,11 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     for w in &topology.workloads {
         objects.push(workload(w, ns, config, topology, &env_checksum));
     }
+    for w in &topology.workloads {
+        if let Some(pdb) = disruption_budget(w.component, ns, config) {
+            objects.push(pdb);
+        }
+    }
     objects.extend(edge::routes(
         config,
         topology,
@@ -204,6 +227,32 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
         labels(Some(Component::Front), mailu_version),
     ));
     Manifest { objects }
+}
+
+/// Annotations on every PersistentVolumeClaim: GitOps tools must never prune mail data, even
+/// when a component is switched off or renamed.
+pub const PVC_ANNOTATIONS: [(&str, &str); 2] = [
+    ("argocd.argoproj.io/sync-options", "Prune=false"),
+    ("kustomize.toolkit.fluxcd.io/prune", "disabled"),
+];
+
+/// Where Mailu reads override files.
+const OVERRIDES_DIR: &str = "/overrides";
+const OVERRIDES_VOLUME: &str = "overrides";
+/// Pod-template annotation with a digest of the override files, so editing one rolls the pods.
+pub const OVERRIDES_CHECKSUM_ANNOTATION: &str = "mailu-k8s.io/overrides-checksum";
+
+/// The ConfigMap holding a component's override files.
+pub fn overrides_configmap(component: Component) -> String {
+    format!("{}-overrides", component.object_name())
+}
+
+fn settings(component: Component, config: &Config) -> &WorkloadSettings {
+    static DEFAULT: std::sync::OnceLock<WorkloadSettings> = std::sync::OnceLock::new();
+    config
+        .workloads
+        .get(component.name())
+        .unwrap_or_else(|| DEFAULT.get_or_init(WorkloadSettings::default))
 }
 
 /// ClamAV keeps one signature volume per replica (a StatefulSet's claim templates).
@@ -216,14 +265,19 @@ fn version_of(component: Component, config: &Config) -> String {
 }
 
 fn pvc(w: &Workload, v: &mailu_k8s_config::Volume, ns: &str, config: &Config) -> Value {
+    let mut metadata = meta(
+        claim_name(w.component),
+        ns,
+        labels(Some(w.component), &version_of(w.component, config)),
+    );
+    metadata.annotations = PVC_ANNOTATIONS
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     object(
         "v1",
         "PersistentVolumeClaim",
-        meta(
-            claim_name(w.component),
-            ns,
-            labels(Some(w.component), &version_of(w.component, config)),
-        ),
+        metadata,
         Spec { spec: pvc_spec(v) },
     )
 }
@@ -241,14 +295,15 @@ fn pvc_spec(v: &mailu_k8s_config::Volume) -> PvcSpec {
 /// The in-cluster Service of a component: every port, `ClusterIP`. Other components and the
 /// ingress use it; it is never published outside the cluster.
 fn service(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Value {
+    let s = settings(w.component, config);
+    let mut service_labels = s.service_labels.clone();
+    service_labels.extend(labels(Some(w.component), &version_of(w.component, config)));
+    let mut metadata = meta(w.component.object_name(), ns, service_labels);
+    metadata.annotations = s.service_annotations.clone();
     object(
         "v1",
         "Service",
-        meta(
-            w.component.object_name(),
-            ns,
-            labels(Some(w.component), &version_of(w.component, config)),
-        ),
+        metadata,
         Spec {
             spec: ServiceSpec {
                 kind: "ClusterIP",
@@ -364,9 +419,10 @@ fn pod_template(
     image: String,
 ) -> PodTemplate {
     let c = w.component;
+    let s = settings(c, config);
     let resources = compute(workloads::resources(c, config));
     let probes = workloads::probes(c);
-    let pull_policy = config.images.pull_policy.as_str();
+    let pull_policy = s.pull_policy.unwrap_or(config.images.pull_policy).as_str();
 
     let mut volume_mounts: Vec<VolumeMount> = w
         .mounts
@@ -408,6 +464,18 @@ fn pod_template(
         volumes.extend(resolver::volumes());
         command = resolver::command();
     }
+    if !s.overrides.is_empty() {
+        volume_mounts.push(VolumeMount {
+            name: OVERRIDES_VOLUME,
+            mount_path: OVERRIDES_DIR,
+            sub_path: None,
+            read_only: true,
+        });
+        volumes.push(k8s::Volume::config_map(
+            OVERRIDES_VOLUME,
+            overrides_configmap(c),
+        ));
+    }
 
     let host_ports: Vec<u16> = if c == Component::Front && topology.exposure.host_port {
         topology
@@ -438,7 +506,7 @@ fn pod_template(
         } else {
             Vec::new()
         },
-        env: env::own(c, config, topology),
+        env: env::container(c, config, topology),
         ports: w
             .ports
             .iter()
@@ -462,6 +530,15 @@ fn pod_template(
     if c.is_mailu() {
         annotations.insert(ENV_CHECKSUM_ANNOTATION.to_owned(), env_checksum.to_owned());
     }
+    if !s.overrides.is_empty() {
+        annotations.insert(
+            OVERRIDES_CHECKSUM_ANNOTATION.to_owned(),
+            digest(s.overrides.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        );
+    }
+    for (k, v) in &s.pod_annotations {
+        annotations.entry(k.clone()).or_insert_with(|| v.clone());
+    }
     if c == Component::Resolver {
         // The unbound configuration lives in a ConfigMap: roll the pods when it changes.
         annotations.insert(
@@ -477,18 +554,31 @@ fn pod_template(
     } else {
         None
     };
+    let mut pod_labels = s.pod_labels.clone();
+    pod_labels.extend(labels(Some(c), version));
+    let mut node_selector = s.node_selector.clone();
+    if let (Component::Front, Some(selector)) = (c, &config.exposure.daemon_set) {
+        node_selector.extend(selector.clone());
+    }
     PodTemplate {
         metadata: TemplateMeta {
-            labels: labels(Some(c), version),
+            labels: pod_labels,
             annotations,
         },
         spec: PodSpec {
             // rspamd keys its history on the host name; keep it fixed across restarts.
             hostname: (c == Component::Rspamd).then(|| c.object_name()),
-            node_selector: match (c, &config.exposure.daemon_set) {
-                (Component::Front, Some(selector)) => selector.clone(),
-                _ => BTreeMap::new(),
-            },
+            node_selector,
+            tolerations: s.tolerations.clone(),
+            affinity: s.affinity.clone(),
+            topology_spread_constraints: topology_spread(c, s),
+            priority_class_name: s.priority_class_name.clone(),
+            image_pull_secrets: config
+                .images
+                .pull_secrets
+                .iter()
+                .map(|name| NameRef { name: name.clone() })
+                .collect(),
             // Mailu never talks to the Kubernetes API.
             automount_service_account_token: false,
             // Service links would add env names Mailu never reads.
@@ -500,6 +590,52 @@ fn pod_template(
             volumes,
         },
     }
+}
+
+/// The component's spread constraints, with the component's own pods as the default
+/// `labelSelector`; a scaled component without any is spread over nodes.
+fn topology_spread(c: Component, s: &WorkloadSettings) -> Vec<Value> {
+    let own_pods = serde_json::json!({ "matchLabels": selector_labels(c) });
+    if s.topology_spread.is_empty() {
+        if s.replicas > 1 {
+            return vec![serde_json::json!({
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": own_pods,
+            })];
+        }
+        return Vec::new();
+    }
+    s.topology_spread
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
+            if t.label_selector.is_none() {
+                v["labelSelector"] = own_pods.clone();
+            }
+            v
+        })
+        .collect()
+}
+
+/// A PodDisruptionBudget for a component running more than one replica: drains take one pod at
+/// a time.
+fn disruption_budget(c: Component, ns: &str, config: &Config) -> Option<Value> {
+    let s = settings(c, config);
+    let scaled = s.replicas > 1 || (c == Component::Front && config.exposure.daemon_set.is_some());
+    if !scaled {
+        return None;
+    }
+    Some(serde_json::json!({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": serde_json::to_value(meta(c.object_name(), ns, labels(Some(c), &version_of(c, config)))).unwrap_or(Value::Null),
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": { "matchLabels": selector_labels(c) },
+        },
+    }))
 }
 
 /// A hex SHA-256 over key/value pairs, for pod-template annotations that roll pods on change.
@@ -543,7 +679,7 @@ fn workload(
             Spec {
                 spec: StatefulSetSpec {
                     service_name: c.object_name(),
-                    replicas: 1,
+                    replicas: settings(c, config).replicas,
                     revision_history_limit: 3,
                     pod_management_policy: "Parallel",
                     update_strategy: StatefulSetUpdateStrategy {
@@ -553,7 +689,9 @@ fn workload(
                     template,
                     volume_claim_templates: volume
                         .map(|v| ClaimTemplate {
-                            metadata: TemplateMeta {
+                            metadata: ObjectMeta {
+                                name: DATA_VOLUME.to_owned(),
+                                namespace: None,
                                 labels: labels(Some(c), &version),
                                 annotations: BTreeMap::new(),
                             },
@@ -587,8 +725,10 @@ fn workload(
 
     // A ReadWriteOnce volume attaches to one node at a time, and hostPorts bind once per node:
     // the old pod must stop before the new one starts.
-    let strategy = if w.mounts.is_empty() && !(c == Component::Front && topology.exposure.host_port)
-    {
+    let exclusive_volume = !w.mounts.is_empty()
+        && !workloads::volume(c, config).is_some_and(|v| v.shared_across_nodes());
+    let binds_host_ports = c == Component::Front && topology.exposure.host_port;
+    let strategy = if !(exclusive_volume || binds_host_ports) {
         DeploymentStrategy::RollingUpdate {
             rolling_update: RollingUpdate {
                 max_surge: 1,
@@ -604,7 +744,7 @@ fn workload(
         metadata,
         Spec {
             spec: DeploymentSpec {
-                replicas: 1,
+                replicas: settings(c, config).replicas,
                 revision_history_limit: 3,
                 selector,
                 strategy,

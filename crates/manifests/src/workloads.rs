@@ -16,11 +16,25 @@ pub const CLAMAV_TAG: &str = "1.4";
 pub const TIKA_IMAGE: &str = "docker.io/apache/tika";
 pub const TIKA_TAG: &str = "2.9.2.1-full";
 
-/// The container image of a component, and the version for its `app.kubernetes.io/version`.
+/// The container image of a component, and the version for its `app.kubernetes.io/version`:
+/// the default, with `workloads.<component>.image` applied.
 pub fn image(component: Component, config: &Config) -> (String, String) {
+    let (default_repository, default_tag) = default_image(component, config);
+    let settings = config.workloads.get(component.name());
+    let repository = settings
+        .and_then(|s| s.image_repository.clone())
+        .unwrap_or(default_repository);
+    let tag = settings
+        .and_then(|s| s.image_tag.clone())
+        .unwrap_or(default_tag);
+    (format!("{repository}:{tag}"), tag)
+}
+
+/// (repository, tag) of a component's default image.
+fn default_image(component: Component, config: &Config) -> (String, String) {
     let mailu = |name: &str| {
         (
-            format!("{}/{name}:{}", config.images.registry, config.images.tag),
+            format!("{}/{name}", config.images.registry),
             config.images.tag.clone(),
         )
     };
@@ -41,8 +55,8 @@ pub fn image(component: Component, config: &Config) -> (String, String) {
     }
 }
 
-fn upstream(image: &str, tag: &str) -> (String, String) {
-    (format!("{image}:{tag}"), tag.to_owned())
+fn upstream(repository: &str, tag: &str) -> (String, String) {
+    (repository.to_owned(), tag.to_owned())
 }
 
 pub fn resources(component: Component, config: &Config) -> &Compute {

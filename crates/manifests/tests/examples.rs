@@ -323,11 +323,88 @@ fn workloads_are_operable() {
                 .as_str()
                 .or(d["spec"]["updateStrategy"]["type"].as_str())
                 .expect("strategy");
-            if uses_claim {
+            let claim_modes: Vec<&str> = pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+                .filter_map(|c| {
+                    objects.iter().find(|o| {
+                        o["kind"] == "PersistentVolumeClaim" && o["metadata"]["name"] == c
+                    })
+                })
+                .flat_map(|pvc| pvc["spec"]["accessModes"].as_array().expect("modes"))
+                .filter_map(|m| m.as_str())
+                .collect();
+            if uses_claim && !claim_modes.contains(&"ReadWriteMany") {
                 assert_eq!(d["spec"]["replicas"], 1, "{name}: {component}");
                 assert_eq!(strategy, "Recreate", "{name}: {component} on a RWO volume");
             }
+            // Every scaled workload has a disruption budget that selects exactly its pods.
+            let scaled =
+                d["spec"]["replicas"].as_u64().is_some_and(|r| r > 1) || d["kind"] == "DaemonSet";
+            if scaled {
+                let pdb = objects
+                    .iter()
+                    .find(|o| {
+                        o["kind"] == "PodDisruptionBudget"
+                            && o["metadata"]["name"] == d["metadata"]["name"]
+                    })
+                    .unwrap_or_else(|| {
+                        panic!("{name}: {component} is scaled without a PodDisruptionBudget")
+                    });
+                assert_eq!(
+                    pdb["spec"]["selector"], d["spec"]["selector"],
+                    "{name}: {component}"
+                );
+                assert!(
+                    pod["topologySpreadConstraints"]
+                        .as_array()
+                        .is_some_and(|t| !t.is_empty())
+                        || d["kind"] == "DaemonSet",
+                    "{name}: {component} is scaled but not spread"
+                );
+            }
             assert_eq!(pod["enableServiceLinks"], false, "{name}: {component}");
+            // Every mount names a pod volume or a claim template; every ConfigMap volume names a
+            // ConfigMap in the output.
+            let mut volume_names: BTreeSet<&str> = pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v["name"].as_str())
+                .collect();
+            volume_names.extend(
+                d["spec"]["volumeClaimTemplates"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t["metadata"]["name"].as_str()),
+            );
+            let all_containers = pod["containers"]
+                .as_array()
+                .into_iter()
+                .chain(pod["initContainers"].as_array())
+                .flatten();
+            for c in all_containers {
+                for m in c["volumeMounts"].as_array().into_iter().flatten() {
+                    let v = m["name"].as_str().expect("mount name");
+                    assert!(
+                        volume_names.contains(v),
+                        "{name}: {component} mounts undeclared volume {v}"
+                    );
+                }
+            }
+            for v in pod["volumes"].as_array().into_iter().flatten() {
+                if let Some(cm) = v["configMap"]["name"].as_str() {
+                    assert!(
+                        objects
+                            .iter()
+                            .any(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == cm),
+                        "{name}: {component} mounts missing ConfigMap {cm}"
+                    );
+                }
+            }
             for c in containers(d) {
                 // A container that listens on nothing (fetchmail) has nothing to probe.
                 if c.get("ports").is_none() {
@@ -675,5 +752,185 @@ fn exposure_outputs_agree() {
                 );
             }
         }
+    }
+}
+
+/// Claim names are part of an installation's data: renaming one would orphan a mailbox volume.
+/// These names are pinned; changing one is a breaking change that needs a migration note.
+#[test]
+fn volume_names_are_stable() {
+    let (_, full) = examples()
+        .into_iter()
+        .find(|(n, _)| n == "full")
+        .expect("full");
+    let objects = mailu_k8s_manifests::synthesize(&full).objects;
+    let mut claims: Vec<&str> = of_kind(&objects, "PersistentVolumeClaim")
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().expect("name"))
+        .collect();
+    claims.sort_unstable();
+    assert_eq!(
+        claims,
+        [
+            "mailu-admin-data",
+            "mailu-dovecot-data",
+            "mailu-fetchmail-data",
+            "mailu-postfix-data",
+            "mailu-redis-data",
+            "mailu-rspamd-data",
+            "mailu-webdav-data",
+            "mailu-webmail-data",
+        ]
+    );
+    let clamav = of_kind(&objects, "StatefulSet")[0];
+    assert_eq!(
+        clamav["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
+        "data"
+    );
+    // The sub-directories inside each volume are pinned too.
+    let mounts: BTreeSet<(String, String)> = workloads(&objects)
+        .iter()
+        .flat_map(|d| containers(d))
+        .flat_map(|c| c["volumeMounts"].as_array().cloned().unwrap_or_default())
+        .filter(|m| m["name"] == "data")
+        .map(|m| {
+            (
+                m["mountPath"].as_str().expect("path").to_owned(),
+                m["subPath"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    for (path, sub) in [
+        ("/data", "data"),
+        ("/dkim", "dkim"),
+        ("/queue", "queue"),
+        ("/mail", "mail"),
+        ("/var/lib/rspamd", "rspamd"),
+        ("/var/lib/clamav", "clamav"),
+    ] {
+        assert!(
+            mounts.contains(&(path.to_owned(), sub.to_owned())),
+            "{path} -> {sub} missing: {mounts:?}"
+        );
+    }
+}
+
+/// Every `pods`/`workloads`/`images` setting in `full.yaml` reaches the objects.
+#[test]
+fn workload_settings_reach_the_output() {
+    let (_, full) = examples()
+        .into_iter()
+        .find(|(n, _)| n == "full")
+        .expect("full");
+    let objects = mailu_k8s_manifests::synthesize(&full).objects;
+    let by_component = |c: &str| {
+        workloads(&objects)
+            .into_iter()
+            .find(|d| component_of(d) == c)
+            .unwrap_or_else(|| panic!("{c}"))
+    };
+    for d in workloads(&objects) {
+        let pod = &d["spec"]["template"]["spec"];
+        let c = component_of(d);
+        assert_eq!(
+            pod["imagePullSecrets"][0]["name"], "registry-credentials",
+            "{c}"
+        );
+        assert_eq!(pod["nodeSelector"]["node-pool"], "mail", "{c}");
+        assert_eq!(pod["tolerations"][0]["key"], "dedicated", "{c}");
+        assert_eq!(pod["priorityClassName"], "mail-critical", "{c}");
+        assert_eq!(
+            d["spec"]["template"]["metadata"]["annotations"]["backup.velero.io/backup-volumes"],
+            "data",
+            "{c}"
+        );
+    }
+    // Replicas, and the default spread for scaled components.
+    for (c, n) in [
+        ("front", 2),
+        ("clamav", 2),
+        ("tika", 2),
+        ("oletools", 2),
+        ("resolver", 2),
+        ("postfix", 1),
+    ] {
+        assert_eq!(by_component(c)["spec"]["replicas"], n, "{c}");
+    }
+    let tika = &by_component("tika")["spec"]["template"]["spec"];
+    assert_eq!(
+        tika["topologySpreadConstraints"][0]["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+    assert_eq!(
+        tika["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"]["app.kubernetes.io/component"],
+        "tika"
+    );
+    let resolver = &by_component("resolver")["spec"]["template"]["spec"];
+    assert_eq!(
+        resolver["topologySpreadConstraints"][0]["topologyKey"],
+        "topology.kubernetes.io/zone"
+    );
+    // Image tag override.
+    assert_eq!(
+        containers(by_component("tika"))[0]["image"],
+        "docker.io/apache/tika:2.9.2.1-full"
+    );
+    // Log level, extra env.
+    let env_of = |c: &str| -> BTreeMap<String, String> {
+        containers(by_component(c))[0]["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                Some((
+                    e["name"].as_str()?.to_owned(),
+                    e["value"].as_str()?.to_owned(),
+                ))
+            })
+            .collect()
+    };
+    assert_eq!(env_of("admin")["LOG_LEVEL"], "DEBUG");
+    assert_eq!(env_of("postfix")["POSTFIX_LOG_FILE"], "/dev/stdout");
+    // Override files: a ConfigMap mounted at /overrides, with a checksum that rolls the pods.
+    for (c, file) in [("postfix", "postfix.cf"), ("front", "proxy.conf")] {
+        let cm_name = format!("mailu-{c}-overrides");
+        let cm = objects
+            .iter()
+            .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == cm_name.as_str())
+            .unwrap_or_else(|| panic!("{cm_name}"));
+        assert!(cm["data"][file].is_string(), "{c}");
+        let d = by_component(c);
+        assert!(
+            containers(d)[0]["volumeMounts"]
+                .as_array()
+                .expect("mounts")
+                .iter()
+                .any(|m| m["mountPath"] == "/overrides"),
+            "{c}"
+        );
+        assert!(
+            d["spec"]["template"]["metadata"]["annotations"]["mailu-k8s.io/overrides-checksum"]
+                .is_string()
+        );
+    }
+    // Service annotations.
+    let rspamd_svc = objects
+        .iter()
+        .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == "mailu-rspamd")
+        .expect("service");
+    assert_eq!(
+        rspamd_svc["metadata"]["annotations"]["prometheus.io/scrape"],
+        "true"
+    );
+    // PVCs are protected from GitOps pruning.
+    for pvc in of_kind(&objects, "PersistentVolumeClaim") {
+        assert_eq!(
+            pvc["metadata"]["annotations"]["argocd.argoproj.io/sync-options"],
+            "Prune=false"
+        );
+        assert_eq!(
+            pvc["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"],
+            "disabled"
+        );
     }
 }

@@ -1,0 +1,524 @@
+//! Validation of `pods` and `workloads`: replicas only where Mailu supports them, scheduling,
+//! metadata, extra environment and override files.
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::{Code, Diagnostic, join};
+use crate::file::{self, ConfigFile, TaintEffect, TlsFlavor, TolerationOperator, WebmailType};
+use crate::mailu_env;
+use crate::model::*;
+use crate::rules;
+
+/// Every component name, in the order of `workloads`.
+pub const WORKLOAD_NAMES: [&str; 13] = [
+    "front",
+    "admin",
+    "postfix",
+    "dovecot",
+    "rspamd",
+    "redis",
+    "webmail",
+    "clamav",
+    "fetchmail",
+    "webdav",
+    "oletools",
+    "tika",
+    "resolver",
+];
+
+/// Components whose images are Mailu's and read Mailu's environment variables (`extraEnv`
+/// names are checked against Mailu's list, `logLevel` applies).
+pub const MAILU_ENV_READERS: [&str; 7] = [
+    "front",
+    "admin",
+    "postfix",
+    "dovecot",
+    "rspamd",
+    "webmail",
+    "fetchmail",
+];
+
+/// Components that read override files from `/overrides`.
+pub const OVERRIDE_READERS: [&str; 5] = ["front", "postfix", "dovecot", "rspamd", "webmail"];
+
+/// Why a component cannot run more than one replica.
+fn single_replica_reason(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "postfix" => "its mail queue lives on one volume; a second postfix would corrupt it",
+        "dovecot" => "dovecot's indexes corrupt when two servers share the mailboxes",
+        "rspamd" => "rspamd keeps learned data on one volume under a fixed host name",
+        "webdav" => "Radicale's storage takes one writer",
+        "fetchmail" => "two would fetch and deliver the same messages twice",
+        "redis" => "the bundled Redis is one instance; point `redis` at a replicated Redis instead",
+        _ => return None,
+    })
+}
+
+fn file_entry<'a>(w: &'a file::WorkloadsFile, name: &str) -> Option<&'a file::WorkloadFile> {
+    match name {
+        "front" => w.front.as_ref(),
+        "admin" => w.admin.as_ref(),
+        "postfix" => w.postfix.as_ref(),
+        "dovecot" => w.dovecot.as_ref(),
+        "rspamd" => w.rspamd.as_ref(),
+        "redis" => w.redis.as_ref(),
+        "webmail" => w.webmail.as_ref(),
+        "clamav" => w.clamav.as_ref(),
+        "fetchmail" => w.fetchmail.as_ref(),
+        "webdav" => w.webdav.as_ref(),
+        "oletools" => w.oletools.as_ref(),
+        "tika" => w.tika.as_ref(),
+        "resolver" => w.resolver.as_ref(),
+        _ => None,
+    }
+}
+
+/// Whether a component runs with this config.
+fn runs(file: &ConfigFile, name: &str) -> bool {
+    let k = &file.components;
+    match name {
+        "redis" => file.redis.is_none(),
+        "webmail" => k.webmail,
+        "clamav" => k.clamav,
+        "fetchmail" => k.fetchmail,
+        "webdav" => k.webdav,
+        "oletools" => k.oletools,
+        "tika" => k.tika,
+        "resolver" => k.resolver.unwrap_or(true),
+        _ => true,
+    }
+}
+
+fn err(code: Code, path: &str, message: impl Into<String>, hint: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(code, path, message).with_hint(hint)
+}
+
+pub(crate) fn validate_workloads(
+    file: &ConfigFile,
+    out: &mut Vec<Diagnostic>,
+) -> Option<BTreeMap<&'static str, WorkloadSettings>> {
+    let errors_before = out.iter().filter(|d| d.is_error()).count();
+    check_pods(&file.pods, "pods", out);
+    for (i, secret) in file.images.pull_secrets.iter().enumerate() {
+        if let Err(p) = rules::check_dns1123_subdomain(secret) {
+            out.push(
+                err(
+                    Code::InvalidKubernetesName,
+                    &format!("images.pullSecrets[{i}]"),
+                    p.message,
+                    p.hint,
+                )
+                .with_value(secret),
+            );
+        }
+    }
+
+    let mut all = BTreeMap::new();
+    for name in WORKLOAD_NAMES {
+        let base = join("workloads", name);
+        let given = file_entry(&file.workloads, name);
+        if given.is_some() && !runs(file, name) {
+            out.push(err(
+                Code::MissingDependency,
+                &base,
+                format!("settings for `{name}`, which does not run"),
+                if name == "redis" {
+                    "the bundled Redis runs only without an external `redis`; remove this entry"
+                        .to_owned()
+                } else {
+                    format!("set `components.{name}: true`, or remove this entry")
+                },
+            ));
+        }
+        let w = given.cloned().unwrap_or_default();
+        check_pods(&w.pod, &base, out);
+
+        let replicas = w.replicas.map_or(1, |r| r.get());
+        if replicas > 1 {
+            check_replicas(file, name, &join(&base, "replicas"), out);
+        }
+
+        if let Some(image) = &w.image {
+            if let Some(repo) = &image.repository
+                && (repo.is_empty()
+                    || repo.ends_with('/')
+                    || !repo.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b)
+                    }))
+            {
+                out.push(
+                    err(
+                        Code::InvalidValue,
+                        &join(&base, "image.repository"),
+                        "not a valid image repository",
+                        "the full name without tag, e.g. `registry.example.com/mailu/postfix`",
+                    )
+                    .with_value(repo),
+                );
+            }
+            if let Some(tag) = &image.tag
+                && let Err(p) = rules::check_image_tag(tag)
+            {
+                out.push(
+                    err(
+                        Code::InvalidValue,
+                        &join(&base, "image.tag"),
+                        p.message,
+                        p.hint,
+                    )
+                    .with_value(tag),
+                );
+            }
+        }
+
+        let reads_mailu_env = MAILU_ENV_READERS.contains(&name);
+        if w.log_level.is_some() && !reads_mailu_env {
+            out.push(err(
+                Code::InvalidValue,
+                &join(&base, "logLevel"),
+                format!("`{name}` does not read Mailu's `LOG_LEVEL`"),
+                "remove it; configure the image's own logging through `extraEnv`",
+            ));
+        }
+
+        for var in w.extra_env.keys() {
+            let path = join(&join(&base, "extraEnv"), var);
+            let well_formed = var.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+                && var
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            if !well_formed {
+                out.push(
+                    err(
+                        Code::InvalidValue,
+                        &path,
+                        format!("`{var}` is not an environment variable name"),
+                        "use upper-case letters, digits and `_`",
+                    )
+                    .with_value(var),
+                );
+                continue;
+            }
+            if let Some(key) = mailu_env::managed_by(var) {
+                out.push(
+                    err(
+                        Code::InvalidValue,
+                        &path,
+                        format!("`{var}` is set by mailu-k8s"),
+                        format!("set it through `{key}`"),
+                    )
+                    .with_value(var),
+                );
+                continue;
+            }
+            if reads_mailu_env && !w.allow_unknown_env && !mailu_env::is_mailu_env(var) {
+                let hint = mailu_env::known_mistake(var).map(str::to_owned).unwrap_or_else(|| match crate::structure::did_you_mean(var, mailu_env::MAILU_ENV.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`? (set `allowUnknownEnv: true` for variables of newer Mailu images)"),
+                    None => "Mailu 2024.06 never reads it; set `allowUnknownEnv: true` if your image does".to_owned(),
+                });
+                out.push(
+                    err(
+                        Code::UnknownKey,
+                        &path,
+                        format!("Mailu does not read `{var}`"),
+                        hint,
+                    )
+                    .with_value(var),
+                );
+            }
+        }
+        if w.allow_unknown_env && w.extra_env.is_empty() {
+            out.push(err(
+                Code::InvalidValue,
+                &join(&base, "allowUnknownEnv"),
+                "set without `extraEnv`",
+                "remove it",
+            ));
+        }
+
+        if !w.overrides.is_empty() && !OVERRIDE_READERS.contains(&name) {
+            out.push(err(
+                Code::InvalidValue,
+                &join(&base, "overrides"),
+                format!("`{name}` does not read override files"),
+                format!("overrides apply to {}", OVERRIDE_READERS.join(", ")),
+            ));
+        }
+        for file_name in w.overrides.keys() {
+            if let Err(p) = rules::check_secret_key(file_name) {
+                out.push(
+                    err(
+                        Code::InvalidValue,
+                        &join(&join(&base, "overrides"), file_name),
+                        format!("`{file_name}` is not a usable file name"),
+                        p.hint,
+                    )
+                    .with_value(file_name),
+                );
+            }
+        }
+        check_annotations(
+            &w.service_annotations,
+            &join(&base, "serviceAnnotations"),
+            out,
+        );
+        check_labels(&w.service_labels, &join(&base, "serviceLabels"), out);
+
+        let global = &file.pods;
+        let pod = &w.pod;
+        let mut pod_annotations = global.annotations.clone();
+        pod_annotations.extend(pod.annotations.clone());
+        let mut pod_labels = global.labels.clone();
+        pod_labels.extend(pod.labels.clone());
+        all.insert(
+            name,
+            WorkloadSettings {
+                replicas,
+                image_repository: w.image.as_ref().and_then(|i| i.repository.clone()),
+                image_tag: w.image.as_ref().and_then(|i| i.tag.clone()),
+                pull_policy: w.image.as_ref().and_then(|i| i.pull_policy),
+                log_level: w.log_level,
+                node_selector: pod
+                    .node_selector
+                    .clone()
+                    .or_else(|| global.node_selector.clone())
+                    .unwrap_or_default(),
+                tolerations: pod
+                    .tolerations
+                    .clone()
+                    .or_else(|| global.tolerations.clone())
+                    .unwrap_or_default(),
+                affinity: pod.affinity.clone().or_else(|| global.affinity.clone()),
+                topology_spread: pod
+                    .topology_spread_constraints
+                    .clone()
+                    .or_else(|| global.topology_spread_constraints.clone())
+                    .unwrap_or_default(),
+                priority_class_name: pod
+                    .priority_class_name
+                    .clone()
+                    .or_else(|| global.priority_class_name.clone()),
+                pod_annotations,
+                pod_labels,
+                service_annotations: w.service_annotations.clone(),
+                service_labels: w.service_labels.clone(),
+                extra_env: w.extra_env.clone(),
+                overrides: w.overrides.clone(),
+            },
+        );
+    }
+    if out.iter().filter(|d| d.is_error()).count() > errors_before {
+        return None;
+    }
+    Some(all)
+}
+
+/// More than one replica: only where Mailu supports it, and only with storage that allows it.
+fn check_replicas(file: &ConfigFile, name: &str, path: &str, out: &mut Vec<Diagnostic>) {
+    if let Some(reason) = single_replica_reason(name) {
+        out.push(err(
+            Code::InvalidValue,
+            path,
+            format!("`{name}` runs one replica only"),
+            reason,
+        ));
+        return;
+    }
+    let shared = |v: &Option<file::VolumeFile>| {
+        v.as_ref().is_some_and(|v| {
+            v.existing_claim.is_none()
+                && v.access_modes
+                    .as_ref()
+                    .is_some_and(|m| m.contains(&file::AccessMode::ReadWriteMany))
+        })
+    };
+    match name {
+        "admin" => {
+            let postgres = file
+                .database
+                .as_ref()
+                .is_some_and(|d| d.kind == file::DatabaseKind::Postgresql);
+            if !postgres || !shared(&file.storage.admin) {
+                out.push(err(
+                    Code::MissingDependency,
+                    path,
+                    "several admins need PostgreSQL and a shared volume for the DKIM keys",
+                    "set `database.type: postgresql` and `storage.admin.accessModes: [ReadWriteMany]`",
+                ));
+            }
+        }
+        "webmail" => {
+            let db_ok = file.mailu.webmail_type == WebmailType::Snappymail
+                || file.webmail.roundcube_database.is_some();
+            if !db_ok || !shared(&file.storage.webmail) {
+                out.push(err(
+                    Code::MissingDependency,
+                    path,
+                    "several webmails need a shared volume, and Roundcube its database on PostgreSQL",
+                    "set `storage.webmail.accessModes: [ReadWriteMany]` and, for Roundcube, `webmail.roundcubeDatabase`",
+                ));
+            }
+        }
+        "front" => {
+            let ex = &file.exposure;
+            let certbot = matches!(
+                file.tls.flavor,
+                Some(TlsFlavor::Letsencrypt | TlsFlavor::MailLetsencrypt)
+            );
+            if ex.daemon_set.is_some() {
+                out.push(err(
+                    Code::InvalidValue,
+                    path,
+                    "front runs as a DaemonSet: one pod per selected node",
+                    "remove `replicas`; label more nodes instead",
+                ));
+            } else if ex.host_port {
+                out.push(err(
+                    Code::InvalidValue,
+                    path,
+                    "hostPorts bind once per node, so extra replicas could not start beside each other",
+                    "use `exposure.daemonSet` for one front per node",
+                ));
+            } else if certbot {
+                out.push(err(
+                    Code::InvalidValue,
+                    path,
+                    "the letsencrypt flavors keep certbot's state on one volume",
+                    "use cert-manager (`tls.certificate`) with `flavor: cert` or `mail`",
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_pods(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
+    if let Some(sel) = &p.node_selector {
+        check_labels(sel, &join(base, "nodeSelector"), out);
+    }
+    check_annotations(&p.annotations, &join(base, "annotations"), out);
+    check_labels(&p.labels, &join(base, "labels"), out);
+    for key in p.labels.keys() {
+        if key.starts_with("app.kubernetes.io/") {
+            out.push(
+                err(
+                    Code::InvalidValue,
+                    &join(&join(base, "labels"), key),
+                    "`app.kubernetes.io/` labels are set by mailu-k8s (Deployments select on them)",
+                    "use a label of your own prefix",
+                )
+                .with_value(key),
+            );
+        }
+    }
+    if let Some(name) = &p.priority_class_name
+        && let Err(e) = rules::check_dns1123_subdomain(name)
+    {
+        out.push(
+            err(
+                Code::InvalidKubernetesName,
+                &join(base, "priorityClassName"),
+                e.message,
+                e.hint,
+            )
+            .with_value(name),
+        );
+    }
+    for (i, t) in p.tolerations.iter().flatten().enumerate() {
+        let path = format!("{}[{i}]", join(base, "tolerations"));
+        match (t.operator, &t.key, &t.value) {
+            (Some(TolerationOperator::Exists), _, Some(_)) => out.push(err(
+                Code::InvalidValue,
+                &path,
+                "`operator: Exists` takes no `value`",
+                "remove `value`, or use `operator: Equal`",
+            )),
+            (Some(TolerationOperator::Equal) | None, None, _) => out.push(err(
+                Code::MissingKey,
+                &path,
+                "an `Equal` toleration needs a `key`",
+                "add `key`, or use `operator: Exists` to tolerate every taint",
+            )),
+            _ => {}
+        }
+        if t.toleration_seconds.is_some() && t.effect != Some(TaintEffect::NoExecute) {
+            out.push(err(
+                Code::InvalidValue,
+                &path,
+                "`tolerationSeconds` applies only to `effect: NoExecute`",
+                "set `effect: NoExecute`, or remove `tolerationSeconds`",
+            ));
+        }
+    }
+    for (i, c) in p.topology_spread_constraints.iter().flatten().enumerate() {
+        let path = format!("{}[{i}]", join(base, "topologySpreadConstraints"));
+        if !check_key(&c.topology_key) {
+            out.push(
+                err(
+                    Code::InvalidValue,
+                    &join(&path, "topologyKey"),
+                    format!("`{}` is not a node label key", c.topology_key),
+                    "e.g. `kubernetes.io/hostname` or `topology.kubernetes.io/zone`",
+                )
+                .with_value(&c.topology_key),
+            );
+        }
+    }
+}
+
+/// Annotation and label keys: an optional DNS-subdomain prefix and `/`, then a name of at most 63
+/// alphanumerics, `-`, `_`, `.`.
+pub(crate) fn check_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    name_ok && prefix.is_none_or(|p| rules::check_dns1123_subdomain(p).is_ok())
+}
+
+pub(crate) fn check_annotations(
+    map: &BTreeMap<String, String>,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    for key in map.keys() {
+        if !check_key(key) {
+            out.push(err(
+                Code::InvalidKubernetesName,
+                &join(path, key),
+                format!("`{key}` is not a valid annotation key"),
+                "use `prefix/name` with a DNS prefix and a name of letters, digits, `-`, `_`, `.`",
+            ).with_value(key));
+        }
+    }
+}
+
+pub(crate) fn check_labels(map: &BTreeMap<String, String>, path: &str, out: &mut Vec<Diagnostic>) {
+    for (key, value) in map {
+        let value_ok = value.len() <= 63
+            && (value.is_empty()
+                || (value.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && value.ends_with(|c: char| c.is_ascii_alphanumeric())
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))));
+        if !check_key(key) || !value_ok {
+            out.push(
+                err(
+                    Code::InvalidKubernetesName,
+                    &join(path, key),
+                    format!("`{key}: {value}` is not a valid label"),
+                    "keys are `prefix/name`, values at most 63 letters, digits, `-`, `_`, `.`",
+                )
+                .with_value(format!("{key}={value}")),
+            );
+        }
+    }
+}
