@@ -672,6 +672,24 @@ pub struct MailuFile {
     /// Name, website and logo of the web UI.
     #[serde(default)]
     pub branding: BrandingFile,
+    /// URL paths front serves the web UIs under.
+    #[serde(default)]
+    pub web_paths: WebPathsFile,
+}
+
+/// URL paths of the web UIs (`WEB_ADMIN`, `WEB_WEBMAIL`, `WEB_API`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WebPathsFile {
+    /// The admin UI. Default `/admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+    /// The webmail. Default `/webmail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webmail: Option<String>,
+    /// The REST API. Default `/api`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
 }
 
 impl Default for MailuFile {
@@ -697,6 +715,7 @@ impl Default for MailuFile {
             tls_policy: TlsPolicyFile::default(),
             reject_unlisted_recipient: None,
             branding: BrandingFile::default(),
+            web_paths: WebPathsFile::default(),
         }
     }
 }

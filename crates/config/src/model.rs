@@ -9,7 +9,8 @@ pub use crate::file::{
     AccessMode, AntivirusAction, BrandingFile as Branding, DmarcFile as Dmarc, InitialAccountMode,
     IssuerKind, LogLevel, OutboundTlsLevel, PullPolicy, RateLimitsFile as RateLimits, ServiceType,
     TlsFlavor, TlsPolicyFile as TlsPolicy, TolerationFile as Toleration,
-    TopologySpreadFile as TopologySpread, TrafficPolicy, WebmailType, WelcomeFile as Welcome,
+    TopologySpreadFile as TopologySpread, TrafficPolicy, WebPathsFile as WebPaths, WebmailType,
+    WelcomeFile as Welcome,
 };
 pub use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr, Quantity};
 
@@ -237,6 +238,7 @@ pub struct Mailu {
     pub tls_policy: TlsPolicy,
     pub reject_unlisted_recipient: Option<bool>,
     pub branding: Branding,
+    pub web_paths: WebPaths,
 }
 
 impl Mailu {

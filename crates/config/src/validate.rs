@@ -609,6 +609,7 @@ fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) 
         tls_policy: m.tls_policy.clone(),
         reject_unlisted_recipient: m.reject_unlisted_recipient,
         branding: m.branding.clone(),
+        web_paths: m.web_paths.clone(),
         relay: settings.relay?,
         relay_nets: m.relay_nets.clone(),
         default_quota_bytes: settings.default_quota_bytes?,
@@ -754,6 +755,43 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
                 )
                 .with_value(u)
                 .with_hint("write the full URL, e.g. `https://example.com/logo.png`"),
+            );
+        }
+    }
+    let mut seen_paths = std::collections::BTreeMap::new();
+    for (key, path) in [
+        ("admin", &m.web_paths.admin),
+        ("webmail", &m.web_paths.webmail),
+        ("api", &m.web_paths.api),
+    ] {
+        let Some(p) = path else { continue };
+        let field = format!("mailu.webPaths.{key}");
+        let ok = p.len() > 1
+            && p.starts_with('/')
+            && !p.ends_with('/')
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
+        if !ok {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    &field,
+                    format!("`{p}` is not a URL path front can serve"),
+                )
+                .with_value(p)
+                .with_hint(
+                    "start with `/`, no trailing `/`, letters, digits, `-`, `_`, `.`, e.g. `/mail`",
+                ),
+            );
+        } else if let Some(other) = seen_paths.insert(p.clone(), key) {
+            c.findings.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    &field,
+                    format!("`{p}` is also the {other} path"),
+                )
+                .with_value(p)
+                .with_hint("give each web UI its own path"),
             );
         }
     }

@@ -90,6 +90,16 @@ pub fn shared(config: &Config, topology: &Topology) -> BTreeMap<String, String> 
     if let Some(p) = &m.postmaster {
         set("POSTMASTER", p.clone());
     }
+    // front routes these paths; admin and webmail build their links from them.
+    for (var, path) in [
+        ("WEB_ADMIN", &m.web_paths.admin),
+        ("WEB_WEBMAIL", &m.web_paths.webmail),
+        ("WEB_API", &m.web_paths.api),
+    ] {
+        if let Some(p) = path {
+            set(var, p.clone());
+        }
+    }
     // Admin hands it to postfix through its policy lookups; both read it.
     if let Some(v) = m.tls_policy.inbound_enforce {
         set("INBOUND_TLS_ENFORCE", flag(v));
