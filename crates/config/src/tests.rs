@@ -24,6 +24,23 @@ fn errors_of(text: &str) -> Vec<Diagnostic> {
     }
 }
 
+/// `text` must fail with a finding of `code` at `path` whose hint contains `hint`.
+fn assert_finding(text: &str, code: Code, path: &str, hint: &str) {
+    let errors = match load(text.as_bytes()) {
+        Ok(_) => panic!("expected {code:?} at {path} for:\n{text}"),
+        Err(e) => e,
+    };
+    let Some(d) = errors.iter().find(|d| d.path == path && d.code == code) else {
+        panic!("expected {code:?} at {path} for:\n{text}\ngot: {errors:#?}");
+    };
+    let got_hint = d.hint.as_deref().unwrap_or("");
+    assert!(
+        got_hint.contains(hint),
+        "{path}: hint {got_hint:?} lacks {hint:?}"
+    );
+    assert!(d.is_error(), "{path}: {d:?}");
+}
+
 #[test]
 fn minimal_config_loads_with_defaults() {
     let loaded = load(MINIMAL.as_bytes()).expect("minimal config");
@@ -264,18 +281,7 @@ const EDGE_RULES: &[(&str, Code, &str, &str)] = &[
 #[test]
 fn edge_rules_table() {
     for (extra, code, path, hint) in EDGE_RULES {
-        let errors = match load_with(extra) {
-            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
-            Err(e) => e,
-        };
-        let Some(d) = errors.iter().find(|d| d.path == *path && d.code == *code) else {
-            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
-        };
-        let got_hint = d.hint.as_deref().unwrap_or("");
-        assert!(
-            got_hint.contains(hint),
-            "{path}: hint {got_hint:?} lacks {hint:?}"
-        );
+        assert_finding(&format!("{MINIMAL}{extra}"), *code, path, hint);
     }
 }
 
@@ -424,18 +430,7 @@ fn component_rules_table() {
         } else {
             MINIMAL.to_owned()
         };
-        let errors = match load(format!("{base}{extra}").as_bytes()) {
-            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
-            Err(e) => e,
-        };
-        let Some(d) = errors.iter().find(|d| d.path == *path && d.code == *code) else {
-            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
-        };
-        let got_hint = d.hint.as_deref().unwrap_or("");
-        assert!(
-            got_hint.contains(hint),
-            "{path}: hint {got_hint:?} lacks {hint:?}"
-        );
+        assert_finding(&format!("{base}{extra}"), *code, path, hint);
     }
 }
 
@@ -578,18 +573,7 @@ const WORKLOAD_RULES: &[(&str, Code, &str, &str)] = &[
 #[test]
 fn workload_rules_table() {
     for (extra, code, path, hint) in WORKLOAD_RULES {
-        let errors = match load_with(extra) {
-            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
-            Err(e) => e,
-        };
-        let Some(d) = errors.iter().find(|d| d.path == *path && d.code == *code) else {
-            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
-        };
-        let got_hint = d.hint.as_deref().unwrap_or("");
-        assert!(
-            got_hint.contains(hint),
-            "{path}: hint {got_hint:?} lacks {hint:?}"
-        );
+        assert_finding(&format!("{MINIMAL}{extra}"), *code, path, hint);
     }
 }
 
@@ -827,20 +811,7 @@ const VALUE_RULES: &[(&str, Code, &str, &str)] = &[
 #[test]
 fn value_rules_table() {
     for (extra, code, path, hint) in VALUE_RULES {
-        let errors = match load_with(extra) {
-            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
-            Err(e) => e,
-        };
-        let found = errors.iter().find(|d| d.path == *path && d.code == *code);
-        let Some(d) = found else {
-            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
-        };
-        let got_hint = d.hint.as_deref().unwrap_or("");
-        assert!(
-            got_hint.contains(hint),
-            "{path}: hint {got_hint:?} lacks {hint:?}"
-        );
-        assert!(d.is_error());
+        assert_finding(&format!("{MINIMAL}{extra}"), *code, path, hint);
     }
 }
 
@@ -982,18 +953,7 @@ const STRUCTURE_RULES: &[(&str, Code, &str, &str)] = &[
 #[test]
 fn structure_rules_table() {
     for (extra, code, path, hint) in STRUCTURE_RULES {
-        let errors = match load_with(extra) {
-            Ok(_) => panic!("expected {code:?} at {path} for:\n{extra}"),
-            Err(e) => e,
-        };
-        let Some(d) = errors.iter().find(|d| d.path == *path && d.code == *code) else {
-            panic!("expected {code:?} at {path} for:\n{extra}\ngot: {errors:#?}");
-        };
-        let got_hint = d.hint.as_deref().unwrap_or("");
-        assert!(
-            got_hint.contains(hint),
-            "{path}: hint {got_hint:?} lacks {hint:?}"
-        );
+        assert_finding(&format!("{MINIMAL}{extra}"), *code, path, hint);
     }
 }
 

@@ -43,6 +43,31 @@ impl Checker {
         })
     }
 
+    /// A credentials Secret and the keys holding user name and password, under `base`.
+    fn secret_keys(
+        &mut self,
+        base: &str,
+        secret_name: &str,
+        keys: &file::PostgresqlSecretKeysFile,
+    ) -> Option<SecretKeys> {
+        let secret_name = self.object_name(&join(base, "secretName"), secret_name);
+        let mut key = |which: &str, value: &str| {
+            self.check(
+                Code::InvalidKubernetesName,
+                &join(base, &format!("secretKeys.{which}")),
+                value,
+                |v| rules::check_secret_key(v).map(|()| v.to_owned()),
+            )
+        };
+        let username_key = key("username", &keys.username);
+        let password_key = key("password", &keys.password);
+        Some(SecretKeys {
+            secret_name: secret_name?,
+            username_key: username_key?,
+            password_key: password_key?,
+        })
+    }
+
     fn quantity(&mut self, path: &str, value: &str) -> Option<Quantity> {
         self.check(Code::InvalidQuantity, path, value, Quantity::parse)
     }
@@ -285,28 +310,13 @@ fn validate_database(c: &mut Checker, db: Option<&file::DatabaseFile>) -> Option
             } else {
                 Some(pg.database.clone())
             };
-            let secret_name = c.object_name("database.postgresql.secretName", &pg.secret_name);
-            let username_key = c.check(
-                Code::InvalidKubernetesName,
-                "database.postgresql.secretKeys.username",
-                &pg.secret_keys.username,
-                |v| rules::check_secret_key(v).map(|()| v.to_owned()),
-            );
-            let password_key = c.check(
-                Code::InvalidKubernetesName,
-                "database.postgresql.secretKeys.password",
-                &pg.secret_keys.password,
-                |v| rules::check_secret_key(v).map(|()| v.to_owned()),
-            );
+            let credentials =
+                c.secret_keys("database.postgresql", &pg.secret_name, &pg.secret_keys);
             Some(Database::Postgresql(Postgresql {
                 host: host?,
                 port: pg.port,
                 database: database?,
-                credentials: SecretKeys {
-                    secret_name: secret_name?,
-                    username_key: username_key?,
-                    password_key: password_key?,
-                },
+                credentials: credentials?,
             }))
         }
     }
@@ -863,33 +873,18 @@ fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components>
                     .port
                     .or(main.map(|pg| pg.port))
                     .unwrap_or_else(file::defaults::postgresql_port);
-                let secret_name =
-                    c.object_name("webmail.roundcubeDatabase.secretName", &rc.secret_name);
-                let username_key = c.check(
-                    Code::InvalidKubernetesName,
-                    "webmail.roundcubeDatabase.secretKeys.username",
-                    &rc.secret_keys.username,
-                    |v| rules::check_secret_key(v).map(|()| v.to_owned()),
+                let credentials = c.secret_keys(
+                    "webmail.roundcubeDatabase",
+                    &rc.secret_name,
+                    &rc.secret_keys,
                 );
-                let password_key = c.check(
-                    Code::InvalidKubernetesName,
-                    "webmail.roundcubeDatabase.secretKeys.password",
-                    &rc.secret_keys.password,
-                    |v| rules::check_secret_key(v).map(|()| v.to_owned()),
-                );
-                match (host, secret_name, username_key, password_key) {
-                    (Some(host), Some(secret_name), Some(username_key), Some(password_key)) => {
-                        Some(Some(RoundcubeDatabase {
-                            host,
-                            port,
-                            database: rc.database.clone(),
-                            credentials: SecretKeys {
-                                secret_name,
-                                username_key,
-                                password_key,
-                            },
-                        }))
-                    }
+                match (host, credentials) {
+                    (Some(host), Some(credentials)) => Some(Some(RoundcubeDatabase {
+                        host,
+                        port,
+                        database: rc.database.clone(),
+                        credentials,
+                    })),
                     _ => None,
                 }
             }

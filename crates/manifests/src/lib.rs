@@ -308,17 +308,7 @@ fn service(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Valu
             spec: ServiceSpec {
                 kind: "ClusterIP",
                 selector: selector_labels(w.component),
-                ports: w
-                    .ports
-                    .iter()
-                    .map(|p| ServicePort {
-                        name: p.name,
-                        protocol: p.protocol.as_str(),
-                        port: p.number.get(),
-                        target_port: p.name,
-                        node_port: None,
-                    })
-                    .collect(),
+                ports: w.ports.iter().map(|p| service_port(p, None)).collect(),
                 cluster_ip: (w.component == Component::Resolver)
                     .then(|| topology.resolver.map(|ip| ip.to_string()))
                     .flatten(),
@@ -328,6 +318,17 @@ fn service(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Valu
             },
         },
     )
+}
+
+/// A Service port that targets the container port of the same name.
+fn service_port(p: &mailu_k8s_topology::Port, node_port: Option<u16>) -> ServicePort {
+    ServicePort {
+        name: p.name,
+        protocol: p.protocol.as_str(),
+        port: p.number.get(),
+        target_port: p.name,
+        node_port,
+    }
 }
 
 /// The name of front's Service for clients outside the cluster.
@@ -373,13 +374,7 @@ fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Optio
                 selector: selector_labels(Component::Front),
                 ports: published
                     .iter()
-                    .map(|p| ServicePort {
-                        name: p.name,
-                        protocol: p.protocol.as_str(),
-                        port: p.number.get(),
-                        target_port: p.name,
-                        node_port: node_port_of(p),
-                    })
+                    .map(|p| service_port(p, node_port_of(p)))
                     .collect(),
                 cluster_ip: None,
                 external_traffic_policy: svc.external_traffic_policy.map(|p| match p {

@@ -272,6 +272,10 @@ pub struct Connection {
     pub port: Port,
 }
 
+const fn link(from: Component, to: Component, port: Port) -> Connection {
+    Connection { from, to, port }
+}
+
 /// Where Mailu finds Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisEndpoint {
@@ -403,96 +407,25 @@ impl Topology {
 
         let mut connections = vec![
             // Authentication and lookups: everyone asks admin.
-            Connection {
-                from: Front,
-                to: Admin,
-                port: ADMIN_HTTP,
-            },
-            Connection {
-                from: Postfix,
-                to: Admin,
-                port: ADMIN_HTTP,
-            },
-            Connection {
-                from: Dovecot,
-                to: Admin,
-                port: ADMIN_HTTP,
-            },
-            Connection {
-                from: Rspamd,
-                to: Admin,
-                port: ADMIN_HTTP,
-            },
+            link(Front, Admin, ADMIN_HTTP),
+            link(Postfix, Admin, ADMIN_HTTP),
+            link(Dovecot, Admin, ADMIN_HTTP),
+            link(Rspamd, Admin, ADMIN_HTTP),
             // Mail flow.
-            Connection {
-                from: Front,
-                to: Postfix,
-                port: SMTP,
-            },
-            Connection {
-                from: Front,
-                to: Postfix,
-                port: SUBMISSION_INTERNAL,
-            },
-            Connection {
-                from: Front,
-                to: Dovecot,
-                port: IMAP,
-            },
-            Connection {
-                from: Front,
-                to: Dovecot,
-                port: POP3,
-            },
-            Connection {
-                from: Front,
-                to: Dovecot,
-                port: LMTP,
-            },
-            Connection {
-                from: Front,
-                to: Dovecot,
-                port: SIEVE,
-            },
-            Connection {
-                from: Postfix,
-                to: Front,
-                port: LMTP,
-            },
-            Connection {
-                from: Dovecot,
-                to: Front,
-                port: SUBMISSION_INTERNAL,
-            },
-            Connection {
-                from: Postfix,
-                to: Rspamd,
-                port: RSPAMD_MILTER,
-            },
-            Connection {
-                from: Dovecot,
-                to: Rspamd,
-                port: RSPAMD_CONTROLLER,
-            },
-            Connection {
-                from: Admin,
-                to: Rspamd,
-                port: RSPAMD_CONTROLLER,
-            },
+            link(Front, Postfix, SMTP),
+            link(Front, Postfix, SUBMISSION_INTERNAL),
+            link(Front, Dovecot, IMAP),
+            link(Front, Dovecot, POP3),
+            link(Front, Dovecot, LMTP),
+            link(Front, Dovecot, SIEVE),
+            link(Postfix, Front, LMTP),
+            link(Dovecot, Front, SUBMISSION_INTERNAL),
+            link(Postfix, Rspamd, RSPAMD_MILTER),
+            link(Dovecot, Rspamd, RSPAMD_CONTROLLER),
+            link(Admin, Rspamd, RSPAMD_CONTROLLER),
         ];
         if matches!(config.redis, RedisConfig::Bundled) {
-            connections.extend([
-                Connection {
-                    from: Admin,
-                    to: Redis,
-                    port: REDIS,
-                },
-                Connection {
-                    from: Rspamd,
-                    to: Redis,
-                    port: REDIS,
-                },
-            ]);
+            connections.extend([link(Admin, Redis, REDIS), link(Rspamd, Redis, REDIS)]);
         }
 
         // Optional components, in `Component::ALL` order.
@@ -524,26 +457,10 @@ impl Topology {
                 mounts: data("webmail"),
             });
             connections.extend([
-                Connection {
-                    from: Front,
-                    to: Webmail,
-                    port: WEBMAIL_HTTP,
-                },
-                Connection {
-                    from: Webmail,
-                    to: Front,
-                    port: IMAP_INTERNAL,
-                },
-                Connection {
-                    from: Webmail,
-                    to: Front,
-                    port: SUBMISSION_INTERNAL,
-                },
-                Connection {
-                    from: Webmail,
-                    to: Front,
-                    port: SIEVE_INTERNAL,
-                },
+                link(Front, Webmail, WEBMAIL_HTTP),
+                link(Webmail, Front, IMAP_INTERNAL),
+                link(Webmail, Front, SUBMISSION_INTERNAL),
+                link(Webmail, Front, SIEVE_INTERNAL),
             ]);
         }
         if k.clamav {
@@ -552,11 +469,7 @@ impl Topology {
                 ports: vec![CLAMD],
                 mounts: data("clamav"),
             });
-            connections.push(Connection {
-                from: Rspamd,
-                to: Clamav,
-                port: CLAMD,
-            });
+            connections.push(link(Rspamd, Clamav, CLAMD));
         }
         if k.fetchmail {
             workloads.push(Workload {
@@ -565,16 +478,8 @@ impl Topology {
                 mounts: data("fetchmail"),
             });
             connections.extend([
-                Connection {
-                    from: Fetchmail,
-                    to: Admin,
-                    port: ADMIN_HTTP,
-                },
-                Connection {
-                    from: Fetchmail,
-                    to: Front,
-                    port: LMTP,
-                },
+                link(Fetchmail, Admin, ADMIN_HTTP),
+                link(Fetchmail, Front, LMTP),
             ]);
         }
         if k.webdav {
@@ -583,11 +488,7 @@ impl Topology {
                 ports: vec![RADICALE],
                 mounts: data("webdav"),
             });
-            connections.push(Connection {
-                from: Front,
-                to: Webdav,
-                port: RADICALE,
-            });
+            connections.push(link(Front, Webdav, RADICALE));
         }
         if k.oletools {
             workloads.push(Workload {
@@ -595,11 +496,7 @@ impl Topology {
                 ports: vec![OLETOOLS],
                 mounts: &[],
             });
-            connections.push(Connection {
-                from: Rspamd,
-                to: Oletools,
-                port: OLETOOLS,
-            });
+            connections.push(link(Rspamd, Oletools, OLETOOLS));
         }
         if k.tika {
             workloads.push(Workload {
@@ -607,11 +504,7 @@ impl Topology {
                 ports: vec![TIKA],
                 mounts: &[],
             });
-            connections.push(Connection {
-                from: Dovecot,
-                to: Tika,
-                port: TIKA,
-            });
+            connections.push(link(Dovecot, Tika, TIKA));
         }
         let resolver = k.resolver.as_ref().map(|r| r.service_ip);
         if resolver.is_some() {
