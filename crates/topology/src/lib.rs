@@ -253,6 +253,24 @@ pub struct Mount {
     pub mount_path: &'static str,
 }
 
+/// Where the optional stateful components keep their data (one sub-directory of their volume).
+const WEBMAIL_MOUNTS: &[Mount] = &[Mount {
+    sub_path: "webmail",
+    mount_path: "/data",
+}];
+const WEBDAV_MOUNTS: &[Mount] = &[Mount {
+    sub_path: "webdav",
+    mount_path: "/data",
+}];
+const FETCHMAIL_MOUNTS: &[Mount] = &[Mount {
+    sub_path: "fetchmail",
+    mount_path: "/data",
+}];
+const CLAMAV_MOUNTS: &[Mount] = &[Mount {
+    sub_path: "clamav",
+    mount_path: "/var/lib/clamav",
+}];
+
 /// A running component and what it listens on and keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {
@@ -430,31 +448,11 @@ impl Topology {
 
         // Optional components, in `Component::ALL` order.
         let k = &config.components;
-        let data = |sub_path| -> &'static [Mount] {
-            match sub_path {
-                "webmail" => &[Mount {
-                    sub_path: "webmail",
-                    mount_path: "/data",
-                }],
-                "webdav" => &[Mount {
-                    sub_path: "webdav",
-                    mount_path: "/data",
-                }],
-                "fetchmail" => &[Mount {
-                    sub_path: "fetchmail",
-                    mount_path: "/data",
-                }],
-                _ => &[Mount {
-                    sub_path: "clamav",
-                    mount_path: "/var/lib/clamav",
-                }],
-            }
-        };
         if webmail_on {
             workloads.push(Workload {
                 component: Webmail,
                 ports: vec![WEBMAIL_HTTP],
-                mounts: data("webmail"),
+                mounts: WEBMAIL_MOUNTS,
             });
             connections.extend([
                 link(Front, Webmail, WEBMAIL_HTTP),
@@ -467,7 +465,7 @@ impl Topology {
             workloads.push(Workload {
                 component: Clamav,
                 ports: vec![CLAMD],
-                mounts: data("clamav"),
+                mounts: CLAMAV_MOUNTS,
             });
             connections.push(link(Rspamd, Clamav, CLAMD));
         }
@@ -475,7 +473,7 @@ impl Topology {
             workloads.push(Workload {
                 component: Fetchmail,
                 ports: vec![],
-                mounts: data("fetchmail"),
+                mounts: FETCHMAIL_MOUNTS,
             });
             connections.extend([
                 link(Fetchmail, Admin, ADMIN_HTTP),
@@ -486,7 +484,7 @@ impl Topology {
             workloads.push(Workload {
                 component: Webdav,
                 ports: vec![RADICALE],
-                mounts: data("webdav"),
+                mounts: WEBDAV_MOUNTS,
             });
             connections.push(link(Front, Webdav, RADICALE));
         }
