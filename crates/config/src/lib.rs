@@ -6,6 +6,7 @@
 
 pub mod diagnostic;
 pub mod file;
+pub mod locations;
 pub mod mailu_env;
 pub mod model;
 pub mod rules;
@@ -40,16 +41,27 @@ pub struct Loaded {
 /// Parses and validates a config file. `Err` holds every error found (and any warnings).
 pub fn load(bytes: &[u8]) -> Result<Loaded, Vec<Diagnostic>> {
     let doc = parse_document(bytes).map_err(|d| vec![d])?;
+    // The document parsed, so it is UTF-8.
+    let text = std::str::from_utf8(bytes).unwrap_or_default();
+    let located = |mut findings: Vec<Diagnostic>| {
+        locations::Locations::of(text).attach(&mut findings);
+        findings
+    };
     let structural = structure::check(&json_schema(), &doc);
     if !structural.is_empty() {
-        return Err(structural);
+        return Err(located(structural));
     }
     let file: file::ConfigFile = serde_json::from_value(doc).map_err(|e| {
         // The structural check mirrors these types, so this is a backstop, not a path users
         // should normally reach.
         vec![Diagnostic::error(Code::WrongType, "", e.to_string())]
     })?;
-    let (config, warnings) = validate(&file)?;
+    let (config, warnings) = validate(&file).map_err(located)?;
+    let warnings = if warnings.is_empty() {
+        warnings
+    } else {
+        located(warnings)
+    };
     Ok(Loaded { config, warnings })
 }
 

@@ -1003,6 +1003,34 @@ fn every_problem_is_reported_in_one_pass() {
 }
 
 #[test]
+fn every_finding_names_its_line() {
+    let errors = errors_of(&format!(
+        "{MINIMAL}storage:\n  dovecot:\n    size: 50GB\nhostname: x\n"
+    ));
+    let lines: Vec<(String, u64)> = errors
+        .iter()
+        .map(|d| (d.path.clone(), d.location.expect("located").line))
+        .collect();
+    // MINIMAL is seven lines; `hostname` is on the eleventh.
+    assert!(lines.contains(&("hostname".to_owned(), 11)), "{lines:?}");
+    let errors = errors_of(&format!("{MINIMAL}storage:\n  dovecot:\n    size: 50GB\n"));
+    let size = errors
+        .iter()
+        .find(|d| d.path == "storage.dovecot.size")
+        .expect("size");
+    assert_eq!(size.location.map(|l| (l.line, l.column)), Some((10, 11)));
+    // A finding about a key's name points at the key.
+    let errors = errors_of(&format!(
+        "{MINIMAL}workloads:\n  admin:\n    extraEnv:\n      TIMEZONE: x\n"
+    ));
+    let tz = errors
+        .iter()
+        .find(|d| d.path.ends_with("TIMEZONE"))
+        .expect("finding");
+    assert_eq!(tz.location.map(|l| (l.line, l.column)), Some((11, 7)));
+}
+
+#[test]
 fn yaml_syntax_errors_carry_line_and_column() {
     let errors = errors_of("domain: example.com\nhostnames: [a\nsubnet: x\n");
     let d = &errors[0];
