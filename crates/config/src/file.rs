@@ -483,10 +483,11 @@ pub struct WorkloadFile {
     /// Scheduling and pod metadata, over `pods`.
     #[serde(default, flatten)]
     pub pod: PodsFile,
-    /// Annotations on the component's Service.
+    /// Annotations on the component's in-cluster Service (for front: `mailu-front`; its public
+    /// Service takes `exposure.service.annotations`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub service_annotations: BTreeMap<String, String>,
-    /// Labels on the component's Service.
+    /// Labels on the component's in-cluster Service.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub service_labels: BTreeMap<String, String>,
     /// More Mailu environment variables for this container. Names must be ones Mailu reads and

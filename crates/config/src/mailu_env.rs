@@ -189,6 +189,7 @@ pub const MANAGED_ENV: &[(&str, &str)] = &[
     ("MESSAGE_RATELIMIT", "mailu.rateLimits.message"),
     ("MESSAGE_SIZE_LIMIT", "mailu.messageSizeLimit"),
     ("OLETOOLS_ADDRESS", "derived from the topology"),
+    ("OUTBOUND_TLS_LEVEL", "mailu.tlsPolicy.outboundLevel"),
     ("PORTS", "exposure.ports"),
     ("POSTMASTER", "mailu.postmaster"),
     ("PROXY_PROTOCOL", "ingress and exposure"),

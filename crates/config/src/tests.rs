@@ -271,6 +271,12 @@ const EDGE_RULES: &[(&str, Code, &str, &str)] = &[
         "10.0.0.0/8",
     ),
     (
+        "ingress:\n  type: ingress\nexposure:\n  service: {type: LoadBalancer}\n  ports: {smtp: false, submissions: false, submission: false, imaps: false, pop3s: false}\n",
+        Code::InvalidValue,
+        "exposure.service.type",
+        "ClusterIP",
+    ),
+    (
         "ingress:\n  type: ingress\n  ingress: {annotations: {'bad key!': x}}\n",
         Code::InvalidKubernetesName,
         "ingress.ingress.annotations.bad key!",

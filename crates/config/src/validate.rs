@@ -27,13 +27,7 @@ impl Checker {
         value: &str,
         rule: impl FnOnce(&str) -> Result<T, Problem>,
     ) -> Option<T> {
-        match rule(value) {
-            Ok(v) => Some(v),
-            Err(p) => {
-                self.push(code, path, value, p);
-                None
-            }
-        }
+        check_into(&mut self.findings, code, path, value, rule)
     }
 
     /// A Kubernetes object name (Secret, StorageClass): a DNS-1123 subdomain.
@@ -70,6 +64,28 @@ impl Checker {
 
     fn quantity(&mut self, path: &str, value: &str) -> Option<Quantity> {
         self.check(Code::InvalidQuantity, path, value, Quantity::parse)
+    }
+}
+
+/// Runs `rule` on `value`; on failure records a finding at `path` (with the value and the rule's
+/// hint) and returns `None`. Every validation module reports rule failures through this.
+pub(crate) fn check_into<T>(
+    out: &mut Vec<Diagnostic>,
+    code: Code,
+    path: &str,
+    value: &str,
+    rule: impl FnOnce(&str) -> Result<T, Problem>,
+) -> Option<T> {
+    match rule(value) {
+        Ok(v) => Some(v),
+        Err(p) => {
+            out.push(
+                Diagnostic::error(code, path, p.message)
+                    .with_value(value)
+                    .with_hint(p.hint),
+            );
+            None
+        }
     }
 }
 

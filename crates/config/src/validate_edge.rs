@@ -11,6 +11,7 @@ use crate::diagnostic::{Code, Diagnostic, join};
 use crate::file::{self, ConfigFile, IngressKind, TlsFlavor};
 use crate::model::*;
 use crate::rules;
+use crate::validate::check_into;
 use crate::validate_workloads::{check_annotations, check_labels};
 
 /// Node ports Kubernetes allocates by default.
@@ -89,17 +90,13 @@ pub(crate) fn validate_edge(
                 .as_ref()
                 .and_then(|i| i.ingress.clone())
                 .unwrap_or_default();
-            if let Some(class) = &k.class_name
-                && let Err(p) = rules::check_dns1123_subdomain(class)
-            {
-                out.push(
-                    err(
-                        Code::InvalidKubernetesName,
-                        "ingress.ingress.className",
-                        p.message,
-                        p.hint,
-                    )
-                    .with_value(class),
+            if let Some(class) = &k.class_name {
+                check_into(
+                    out,
+                    Code::InvalidKubernetesName,
+                    "ingress.ingress.className",
+                    class,
+                    rules::check_dns1123_subdomain,
                 );
             }
             check_annotations(&k.annotations, "ingress.ingress.annotations", out);
@@ -193,32 +190,24 @@ pub(crate) fn validate_edge(
                 ));
                 return None;
             };
-            if let Err(p) = rules::check_dns1123_subdomain(&g.gateway_name) {
-                out.push(
-                    err(
-                        Code::InvalidKubernetesName,
-                        "ingress.gatewayApi.gatewayName",
-                        p.message,
-                        p.hint,
-                    )
-                    .with_value(&g.gateway_name),
-                );
-            }
+            check_into(
+                out,
+                Code::InvalidKubernetesName,
+                "ingress.gatewayApi.gatewayName",
+                &g.gateway_name,
+                rules::check_dns1123_subdomain,
+            );
             let gateway_namespace = g
                 .gateway_namespace
                 .clone()
                 .unwrap_or_else(|| namespace.clone());
-            if let Err(p) = rules::check_dns1123_label(&gateway_namespace) {
-                out.push(
-                    err(
-                        Code::InvalidKubernetesName,
-                        "ingress.gatewayApi.gatewayNamespace",
-                        p.message,
-                        p.hint,
-                    )
-                    .with_value(&gateway_namespace),
-                );
-            }
+            check_into(
+                out,
+                Code::InvalidKubernetesName,
+                "ingress.gatewayApi.gatewayNamespace",
+                &gateway_namespace,
+                rules::check_dns1123_label,
+            );
             let mut sections = vec![];
             if let Some(web) = &g.web_section_name {
                 sections.push(("ingress.gatewayApi.webSectionName".to_owned(), web.clone()));
@@ -257,11 +246,13 @@ pub(crate) fn validate_edge(
                 None
             };
             for (path, name) in sections {
-                if let Err(p) = rules::check_dns1123_subdomain(&name) {
-                    out.push(
-                        err(Code::InvalidKubernetesName, &path, p.message, p.hint).with_value(name),
-                    );
-                }
+                check_into(
+                    out,
+                    Code::InvalidKubernetesName,
+                    &path,
+                    &name,
+                    rules::check_dns1123_subdomain,
+                );
             }
             Edge::GatewayApi(GatewayApi {
                 gateway_name: g.gateway_name,
@@ -287,6 +278,14 @@ pub(crate) fn validate_edge(
             what,
             "mail would reach front both through the ingress's L4 proxy and directly",
             "front expects PROXY headers on the proxied mail ports, so direct connections would fail: keep front's Service `ClusterIP` without hostPorts, or stop routing mail through the ingress",
+        ));
+    }
+    if svc.kind != ServiceType::ClusterIP && edge.terminates_https() && offered.is_empty() {
+        out.push(err(
+            Code::InvalidValue,
+            "exposure.service.type",
+            format!("a `{}` Service would publish nothing: web goes through the ingress and no mail port is offered", svc.kind.as_str()),
+            "turn on a port under `exposure.ports`, or keep `type: ClusterIP`",
         ));
     }
     let external_traffic_policy = match (svc.kind, svc.external_traffic_policy) {
@@ -455,17 +454,13 @@ pub(crate) fn validate_edge(
                 ));
             }
             for (i, cidr) in list.iter().enumerate() {
-                if let Err(p) = rules::check_cidr(cidr) {
-                    out.push(
-                        err(
-                            Code::InvalidCidr,
-                            &format!("exposure.realIpFrom[{i}]"),
-                            p.message,
-                            p.hint,
-                        )
-                        .with_value(cidr),
-                    );
-                }
+                check_into(
+                    out,
+                    Code::InvalidCidr,
+                    &format!("exposure.realIpFrom[{i}]"),
+                    cidr,
+                    rules::check_cidr,
+                );
             }
             list.clone()
         }
@@ -500,27 +495,27 @@ pub(crate) fn validate_edge(
         }),
         (None, None) => None,
     };
-    if let Some(i) = &issuer
-        && let Err(p) = rules::check_dns1123_subdomain(&i.name)
-    {
+    if let Some(i) = &issuer {
         let path = if t.certificate.is_some() {
             "tls.certificate.issuerName"
         } else {
             "ingress.traefik.certIssuer"
         };
-        out.push(err(Code::InvalidKubernetesName, path, p.message, p.hint).with_value(&i.name));
+        check_into(
+            out,
+            Code::InvalidKubernetesName,
+            path,
+            &i.name,
+            rules::check_dns1123_subdomain,
+        );
     }
-    if let Some(name) = &t.secret_name
-        && let Err(p) = rules::check_dns1123_subdomain(name)
-    {
-        out.push(
-            err(
-                Code::InvalidKubernetesName,
-                "tls.secretName",
-                p.message,
-                p.hint,
-            )
-            .with_value(name),
+    if let Some(name) = &t.secret_name {
+        check_into(
+            out,
+            Code::InvalidKubernetesName,
+            "tls.secretName",
+            name,
+            rules::check_dns1123_subdomain,
         );
     }
 

@@ -8,6 +8,7 @@ use crate::file::{self, ConfigFile, TaintEffect, TlsFlavor, TolerationOperator, 
 use crate::mailu_env;
 use crate::model::*;
 use crate::rules;
+use crate::validate::check_into;
 
 /// Every component name, in the order of `workloads`.
 pub const WORKLOAD_NAMES: [&str; 13] = [
@@ -100,17 +101,13 @@ pub(crate) fn validate_workloads(
     let errors_before = out.iter().filter(|d| d.is_error()).count();
     check_pods(&file.pods, "pods", out);
     for (i, secret) in file.images.pull_secrets.iter().enumerate() {
-        if let Err(p) = rules::check_dns1123_subdomain(secret) {
-            out.push(
-                err(
-                    Code::InvalidKubernetesName,
-                    &format!("images.pullSecrets[{i}]"),
-                    p.message,
-                    p.hint,
-                )
-                .with_value(secret),
-            );
-        }
+        check_into(
+            out,
+            Code::InvalidKubernetesName,
+            &format!("images.pullSecrets[{i}]"),
+            secret,
+            rules::check_dns1123_subdomain,
+        );
     }
 
     let mut all = BTreeMap::new();
@@ -156,17 +153,13 @@ pub(crate) fn validate_workloads(
                     .with_value(repo),
                 );
             }
-            if let Some(tag) = &image.tag
-                && let Err(p) = rules::check_image_tag(tag)
-            {
-                out.push(
-                    err(
-                        Code::InvalidValue,
-                        &join(&base, "image.tag"),
-                        p.message,
-                        p.hint,
-                    )
-                    .with_value(tag),
+            if let Some(tag) = &image.tag {
+                check_into(
+                    out,
+                    Code::InvalidValue,
+                    &join(&base, "image.tag"),
+                    tag,
+                    rules::check_image_tag,
                 );
             }
         }
@@ -411,17 +404,13 @@ fn check_pods(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    if let Some(name) = &p.priority_class_name
-        && let Err(e) = rules::check_dns1123_subdomain(name)
-    {
-        out.push(
-            err(
-                Code::InvalidKubernetesName,
-                &join(base, "priorityClassName"),
-                e.message,
-                e.hint,
-            )
-            .with_value(name),
+    if let Some(name) = &p.priority_class_name {
+        check_into(
+            out,
+            Code::InvalidKubernetesName,
+            &join(base, "priorityClassName"),
+            name,
+            rules::check_dns1123_subdomain,
         );
     }
     for (i, t) in p.tolerations.iter().flatten().enumerate() {

@@ -8,7 +8,7 @@
 //! and writes it into unbound's configuration.
 
 use mailu_k8s_config::Config;
-use mailu_k8s_topology::Topology;
+use mailu_k8s_topology::{Topology, ports};
 
 use crate::k8s::{DnsConfig, DnsOption, InitContainer, ResourceRequirements, Volume, VolumeMount};
 
@@ -24,6 +24,7 @@ const CONFIG_VOLUME: &str = "config";
 /// unbound's configuration; `@CLUSTER_DNS@` is filled in at pod start.
 pub fn config_template(config: &Config) -> String {
     let cluster = config.cluster_domain.as_str();
+    let port = ports::DNS.number;
     let mut allow = vec![config.subnet.to_string()];
     if let Some(v6) = &config.subnet6 {
         allow.push(v6.to_string());
@@ -41,7 +42,7 @@ pub fn config_template(config: &Config) -> String {
     format!(
         "# Written by mailu-k8s. {PLACEHOLDER} is replaced with the cluster DNS address at start.
 server:
-{interfaces}  port: 53
+{interfaces}  port: {port}
   do-daemonize: no
   use-syslog: no
   logfile: \"\"

@@ -150,11 +150,16 @@ pub fn health_check(component: Component) -> Option<ProbeHandler> {
             port: ports::RADICALE.name,
         },
         // olefy answers PING with PONG (Mailu's own health check).
-        Component::Oletools => exec(&[
-            "sh",
-            "-c",
-            "echo PING | nc -q1 127.0.0.1 11343 | grep -q PONG",
-        ]),
+        Component::Oletools => ProbeHandler::Exec {
+            command: vec![
+                "sh".to_owned(),
+                "-c".to_owned(),
+                format!(
+                    "echo PING | nc -q1 127.0.0.1 {} | grep -q PONG",
+                    ports::OLETOOLS.number
+                ),
+            ],
+        },
         Component::Tika => ProbeHandler::HttpGet {
             path: "/tika",
             port: ports::TIKA.name,

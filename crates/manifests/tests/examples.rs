@@ -150,6 +150,20 @@ fn every_env_name_is_one_mailu_reads() {
             .filter(|n| !reference.contains_key(*n))
             .collect();
         assert!(unknown.is_empty(), "{name}: Mailu never reads {unknown:?}");
+        // Everything mailu-k8s derives is listed as managed, so `extraEnv` cannot set it twice.
+        let extra: BTreeSet<&String> = config
+            .workloads
+            .values()
+            .flat_map(|w| w.extra_env.keys())
+            .collect();
+        let unmanaged: Vec<_> = seen
+            .iter()
+            .filter(|n| !extra.contains(n) && mailu_k8s_config::mailu_env::managed_by(n).is_none())
+            .collect();
+        assert!(
+            unmanaged.is_empty(),
+            "{name}: derived but not in MANAGED_ENV: {unmanaged:?}"
+        );
         for required in [
             "DOMAIN",
             "HOSTNAMES",

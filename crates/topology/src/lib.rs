@@ -652,6 +652,25 @@ mod tests {
         }
     }
 
+    /// The config layer names components without depending on this crate; its lists must say
+    /// what `Component` says.
+    #[test]
+    fn config_component_lists_match_the_topology() {
+        use mailu_k8s_config::validate_workloads::{MAILU_ENV_READERS, WORKLOAD_NAMES};
+        let names: Vec<&str> = Component::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(names, WORKLOAD_NAMES);
+        let mailu: Vec<&str> = Component::ALL
+            .iter()
+            .filter(|c| c.is_mailu())
+            .map(|c| c.name())
+            .collect();
+        assert_eq!(mailu, MAILU_ENV_READERS);
+        assert_eq!(
+            mailu_k8s_config::file::defaults::redis_port(),
+            ports::REDIS.number
+        );
+    }
+
     #[test]
     fn redis_address_follows_the_config() {
         let bundled = topology("");
