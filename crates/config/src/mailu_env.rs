@@ -155,6 +155,7 @@ pub const MANAGED_ENV: &[(&str, &str)] = &[
     ("API_TOKEN", "secrets.apiToken"),
     ("AUTH_RATELIMIT_IP", "mailu.rateLimits.authIp"),
     ("AUTH_RATELIMIT_USER", "mailu.rateLimits.authUser"),
+    ("CPU_COUNT", "resources.<component>.limits.cpu"),
     ("DB_FLAVOR", "database"),
     ("DB_HOST", "database.postgresql.host"),
     ("DB_NAME", "database.postgresql.database"),
@@ -225,6 +226,10 @@ pub const MANAGED_ENV: &[(&str, &str)] = &[
     ("WEBDAV_ADDRESS", "derived from the topology"),
     ("WEBMAIL", "components.webmail and mailu.webmailType"),
     ("WEBMAIL_ADDRESS", "derived from the topology"),
+    (
+        "WEBROOT_REDIRECT",
+        "mailu.webPaths (webmail's path, else admin's)",
+    ),
     ("WEBSITE", "mailu.branding.website"),
     ("WELCOME", "mailu.welcome"),
     ("WELCOME_BODY", "mailu.welcome.body"),

@@ -586,7 +586,7 @@ fn workload_rules_table() {
 #[test]
 fn workload_settings_merge_over_pods() {
     let c = load_with(
-        "pods: {nodeSelector: {pool: mail}, annotations: {a: '1'}, labels: {team: mail}}\nworkloads:\n  front: {nodeSelector: {pool: edge}, annotations: {b: '2'}, replicas: 2}\n  admin: {extraEnv: {WEBROOT_REDIRECT: /sso, NEW_THING: x}, allowUnknownEnv: true}\n",
+        "pods: {nodeSelector: {pool: mail}, annotations: {a: '1'}, labels: {team: mail}}\nworkloads:\n  front: {nodeSelector: {pool: edge}, annotations: {b: '2'}, replicas: 2}\n  admin: {extraEnv: {CREDENTIAL_ROUNDS: '14', NEW_THING: x}, allowUnknownEnv: true}\n",
     )
     .expect("valid")
     .config;

@@ -249,8 +249,6 @@ pub struct Container {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub env_from: Vec<EnvFromSource>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ContainerPort>,
@@ -263,12 +261,6 @@ pub struct Container {
     pub readiness_probe: Option<Probe>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub liveness_probe: Option<Probe>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EnvFromSource {
-    pub config_map_ref: NameRef,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -286,14 +278,34 @@ pub struct EnvVar {
     pub value_from: Option<EnvVarSource>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EnvVarSource {
-    pub secret_key_ref: SecretKeySelector,
+impl EnvVar {
+    pub fn value(name: String, value: String) -> EnvVar {
+        EnvVar {
+            name,
+            value: Some(value),
+            value_from: None,
+        }
+    }
+
+    pub fn from_source(name: String, source: EnvVarSource) -> EnvVar {
+        EnvVar {
+            name,
+            value: None,
+            value_from: Some(source),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SecretKeySelector {
+pub enum EnvVarSource {
+    #[serde(rename = "secretKeyRef")]
+    Secret(KeySelector),
+    #[serde(rename = "configMapKeyRef")]
+    ConfigMap(KeySelector),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeySelector {
     pub name: String,
     pub key: String,
 }

@@ -19,9 +19,11 @@ use mailu_k8s_topology::{Component, Topology, Workload};
 
 use k8s::*;
 
-/// Annotation on pod templates holding a digest of the shared environment, so changing the
-/// config rolls the pods (a ConfigMap change alone does not).
+/// Annotation on pod templates holding a digest of the shared environment values the pod reads,
+/// so changing one rolls exactly the pods that read it (a ConfigMap change alone rolls none).
 pub const ENV_CHECKSUM_ANNOTATION: &str = "mailu-k8s.io/env-checksum";
+/// Annotation on the resolver's pod template: a digest of its unbound configuration.
+pub const CONFIG_CHECKSUM_ANNOTATION: &str = "mailu-k8s.io/config-checksum";
 
 /// The generated objects, in apply order: Namespace, ConfigMap, PVCs, Services, Deployments.
 #[derive(Debug, Clone)]
@@ -141,7 +143,6 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     ));
 
     let shared_env = env::shared(config, topology);
-    let env_checksum = digest(shared_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     objects.push(object(
         "v1",
         "ConfigMap",
@@ -213,7 +214,7 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
         objects.push(public);
     }
     for w in &topology.workloads {
-        objects.push(workload(w, ns, config, topology, &env_checksum));
+        objects.push(workload(w, ns, config, topology));
     }
     for w in &topology.workloads {
         if let Some(pdb) = disruption_budget(w.component, ns, config) {
@@ -409,13 +410,12 @@ fn pod_template(
     w: &Workload,
     config: &Config,
     topology: &Topology,
-    env_checksum: &str,
     version: &str,
     image: String,
 ) -> PodTemplate {
     let c = w.component;
     let s = settings(c, config);
-    let resources = compute(workloads::resources(c, config));
+    let resources = compute(mailu_k8s_topology::resources(config, c));
     let probes = workloads::probes(c);
     let pull_policy = s.pull_policy.unwrap_or(config.images.pull_policy).as_str();
 
@@ -492,15 +492,6 @@ fn pod_template(
         image,
         image_pull_policy: pull_policy,
         command,
-        env_from: if c.is_mailu() {
-            vec![EnvFromSource {
-                config_map_ref: NameRef {
-                    name: env::SHARED_ENV_CONFIGMAP.to_owned(),
-                },
-            }]
-        } else {
-            Vec::new()
-        },
         env: env::container(c, config, topology),
         ports: w
             .ports
@@ -522,8 +513,12 @@ fn pod_template(
     };
 
     let mut annotations = BTreeMap::new();
-    if c.is_mailu() {
-        annotations.insert(ENV_CHECKSUM_ANNOTATION.to_owned(), env_checksum.to_owned());
+    let shared_env = env::shared_for(config, topology, c);
+    if !shared_env.is_empty() {
+        annotations.insert(
+            ENV_CHECKSUM_ANNOTATION.to_owned(),
+            digest(shared_env.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        );
     }
     if !s.overrides.is_empty() {
         annotations.insert(
@@ -537,7 +532,7 @@ fn pod_template(
     if c == Component::Resolver {
         // The unbound configuration lives in a ConfigMap: roll the pods when it changes.
         annotations.insert(
-            ENV_CHECKSUM_ANNOTATION.to_owned(),
+            CONFIG_CHECKSUM_ANNOTATION.to_owned(),
             digest([(
                 resolver::TEMPLATE_KEY,
                 resolver::config_template(config).as_str(),
@@ -650,16 +645,10 @@ fn digest<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
 }
 
 /// A component's workload: a Deployment, or for front optionally a DaemonSet.
-fn workload(
-    w: &Workload,
-    ns: &str,
-    config: &Config,
-    topology: &Topology,
-    env_checksum: &str,
-) -> Value {
+fn workload(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Value {
     let c = w.component;
     let (image, version) = workloads::image(c, config);
-    let template = pod_template(w, config, topology, env_checksum, &version, image);
+    let template = pod_template(w, config, topology, &version, image);
     let metadata = meta(c.object_name(), ns, labels(Some(c), &version));
     let selector = LabelSelector {
         match_labels: selector_labels(c),

@@ -1,7 +1,7 @@
 //! Per-component Kubernetes details that the topology does not carry: images, probes, resources,
 //! volume sizes. Ports always come from the topology.
 
-use mailu_k8s_config::{Compute, Config, Volume};
+use mailu_k8s_config::{Config, Volume};
 use mailu_k8s_topology::{Component, ports};
 
 use crate::k8s::{Probe, ProbeHandler};
@@ -57,25 +57,6 @@ fn default_image(component: Component, config: &Config) -> (String, String) {
 
 fn upstream(repository: &str, tag: &str) -> (String, String) {
     (repository.to_owned(), tag.to_owned())
-}
-
-pub fn resources(component: Component, config: &Config) -> &Compute {
-    let r = &config.resources;
-    match component {
-        Component::Front => &r.front,
-        Component::Admin => &r.admin,
-        Component::Postfix => &r.postfix,
-        Component::Dovecot => &r.dovecot,
-        Component::Rspamd => &r.rspamd,
-        Component::Redis => &r.redis,
-        Component::Webmail => &r.webmail,
-        Component::Clamav => &r.clamav,
-        Component::Fetchmail => &r.fetchmail,
-        Component::Webdav => &r.webdav,
-        Component::Oletools => &r.oletools,
-        Component::Tika => &r.tika,
-        Component::Resolver => &r.resolver,
-    }
 }
 
 /// The volume settings of a component that keeps state.

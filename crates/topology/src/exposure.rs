@@ -114,6 +114,13 @@ impl Exposure {
         (!proxied.is_empty()).then(|| port_list(&proxied))
     }
 
+    /// Whether connections to front's `port` must start with a PROXY header.
+    pub fn proxies_port(&self, port: Port) -> bool {
+        self.mail
+            .iter()
+            .any(|r| r.port == port && r.proxy_protocol())
+    }
+
     /// front obtains its own certificates (and needs somewhere to keep them).
     pub fn front_runs_certbot(&self) -> bool {
         matches!(

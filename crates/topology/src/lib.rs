@@ -7,9 +7,10 @@
 
 use std::num::NonZeroU16;
 
-use mailu_k8s_config::{Config, Redis as RedisConfig};
+use mailu_k8s_config::{Compute, Config, Redis as RedisConfig};
 
 pub mod exposure;
+pub mod mailu_env;
 pub use exposure::{Exposure, MailPath, MailRoute, WebPath};
 
 /// A Mailu component that mailu-k8s runs as a workload.
@@ -83,25 +84,6 @@ impl Component {
     /// The Kubernetes object name of its Deployment and Service.
     pub fn object_name(self) -> String {
         format!("{NAME_PREFIX}{}", self.name())
-    }
-
-    /// The Mailu variable through which other containers find this component, if any.
-    pub fn address_env(self) -> Option<&'static str> {
-        match self {
-            Component::Front => Some("FRONT_ADDRESS"),
-            Component::Admin => Some("ADMIN_ADDRESS"),
-            Component::Postfix => Some("SMTP_ADDRESS"),
-            Component::Dovecot => Some("IMAP_ADDRESS"),
-            Component::Rspamd => Some("ANTISPAM_ADDRESS"),
-            Component::Webmail => Some("WEBMAIL_ADDRESS"),
-            Component::Clamav => Some("ANTIVIRUS_ADDRESS"),
-            Component::Webdav => Some("WEBDAV_ADDRESS"),
-            Component::Oletools => Some("OLETOOLS_ADDRESS"),
-            Component::Tika => Some("FTS_ATTACHMENTS_ADDRESS"),
-            // Redis is addressed as host:port through REDIS_ADDRESS, see `Topology::redis`;
-            // the resolver by IP in each pod's dnsConfig; fetchmail listens on nothing.
-            Component::Redis | Component::Resolver | Component::Fetchmail => None,
-        }
     }
 
     /// Whether the container is a Mailu image that configures itself from Mailu's environment
@@ -231,7 +213,6 @@ pub mod ports {
     // Rspamd.
     pub const RSPAMD_MILTER: Port = port("milter", 11332);
     pub const RSPAMD_CONTROLLER: Port = port("controller", 11334);
-    pub const RSPAMD_FUZZY: Port = port("fuzzy", 11335);
 
     // Redis.
     pub const REDIS: Port = port("redis", 6379);
@@ -379,20 +360,17 @@ impl Topology {
             Workload {
                 component: Dovecot,
                 ports: vec![IMAP, POP3, LMTP, SIEVE],
-                mounts: &[
-                    Mount {
-                        sub_path: "mail",
-                        mount_path: "/mail",
-                    },
-                    Mount {
-                        sub_path: "data",
-                        mount_path: "/data",
-                    },
-                ],
+                // Only /mail: nothing in Mailu 2024.06's dovecot writes to /data.
+                mounts: &[Mount {
+                    sub_path: "mail",
+                    mount_path: "/mail",
+                }],
             },
             Workload {
                 component: Rspamd,
-                ports: vec![RSPAMD_MILTER, RSPAMD_CONTROLLER, RSPAMD_FUZZY],
+                // No fuzzy port: rspamd's fuzzy worker is UDP and bound to localhost
+                // (core/rspamd/conf/worker-fuzzy.inc).
+                ports: vec![RSPAMD_MILTER, RSPAMD_CONTROLLER],
                 mounts: &[Mount {
                     sub_path: "rspamd",
                     mount_path: "/var/lib/rspamd",
@@ -424,24 +402,35 @@ impl Topology {
         };
 
         let mut connections = vec![
-            // Authentication and lookups: everyone asks admin.
+            // Authentication and lookups: front (nginx auth and its dovecot proxy), postfix and
+            // dovecot (podop maps), rspamd (domains, DKIM keys) ask admin.
             link(Front, Admin, ADMIN_HTTP),
             link(Postfix, Admin, ADMIN_HTTP),
             link(Dovecot, Admin, ADMIN_HTTP),
             link(Rspamd, Admin, ADMIN_HTTP),
-            // Mail flow.
+            // Mail flow: front hands authenticated clients to the backend admin names.
             link(Front, Postfix, SMTP),
             link(Front, Postfix, SUBMISSION_INTERNAL),
             link(Front, Dovecot, IMAP),
             link(Front, Dovecot, POP3),
             link(Front, Dovecot, LMTP),
             link(Front, Dovecot, SIEVE),
+            // postfix delivers through front's LMTP proxy (main.cf `lmtp:inet:FRONT_ADDRESS:2525`).
             link(Postfix, Front, LMTP),
-            link(Dovecot, Front, SUBMISSION_INTERNAL),
+            // admin sends welcome mail over LMTP to front (models.py line 430).
+            link(Admin, Front, LMTP),
             link(Postfix, Rspamd, RSPAMD_MILTER),
+            // front serves rspamd's UI under WEB_ADMIN/antispam; dovecot's learning scripts
+            // call rspamc on the controller.
+            link(Front, Rspamd, RSPAMD_CONTROLLER),
             link(Dovecot, Rspamd, RSPAMD_CONTROLLER),
-            link(Admin, Rspamd, RSPAMD_CONTROLLER),
         ];
+        // dovecot submits sieve mail (redirects, vacation) to `submission_host`: front's port
+        // 25, or with PROXY protocol on 25 the public host name through the edge (dovecot.conf
+        // lines 8-12).
+        if !exposure.proxies_port(SMTP) {
+            connections.push(link(Dovecot, Front, SMTP));
+        }
         if matches!(config.redis, RedisConfig::Bundled) {
             connections.extend([link(Admin, Redis, REDIS), link(Rspamd, Redis, REDIS)]);
         }
@@ -475,10 +464,15 @@ impl Topology {
                 ports: vec![],
                 mounts: FETCHMAIL_MOUNTS,
             });
+            // fetchmail.py line 77: mail to scan goes to front:25 (the public name when 25
+            // carries PROXY protocol), unscanned mail to front's LMTP.
             connections.extend([
                 link(Fetchmail, Admin, ADMIN_HTTP),
                 link(Fetchmail, Front, LMTP),
             ]);
+            if !exposure.proxies_port(SMTP) {
+                connections.push(link(Fetchmail, Front, SMTP));
+            }
         }
         if k.webdav {
             workloads.push(Workload {
@@ -550,25 +544,36 @@ impl Topology {
         service_fqdn(component, &self.namespace, &self.cluster_domain)
     }
 
-    /// Mailu's `PORTS`: what front listens on for clients, in ascending order.
+    /// Mailu's `PORTS`: what front listens on for clients, in ascending order. With webmail,
+    /// 4190 is listed even when not offered: front's sieve listener for webmail (14190) exists
+    /// only with `PORT_4190` (core/nginx/dovecot/proxy.conf line 78). Listing it publishes
+    /// nothing: front's Services and routes follow the exposure.
     pub fn mailu_ports_env(&self) -> String {
-        port_list(&self.exposure.front_public_ports)
+        let mut ports = self.exposure.front_public_ports.clone();
+        if self.workload(Component::Webmail).is_some() {
+            ports.push(ports::SIEVE);
+        }
+        port_list(&ports)
     }
+}
 
-    /// `(variable, host)` for every `*_ADDRESS` Mailu needs, in a stable order.
-    pub fn address_env(&self) -> Vec<(&'static str, String)> {
-        let mut vars: Vec<(&'static str, String)> = self
-            .workloads
-            .iter()
-            .filter_map(|w| {
-                w.component
-                    .address_env()
-                    .map(|var| (var, self.fqdn(w.component)))
-            })
-            .collect();
-        vars.push(("REDIS_ADDRESS", self.redis.address()));
-        vars.sort();
-        vars
+/// A component's CPU and memory: the config's value for it (defaults included).
+pub fn resources(config: &Config, component: Component) -> &Compute {
+    let r = &config.resources;
+    match component {
+        Component::Front => &r.front,
+        Component::Admin => &r.admin,
+        Component::Postfix => &r.postfix,
+        Component::Dovecot => &r.dovecot,
+        Component::Rspamd => &r.rspamd,
+        Component::Redis => &r.redis,
+        Component::Webmail => &r.webmail,
+        Component::Clamav => &r.clamav,
+        Component::Fetchmail => &r.fetchmail,
+        Component::Webdav => &r.webdav,
+        Component::Oletools => &r.oletools,
+        Component::Tika => &r.tika,
+        Component::Resolver => &r.resolver,
     }
 }
 
@@ -693,14 +698,13 @@ mod tests {
     #[test]
     fn addresses_follow_namespace_and_cluster_domain() {
         let t = topology("namespace: mail\nclusterDomain: k8s.internal\n");
-        let env = t.address_env();
-        assert!(env.contains(&(
-            "ADMIN_ADDRESS",
-            "mailu-admin.mail.svc.k8s.internal".to_owned()
-        )));
-        assert!(env.contains(&(
-            "SMTP_ADDRESS",
-            "mailu-postfix.mail.svc.k8s.internal".to_owned()
-        )));
+        assert_eq!(
+            t.fqdn(Component::Admin),
+            "mailu-admin.mail.svc.k8s.internal"
+        );
+        assert_eq!(
+            t.fqdn(Component::Postfix),
+            "mailu-postfix.mail.svc.k8s.internal"
+        );
     }
 }
