@@ -85,23 +85,19 @@ pub fn health_check(component: Component) -> Option<ProbeHandler> {
     let exec = |argv: &[&str]| ProbeHandler::Exec {
         command: argv.iter().map(|a| (*a).to_owned()).collect(),
     };
+    // A shell only where a pipeline or `&&` is needed; `sh` is in every image used here.
+    let shell = |script: &str| exec(&["sh", "-c", script]);
     Some(match component {
-        // front's /health is on a localhost-only port; curl -f fails on any error status.
-        Component::Front => ProbeHandler::Exec {
-            command: [
-                "curl",
-                "--silent",
-                "--fail",
-                "--max-time",
-                "3",
-                "--output",
-                "/dev/null",
-            ]
-            .map(String::from)
-            .into_iter()
-            .chain([format!("http://127.0.0.1:{}/health", ports::FRONT_HEALTH)])
-            .collect(),
-        },
+        // The image's own health check (core/nginx/Dockerfile line 32): nginx's /health on a
+        // localhost-only port, and front's dovecot (IMAP/POP, submission and all inbound LMTP),
+        // which nothing restarts when it dies. `curl -f` fails on any error status; `kill -0`
+        // fails when the pid file is missing or names no process. Backticks, not `$(…)`, which
+        // reads like a Kubernetes variable reference.
+        Component::Front => shell(&format!(
+            "curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:{}/health \
+             && kill -0 \"`cat /run/dovecot/master.pid`\"",
+            ports::FRONT_HEALTH
+        )),
         Component::Admin => ProbeHandler::HttpGet {
             path: "/ping",
             port: ports::ADMIN_HTTP.name,
@@ -120,34 +116,37 @@ pub fn health_check(component: Component) -> Option<ProbeHandler> {
         Component::Redis => ProbeHandler::TcpSocket {
             port: ports::REDIS.name,
         },
-        // Mailu's webmail image answers /ping from its nginx once PHP is up.
-        Component::Webmail => ProbeHandler::HttpGet {
-            path: "/ping",
-            port: ports::WEBMAIL_HTTP.name,
-        },
+        // webmail's nginx answers /ping only from 127.0.0.1/::1 (webmails/nginx-webmail.conf):
+        // the kubelet's httpGet would get 403, so ask from inside, as the image's own health
+        // check does (webmails/Dockerfile line 97).
+        Component::Webmail => exec(&[
+            "curl",
+            "--silent",
+            "--fail",
+            "--max-time",
+            "3",
+            "--output",
+            "/dev/null",
+            &format!("http://127.0.0.1:{}/ping", ports::WEBMAIL_HTTP.number),
+        ]),
         // The ClamAV image's own check: clamd must answer PING with PONG.
         Component::Clamav => exec(&["clamdcheck.sh"]),
         Component::Webdav => ProbeHandler::TcpSocket {
             port: ports::RADICALE.name,
         },
         // olefy answers PING with PONG (Mailu's own health check).
-        Component::Oletools => ProbeHandler::Exec {
-            command: vec![
-                "sh".to_owned(),
-                "-c".to_owned(),
-                format!(
-                    "echo PING | nc -q1 127.0.0.1 {} | grep -q PONG",
-                    ports::OLETOOLS.number
-                ),
-            ],
-        },
+        Component::Oletools => shell(&format!(
+            "echo PING | nc -q1 127.0.0.1 {} | grep -q PONG",
+            ports::OLETOOLS.number
+        )),
         Component::Tika => ProbeHandler::HttpGet {
             path: "/tika",
             port: ports::TIKA.name,
         },
         // unbound answers `localhost` from its built-in zone: no dependency on the internet.
+        // `dig` exits 0 on SERVFAIL or REFUSED, so the answer's status is checked.
         Component::Resolver => {
-            exec(&["dig", "@127.0.0.1", "+time=2", "+tries=1", "localhost", "A"])
+            shell("dig @127.0.0.1 +time=2 +tries=1 localhost A | grep -q 'status: NOERROR'")
         }
         Component::Fetchmail => return None,
     })
@@ -194,4 +193,49 @@ pub fn probes(component: Component) -> Option<(Probe, Probe, Probe)> {
         failure_threshold: 4,
     };
     Some((startup, readiness, liveness))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(c: Component) -> Vec<String> {
+        match health_check(c) {
+            Some(ProbeHandler::Exec { command }) => command,
+            other => panic!("{c:?}: {other:?}"),
+        }
+    }
+
+    /// An exec probe runs its argv without a shell: shell syntax must be inside `sh -c`, or
+    /// the probe passes `|` to the first program and cannot fail.
+    #[test]
+    fn shell_syntax_only_inside_sh_c() {
+        for c in Component::ALL {
+            if let Some(ProbeHandler::Exec { command }) = health_check(c) {
+                let is_shell = command.first().is_some_and(|a| a == "sh") && command[1] == "-c";
+                if !is_shell {
+                    for arg in &command {
+                        assert!(
+                            !["|", "&&", "$(", ";"].iter().any(|t| arg.contains(t)),
+                            "{c:?}: {arg}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The probes that once could not fail (issue 7): each checks what the image's own health
+    /// check checks.
+    #[test]
+    fn probes_fail_when_the_service_is_down() {
+        let front = argv(Component::Front).join(" ");
+        assert!(front.contains("http://127.0.0.1:10204/health"), "{front}");
+        assert!(front.contains("kill -0") && front.contains("/run/dovecot/master.pid"));
+        // webmail answers /ping only from localhost: an httpGet from the kubelet gets 403.
+        assert!(argv(Component::Webmail).iter().any(|a| a == "http://127.0.0.1:80/ping"));
+        assert!(argv(Component::Webmail).iter().any(|a| a == "--fail"));
+        // dig exits 0 on SERVFAIL: the status must be checked.
+        assert!(argv(Component::Resolver)[2].contains("grep -q 'status: NOERROR'"));
+    }
 }
