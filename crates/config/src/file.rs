@@ -614,6 +614,7 @@ pub struct MailuFile {
     pub log_level: LogLevel,
     /// Largest message accepted, in megabytes (10^6 bytes) (`MESSAGE_SIZE_LIMIT`).
     #[serde(default = "defaults::message_size_limit")]
+    #[schemars(range(min = 1, max = 2000))]
     pub message_size_limit: NonZeroU32,
     /// Create the first administrator when admin starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]

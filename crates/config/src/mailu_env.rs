@@ -254,6 +254,59 @@ pub fn known_mistake(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Values that, given through `extraEnv`, hand Mailu's trust to the wrong party or put a
+/// secret in plain text: `(message, hint)`. Read from admin's `configuration.py` and front's
+/// `config.py` at 2024.06.57.
+pub fn dangerous(name: &str, value: &str) -> Option<(String, String)> {
+    let lower = value.trim().to_ascii_lowercase();
+    let truthy = matches!(lower.as_str(), "true" | "yes" | "1" | "on");
+    let falsy = matches!(lower.as_str(), "false" | "no" | "0" | "off");
+    let everyone = value
+        .split(',')
+        .map(str::trim)
+        .any(|c| c.ends_with("/0") || crate::rules::check_private_cidr(c).is_err());
+    let (message, hint) = match name {
+        "PROXY_AUTH_WHITELIST" | "PROXY_AUTH_HEADER" | "PROXY_AUTH_CREATE" => (
+            format!("`{name}` lets a request carrying a header log in as any user"),
+            "header-based single sign-on trusts everything that reaches admin; mailu-k8s does not \
+             support it",
+        ),
+        "AUTH_RATELIMIT_EXEMPTION" if everyone => (
+            "exempts public or all addresses from the login rate limit".to_owned(),
+            "list only private networks of trusted clients, or use `mailu.rateLimits`",
+        ),
+        "DEBUG" if truthy => (
+            "Flask's debug mode shows internals (and secrets) on error pages".to_owned(),
+            "remove it; raise `logLevel` instead",
+        ),
+        "TLS_PERMISSIVE" if !falsy => (
+            "allows weak TLS ciphers and protocols".to_owned(),
+            "remove it (or set `false` to restrict port 25 to strong ciphers)",
+        ),
+        "SESSION_COOKIE_SECURE" if falsy => (
+            "sends admin and webmail session cookies over plain HTTP".to_owned(),
+            "remove it: Mailu sets it from the TLS flavor",
+        ),
+        _ if is_secret_name(name) || (name == "SQLALCHEMY_DATABASE_URI" && value.contains('@')) => {
+            (
+                format!("`{name}` holds a secret, which would be written into the manifests"),
+                "keep secrets out of the config: use the `secrets`, `database` or `mailu.relay` keys, \
+             which reference Kubernetes Secrets",
+            )
+        }
+        _ => return None,
+    };
+    Some((message, hint.to_owned()))
+}
+
+/// Names that carry secrets by Mailu's conventions.
+fn is_secret_name(name: &str) -> bool {
+    name != "RECAPTCHA_PUBLIC_KEY"
+        && ["_PASSWORD", "_PW", "_KEY", "_TOKEN", "_SECRET"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+}
+
 /// The config key that sets a managed variable, if it is one.
 pub fn managed_by(name: &str) -> Option<&'static str> {
     MANAGED_ENV

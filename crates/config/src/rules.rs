@@ -271,6 +271,14 @@ impl Ipv6Cidr {
                 "give the whole cluster IPv6 pod CIDR",
             ));
         }
+        // Mailu trusts SUBNET6 for relaying and passwordless IMAP: it must not be routable.
+        if addr.to_ipv4_mapped().is_some() || !is_private_v6(addr, prefix) {
+            return Err(problem(
+                format!("`{raw}` is not a private (fc00::/7) network"),
+                "Mailu trusts this range for relaying and logins; give the cluster's unique-local \
+                 IPv6 pod CIDR, or leave `subnet6` out",
+            ));
+        }
         Ok(Ipv6Cidr { addr, prefix })
     }
 }
@@ -279,6 +287,44 @@ impl fmt::Display for Ipv6Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.addr, self.prefix)
     }
+}
+
+/// Checks a network Mailu will *trust* (relay without authentication for it, or believe its
+/// claims about client addresses): a valid CIDR inside private address space. `0.0.0.0/0`, `::/0`
+/// and public ranges would make postfix an open relay or let anyone spoof client addresses.
+pub fn check_private_cidr(raw: &str) -> Result<(), Problem> {
+    check_cidr(raw)?;
+    let (addr, prefix) = split_cidr(raw)?;
+    let private = match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => is_private_v4(&Ipv4Cidr { addr: a, prefix }),
+        Ok(std::net::IpAddr::V6(a)) => {
+            if a.to_ipv4_mapped().is_some() {
+                return Err(problem(
+                    format!("`{raw}` is an IPv4-mapped IPv6 range"),
+                    "write the IPv4 network itself; a mapped range hides which addresses are trusted",
+                ));
+            }
+            is_private_v6(a, prefix)
+        }
+        Err(_) => false,
+    };
+    if private {
+        Ok(())
+    } else {
+        Err(problem(
+            format!("`{raw}` includes public addresses, which Mailu would trust"),
+            "list only private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); \
+             clients elsewhere must authenticate",
+        ))
+    }
+}
+
+/// Whether an IPv6 network lies inside unique local (fc00::/7) or loopback space.
+pub fn is_private_v6(addr: Ipv6Addr, prefix: u8) -> bool {
+    let a = u128::from(addr);
+    let ula = prefix >= 7 && (a >> 121) == (0xfc00u128 << 112 >> 121);
+    let loopback = prefix == 128 && addr == Ipv6Addr::LOCALHOST;
+    ula || loopback
 }
 
 /// Checks a CIDR of either family with no host bits set (e.g. for `REAL_IP_FROM`).

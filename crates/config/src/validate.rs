@@ -681,7 +681,8 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
         }
     };
     for (i, net) in m.relay_nets.iter().enumerate() {
-        if let Err(p) = rules::check_cidr(net) {
+        // postfix relays for these without authentication (`mynetworks`, main.cf line 18).
+        if let Err(p) = rules::check_private_cidr(net) {
             c.push(Code::InvalidCidr, &format!("mailu.relayNets[{i}]"), net, p);
         }
     }
@@ -735,7 +736,19 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
     let default_quota_bytes = match &m.default_quota {
         None => Some(None),
         Some(q) => c.quantity("mailu.defaultQuota", q).and_then(|q| {
-            if q.value() < 1.0 || q.value().fract() != 0.0 {
+            // Stored in a signed 64-bit database column; larger values would saturate.
+            if q.value() >= 2f64.powi(63) {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::OutOfRange,
+                        "mailu.defaultQuota",
+                        "larger than any mailbox can be (2^63 bytes)",
+                    )
+                    .with_value(q.as_str())
+                    .with_hint("e.g. `1G` or `50Gi`"),
+                );
+                None
+            } else if q.value() < 1.0 || q.value().fract() != 0.0 {
                 c.findings.push(
                     Diagnostic::error(
                         Code::InvalidQuantity,

@@ -459,7 +459,9 @@ pub(crate) fn validate_edge(
                     Code::InvalidCidr,
                     &format!("exposure.realIpFrom[{i}]"),
                     cidr,
-                    rules::check_cidr,
+                    // Whoever sends from these may claim any client address (nginx's
+                    // `real_ip_recursive on`): only the proxies' private networks.
+                    rules::check_private_cidr,
                 );
             }
             list.clone()

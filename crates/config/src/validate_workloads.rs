@@ -174,7 +174,7 @@ pub(crate) fn validate_workloads(
             ));
         }
 
-        for var in w.extra_env.keys() {
+        for (var, value) in &w.extra_env {
             let path = join(&join(&base, "extraEnv"), var);
             let well_formed = var.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
                 && var
@@ -218,6 +218,10 @@ pub(crate) fn validate_workloads(
                     )
                     .with_value(var),
                 );
+                continue;
+            }
+            if let Some((message, hint)) = mailu_env::dangerous(var, value) {
+                out.push(err(Code::InvalidValue, &path, message, hint).with_value(value));
             }
         }
         if w.allow_unknown_env && w.extra_env.is_empty() {

@@ -233,7 +233,11 @@ mod tests {
         assert!(front.contains("http://127.0.0.1:10204/health"), "{front}");
         assert!(front.contains("kill -0") && front.contains("/run/dovecot/master.pid"));
         // webmail answers /ping only from localhost: an httpGet from the kubelet gets 403.
-        assert!(argv(Component::Webmail).iter().any(|a| a == "http://127.0.0.1:80/ping"));
+        assert!(
+            argv(Component::Webmail)
+                .iter()
+                .any(|a| a == "http://127.0.0.1:80/ping")
+        );
         assert!(argv(Component::Webmail).iter().any(|a| a == "--fail"));
         // dig exits 0 on SERVFAIL: the status must be checked.
         assert!(argv(Component::Resolver)[2].contains("grep -q 'status: NOERROR'"));
