@@ -88,34 +88,52 @@ pub fn health_check(component: Component) -> Option<ProbeHandler> {
     // A shell only where a pipeline or `&&` is needed; `sh` is in every image used here.
     let shell = |script: &str| exec(&["sh", "-c", script]);
     Some(match component {
-        // The image's own health check (core/nginx/Dockerfile line 32): nginx's /health on a
-        // localhost-only port, and front's dovecot (IMAP/POP, submission and all inbound LMTP),
-        // which nothing restarts when it dies. `curl -f` fails on any error status; `kill -0`
-        // fails when the pid file is missing or names no process. Backticks, not `$(…)`, which
-        // reads like a Kubernetes variable reference.
+        // What the image's own health check means (core/nginx/Dockerfile line 32): nginx's
+        // /health on a localhost-only port, and front's dovecot (IMAP/POP, submission and all
+        // inbound LMTP), which start.py launches detached and nothing restarts. Not Mailu's
+        // `kill -0 $(cat master.pid)`: Mailu deletes pid files whenever config.py reruns
+        // (socrate system.py line 103, on every certificate change), and a dead dovecot stays a
+        // zombie that `kill -0` still finds. A live dovecot master's cmdline starts with its
+        // full path (it re-executes itself); a zombie's is empty.
         Component::Front => shell(&format!(
             "curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:{}/health \
-             && kill -0 \"`cat /run/dovecot/master.pid`\"",
+             && grep -qs '^/usr/sbin/dovecot' /proc/[0-9]*/cmdline",
             ports::FRONT_HEALTH
         )),
         Component::Admin => ProbeHandler::HttpGet {
             path: "/ping",
             port: ports::ADMIN_HTTP.name,
         },
-        Component::Postfix => ProbeHandler::TcpSocket {
-            port: ports::SMTP.name,
-        },
-        // LMTP is how mail reaches the mailboxes: ready means deliverable.
-        Component::Dovecot => ProbeHandler::TcpSocket {
-            port: ports::LMTP.name,
-        },
+        // A 220 greeting, not just a listening socket (a hung or 421-ing smtpd passes a TCP
+        // check); the connect/QUIT pair from localhost is dropped by Mailu's own log filter
+        // (core/postfix/start.py line 14).
+        Component::Postfix => exec(&[
+            "python3",
+            "-c",
+            &format!(
+                "import smtplib; smtplib.SMTP('127.0.0.1', {}, timeout=3).quit()",
+                ports::SMTP.number
+            ),
+        ]),
+        // LMTP is how mail reaches the mailboxes: ready means deliverable (a greeting, not just
+        // a socket).
+        Component::Dovecot => exec(&[
+            "python3",
+            "-c",
+            &format!(
+                "import smtplib; smtplib.LMTP('127.0.0.1', {}, timeout=3).quit()",
+                ports::LMTP.number
+            ),
+        ]),
         Component::Rspamd => ProbeHandler::HttpGet {
             path: "/",
             port: ports::RSPAMD_CONTROLLER.name,
         },
-        Component::Redis => ProbeHandler::TcpSocket {
-            port: ports::REDIS.name,
-        },
+        // `valkey-cli ping` exits 0 on an error reply (e.g. LOADING): require PONG.
+        Component::Redis => shell(&format!(
+            "valkey-cli -h 127.0.0.1 -p {} ping | grep -qx PONG",
+            ports::REDIS.number
+        )),
         // webmail's nginx answers /ping only from 127.0.0.1/::1 (webmails/nginx-webmail.conf):
         // the kubelet's httpGet would get 403, so ask from inside, as the image's own health
         // check does (webmails/Dockerfile line 97).
@@ -130,8 +148,12 @@ pub fn health_check(component: Component) -> Option<ProbeHandler> {
             &format!("http://127.0.0.1:{}/ping", ports::WEBMAIL_HTTP.number),
         ]),
         // The ClamAV image's own check: clamd must answer PING with PONG.
-        Component::Clamav => exec(&["clamdcheck.sh"]),
-        Component::Webdav => ProbeHandler::TcpSocket {
+        // (clamav-docker 1.4 Dockerfile: copied to /usr/local/bin; the entrypoint keeps the
+        // container alive when clamd dies, so this probe is its only watchdog.)
+        Component::Clamav => exec(&["/usr/local/bin/clamdcheck.sh"]),
+        // Radicale serves its web page without authentication (3.1.9, app/get.py).
+        Component::Webdav => ProbeHandler::HttpGet {
+            path: "/.web/",
             port: ports::RADICALE.name,
         },
         // olefy answers PING with PONG (Mailu's own health check).
@@ -212,8 +234,9 @@ mod tests {
     fn shell_syntax_only_inside_sh_c() {
         for c in Component::ALL {
             if let Some(ProbeHandler::Exec { command }) = health_check(c) {
-                let is_shell = command.first().is_some_and(|a| a == "sh") && command[1] == "-c";
-                if !is_shell {
+                let interpreted = command.first().is_some_and(|a| a == "sh" || a == "python3")
+                    && command.get(1).is_some_and(|a| a == "-c");
+                if !interpreted {
                     for arg in &command {
                         assert!(
                             !["|", "&&", "$(", ";"].iter().any(|t| arg.contains(t)),
@@ -231,7 +254,12 @@ mod tests {
     fn probes_fail_when_the_service_is_down() {
         let front = argv(Component::Front).join(" ");
         assert!(front.contains("http://127.0.0.1:10204/health"), "{front}");
-        assert!(front.contains("kill -0") && front.contains("/run/dovecot/master.pid"));
+        assert!(front.contains("grep -qs '^/usr/sbin/dovecot' /proc/[0-9]*/cmdline"));
+        // postfix and dovecot must greet, not just accept a connection.
+        for c in [Component::Postfix, Component::Dovecot] {
+            assert!(argv(c)[2].contains("smtplib"), "{c:?}");
+        }
+        assert!(argv(Component::Redis)[2].contains("grep -qx PONG"));
         // webmail answers /ping only from localhost: an httpGet from the kubelet gets 403.
         assert!(
             argv(Component::Webmail)
