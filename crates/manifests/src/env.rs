@@ -113,9 +113,15 @@ pub fn shared(config: &Config, topology: &Topology) -> BTreeMap<String, String> 
 fn value(name: &'static str, value: impl Into<String>) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
-        value: Some(value.into()),
+        value: Some(literal(value.into())),
         value_from: None,
     }
+}
+
+/// Kubernetes expands `$(NAME)` in an env value from the container's earlier variables (a
+/// `logoUrl` ending in `$(SECRET_KEY)` would publish the key); `$$` is a literal `$`.
+fn literal(value: String) -> String {
+    value.replace('$', "$$")
 }
 
 fn secret(name: &'static str, secret: &str, key: &str) -> EnvVar {
@@ -311,7 +317,7 @@ pub fn container(component: Component, config: &Config, topology: &Topology) -> 
         }
         env.extend(settings.extra_env.iter().map(|(name, v)| EnvVar {
             name: name.clone(),
-            value: Some(v.clone()),
+            value: Some(literal(v.clone())),
             value_from: None,
         }));
     }
@@ -321,3 +327,47 @@ pub fn container(component: Component, config: &Config, topology: &Topology) -> 
 /// Keys inside the relay credentials Secret.
 pub const RELAY_USERNAME_KEY: &str = "username";
 pub const RELAY_PASSWORD_KEY: &str = "password";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of `name` in `component`'s container, from a config with `extra` appended.
+    fn env_value(extra: &str, component: Component, name: &str) -> Option<String> {
+        let yaml = format!(
+            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\n\
+             resolver: {{serviceIP: 10.43.0.53}}\nsecrets: {{mailuSecretKey: mailu-secret-key}}\n\
+             {extra}"
+        );
+        let config = mailu_k8s_config::load(yaml.as_bytes())
+            .expect("a valid config")
+            .config;
+        let topology = Topology::from_config(&config);
+        container(component, &config, &topology)
+            .into_iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value)
+    }
+
+    #[test]
+    fn variable_references_in_values_reach_the_container_literally() {
+        assert_eq!(
+            env_value(
+                "mailu: {branding: {logoUrl: 'https://x.example/l.png?k=$(SECRET_KEY)'}}",
+                Component::Admin,
+                "LOGO_URL"
+            )
+            .as_deref(),
+            Some("https://x.example/l.png?k=$$(SECRET_KEY)")
+        );
+        assert_eq!(
+            env_value(
+                "workloads: {postfix: {extraEnv: {POSTFIX_LOG_FILE: '$(SECRET_KEY)$$x'}}}",
+                Component::Postfix,
+                "POSTFIX_LOG_FILE"
+            )
+            .as_deref(),
+            Some("$$(SECRET_KEY)$$$$x")
+        );
+    }
+}
