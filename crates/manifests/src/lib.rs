@@ -6,7 +6,6 @@ pub mod env;
 pub mod k8s;
 pub mod resolver;
 pub mod workloads;
-pub mod yaml;
 
 use std::collections::BTreeMap;
 
@@ -32,12 +31,19 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Multi-document YAML.
+    /// Multi-document YAML, written by serde-saphyr: block style, two-space indents, sequences
+    /// indented under their key. A string is plain only when YAML 1.1 and 1.2 readers alike read
+    /// it back as that string (`"2024.06"`, `"yes"`, `"0777"` are quoted); a multi-line string is
+    /// a literal block (`|`) unless it holds a character a block cannot carry verbatim (CR, BOM,
+    /// U+0085/U+2028/U+2029, other controls), and is then double-quoted with escapes.
     pub fn to_yaml(&self) -> String {
         let mut out = String::from(HEADER);
         for object in &self.objects {
             out.push_str("---\n");
-            out.push_str(&yaml::to_yaml(object));
+            // Writing a JSON value into a String cannot fail: every key is a string, every
+            // number finite, and the options are constants.
+            serde_saphyr::to_fmt_writer_with_options(&mut out, &Yaml(object), yaml_options())
+                .expect("a JSON value always serializes to YAML");
         }
         out
     }
@@ -53,6 +59,46 @@ impl Manifest {
         text.push('\n');
         text
     }
+}
+
+/// How objects are written. serde-saphyr folds a single-line string longer than
+/// `folded_wrap_chars` into a `>` block by default; no width disables that, so a long value (a
+/// DKIM record, an annotation) stays on one line and nothing depends on how a reader unfolds it.
+fn yaml_options() -> serde_saphyr::SerializerOptions {
+    serde_saphyr::ser_options! {
+        compact_list_indent: false,
+        folded_wrap_chars: usize::MAX,
+    }
+}
+
+/// A JSON value as serde-saphyr writes it, except for one case it gets wrong for libyaml (and so
+/// PyYAML, Go's yaml and kubectl): a multi-line string whose first non-empty line starts with a
+/// tab. serde-saphyr writes it as a `|` block without an indentation indicator (it adds one only
+/// for leading spaces), and libyaml refuses a tab where it detects the block's indentation:
+/// `"\tx\ny"` came out as `|-\n  \tx\n  y` and failed with "found a tab character where an
+/// indentation space is expected". Such a string is double-quoted instead.
+struct Yaml<'a>(&'a Value);
+
+impl Serialize for Yaml<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::String(text) if tab_leads_block(text) => {
+                serde_saphyr::DoubleQuoted(text.as_str()).serialize(s)
+            }
+            Value::Array(items) => s.collect_seq(items.iter().map(Yaml)),
+            Value::Object(map) => s.collect_map(map.iter().map(|(k, v)| (k, Yaml(v)))),
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// Whether `text` would be a literal block whose indentation libyaml has to detect on a tab.
+fn tab_leads_block(text: &str) -> bool {
+    text.contains('\n')
+        && text
+            .split('\n')
+            .find(|line| !line.is_empty())
+            .is_some_and(|line| line.starts_with('\t'))
 }
 
 const HEADER: &str = concat!(

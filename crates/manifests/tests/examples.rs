@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+mod common;
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -112,12 +114,17 @@ fn output_is_deterministic() {
 
 #[test]
 fn yaml_output_reads_back_as_the_json_output() {
-    // A second, independent YAML parser must see exactly the objects we meant.
+    // Two independent YAML parsers must see exactly the objects we meant.
+    let mut pyyaml = common::PyYaml::start("yaml_output_reads_back_as_the_json_output");
     for (name, config) in examples() {
         let manifest = mailu_k8s_manifests::synthesize(&config);
-        let docs: Vec<Value> =
-            serde_saphyr::from_multiple(&manifest.to_yaml()).expect("our YAML parses");
+        let yaml = manifest.to_yaml();
+        let docs = common::saphyr_documents(&yaml).expect("our YAML parses");
         assert_eq!(docs, manifest.objects, "{name}");
+        if let Some(pyyaml) = &mut pyyaml {
+            let docs = pyyaml.documents(&yaml).expect("libyaml reads our YAML");
+            assert_eq!(docs, manifest.objects, "{name}, read by libyaml");
+        }
         let list: Value = serde_json::from_str(&manifest.to_json()).expect("our JSON parses");
         assert_eq!(list["kind"], "List");
         assert_eq!(list["items"].as_array(), Some(&manifest.objects), "{name}");
