@@ -112,6 +112,81 @@ pub struct ConfigFile {
     /// front's Service type, hostPorts, or front as a DaemonSet.
     #[serde(default)]
     pub exposure: ExposureFile,
+
+    /// NetworkPolicies. Mailu trusts every address in `subnet` (relaying, passwordless IMAP
+    /// logins, DKIM keys from admin's API), so by default every Mailu pod accepts and opens only
+    /// the connections Mailu needs.
+    #[serde(default)]
+    pub network_policies: NetworkPoliciesFile,
+}
+
+/// NetworkPolicies for every Mailu pod.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkPoliciesFile {
+    /// Write NetworkPolicies (default). `false` leaves Mailu's pods open to every pod of the
+    /// cluster, which Mailu then trusts.
+    #[serde(default = "defaults::enabled")]
+    pub enabled: bool,
+    /// The cluster's Service CIDRs. With the pod CIDRs (`subnet`, `subnet6`) they are excluded
+    /// from the internet egress of the components that need it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_cidrs: Vec<String>,
+    /// The cluster DNS pods: the resolver forwards the cluster domain to them, and components
+    /// that do not use Mailu's resolver ask them. Default: CoreDNS in `kube-system`
+    /// (`k8s-app: kube-dns`).
+    #[serde(
+        default = "defaults::cluster_dns",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cluster_dns: Option<PeerFile>,
+    /// Where the ingress's traffic comes from: the pods of the proxy that forwards web (and
+    /// proxied mail) to front. Default for `traefik`: namespace `traefik`, pods labelled
+    /// `app.kubernetes.io/name: traefik`; for `gatewayApi`: the Gateway's namespace. Required
+    /// for `ingress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<PeerFile>,
+    /// In-cluster applications allowed to submit mail on front's submission ports (465/587,
+    /// always with a user's password or token). Nothing else in the cluster reaches front.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub submission_from: Vec<PeerFile>,
+    /// Where the external PostgreSQL servers (`database`, `webmail.roundcubeDatabase`) are: a
+    /// NetworkPolicy cannot name a host. Required with an external database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<PeerFile>,
+    /// Where the external Redis is. Required with an external `redis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<PeerFile>,
+}
+
+impl Default for NetworkPoliciesFile {
+    fn default() -> Self {
+        NetworkPoliciesFile {
+            enabled: true,
+            service_cidrs: Vec::new(),
+            cluster_dns: defaults::cluster_dns(),
+            edge: None,
+            submission_from: Vec::new(),
+            database: None,
+            redis: None,
+        }
+    }
+}
+
+/// Other pods or networks: `cidrs`, or a `namespace` with optional `podLabels` (all its pods
+/// when omitted).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PeerFile {
+    /// The namespace's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Labels of the pods in that namespace.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_labels: BTreeMap<String, String>,
+    /// Networks outside the cluster, e.g. a managed database's address range.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cidrs: Vec<String>,
 }
 
 /// Mailu's own database.
@@ -1316,6 +1391,16 @@ pub mod defaults {
     }
     pub fn log_level() -> LogLevel {
         LogLevel::Warning
+    }
+    pub fn enabled() -> bool {
+        true
+    }
+    pub fn cluster_dns() -> Option<PeerFile> {
+        Some(PeerFile {
+            namespace: Some("kube-system".into()),
+            pod_labels: BTreeMap::from([("k8s-app".into(), "kube-dns".into())]),
+            cidrs: Vec::new(),
+        })
     }
     pub fn message_size_limit() -> NonZeroU32 {
         NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN)

@@ -13,6 +13,7 @@ pub mod rules;
 pub mod structure;
 mod validate;
 mod validate_edge;
+mod validate_network;
 pub mod validate_workloads;
 
 pub use diagnostic::{Code, Diagnostic, Location, Severity};

@@ -38,6 +38,33 @@ pub struct Config {
     pub tls: Tls,
     pub edge: Edge,
     pub exposure: Exposure,
+    /// `None` when the operator turned NetworkPolicies off.
+    pub network_policies: Option<NetworkPolicies>,
+}
+
+/// What the NetworkPolicies need to know beyond the topology: where the cluster's own
+/// networks, DNS, ingress proxy, allowed senders and external services are.
+#[derive(Debug, Clone)]
+pub struct NetworkPolicies {
+    /// Pod and Service CIDRs: never reached through an "internet" rule.
+    pub cluster_cidrs: Vec<String>,
+    pub cluster_dns: Peer,
+    /// The ingress proxy's pods, when an ingress forwards to front.
+    pub edge: Option<Peer>,
+    pub submission_from: Vec<Peer>,
+    pub database: Option<Peer>,
+    pub redis: Option<Peer>,
+}
+
+/// Pods of another namespace, or networks outside the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peer {
+    Pods {
+        namespace: String,
+        /// Empty: every pod of the namespace.
+        pod_labels: BTreeMap<String, String>,
+    },
+    Cidrs(Vec<String>),
 }
 
 /// The public host names; there is always a primary one.

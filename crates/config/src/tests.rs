@@ -484,6 +484,55 @@ const WORKLOAD_RULES: &[(&str, Code, &str, &str)] = &[
         "workloads.clamav.logLevel",
         "extraEnv",
     ),
+    // NetworkPolicies need to know where the outside parties are.
+    (
+        "ingress: {type: ingress}\n",
+        Code::MissingDependency,
+        "networkPolicies.edge",
+        "ingress-nginx",
+    ),
+    (
+        "redis: {host: redis.cache}\n",
+        Code::MissingDependency,
+        "networkPolicies.redis",
+        "cidrs",
+    ),
+    (
+        "database: {type: postgresql, postgresql: {host: pg.db, secretName: db}}\n",
+        Code::MissingDependency,
+        "networkPolicies.database",
+        "namespace",
+    ),
+    (
+        "networkPolicies: {redis: {namespace: cache}}\n",
+        Code::InvalidValue,
+        "networkPolicies.redis",
+        "remove",
+    ),
+    (
+        "networkPolicies: {edge: {namespace: traefik}}\n",
+        Code::InvalidValue,
+        "networkPolicies.edge",
+        "configure `ingress`",
+    ),
+    (
+        "networkPolicies: {submissionFrom: [{namespace: apps, cidrs: [10.0.0.0/8]}]}\n",
+        Code::InvalidValue,
+        "networkPolicies.submissionFrom[0]",
+        "not both",
+    ),
+    (
+        "networkPolicies: {serviceCidrs: [10.43.0.1/16]}\n",
+        Code::InvalidCidr,
+        "networkPolicies.serviceCidrs[0]",
+        "10.43.0.0/16",
+    ),
+    (
+        "networkPolicies: {submissionFrom: [{namespace: Apps}]}\n",
+        Code::InvalidKubernetesName,
+        "networkPolicies.submissionFrom[0].namespace",
+        "",
+    ),
     // Dangerous values (issue 9): trust must not reach public or all addresses.
     (
         "mailu: {relayNets: [0.0.0.0/0]}\n",

@@ -235,6 +235,8 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
         .collect();
     let edge =
         crate::validate_edge::validate_edge(file, hostnames.as_ref(), &pod_cidrs, &mut c.findings);
+    let network_policies =
+        crate::validate_network::validate_network_policies(file, &pod_cidrs, &mut c.findings);
 
     if c.findings.iter().any(Diagnostic::is_error) {
         return Err(c.findings);
@@ -262,6 +264,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
             tls: edge.tls,
             edge: edge.edge,
             exposure: edge.exposure,
+            network_policies: network_policies?,
         })
     })();
     match built {

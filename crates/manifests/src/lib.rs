@@ -4,6 +4,7 @@
 pub mod edge;
 pub mod env;
 pub mod k8s;
+pub mod network;
 pub mod resolver;
 pub mod workloads;
 
@@ -127,23 +128,26 @@ fn object<S: Serialize>(
 /// Labels that select a component's pods. Never change these for an existing component: a
 /// Deployment's selector is immutable.
 pub fn selector_labels(component: Component) -> Labels {
+    let mut l = instance_labels();
+    l.insert(
+        "app.kubernetes.io/component".into(),
+        component.name().into(),
+    );
+    l
+}
+
+/// Labels every pod of this Mailu installation carries.
+pub fn instance_labels() -> Labels {
     Labels::from([
         ("app.kubernetes.io/name".into(), "mailu".into()),
         ("app.kubernetes.io/instance".into(), "mailu".into()),
-        (
-            "app.kubernetes.io/component".into(),
-            component.name().into(),
-        ),
     ])
 }
 
 fn labels(component: Option<Component>, version: &str) -> Labels {
     let mut l = match component {
         Some(c) => selector_labels(c),
-        None => Labels::from([
-            ("app.kubernetes.io/name".into(), "mailu".into()),
-            ("app.kubernetes.io/instance".into(), "mailu".into()),
-        ]),
+        None => instance_labels(),
     };
     l.insert("app.kubernetes.io/part-of".into(), "mailu".into());
     l.insert("app.kubernetes.io/managed-by".into(), "mailu-k8s".into());
@@ -237,6 +241,20 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
                 },
             ));
         }
+    }
+
+    // Before the pods, so no pod ever runs unisolated.
+    let policy_meta = |name: String, c: Option<Component>| {
+        let version = c.map_or_else(|| mailu_version.to_owned(), |c| version_of(c, config));
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some(name),
+            namespace: Some(ns.to_owned()),
+            labels: Some(labels(c, &version)),
+            ..Default::default()
+        }
+    };
+    for policy in network::policies(config, topology, policy_meta) {
+        objects.push(serde_json::to_value(&policy).unwrap_or(Value::Null));
     }
 
     // Before the pods, so the Secret front mounts is on its way.

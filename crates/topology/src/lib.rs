@@ -11,6 +11,7 @@ use mailu_k8s_config::{Compute, Config, Redis as RedisConfig};
 
 pub mod exposure;
 pub mod mailu_env;
+pub mod network;
 pub use exposure::{Exposure, MailPath, MailRoute, WebPath};
 
 /// A Mailu component that mailu-k8s runs as a workload.
@@ -684,7 +685,9 @@ mod tests {
             "mailu-redis.mailu.svc.cluster.local"
         );
         assert!(bundled.workload(Component::Redis).is_some());
-        let external = topology("redis: {host: redis.cache, port: 6380}\n");
+        let external = topology(
+            "redis: {host: redis.cache, port: 6380}\nnetworkPolicies: {redis: {namespace: cache}}\n",
+        );
         assert_eq!(external.redis.address(), "redis.cache:6380");
         assert!(external.workload(Component::Redis).is_none());
         assert!(
