@@ -224,7 +224,24 @@ fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), Stri
 
 /// Writes through a temporary file in the same directory and renames it into place, so the
 /// target is either the old file or the complete new one, never a partial write.
+///
+/// The temporary file is created exclusively (`O_EXCL`) under an unpredictable name, so a
+/// symlink planted in the directory is never followed. A target that exists and is not a
+/// regular file (a FIFO, a socket, a device) is refused: the rename would replace it, and
+/// `-o /dev/stdout` would not mean standard output.
 fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), String> {
+    let existing = match std::fs::metadata(target) {
+        Ok(meta) if meta.is_file() => Some(meta.permissions()),
+        Ok(meta) => {
+            return Err(format!(
+                "cannot write {}: it is {}, not a regular file (write to a file or a directory, \
+                 or `-o -` for standard output)",
+                target.display(),
+                describe(&meta.file_type())
+            ));
+        }
+        Err(_) => None,
+    };
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -234,14 +251,46 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), String> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| format!("{} is not a file path", target.display()))?;
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&temp, bytes)
-        .and_then(|()| std::fs::rename(&temp, target))
-        .map_err(|e| format!("cannot write {}: {e}", target.display()));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+    let cannot = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", target.display());
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp").rand_bytes(16);
+    // Created as `File::create` would (0666 before the umask), not tempfile's 0600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut temp = builder.tempfile_in(&dir).map_err(|e| cannot(&e))?;
+    if let Some(permissions) = existing {
+        // A replaced file keeps its mode.
+        temp.as_file()
+            .set_permissions(permissions)
+            .map_err(|e| cannot(&e))?;
     }
-    result
+    temp.write_all(bytes).map_err(|e| cannot(&e))?;
+    // On failure the temporary file is removed when dropped.
+    temp.persist(target).map_err(|e| cannot(&e.error))?;
+    Ok(())
+}
+
+/// A file type in words, for the refusal above.
+fn describe(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
 }
 
 /// The schema file `init` writes beside the config, named in the config's modeline.

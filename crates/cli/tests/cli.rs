@@ -334,3 +334,159 @@ fn closed_stdout_is_a_normal_end() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The PID the kernel gave out last, where Linux says.
+fn last_pid() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[test]
+fn a_symlink_planted_at_a_predictable_temp_name_is_not_followed() {
+    // Earlier versions wrote `.<name>.<pid>.tmp` beside the target without O_EXCL: anyone who
+    // could write to the directory could plant a symlink there and have the manifests written
+    // through it (and the target replaced by the link). Plant links at that name for the next
+    // PIDs, run, and check that the PID we got was covered.
+    let Some(first) = last_pid() else {
+        eprintln!("no /proc/sys/kernel/ns_last_pid: cannot predict PIDs, test skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").expect("write");
+    let out = dir.path().join("mailu.k8s.yaml");
+    const WINDOW: u32 = 2000;
+    for pid in first + 1..=first + WINDOW {
+        std::os::unix::fs::symlink(
+            &victim,
+            dir.path().join(format!(".mailu.k8s.yaml.{pid}.tmp")),
+        )
+        .expect("plant a symlink");
+    }
+    let bin = assert_cmd::cargo::cargo_bin!("mailu-k8s");
+    let mut child = Command::new(bin)
+        .args([
+            "synth",
+            example("quickstart").to_str().expect("utf-8"),
+            "-o",
+        ])
+        .arg(&out)
+        .spawn()
+        .expect("run");
+    let pid = child.id();
+    assert!(child.wait().expect("wait").success());
+    assert!(
+        (first + 1..=first + WINDOW).contains(&pid),
+        "PID {pid} was not predicted ({first} + 1..{WINDOW}); rerun"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("read"),
+        "precious\n"
+    );
+    let meta = std::fs::symlink_metadata(&out).expect("output");
+    assert!(meta.file_type().is_file(), "the output is a regular file");
+    assert!(
+        std::fs::read_to_string(&out)
+            .expect("read")
+            .contains("kind: Namespace")
+    );
+    // The planted links are still there and still links; nothing else was left behind.
+    let planted = dir.path().join(format!(".mailu.k8s.yaml.{pid}.tmp"));
+    assert!(
+        std::fs::symlink_metadata(&planted)
+            .expect("planted")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        WINDOW as usize + 2,
+        "no stray files"
+    );
+}
+
+#[test]
+fn special_files_are_refused_as_output_targets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    let socket = dir.path().join("socket");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind a socket");
+    for (target, kind) in [(&fifo, "FIFO"), (&socket, "socket")] {
+        cargo_bin_cmd!("mailu-k8s")
+            .args([
+                "synth",
+                example("quickstart").to_str().expect("utf-8"),
+                "-o",
+            ])
+            .arg(target)
+            .timeout(std::time::Duration::from_secs(20))
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(
+                predicate::str::contains(kind)
+                    .and(predicate::str::contains("not a regular file"))
+                    .and(predicate::str::contains("-o -")),
+            );
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let meta = |p: &Path| {
+        std::fs::symlink_metadata(p)
+            .expect("still there")
+            .file_type()
+    };
+    assert!(meta(&fifo).is_fifo(), "the FIFO is left alone");
+    assert!(meta(&socket).is_socket(), "the socket is left alone");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        2,
+        "no stray files"
+    );
+    // Standard output stays `-o -`.
+    cargo_bin_cmd!("mailu-k8s")
+        .args([
+            "synth",
+            example("quickstart").to_str().expect("utf-8"),
+            "-o",
+            "-",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kind: Namespace"));
+}
+
+#[test]
+fn an_existing_output_is_replaced_only_by_a_successful_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, BAD_CONFIG).expect("write");
+    let out = dir.path().join("out.yaml");
+    std::fs::write(&out, "previous output\n").expect("write");
+    let synth = |config: &Path| {
+        cargo_bin_cmd!("mailu-k8s")
+            .args(["synth", config.to_str().expect("utf-8"), "-o"])
+            .arg(&out)
+            .assert()
+    };
+    synth(&bad).code(2);
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read"),
+        "previous output\n"
+    );
+    synth(&example("quickstart")).success();
+    let written = std::fs::read_to_string(&out).expect("read");
+    assert!(written.starts_with("# Generated by mailu-k8s"), "{written}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        2,
+        "no stray files"
+    );
+}

@@ -667,6 +667,19 @@ const WORKLOAD_RULES: &[(&str, Code, &str, &str)] = &[
         "postfix",
     ),
     (
+        "components: {fetchmail: true}\n\
+         workloads: {fetchmail: {serviceAnnotations: {a.example/b: c}}}\n",
+        Code::InvalidValue,
+        "workloads.fetchmail.serviceAnnotations",
+        "apply to the pods",
+    ),
+    (
+        "components: {fetchmail: true}\nworkloads: {fetchmail: {serviceLabels: {a: b}}}\n",
+        Code::InvalidValue,
+        "workloads.fetchmail.serviceLabels",
+        "apply to the pods",
+    ),
+    (
         "workloads: {postfix: {overrides: {'../x': y}}}\n",
         Code::InvalidValue,
         "workloads.postfix.overrides.../x",

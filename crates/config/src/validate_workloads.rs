@@ -42,6 +42,9 @@ pub const MAILU_ENV_READERS: [&str; 7] = [
 /// Components that read override files from `/overrides`.
 pub const OVERRIDE_READERS: [&str; 5] = ["front", "postfix", "dovecot", "rspamd", "webmail"];
 
+/// Components that listen on nothing and so get no Service to annotate or label.
+pub const WITHOUT_SERVICE: [&str; 1] = ["fetchmail"];
+
 /// Why a component cannot run more than one replica.
 fn single_replica_reason(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -252,6 +255,19 @@ pub(crate) fn validate_workloads(
                     )
                     .with_value(file_name),
                 );
+            }
+        }
+        for (key, given) in [
+            ("serviceAnnotations", !w.service_annotations.is_empty()),
+            ("serviceLabels", !w.service_labels.is_empty()),
+        ] {
+            if given && WITHOUT_SERVICE.contains(&name) {
+                out.push(err(
+                    Code::InvalidValue,
+                    &join(&base, key),
+                    format!("`{name}` listens on nothing and has no Service"),
+                    "remove it; `annotations` and `labels` apply to the pods",
+                ));
             }
         }
         check_annotations(

@@ -662,7 +662,9 @@ mod tests {
     /// what `Component` says.
     #[test]
     fn config_component_lists_match_the_topology() {
-        use mailu_k8s_config::validate_workloads::{MAILU_ENV_READERS, WORKLOAD_NAMES};
+        use mailu_k8s_config::validate_workloads::{
+            MAILU_ENV_READERS, WITHOUT_SERVICE, WORKLOAD_NAMES,
+        };
         let names: Vec<&str> = Component::ALL.iter().map(|c| c.name()).collect();
         assert_eq!(names, WORKLOAD_NAMES);
         let mailu: Vec<&str> = Component::ALL
@@ -671,6 +673,18 @@ mod tests {
             .map(|c| c.name())
             .collect();
         assert_eq!(mailu, MAILU_ENV_READERS);
+        let every = topology(
+            "components: {webmail: true, clamav: true, fetchmail: true, webdav: true, \
+             oletools: true, tika: true}\n",
+        );
+        assert_eq!(every.workloads.len(), Component::ALL.len());
+        let silent: Vec<&str> = every
+            .workloads
+            .iter()
+            .filter(|w| w.ports.is_empty())
+            .map(|w| w.component.name())
+            .collect();
+        assert_eq!(silent, WITHOUT_SERVICE);
         assert_eq!(
             mailu_k8s_config::file::defaults::redis_port(),
             ports::REDIS.number
