@@ -974,9 +974,15 @@ impl Topology {
 mod tests {
     use super::*;
 
+    /// A minimal config with `extra` appended; `extra` may give its own `secrets`.
     fn topology(extra: &str) -> (Config, Topology) {
+        let secrets = if extra.contains("secrets:") {
+            ""
+        } else {
+            "secrets: {mailuSecretKey: k}\n"
+        };
         let text = format!(
-            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n{extra}"
+            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\n{secrets}resolver: {{serviceIP: 10.43.0.53}}\n{extra}"
         );
         let loaded = mailu_k8s_config::load(text.as_bytes()).expect("valid config");
         let t = Topology::from_config(&loaded.config);
@@ -1031,7 +1037,7 @@ mod tests {
             "",
             "components: {webmail: true, webdav: true, clamav: true, oletools: true, tika: true, fetchmail: true}\n",
             "ingress: {type: traefik, traefik: {enableTcp: true}}\n",
-            "tls: {flavor: notls, notlsIsForTestingOnly: true, secretName: null}\n",
+            "tls: {flavor: notls, notlsIsForTestingOnly: true}\n",
         ] {
             let (config, t) = topology(extra);
             for v in TABLE {
