@@ -560,7 +560,13 @@ fn pod_template(
             hostname: (c == Component::Rspamd).then(|| c.object_name()),
             node_selector,
             tolerations: s.tolerations.clone(),
-            affinity: s.affinity.clone(),
+            affinity: s
+                .affinity
+                .as_ref()
+                .and_then(|a| match serde_json::to_value(a) {
+                    Ok(Value::Object(m)) => Some(m),
+                    _ => None,
+                }),
             topology_spread_constraints: topology_spread(c, s),
             priority_class_name: s.priority_class_name.clone(),
             image_pull_secrets: config
@@ -600,11 +606,15 @@ fn topology_spread(c: Component, s: &WorkloadSettings) -> Vec<Value> {
     s.topology_spread
         .iter()
         .map(|t| {
-            let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
-            if t.label_selector.is_none() {
-                v["labelSelector"] = own_pods.clone();
-            }
-            v
+            serde_json::json!({
+                "maxSkew": t.max_skew,
+                "topologyKey": t.topology_key,
+                "whenUnsatisfiable": t.when_unsatisfiable,
+                "labelSelector": t.label_selector.as_ref().map_or_else(
+                    || own_pods.clone(),
+                    |s| serde_json::to_value(s).unwrap_or(Value::Null),
+                ),
+            })
         })
         .collect()
 }
