@@ -32,7 +32,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sha2::{Digest, Sha256};
 
 use mailu_k8s_config::{Config, ServiceType, TrafficPolicy, WorkloadSettings};
-use mailu_k8s_topology::{Component, Topology, Workload};
+use mailu_k8s_topology::{Component, Controller, Topology, Workload};
 
 /// The `k8s-openapi` this crate's objects are made of, for programs that change them.
 pub use k8s_openapi;
@@ -114,7 +114,7 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
         objects.push(workload(w, ns, config, topology));
     }
     for w in &topology.workloads {
-        objects.extend(disruption_budget(w.component, ns, config).map(Object::from));
+        objects.extend(disruption_budget(w, ns, config).map(Object::from));
     }
     objects.extend(edge::routes(
         config,
@@ -206,11 +206,6 @@ fn settings(component: Component, config: &Config) -> &WorkloadSettings {
         .unwrap_or_else(|| DEFAULT.get_or_init(WorkloadSettings::default))
 }
 
-/// ClamAV keeps one signature volume per replica (a StatefulSet's claim templates).
-fn uses_claim_templates(component: Component) -> bool {
-    component == Component::Clamav
-}
-
 fn version_of(component: Component, config: &Config) -> String {
     workloads::image(component, config).1
 }
@@ -264,8 +259,8 @@ fn config_maps(config: &Config, topology: &Topology, ns: &str) -> impl Iterator<
 /// The claim of a component that keeps state, unless it reuses an existing claim or has one per
 /// replica (claim templates).
 fn pvc(w: &Workload, ns: &str, config: &Config) -> Option<PersistentVolumeClaim> {
-    let v = workloads::volume(w.component, config)?;
-    if w.mounts.is_empty() || v.existing_claim.is_some() || uses_claim_templates(w.component) {
+    let v = mailu_k8s_topology::volume(config, w.component)?;
+    if w.mounts.is_empty() || v.existing_claim.is_some() || w.claim_per_replica() {
         return None;
     }
     let mut metadata = meta(
@@ -399,14 +394,13 @@ fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Optio
     })
 }
 
-/// A PodDisruptionBudget for a component running more than one replica: drains take one pod at
-/// a time.
-fn disruption_budget(c: Component, ns: &str, config: &Config) -> Option<PodDisruptionBudget> {
-    let s = settings(c, config);
-    let scaled = s.replicas > 1 || (c == Component::Front && config.exposure.daemon_set.is_some());
-    if !scaled {
+/// A PodDisruptionBudget for a component running more than one pod: drains take one pod at a
+/// time.
+fn disruption_budget(w: &Workload, ns: &str, config: &Config) -> Option<PodDisruptionBudget> {
+    if !w.needs_disruption_budget() {
         return None;
     }
+    let c = w.component;
     Some(PodDisruptionBudget {
         metadata: meta(c.object_name(), ns, component_labels(c, config)),
         spec: Some(PodDisruptionBudgetSpec {
@@ -437,31 +431,29 @@ fn digest<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
 /// How many old ReplicaSets / revisions a workload keeps for rollbacks.
 const REVISION_HISTORY: i32 = 3;
 
-/// A component's workload: a Deployment, a StatefulSet for ClamAV, or for front optionally a
-/// DaemonSet.
+/// A component's workload, of the kind the topology chose.
 fn workload(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Object {
     let c = w.component;
     let (image, version) = workloads::image(c, config);
     let template = pods::pod_template(w, config, topology, &version, image);
     let metadata = meta(c.object_name(), ns, labels(Some(c), &version));
-    if uses_claim_templates(c) {
-        stateful_set(c, metadata, template, config, &version).into()
-    } else if c == Component::Front && config.exposure.daemon_set.is_some() {
-        daemon_set(c, metadata, template).into()
-    } else {
-        deployment(w, metadata, template, config, topology).into()
+    match w.controller {
+        Controller::StatefulSet => stateful_set(w, metadata, template, config, &version).into(),
+        Controller::DaemonSet => daemon_set(c, metadata, template).into(),
+        Controller::Deployment { recreate } => deployment(w, metadata, template, recreate).into(),
     }
 }
 
 /// One claim per replica from a template; replicas start together.
 fn stateful_set(
-    c: Component,
+    w: &Workload,
     metadata: ObjectMeta,
     template: PodTemplateSpec,
     config: &Config,
     version: &str,
 ) -> StatefulSet {
-    let claim_templates = workloads::volume(c, config)
+    let c = w.component;
+    let claim_templates = mailu_k8s_topology::volume(config, c)
         .map(|v| PersistentVolumeClaim {
             metadata: ObjectMeta {
                 // The pod volume name the containers mount.
@@ -478,7 +470,7 @@ fn stateful_set(
         metadata,
         spec: Some(StatefulSetSpec {
             service_name: Some(c.object_name()),
-            replicas: Some(int32(settings(c, config).replicas)),
+            replicas: Some(int32(w.replicas)),
             revision_history_limit: Some(REVISION_HISTORY),
             pod_management_policy: Some("Parallel".to_owned()),
             update_strategy: Some(StatefulSetUpdateStrategy {
@@ -516,37 +508,15 @@ fn daemon_set(c: Component, metadata: ObjectMeta, template: PodTemplateSpec) -> 
     }
 }
 
+/// `recreate`: stop the old pod before starting the new one; otherwise one extra pod at a
+/// time, never one fewer.
 fn deployment(
     w: &Workload,
     metadata: ObjectMeta,
     template: PodTemplateSpec,
-    config: &Config,
-    topology: &Topology,
+    recreate: bool,
 ) -> Deployment {
-    let c = w.component;
-    Deployment {
-        metadata,
-        spec: Some(DeploymentSpec {
-            replicas: Some(int32(settings(c, config).replicas)),
-            revision_history_limit: Some(REVISION_HISTORY),
-            selector: selector(c),
-            strategy: Some(deployment_strategy(w, config, topology)),
-            template,
-            ..DeploymentSpec::default()
-        }),
-        status: None,
-    }
-}
-
-/// A ReadWriteOnce volume attaches to one node at a time, and hostPorts bind once per node: then
-/// the old pod must stop before the new one starts (`Recreate`). Otherwise one extra pod at a
-/// time, never one fewer.
-fn deployment_strategy(w: &Workload, config: &Config, topology: &Topology) -> DeploymentStrategy {
-    let c = w.component;
-    let exclusive_volume = !w.mounts.is_empty()
-        && !workloads::volume(c, config).is_some_and(|v| v.shared_across_nodes());
-    let binds_host_ports = c == Component::Front && topology.exposure.host_port;
-    if exclusive_volume || binds_host_ports {
+    let strategy = if recreate {
         DeploymentStrategy {
             type_: Some("Recreate".to_owned()),
             rolling_update: None,
@@ -559,5 +529,17 @@ fn deployment_strategy(w: &Workload, config: &Config, topology: &Topology) -> De
                 max_unavailable: Some(IntOrString::Int(0)),
             }),
         }
+    };
+    Deployment {
+        metadata,
+        spec: Some(DeploymentSpec {
+            replicas: Some(int32(w.replicas)),
+            revision_history_limit: Some(REVISION_HISTORY),
+            selector: selector(w.component),
+            strategy: Some(strategy),
+            template,
+            ..DeploymentSpec::default()
+        }),
+        status: None,
     }
 }

@@ -19,7 +19,7 @@ use mailu_k8s_topology::{Component, Topology, Workload};
 use crate::{
     CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, Labels, OVERRIDES_CHECKSUM_ANNOTATION,
     claim_name, digest, env, labels, non_empty, non_empty_map, overrides_configmap, resolver,
-    selector_labels, settings, uses_claim_templates, workloads,
+    selector_labels, settings, workloads,
 };
 
 /// The name of the pod volume backed by the component's claim.
@@ -167,8 +167,7 @@ impl Pod<'_> {
             None
         };
         PodSpec {
-            // rspamd keys its history on the host name; keep it fixed across restarts.
-            hostname: (self.c == Component::Rspamd).then(|| self.c.object_name()),
+            hostname: self.c.needs_stable_hostname().then(|| self.c.object_name()),
             node_selector: non_empty_map(self.node_selector()),
             tolerations: non_empty(self.s.tolerations.iter().map(toleration).collect()),
             affinity: self.s.affinity.clone(),
@@ -218,14 +217,8 @@ impl Pod<'_> {
         }
     }
 
-    /// Every port the component listens on; front's directly published ones also on its node
-    /// when `exposure.hostPort` is set.
+    /// Every port the component listens on, those the topology binds on the node also there.
     fn container_ports(&self) -> Vec<ContainerPort> {
-        let host_ports = if self.c == Component::Front && self.topology.exposure.host_port {
-            self.topology.exposure.directly_published_ports()
-        } else {
-            Vec::new()
-        };
         self.w
             .ports
             .iter()
@@ -234,7 +227,9 @@ impl Pod<'_> {
                 ContainerPort {
                     name: Some(p.name.to_owned()),
                     container_port: number,
-                    host_port: host_ports
+                    host_port: self
+                        .w
+                        .host_ports
                         .iter()
                         .any(|h| h.number == p.number)
                         .then_some(number),
@@ -267,8 +262,8 @@ impl Pod<'_> {
                 .iter()
                 .map(|m| mount(DATA_VOLUME, m.mount_path, Some(m.sub_path), false)),
         );
-        if !self.w.mounts.is_empty() && !uses_claim_templates(self.c) {
-            let claim = workloads::volume(self.c, self.config)
+        if !self.w.mounts.is_empty() && !self.w.claim_per_replica() {
+            let claim = mailu_k8s_topology::volume(self.config, self.c)
                 .and_then(|v| v.existing_claim.clone())
                 .unwrap_or_else(|| claim_name(self.c));
             st.volumes.push(claim_volume(DATA_VOLUME, claim));

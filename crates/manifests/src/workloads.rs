@@ -1,7 +1,7 @@
-//! Per-component Kubernetes details that the topology does not carry: images, probes, resources,
-//! volume sizes. Ports always come from the topology.
+//! Per-component Kubernetes details that the topology does not carry yet: images and probes.
+//! Ports, volumes and resources come from the topology.
 
-use mailu_k8s_config::{Config, Volume};
+use mailu_k8s_config::Config;
 use mailu_k8s_topology::{Component, ports};
 
 use k8s_openapi::api::core::v1::{ExecAction, HTTPGetAction, Probe, TCPSocketAction};
@@ -58,24 +58,6 @@ fn default_image(component: Component, config: &Config) -> (String, String) {
 
 fn upstream(repository: &str, tag: &str) -> (String, String) {
     (repository.to_owned(), tag.to_owned())
-}
-
-/// The volume settings of a component that keeps state.
-pub fn volume(component: Component, config: &Config) -> Option<&Volume> {
-    let s = &config.storage;
-    match component {
-        Component::Front => Some(&s.front),
-        Component::Admin => Some(&s.admin),
-        Component::Postfix => Some(&s.postfix),
-        Component::Dovecot => Some(&s.dovecot),
-        Component::Rspamd => Some(&s.rspamd),
-        Component::Redis => Some(&s.redis),
-        Component::Webmail => Some(&s.webmail),
-        Component::Webdav => Some(&s.webdav),
-        Component::Fetchmail => Some(&s.fetchmail),
-        Component::Clamav => Some(&s.clamav),
-        Component::Oletools | Component::Tika | Component::Resolver => None,
-    }
 }
 
 /// How a probe checks a component: one of Kubernetes' probe handlers. Ports are container port
