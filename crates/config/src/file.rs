@@ -441,7 +441,8 @@ pub struct PodsFile {
     /// `tolerations`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<TolerationFile>>,
-    /// `affinity`, passed to Kubernetes as written (its schema is Kubernetes' `Affinity`).
+    /// `affinity`, passed to Kubernetes as written; it must be a Kubernetes `Affinity` (see
+    /// `kubectl explain pod.spec.affinity`), unknown fields are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affinity: Option<serde_json::Map<String, serde_json::Value>>,
     /// `topologySpreadConstraints`; an omitted `labelSelector` selects the component's pods.
@@ -493,10 +494,11 @@ pub enum TaintEffect {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TopologySpreadFile {
+    #[schemars(range(max = 2147483647))]
     pub max_skew: NonZeroU32,
     pub topology_key: String,
     pub when_unsatisfiable: WhenUnsatisfiable,
-    /// Default: the component's own pods.
+    /// A Kubernetes `LabelSelector`. Default: the component's own pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_selector: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -548,6 +550,7 @@ pub struct WorkloadFile {
     /// Roundcube), clamav, oletools, tika, resolver. Scaled components get a
     /// PodDisruptionBudget and spread over nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 2147483647))]
     pub replicas: Option<NonZeroU32>,
     /// The container image, replacing the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 pub use crate::file::{
     AccessMode, AntivirusAction, BrandingFile as Branding, DmarcFile as Dmarc, InitialAccountMode,
     IssuerKind, LogLevel, OutboundTlsLevel, PullPolicy, RateLimitsFile as RateLimits, ServiceType,
-    TlsFlavor, TlsPolicyFile as TlsPolicy, TolerationFile as Toleration,
-    TopologySpreadFile as TopologySpread, TrafficPolicy, WebPathsFile as WebPaths, WebmailType,
-    WelcomeFile as Welcome,
+    TlsFlavor, TlsPolicyFile as TlsPolicy, TolerationFile as Toleration, TrafficPolicy,
+    WebPathsFile as WebPaths, WebmailType, WelcomeFile as Welcome, WhenUnsatisfiable,
 };
 pub use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr, Quantity};
 
@@ -308,8 +307,8 @@ pub struct WorkloadSettings {
     pub log_level: Option<LogLevel>,
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
-    pub affinity: Option<serde_json::Map<String, serde_json::Value>>,
-    /// As given; an absent `labelSelector` means the component's own pods.
+    /// As given, checked to be a Kubernetes `Affinity` with no unknown field.
+    pub affinity: Option<k8s_openapi::api::core::v1::Affinity>,
     pub topology_spread: Vec<TopologySpread>,
     pub priority_class_name: Option<String>,
     pub pod_annotations: BTreeMap<String, String>,
@@ -320,6 +319,17 @@ pub struct WorkloadSettings {
     pub extra_env: BTreeMap<String, String>,
     /// File name to content, mounted at `/overrides`.
     pub overrides: BTreeMap<String, String>,
+}
+
+/// A topology spread constraint as given, its `labelSelector` checked to be a Kubernetes
+/// `LabelSelector`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopologySpread {
+    pub max_skew: std::num::NonZeroU32,
+    pub topology_key: String,
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    /// `None`: the component's own pods.
+    pub label_selector: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
 }
 
 #[derive(Debug, Clone)]

@@ -710,6 +710,30 @@ const WORKLOAD_RULES: &[(&str, Code, &str, &str)] = &[
         "kubernetes.io/hostname",
     ),
     (
+        "pods: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: a, operator: In, valuez: [b]}]}]}}}}\n",
+        Code::UnknownKey,
+        "pods.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].valuez",
+        "kubectl explain pod.spec.affinity",
+    ),
+    (
+        "workloads: {admin: {affinity: {podAntiAffinity: {preferredDuringSchedulingIgnoredDuringExecution: [{weight: heavy}]}}}}\n",
+        Code::WrongType,
+        "workloads.admin.affinity",
+        "kubectl explain pod.spec.affinity",
+    ),
+    (
+        "workloads: {front: {topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {a: b}, matchLabel: {}}}]}}\n",
+        Code::UnknownKey,
+        "workloads.front.topologySpreadConstraints[0].labelSelector.matchLabel",
+        "labelSelector",
+    ),
+    (
+        "workloads: {tika: {replicas: 2147483648}}\n",
+        Code::OutOfRange,
+        "workloads.tika.replicas",
+        "",
+    ),
+    (
         "pods: {priorityClassName: High}\n",
         Code::InvalidKubernetesName,
         "pods.priorityClassName",
@@ -740,6 +764,38 @@ fn workload_rules_table() {
     for (extra, code, path, hint) in WORKLOAD_RULES {
         assert_finding(&format!("{MINIMAL}{extra}"), *code, path, hint);
     }
+}
+
+/// `affinity` and a spread constraint's `labelSelector` reach the model as Kubernetes types, with
+/// every field the config gives.
+#[test]
+fn kubernetes_values_are_typed_as_given() {
+    let c = load_with(
+        "pods:\n  affinity:\n    nodeAffinity:\n      preferredDuringSchedulingIgnoredDuringExecution:\n        - weight: 10\n          preference: {matchExpressions: [{key: disk, operator: In, values: [ssd]}]}\nworkloads:\n  front:\n    topologySpreadConstraints:\n      - {maxSkew: 2, topologyKey: zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: front}}}\n",
+    )
+    .expect("valid")
+    .config;
+    let affinity = c.workloads["admin"]
+        .affinity
+        .as_ref()
+        .expect("global affinity");
+    let preferred = affinity
+        .node_affinity
+        .as_ref()
+        .and_then(|n| {
+            n.preferred_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .expect("preferred");
+    assert_eq!(preferred[0].weight, 10);
+    let spread = &c.workloads["front"].topology_spread[0];
+    assert_eq!(spread.max_skew.get(), 2);
+    let selector = spread.label_selector.as_ref().expect("selector");
+    assert_eq!(
+        selector.match_labels.as_ref().map(|m| m["app"].as_str()),
+        Some("front")
+    );
+    assert!(c.workloads["resolver"].topology_spread.is_empty());
 }
 
 #[test]

@@ -3,6 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::Affinity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
 use crate::diagnostic::{Code, Diagnostic, join};
 use crate::file::{self, ConfigFile, TaintEffect, TlsFlavor, TolerationOperator, WebmailType};
 use crate::mailu_env;
@@ -301,11 +307,16 @@ pub(crate) fn validate_workloads(
                     .clone()
                     .or_else(|| global.tolerations.clone())
                     .unwrap_or_default(),
-                affinity: pod.affinity.clone().or_else(|| global.affinity.clone()),
+                affinity: pod
+                    .affinity
+                    .as_ref()
+                    .or(global.affinity.as_ref())
+                    .and_then(checked_kubernetes_value),
                 topology_spread: pod
                     .topology_spread_constraints
-                    .clone()
-                    .or_else(|| global.topology_spread_constraints.clone())
+                    .as_ref()
+                    .or(global.topology_spread_constraints.as_ref())
+                    .map(|list| list.iter().map(topology_spread).collect())
                     .unwrap_or_default(),
                 priority_class_name: pod
                     .priority_class_name
@@ -459,8 +470,26 @@ fn check_pods(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
+    if let Some(affinity) = &p.affinity {
+        check_kubernetes_value::<Affinity>(
+            affinity,
+            &join(base, "affinity"),
+            "Affinity",
+            "pod.spec.affinity",
+            out,
+        );
+    }
     for (i, c) in p.topology_spread_constraints.iter().flatten().enumerate() {
         let path = format!("{}[{i}]", join(base, "topologySpreadConstraints"));
+        if let Some(selector) = &c.label_selector {
+            check_kubernetes_value::<LabelSelector>(
+                selector,
+                &join(&path, "labelSelector"),
+                "LabelSelector",
+                "pod.spec.topologySpreadConstraints.labelSelector",
+                out,
+            );
+        }
         if !check_key(&c.topology_key) {
             out.push(
                 err(
@@ -472,6 +501,71 @@ fn check_pods(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
                 .with_value(&c.topology_key),
             );
         }
+    }
+}
+
+/// A value passed to Kubernetes as written (`affinity`, a `labelSelector`) must read as the
+/// Kubernetes type `what` and keep every part it gives: the typed objects drop unknown fields
+/// silently, and Kubernetes would refuse them.
+fn check_kubernetes_value<T: DeserializeOwned + Serialize>(
+    given: &serde_json::Map<String, Value>,
+    path: &str,
+    what: &str,
+    explain: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let given = Value::Object(given.clone());
+    let kept = match serde_json::from_value::<T>(given.clone()).map(|t| serde_json::to_value(&t)) {
+        Ok(Ok(kept)) => kept,
+        Ok(Err(e)) | Err(e) => {
+            out.push(err(
+                Code::WrongType,
+                path,
+                format!("not a Kubernetes `{what}`: {e}"),
+                format!("see `kubectl explain {explain}`"),
+            ));
+            return;
+        }
+    };
+    if let Some(at) = first_difference(&given, &kept, path) {
+        out.push(err(
+            Code::UnknownKey,
+            &at,
+            format!("not a field of a Kubernetes `{what}`, or empty"),
+            format!("remove it; see `kubectl explain {explain}`"),
+        ));
+    }
+}
+
+/// The typed value of something [`check_kubernetes_value`] accepted.
+fn checked_kubernetes_value<T: DeserializeOwned>(
+    given: &serde_json::Map<String, Value>,
+) -> Option<T> {
+    serde_json::from_value(Value::Object(given.clone())).ok()
+}
+
+/// The path of the first part of `given` that `kept` lacks or holds differently.
+fn first_difference(given: &Value, kept: &Value, path: &str) -> Option<String> {
+    match (given, kept) {
+        (Value::Object(g), Value::Object(k)) => g.iter().find_map(|(key, v)| match k.get(key) {
+            Some(kv) => first_difference(v, kv, &join(path, key)),
+            None => Some(join(path, key)),
+        }),
+        (Value::Array(g), Value::Array(k)) if g.len() == k.len() => g
+            .iter()
+            .zip(k)
+            .enumerate()
+            .find_map(|(i, (g, k))| first_difference(g, k, &format!("{path}[{i}]"))),
+        _ => (given != kept).then(|| path.to_owned()),
+    }
+}
+
+fn topology_spread(t: &file::TopologySpreadFile) -> TopologySpread {
+    TopologySpread {
+        max_skew: t.max_skew,
+        topology_key: t.topology_key.clone(),
+        when_unsatisfiable: t.when_unsatisfiable,
+        label_selector: t.label_selector.as_ref().and_then(checked_kubernetes_value),
     }
 }
 

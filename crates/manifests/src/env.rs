@@ -14,7 +14,7 @@ use mailu_k8s_config::Config;
 use mailu_k8s_topology::mailu_env::{Assignment, Value};
 use mailu_k8s_topology::{Component, Topology};
 
-use crate::k8s::{EnvVar, EnvVarSource, KeySelector};
+use k8s_openapi::api::core::v1::{ConfigMapKeySelector, EnvVar, EnvVarSource, SecretKeySelector};
 
 /// Name of the shared environment ConfigMap.
 pub const SHARED_ENV_CONFIGMAP: &str = "mailu-env";
@@ -63,18 +63,46 @@ pub fn shared_for(
 fn env_var(a: Assignment) -> EnvVar {
     let name = a.name.to_owned();
     match a.value {
-        Value::Secret { name: secret, key } => EnvVar::from_source(
+        Value::Secret { name: secret, key } => from_source(
             name,
-            EnvVarSource::Secret(KeySelector { name: secret, key }),
+            EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret,
+                    key,
+                    optional: None,
+                }),
+                ..EnvVarSource::default()
+            },
         ),
-        Value::Text(_) if a.shared => EnvVar::from_source(
+        Value::Text(_) if a.shared => from_source(
             name,
-            EnvVarSource::ConfigMap(KeySelector {
-                name: SHARED_ENV_CONFIGMAP.to_owned(),
-                key: a.name.to_owned(),
-            }),
+            EnvVarSource {
+                config_map_key_ref: Some(ConfigMapKeySelector {
+                    name: SHARED_ENV_CONFIGMAP.to_owned(),
+                    key: a.name.to_owned(),
+                    optional: None,
+                }),
+                ..EnvVarSource::default()
+            },
         ),
-        Value::Text(t) => EnvVar::value(name, literal(&t)),
+        Value::Text(t) => literal_var(name, &t),
+    }
+}
+
+fn from_source(name: String, source: EnvVarSource) -> EnvVar {
+    EnvVar {
+        name,
+        value: None,
+        value_from: Some(source),
+    }
+}
+
+/// A variable whose value reaches the container exactly as `text`.
+fn literal_var(name: String, text: &str) -> EnvVar {
+    EnvVar {
+        name,
+        value: Some(literal(text)),
+        value_from: None,
     }
 }
 
@@ -91,7 +119,7 @@ pub fn container(component: Component, config: &Config, topology: &Topology) -> 
             settings
                 .extra_env
                 .iter()
-                .map(|(name, v)| EnvVar::value(name.clone(), literal(v))),
+                .map(|(name, v)| literal_var(name.clone(), v)),
         );
     }
     env

@@ -1,128 +1,138 @@
 //! Kubernetes objects for a Mailu installation, built from the validated config and its
-//! topology, written deterministically (same config, same bytes).
+//! topology as typed objects ([`k8s_openapi`] for built-in kinds, [`crd`] for custom
+//! resources), and written deterministically (same config, same bytes).
+//!
+//! [`synthesize`] returns a [`Manifest`] that a program can inspect and change before writing
+//! it with [`Manifest::to_yaml`] or [`Manifest::to_json`].
 
+pub mod crd;
 pub mod edge;
 pub mod env;
-pub mod k8s;
+mod manifest;
 pub mod network;
+mod pods;
 pub mod resolver;
 pub mod workloads;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-use serde_json::Value;
+use k8s_openapi::api::apps::v1::{
+    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec,
+    DeploymentStrategy, RollingUpdateDaemonSet, RollingUpdateDeployment, StatefulSet,
+    StatefulSetSpec, StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodTemplateSpec,
+    Service, ServicePort, ServiceSpec, VolumeResourceRequirements,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sha2::{Digest, Sha256};
 
 use mailu_k8s_config::{Config, ServiceType, TrafficPolicy, WorkloadSettings};
-use mailu_k8s_topology::{Component, Topology, Workload};
+use mailu_k8s_topology::{Component, Controller, Topology, Workload};
 
-use k8s::*;
+/// The `k8s-openapi` this crate's objects are made of, for programs that change them.
+pub use k8s_openapi;
+pub use manifest::{Kind, Manifest, Object, yaml_documents};
+
+/// Object labels (sorted, so output is stable).
+pub type Labels = BTreeMap<String, String>;
 
 /// Annotation on pod templates holding a digest of the shared environment values the pod reads,
 /// so changing one rolls exactly the pods that read it (a ConfigMap change alone rolls none).
 pub const ENV_CHECKSUM_ANNOTATION: &str = "mailu-k8s.io/env-checksum";
 /// Annotation on the resolver's pod template: a digest of its unbound configuration.
 pub const CONFIG_CHECKSUM_ANNOTATION: &str = "mailu-k8s.io/config-checksum";
+/// Pod-template annotation with a digest of the override files, so editing one rolls the pods.
+pub const OVERRIDES_CHECKSUM_ANNOTATION: &str = "mailu-k8s.io/overrides-checksum";
 
-/// The generated objects, in apply order: Namespace, ConfigMap, PVCs, Services, Deployments.
-#[derive(Debug, Clone)]
-pub struct Manifest {
-    pub objects: Vec<Value>,
+/// Annotations on every PersistentVolumeClaim: GitOps tools must never prune mail data, even
+/// when a component is switched off or renamed.
+pub const PVC_ANNOTATIONS: [(&str, &str); 2] = [
+    ("argocd.argoproj.io/sync-options", "Prune=false"),
+    ("kustomize.toolkit.fluxcd.io/prune", "disabled"),
+];
+
+/// Builds every object for `config`, in apply order.
+///
+/// The result is typed: find an object, change it, then write it. Here a program adds an
+/// annotation to admin's Deployment before writing YAML:
+///
+/// ```
+/// use mailu_k8s_manifests::k8s_openapi::api::apps::v1::Deployment;
+///
+/// let loaded = mailu_k8s_config::load(
+///     b"domain: example.com
+/// hostnames: [mail.example.com]
+/// subnet: 10.42.0.0/16
+/// secrets: {mailuSecretKey: mailu-secret-key}
+/// resolver: {serviceIP: 10.43.0.53}
+/// exposure: {service: {type: LoadBalancer}}
+/// ",
+/// )
+/// .expect("a valid config");
+/// let mut manifest = mailu_k8s_manifests::synthesize(&loaded.config);
+///
+/// let admin = manifest
+///     .get_mut::<Deployment>("mailu-admin")
+///     .expect("admin always runs");
+/// admin
+///     .metadata
+///     .annotations
+///     .get_or_insert_default()
+///     .insert("example.com/owner".into(), "mail-team".into());
+///
+/// let yaml = manifest.to_yaml();
+/// assert!(yaml.contains("    example.com/owner: mail-team\n"));
+/// ```
+pub fn synthesize(config: &Config) -> Manifest {
+    let topology = Topology::from_config(config);
+    synthesize_from(config, &topology)
 }
 
-impl Manifest {
-    /// Multi-document YAML, written by serde-saphyr: block style, two-space indents, sequences
-    /// indented under their key. A string is plain only when YAML 1.1 and 1.2 readers alike read
-    /// it back as that string (`"2024.06"`, `"yes"`, `"0777"` are quoted); a multi-line string is
-    /// a literal block (`|`) unless it holds a character a block cannot carry verbatim (CR, BOM,
-    /// U+0085/U+2028/U+2029, other controls), and is then double-quoted with escapes.
-    pub fn to_yaml(&self) -> String {
-        let mut out = String::from(HEADER);
-        for object in &self.objects {
-            out.push_str("---\n");
-            // Writing a JSON value into a String cannot fail: every key is a string, every
-            // number finite, and the options are constants.
-            serde_saphyr::to_fmt_writer_with_options(&mut out, &Yaml(object), yaml_options())
-                .expect("a JSON value always serializes to YAML");
-        }
-        out
+/// [`synthesize`] with a topology already derived from `config`.
+pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
+    let ns = topology.namespace.as_str();
+    let mailu_version = config.images.tag.as_str();
+    let mut objects: Vec<Object> = vec![namespace(ns, mailu_version).into()];
+    objects.extend(config_maps(config, topology, ns).map(Object::from));
+    // Before the pods, so no pod ever runs unisolated.
+    let policy_meta = |name: String, c: Option<Component>| {
+        let version = c.map_or_else(|| mailu_version.to_owned(), |c| version_of(c, config));
+        meta(name, ns, labels(c, &version))
+    };
+    objects.extend(
+        network::policies(config, topology, policy_meta)
+            .into_iter()
+            .map(Object::from),
+    );
+    // Before the pods, so the Secret front mounts is on its way.
+    objects.extend(
+        edge::certificate(config, ns, labels(None, mailu_version)).map(Object::Certificate),
+    );
+    for w in &topology.workloads {
+        objects.extend(pvc(w, ns, config).map(Object::from));
     }
-
-    /// A `v1` `List` holding every object, pretty-printed.
-    pub fn to_json(&self) -> String {
-        let list = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "List",
-            "items": self.objects,
-        });
-        let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
-        text.push('\n');
-        text
+    for w in topology.workloads.iter().filter(|w| !w.ports.is_empty()) {
+        objects.push(service(w, ns, config, topology).into());
     }
-}
-
-/// How objects are written. serde-saphyr folds a single-line string longer than
-/// `folded_wrap_chars` into a `>` block by default; no width disables that, so a long value (a
-/// DKIM record, an annotation) stays on one line and nothing depends on how a reader unfolds it.
-fn yaml_options() -> serde_saphyr::SerializerOptions {
-    serde_saphyr::ser_options! {
-        compact_list_indent: false,
-        folded_wrap_chars: usize::MAX,
+    objects.extend(front_public_service(config, topology, ns).map(Object::from));
+    for w in &topology.workloads {
+        objects.push(workload(w, ns, config, topology));
     }
-}
-
-/// A JSON value as serde-saphyr writes it, except for one case it gets wrong for libyaml (and so
-/// PyYAML, Go's yaml and kubectl): a multi-line string whose first non-empty line starts with a
-/// tab. serde-saphyr writes it as a `|` block without an indentation indicator (it adds one only
-/// for leading spaces), and libyaml refuses a tab where it detects the block's indentation:
-/// `"\tx\ny"` came out as `|-\n  \tx\n  y` and failed with "found a tab character where an
-/// indentation space is expected". Such a string is double-quoted instead.
-struct Yaml<'a>(&'a Value);
-
-impl Serialize for Yaml<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::String(text) if tab_leads_block(text) => {
-                serde_saphyr::DoubleQuoted(text.as_str()).serialize(s)
-            }
-            Value::Array(items) => s.collect_seq(items.iter().map(Yaml)),
-            Value::Object(map) => s.collect_map(map.iter().map(|(k, v)| (k, Yaml(v)))),
-            other => other.serialize(s),
-        }
+    for w in &topology.workloads {
+        objects.extend(disruption_budget(w, ns, config).map(Object::from));
     }
-}
-
-/// Whether `text` would be a literal block whose indentation libyaml has to detect on a tab.
-fn tab_leads_block(text: &str) -> bool {
-    text.contains('\n')
-        && text
-            .split('\n')
-            .find(|line| !line.is_empty())
-            .is_some_and(|line| line.starts_with('\t'))
-}
-
-const HEADER: &str = concat!(
-    "# Generated by mailu-k8s ",
-    env!("CARGO_PKG_VERSION"),
-    " from a validated config. Do not edit: change the config and run `mailu-k8s synth` again.\n"
-);
-
-fn object<S: Serialize>(
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: ObjectMeta,
-    body: S,
-) -> Value {
-    // Our own types always serialize; a failure here would be a bug, shown as null in output
-    // and caught by the schema tests.
-    serde_json::to_value(Object {
-        api_version,
-        kind,
-        metadata,
-        body,
-    })
-    .unwrap_or(Value::Null)
+    objects.extend(edge::routes(
+        config,
+        topology,
+        ns,
+        labels(Some(Component::Front), mailu_version),
+    ));
+    Manifest { objects }
 }
 
 /// Labels that select a component's pods. Never change these for an existing component: a
@@ -155,157 +165,46 @@ fn labels(component: Option<Component>, version: &str) -> Labels {
     l
 }
 
+/// The labels of a component's objects.
+fn component_labels(c: Component, config: &Config) -> Labels {
+    labels(Some(c), &version_of(c, config))
+}
+
 fn meta(name: String, namespace: &str, labels: Labels) -> ObjectMeta {
     ObjectMeta {
-        name,
+        name: Some(name),
         namespace: Some(namespace.to_owned()),
-        labels,
-        annotations: BTreeMap::new(),
+        labels: Some(labels),
+        ..ObjectMeta::default()
     }
+}
+
+fn selector(c: Component) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(selector_labels(c)),
+        match_expressions: None,
+    }
+}
+
+/// `Some(list)`, or `None` for an empty list: empty fields are not written.
+fn non_empty<T>(list: Vec<T>) -> Option<Vec<T>> {
+    (!list.is_empty()).then_some(list)
+}
+
+/// `Some(map)`, or `None` for an empty map: empty fields are not written.
+fn non_empty_map<K, V>(map: BTreeMap<K, V>) -> Option<BTreeMap<K, V>> {
+    (!map.is_empty()).then_some(map)
+}
+
+/// A count as Kubernetes' int32 (the config keeps counts in range).
+fn int32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 /// The name of a component's PersistentVolumeClaim.
 pub fn claim_name(component: Component) -> String {
     format!("{}-data", component.object_name())
 }
-
-/// Builds every object for `config`.
-pub fn synthesize(config: &Config) -> Manifest {
-    let topology = Topology::from_config(config);
-    synthesize_from(config, &topology)
-}
-
-pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
-    let ns = topology.namespace.as_str();
-    let mailu_version = config.images.tag.as_str();
-    let mut objects = Vec::new();
-
-    objects.push(object(
-        "v1",
-        "Namespace",
-        ObjectMeta {
-            name: ns.to_owned(),
-            namespace: None,
-            labels: labels(None, mailu_version),
-            annotations: BTreeMap::new(),
-        },
-        Empty {},
-    ));
-
-    let shared_env = env::shared(config, topology);
-    objects.push(object(
-        "v1",
-        "ConfigMap",
-        meta(
-            env::SHARED_ENV_CONFIGMAP.to_owned(),
-            ns,
-            labels(None, mailu_version),
-        ),
-        ConfigMapBody { data: shared_env },
-    ));
-
-    if topology.resolver.is_some() {
-        objects.push(object(
-            "v1",
-            "ConfigMap",
-            meta(
-                resolver::CONFIGMAP.to_owned(),
-                ns,
-                labels(
-                    Some(Component::Resolver),
-                    &version_of(Component::Resolver, config),
-                ),
-            ),
-            ConfigMapBody {
-                data: BTreeMap::from([(
-                    resolver::TEMPLATE_KEY.to_owned(),
-                    resolver::config_template(config),
-                )]),
-            },
-        ));
-    }
-
-    for w in &topology.workloads {
-        let overrides = &settings(w.component, config).overrides;
-        if !overrides.is_empty() {
-            objects.push(object(
-                "v1",
-                "ConfigMap",
-                meta(
-                    overrides_configmap(w.component),
-                    ns,
-                    labels(Some(w.component), &version_of(w.component, config)),
-                ),
-                ConfigMapBody {
-                    data: overrides.clone(),
-                },
-            ));
-        }
-    }
-
-    // Before the pods, so no pod ever runs unisolated.
-    let policy_meta = |name: String, c: Option<Component>| {
-        let version = c.map_or_else(|| mailu_version.to_owned(), |c| version_of(c, config));
-        k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-            name: Some(name),
-            namespace: Some(ns.to_owned()),
-            labels: Some(labels(c, &version)),
-            ..Default::default()
-        }
-    };
-    for policy in network::policies(config, topology, policy_meta) {
-        objects.push(serde_json::to_value(&policy).unwrap_or(Value::Null));
-    }
-
-    // Before the pods, so the Secret front mounts is on its way.
-    objects.extend(edge::certificate(config, ns, labels(None, mailu_version)));
-
-    for w in &topology.workloads {
-        if let Some(v) = workloads::volume(w.component, config)
-            && !w.mounts.is_empty()
-            && v.existing_claim.is_none()
-            && !uses_claim_templates(w.component)
-        {
-            objects.push(pvc(w, v, ns, config));
-        }
-    }
-    for w in &topology.workloads {
-        if !w.ports.is_empty() {
-            objects.push(service(w, ns, config, topology));
-        }
-    }
-    if let Some(public) = front_public_service(config, topology, ns) {
-        objects.push(public);
-    }
-    for w in &topology.workloads {
-        objects.push(workload(w, ns, config, topology));
-    }
-    for w in &topology.workloads {
-        if let Some(pdb) = disruption_budget(w.component, ns, config) {
-            objects.push(pdb);
-        }
-    }
-    objects.extend(edge::routes(
-        config,
-        topology,
-        ns,
-        labels(Some(Component::Front), mailu_version),
-    ));
-    Manifest { objects }
-}
-
-/// Annotations on every PersistentVolumeClaim: GitOps tools must never prune mail data, even
-/// when a component is switched off or renamed.
-pub const PVC_ANNOTATIONS: [(&str, &str); 2] = [
-    ("argocd.argoproj.io/sync-options", "Prune=false"),
-    ("kustomize.toolkit.fluxcd.io/prune", "disabled"),
-];
-
-/// Where Mailu reads override files.
-const OVERRIDES_DIR: &str = "/overrides";
-const OVERRIDES_VOLUME: &str = "overrides";
-/// Pod-template annotation with a digest of the override files, so editing one rolls the pods.
-pub const OVERRIDES_CHECKSUM_ANNOTATION: &str = "mailu-k8s.io/overrides-checksum";
 
 /// The ConfigMap holding a component's override files.
 pub fn overrides_configmap(component: Component) -> String {
@@ -320,79 +219,135 @@ fn settings(component: Component, config: &Config) -> &WorkloadSettings {
         .unwrap_or_else(|| DEFAULT.get_or_init(WorkloadSettings::default))
 }
 
-/// ClamAV keeps one signature volume per replica (a StatefulSet's claim templates).
-fn uses_claim_templates(component: Component) -> bool {
-    component == Component::Clamav
-}
-
 fn version_of(component: Component, config: &Config) -> String {
     workloads::image(component, config).1
 }
 
-fn pvc(w: &Workload, v: &mailu_k8s_config::Volume, ns: &str, config: &Config) -> Value {
+fn namespace(ns: &str, mailu_version: &str) -> Namespace {
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(ns.to_owned()),
+            labels: Some(labels(None, mailu_version)),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    }
+}
+
+/// The shared environment, the resolver's configuration, and each component's override files.
+fn config_maps(config: &Config, topology: &Topology, ns: &str) -> impl Iterator<Item = ConfigMap> {
+    let config_map = |name: String, labels: Labels, data: BTreeMap<String, String>| ConfigMap {
+        metadata: meta(name, ns, labels),
+        data: Some(data),
+        ..ConfigMap::default()
+    };
+    let shared_env = config_map(
+        env::SHARED_ENV_CONFIGMAP.to_owned(),
+        labels(None, &config.images.tag),
+        env::shared(config, topology),
+    );
+    let resolver = topology.resolver.map(|_| {
+        config_map(
+            resolver::CONFIGMAP.to_owned(),
+            component_labels(Component::Resolver, config),
+            BTreeMap::from([(
+                resolver::TEMPLATE_KEY.to_owned(),
+                resolver::config_template(config),
+            )]),
+        )
+    });
+    let overrides = topology.workloads.iter().filter_map(move |w| {
+        let files = &settings(w.component, config).overrides;
+        (!files.is_empty()).then(|| {
+            config_map(
+                overrides_configmap(w.component),
+                component_labels(w.component, config),
+                files.clone(),
+            )
+        })
+    });
+    std::iter::once(shared_env).chain(resolver).chain(overrides)
+}
+
+/// The claim of a component that keeps state, unless it reuses an existing claim or has one per
+/// replica (claim templates).
+fn pvc(w: &Workload, ns: &str, config: &Config) -> Option<PersistentVolumeClaim> {
+    let v = mailu_k8s_topology::volume(config, w.component)?;
+    if w.mounts.is_empty() || v.existing_claim.is_some() || w.claim_per_replica() {
+        return None;
+    }
     let mut metadata = meta(
         claim_name(w.component),
         ns,
-        labels(Some(w.component), &version_of(w.component, config)),
+        component_labels(w.component, config),
     );
-    metadata.annotations = PVC_ANNOTATIONS
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    object(
-        "v1",
-        "PersistentVolumeClaim",
+    metadata.annotations = Some(
+        PVC_ANNOTATIONS
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    );
+    Some(PersistentVolumeClaim {
         metadata,
-        Spec { spec: pvc_spec(v) },
-    )
+        spec: Some(pvc_spec(v)),
+        status: None,
+    })
 }
 
-fn pvc_spec(v: &mailu_k8s_config::Volume) -> PvcSpec {
-    PvcSpec {
-        access_modes: v.access_modes.iter().map(|m| m.as_str()).collect(),
+fn pvc_spec(v: &mailu_k8s_config::Volume) -> PersistentVolumeClaimSpec {
+    PersistentVolumeClaimSpec {
+        access_modes: Some(
+            v.access_modes
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
+        ),
         storage_class_name: v.storage_class.clone(),
-        resources: StorageRequest {
-            requests: BTreeMap::from([("storage", v.size.as_str().to_owned())]),
-        },
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(BTreeMap::from([(
+                "storage".to_owned(),
+                Quantity(v.size.as_str().to_owned()),
+            )])),
+            limits: None,
+        }),
+        ..PersistentVolumeClaimSpec::default()
     }
 }
 
 /// The in-cluster Service of a component: every port, `ClusterIP`. Other components and the
 /// ingress use it; it is never published outside the cluster.
-fn service(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Value {
+fn service(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Service {
     let s = settings(w.component, config);
     let mut service_labels = s.service_labels.clone();
-    service_labels.extend(labels(Some(w.component), &version_of(w.component, config)));
+    service_labels.extend(component_labels(w.component, config));
     let mut metadata = meta(w.component.object_name(), ns, service_labels);
-    metadata.annotations = s.service_annotations.clone();
-    object(
-        "v1",
-        "Service",
+    metadata.annotations = non_empty_map(s.service_annotations.clone());
+    Service {
         metadata,
-        Spec {
-            spec: ServiceSpec {
-                kind: "ClusterIP",
-                selector: selector_labels(w.component),
-                ports: w.ports.iter().map(|p| service_port(p, None)).collect(),
-                cluster_ip: (w.component == Component::Resolver)
-                    .then(|| topology.resolver.map(|ip| ip.to_string()))
-                    .flatten(),
-                external_traffic_policy: None,
-                load_balancer_ip: None,
-                load_balancer_class: None,
-            },
-        },
-    )
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_owned()),
+            // A fixed address for the resolver, which pods name in their `dnsConfig`.
+            cluster_ip: (w.component == Component::Resolver)
+                .then(|| topology.resolver.map(|ip| ip.to_string()))
+                .flatten(),
+            selector: Some(selector_labels(w.component)),
+            ports: Some(w.ports.iter().map(|p| service_port(p, None)).collect()),
+            ..ServiceSpec::default()
+        }),
+        status: None,
+    }
 }
 
-/// A Service port that targets the container port of the same name.
+/// A Service port that targets the container port of the same name, so a Service port can only
+/// point at a declared port.
 fn service_port(p: &mailu_k8s_topology::Port, node_port: Option<u16>) -> ServicePort {
     ServicePort {
-        name: p.name,
-        protocol: p.protocol.as_str(),
-        port: p.number.get(),
-        target_port: p.name,
-        node_port,
+        name: Some(p.name.to_owned()),
+        protocol: Some(p.protocol.as_str().to_owned()),
+        port: i32::from(p.number.get()),
+        target_port: Some(IntOrString::String(p.name.to_owned())),
+        node_port: node_port.map(i32::from),
+        app_protocol: None,
     }
 }
 
@@ -403,7 +358,7 @@ pub fn front_public_service_name() -> String {
 
 /// front's `LoadBalancer`/`NodePort` Service: only the ports that reach front directly, never
 /// the internal ones (LMTP and internal submission must not face the internet).
-fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Option<Value> {
+fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Option<Service> {
     let svc = &config.exposure.service;
     if svc.kind == ServiceType::ClusterIP {
         return None;
@@ -423,273 +378,51 @@ fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Optio
     let mut metadata = meta(
         front_public_service_name(),
         ns,
-        labels(
-            Some(Component::Front),
-            &version_of(Component::Front, config),
-        ),
+        component_labels(Component::Front, config),
     );
-    metadata.annotations = svc.annotations.clone();
-    Some(object(
-        "v1",
-        "Service",
+    metadata.annotations = non_empty_map(svc.annotations.clone());
+    Some(Service {
         metadata,
-        Spec {
-            spec: ServiceSpec {
-                kind: svc.kind.as_str(),
-                selector: selector_labels(Component::Front),
-                ports: published
+        spec: Some(ServiceSpec {
+            type_: Some(svc.kind.as_str().to_owned()),
+            selector: Some(selector_labels(Component::Front)),
+            ports: Some(
+                published
                     .iter()
                     .map(|p| service_port(p, node_port_of(p)))
                     .collect(),
-                cluster_ip: None,
-                external_traffic_policy: svc.external_traffic_policy.map(|p| match p {
+            ),
+            external_traffic_policy: svc.external_traffic_policy.map(|p| {
+                match p {
                     TrafficPolicy::Local => "Local",
                     TrafficPolicy::Cluster => "Cluster",
-                }),
-                load_balancer_ip: svc.load_balancer_ip.map(|ip| ip.to_string()),
-                load_balancer_class: svc.load_balancer_class.clone(),
-            },
-        },
-    ))
+                }
+                .to_owned()
+            }),
+            load_balancer_ip: svc.load_balancer_ip.map(|ip| ip.to_string()),
+            load_balancer_class: svc.load_balancer_class.clone(),
+            ..ServiceSpec::default()
+        }),
+        status: None,
+    })
 }
 
-/// The name of the pod volume backed by the component's claim.
-const DATA_VOLUME: &str = "data";
-const CERTS_VOLUME: &str = "certs";
-
-fn compute(c: &mailu_k8s_config::Compute) -> ResourceRequirements {
-    ResourceRequirements {
-        requests: BTreeMap::from([
-            ("cpu", c.requests.cpu.as_str().to_owned()),
-            ("memory", c.requests.memory.as_str().to_owned()),
-        ]),
-        limits: BTreeMap::from([
-            ("cpu", c.limits.cpu.as_str().to_owned()),
-            ("memory", c.limits.memory.as_str().to_owned()),
-        ]),
-    }
-}
-
-fn pod_template(
-    w: &Workload,
-    config: &Config,
-    topology: &Topology,
-    version: &str,
-    image: String,
-) -> PodTemplate {
-    let c = w.component;
-    let s = settings(c, config);
-    let resources = compute(mailu_k8s_topology::resources(config, c));
-    let probes = workloads::probes(c);
-    let pull_policy = s.pull_policy.unwrap_or(config.images.pull_policy).as_str();
-
-    let mut volume_mounts: Vec<VolumeMount> = w
-        .mounts
-        .iter()
-        .map(|m| VolumeMount {
-            name: DATA_VOLUME,
-            mount_path: m.mount_path,
-            sub_path: Some(m.sub_path),
-            read_only: false,
-        })
-        .collect();
-    let mut volumes = Vec::new();
-    if !w.mounts.is_empty() && !uses_claim_templates(c) {
-        let claim = workloads::volume(c, config)
-            .and_then(|v| v.existing_claim.clone())
-            .unwrap_or_else(|| claim_name(c));
-        volumes.push(k8s::Volume::claim(DATA_VOLUME, claim));
-    }
-    if c == Component::Front
-        && let Some(secret_name) = &config.tls.secret_name
-    {
-        volume_mounts.push(VolumeMount {
-            name: CERTS_VOLUME,
-            mount_path: env::CERTS_DIR,
-            sub_path: None,
-            read_only: true,
-        });
-        volumes.push(k8s::Volume::secret(CERTS_VOLUME, secret_name.clone()));
-    }
-    let mut init_containers = Vec::new();
-    let mut command = Vec::new();
-    if c == Component::Resolver {
-        init_containers.push(resolver::init_container(
-            image.clone(),
-            pull_policy,
-            resources.clone(),
-        ));
-        volume_mounts.push(resolver::config_mount());
-        volumes.extend(resolver::volumes());
-        command = resolver::command();
-    }
-    if !s.overrides.is_empty() {
-        volume_mounts.push(VolumeMount {
-            name: OVERRIDES_VOLUME,
-            mount_path: OVERRIDES_DIR,
-            sub_path: None,
-            read_only: true,
-        });
-        volumes.push(k8s::Volume::config_map(
-            OVERRIDES_VOLUME,
-            overrides_configmap(c),
-        ));
-    }
-
-    let host_ports: Vec<u16> = if c == Component::Front && topology.exposure.host_port {
-        topology
-            .exposure
-            .directly_published_ports()
-            .iter()
-            .map(|p| p.number.get())
-            .collect()
-    } else {
-        Vec::new()
-    };
-
-    let (startup_probe, readiness_probe, liveness_probe) = match probes {
-        Some((s, r, l)) => (Some(s), Some(r), Some(l)),
-        None => (None, None, None),
-    };
-    let container = Container {
-        name: c.name(),
-        image,
-        image_pull_policy: pull_policy,
-        command,
-        env: env::container(c, config, topology),
-        ports: w
-            .ports
-            .iter()
-            .map(|p| ContainerPort {
-                name: p.name,
-                container_port: p.number.get(),
-                host_port: host_ports
-                    .contains(&p.number.get())
-                    .then_some(p.number.get()),
-                protocol: p.protocol.as_str(),
-            })
-            .collect(),
-        resources,
-        volume_mounts,
-        startup_probe,
-        readiness_probe,
-        liveness_probe,
-    };
-
-    let mut annotations = BTreeMap::new();
-    let shared_env = env::shared_for(config, topology, c);
-    if !shared_env.is_empty() {
-        annotations.insert(
-            ENV_CHECKSUM_ANNOTATION.to_owned(),
-            digest(shared_env.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        );
-    }
-    if !s.overrides.is_empty() {
-        annotations.insert(
-            OVERRIDES_CHECKSUM_ANNOTATION.to_owned(),
-            digest(s.overrides.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        );
-    }
-    for (k, v) in &s.pod_annotations {
-        annotations.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    if c == Component::Resolver {
-        // The unbound configuration lives in a ConfigMap: roll the pods when it changes.
-        annotations.insert(
-            CONFIG_CHECKSUM_ANNOTATION.to_owned(),
-            digest([(
-                resolver::TEMPLATE_KEY,
-                resolver::config_template(config).as_str(),
-            )]),
-        );
-    }
-    let dns_config = if c.uses_mailu_resolver() {
-        resolver::pod_dns_config(topology)
-    } else {
-        None
-    };
-    let mut pod_labels = s.pod_labels.clone();
-    pod_labels.extend(labels(Some(c), version));
-    let mut node_selector = s.node_selector.clone();
-    if let (Component::Front, Some(selector)) = (c, &config.exposure.daemon_set) {
-        node_selector.extend(selector.clone());
-    }
-    PodTemplate {
-        metadata: TemplateMeta {
-            labels: pod_labels,
-            annotations,
-        },
-        spec: PodSpec {
-            // rspamd keys its history on the host name; keep it fixed across restarts.
-            hostname: (c == Component::Rspamd).then(|| c.object_name()),
-            node_selector,
-            tolerations: s.tolerations.clone(),
-            affinity: s.affinity.clone(),
-            topology_spread_constraints: topology_spread(c, s),
-            priority_class_name: s.priority_class_name.clone(),
-            image_pull_secrets: config
-                .images
-                .pull_secrets
-                .iter()
-                .map(|name| NameRef { name: name.clone() })
-                .collect(),
-            // Mailu never talks to the Kubernetes API.
-            automount_service_account_token: false,
-            // Service links would add env names Mailu never reads.
-            enable_service_links: false,
-            dns_policy: dns_config.as_ref().map(|_| "None"),
-            dns_config,
-            init_containers,
-            containers: vec![container],
-            volumes,
-        },
-    }
-}
-
-/// The component's spread constraints, with the component's own pods as the default
-/// `labelSelector`; a scaled component without any is spread over nodes.
-fn topology_spread(c: Component, s: &WorkloadSettings) -> Vec<Value> {
-    let own_pods = serde_json::json!({ "matchLabels": selector_labels(c) });
-    if s.topology_spread.is_empty() {
-        if s.replicas > 1 {
-            return vec![serde_json::json!({
-                "maxSkew": 1,
-                "topologyKey": "kubernetes.io/hostname",
-                "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": own_pods,
-            })];
-        }
-        return Vec::new();
-    }
-    s.topology_spread
-        .iter()
-        .map(|t| {
-            let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
-            if t.label_selector.is_none() {
-                v["labelSelector"] = own_pods.clone();
-            }
-            v
-        })
-        .collect()
-}
-
-/// A PodDisruptionBudget for a component running more than one replica: drains take one pod at
-/// a time.
-fn disruption_budget(c: Component, ns: &str, config: &Config) -> Option<Value> {
-    let s = settings(c, config);
-    let scaled = s.replicas > 1 || (c == Component::Front && config.exposure.daemon_set.is_some());
-    if !scaled {
+/// A PodDisruptionBudget for a component running more than one pod: drains take one pod at a
+/// time.
+fn disruption_budget(w: &Workload, ns: &str, config: &Config) -> Option<PodDisruptionBudget> {
+    if !w.needs_disruption_budget() {
         return None;
     }
-    Some(serde_json::json!({
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": serde_json::to_value(meta(c.object_name(), ns, labels(Some(c), &version_of(c, config)))).unwrap_or(Value::Null),
-        "spec": {
-            "maxUnavailable": 1,
-            "selector": { "matchLabels": selector_labels(c) },
-        },
-    }))
+    let c = w.component;
+    Some(PodDisruptionBudget {
+        metadata: meta(c.object_name(), ns, component_labels(c, config)),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(selector(c)),
+            ..PodDisruptionBudgetSpec::default()
+        }),
+        status: None,
+    })
 }
 
 /// A hex SHA-256 over key/value pairs, for pod-template annotations that roll pods on change.
@@ -708,96 +441,118 @@ fn digest<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
         .collect()
 }
 
-/// A component's workload: a Deployment, or for front optionally a DaemonSet.
-fn workload(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Value {
+/// How many old ReplicaSets / revisions a workload keeps for rollbacks.
+const REVISION_HISTORY: i32 = 3;
+
+/// A component's workload, of the kind the topology chose.
+fn workload(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Object {
     let c = w.component;
     let (image, version) = workloads::image(c, config);
-    let template = pod_template(w, config, topology, &version, image);
+    let template = pods::pod_template(w, config, topology, &version, image);
     let metadata = meta(c.object_name(), ns, labels(Some(c), &version));
-    let selector = LabelSelector {
-        match_labels: selector_labels(c),
-    };
-
-    if uses_claim_templates(c) {
-        let volume = workloads::volume(c, config);
-        return object(
-            "apps/v1",
-            "StatefulSet",
-            metadata,
-            Spec {
-                spec: StatefulSetSpec {
-                    service_name: c.object_name(),
-                    replicas: settings(c, config).replicas,
-                    revision_history_limit: 3,
-                    pod_management_policy: "Parallel",
-                    update_strategy: StatefulSetUpdateStrategy {
-                        kind: "RollingUpdate",
-                    },
-                    selector,
-                    template,
-                    volume_claim_templates: volume
-                        .map(|v| ClaimTemplate {
-                            metadata: ObjectMeta {
-                                name: DATA_VOLUME.to_owned(),
-                                namespace: None,
-                                labels: labels(Some(c), &version),
-                                annotations: BTreeMap::new(),
-                            },
-                            spec: pvc_spec(v),
-                        })
-                        .into_iter()
-                        .collect(),
-                },
-            },
-        );
+    match w.controller {
+        Controller::StatefulSet => stateful_set(w, metadata, template, config, &version).into(),
+        Controller::DaemonSet => daemon_set(c, metadata, template).into(),
+        Controller::Deployment { recreate } => deployment(w, metadata, template, recreate).into(),
     }
+}
 
-    if c == Component::Front && config.exposure.daemon_set.is_some() {
-        return object(
-            "apps/v1",
-            "DaemonSet",
-            metadata,
-            Spec {
-                spec: DaemonSetSpec {
-                    revision_history_limit: 3,
-                    selector,
-                    update_strategy: DaemonSetUpdateStrategy {
-                        kind: "RollingUpdate",
-                        rolling_update: DaemonSetRollingUpdate { max_unavailable: 1 },
-                    },
-                    template,
-                },
+/// One claim per replica from a template; replicas start together.
+fn stateful_set(
+    w: &Workload,
+    metadata: ObjectMeta,
+    template: PodTemplateSpec,
+    config: &Config,
+    version: &str,
+) -> StatefulSet {
+    let c = w.component;
+    let claim_templates = mailu_k8s_topology::volume(config, c)
+        .map(|v| PersistentVolumeClaim {
+            metadata: ObjectMeta {
+                // The pod volume name the containers mount.
+                name: Some(pods::DATA_VOLUME.to_owned()),
+                labels: Some(labels(Some(c), version)),
+                ..ObjectMeta::default()
             },
-        );
+            spec: Some(pvc_spec(v)),
+            status: None,
+        })
+        .into_iter()
+        .collect();
+    StatefulSet {
+        metadata,
+        spec: Some(StatefulSetSpec {
+            service_name: Some(c.object_name()),
+            replicas: Some(int32(w.replicas)),
+            revision_history_limit: Some(REVISION_HISTORY),
+            pod_management_policy: Some("Parallel".to_owned()),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                rolling_update: None,
+            }),
+            selector: selector(c),
+            template,
+            volume_claim_templates: Some(claim_templates),
+            ..StatefulSetSpec::default()
+        }),
+        status: None,
     }
+}
 
-    // A ReadWriteOnce volume attaches to one node at a time, and hostPorts bind once per node:
-    // the old pod must stop before the new one starts.
-    let exclusive_volume = !w.mounts.is_empty()
-        && !workloads::volume(c, config).is_some_and(|v| v.shared_across_nodes());
-    let binds_host_ports = c == Component::Front && topology.exposure.host_port;
-    let strategy = if !(exclusive_volume || binds_host_ports) {
-        DeploymentStrategy::RollingUpdate {
-            rolling_update: RollingUpdate {
-                max_surge: 1,
-                max_unavailable: 0,
-            },
+/// One pod per selected node, replaced one node at a time: with hostPorts a replacement cannot
+/// start beside the old pod.
+fn daemon_set(c: Component, metadata: ObjectMeta, template: PodTemplateSpec) -> DaemonSet {
+    DaemonSet {
+        metadata,
+        spec: Some(DaemonSetSpec {
+            revision_history_limit: Some(REVISION_HISTORY),
+            selector: selector(c),
+            update_strategy: Some(DaemonSetUpdateStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                rolling_update: Some(RollingUpdateDaemonSet {
+                    max_unavailable: Some(IntOrString::Int(1)),
+                    max_surge: None,
+                }),
+            }),
+            template,
+            min_ready_seconds: None,
+        }),
+        status: None,
+    }
+}
+
+/// `recreate`: stop the old pod before starting the new one; otherwise one extra pod at a
+/// time, never one fewer.
+fn deployment(
+    w: &Workload,
+    metadata: ObjectMeta,
+    template: PodTemplateSpec,
+    recreate: bool,
+) -> Deployment {
+    let strategy = if recreate {
+        DeploymentStrategy {
+            type_: Some("Recreate".to_owned()),
+            rolling_update: None,
         }
     } else {
-        DeploymentStrategy::Recreate
+        DeploymentStrategy {
+            type_: Some("RollingUpdate".to_owned()),
+            rolling_update: Some(RollingUpdateDeployment {
+                max_surge: Some(IntOrString::Int(1)),
+                max_unavailable: Some(IntOrString::Int(0)),
+            }),
+        }
     };
-    object(
-        "apps/v1",
-        "Deployment",
+    Deployment {
         metadata,
-        Spec {
-            spec: DeploymentSpec {
-                replicas: settings(c, config).replicas,
-                revision_history_limit: 3,
-                selector,
-                strategy,
-                template,
-            },
-        },
-    )
+        spec: Some(DeploymentSpec {
+            replicas: Some(int32(w.replicas)),
+            revision_history_limit: Some(REVISION_HISTORY),
+            selector: selector(w.component),
+            strategy: Some(strategy),
+            template,
+            ..DeploymentSpec::default()
+        }),
+        status: None,
+    }
 }

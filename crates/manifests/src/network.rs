@@ -15,7 +15,7 @@ use mailu_k8s_config::{Config, Peer};
 use mailu_k8s_topology::network::{Endpoint, Rule};
 use mailu_k8s_topology::{Component, Port, Topology};
 
-use crate::k8s::Labels;
+use crate::Labels;
 
 /// The label every namespace carries with its own name (Kubernetes ≥ 1.22).
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";

@@ -10,7 +10,11 @@
 use mailu_k8s_config::Config;
 use mailu_k8s_topology::{Topology, ports};
 
-use crate::k8s::{DnsConfig, DnsOption, InitContainer, ResourceRequirements, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{
+    Container, PodDNSConfig, PodDNSConfigOption, ResourceRequirements, Volume, VolumeMount,
+};
+
+use crate::pods::{config_map_volume, empty_dir_volume, mount};
 
 /// The ConfigMap holding the configuration template.
 pub const CONFIGMAP: &str = "mailu-resolver";
@@ -82,65 +86,55 @@ pub fn init_container(
     image: String,
     pull_policy: &'static str,
     resources: ResourceRequirements,
-) -> InitContainer {
+) -> Container {
     let script = format!(
         "set -eu; ns=$(awk '/^nameserver/ {{ print $2; exit }}' /etc/resolv.conf); \
          test -n \"$ns\"; sed \"s/{PLACEHOLDER}/$ns/\" {TEMPLATE_DIR}/{TEMPLATE_KEY} > {CONFIG_DIR}/unbound.conf"
     );
-    InitContainer {
-        name: "config",
-        image,
-        image_pull_policy: pull_policy,
-        command: vec!["sh".into(), "-c".into(), script],
-        resources,
-        volume_mounts: vec![
-            VolumeMount {
-                name: TEMPLATE_VOLUME,
-                mount_path: TEMPLATE_DIR,
-                sub_path: None,
-                read_only: true,
-            },
-            VolumeMount {
-                name: CONFIG_VOLUME,
-                mount_path: CONFIG_DIR,
-                sub_path: None,
-                read_only: false,
-            },
-        ],
+    Container {
+        name: "config".to_owned(),
+        image: Some(image),
+        image_pull_policy: Some(pull_policy.to_owned()),
+        command: Some(vec!["sh".into(), "-c".into(), script]),
+        resources: Some(resources),
+        volume_mounts: Some(vec![
+            mount(TEMPLATE_VOLUME, TEMPLATE_DIR, None, true),
+            mount(CONFIG_VOLUME, CONFIG_DIR, None, false),
+        ]),
+        ..Container::default()
     }
 }
 
 /// The resolver container's mount of the written configuration.
 pub fn config_mount() -> VolumeMount {
-    VolumeMount {
-        name: CONFIG_VOLUME,
-        mount_path: CONFIG_DIR,
-        sub_path: None,
-        read_only: true,
-    }
+    mount(CONFIG_VOLUME, CONFIG_DIR, None, true)
 }
 
 pub fn volumes() -> Vec<Volume> {
     vec![
-        Volume::config_map(TEMPLATE_VOLUME, CONFIGMAP.to_owned()),
-        Volume::empty_dir(CONFIG_VOLUME),
+        config_map_volume(TEMPLATE_VOLUME, CONFIGMAP.to_owned()),
+        empty_dir_volume(CONFIG_VOLUME),
     ]
 }
 
 /// `dnsConfig` for a pod that resolves through Mailu's resolver: the resolver only, with the
 /// usual search path so short Service names keep working.
-pub fn pod_dns_config(topology: &Topology) -> Option<DnsConfig> {
+pub fn pod_dns_config(topology: &Topology) -> Option<PodDNSConfig> {
     let ip = topology.resolver?;
     let ns = &topology.namespace;
     let cd = &topology.cluster_domain;
-    Some(DnsConfig {
-        nameservers: vec![ip.to_string()],
-        searches: vec![format!("{ns}.svc.{cd}"), format!("svc.{cd}"), cd.clone()],
+    Some(PodDNSConfig {
+        nameservers: Some(vec![ip.to_string()]),
+        searches: Some(vec![
+            format!("{ns}.svc.{cd}"),
+            format!("svc.{cd}"),
+            cd.clone(),
+        ]),
         // Mailu's own names are fully qualified; a low ndots spares every external lookup a
         // round of search-domain queries.
-        options: vec![DnsOption {
-            name: "ndots",
-            value: "2",
-        }],
+        options: Some(vec![PodDNSConfigOption {
+            name: Some("ndots".to_owned()),
+            value: Some("2".to_owned()),
+        }]),
     })
 }

@@ -1,10 +1,11 @@
-//! Per-component Kubernetes details that the topology does not carry: images, probes, resources,
-//! volume sizes. Ports always come from the topology.
+//! Per-component Kubernetes details that the topology does not carry yet: images and probes.
+//! Ports, volumes and resources come from the topology.
 
-use mailu_k8s_config::{Config, Volume};
+use mailu_k8s_config::Config;
 use mailu_k8s_topology::{Component, ports};
 
-use crate::k8s::{Probe, ProbeHandler};
+use k8s_openapi::api::core::v1::{ExecAction, HTTPGetAction, Probe, TCPSocketAction};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// The bundled Redis: Valkey, the BSD-licensed Redis fork, pinned to a minor version.
 pub const BUNDLED_REDIS_IMAGE: &str = "docker.io/valkey/valkey";
@@ -59,21 +60,52 @@ fn upstream(repository: &str, tag: &str) -> (String, String) {
     (repository.to_owned(), tag.to_owned())
 }
 
-/// The volume settings of a component that keeps state.
-pub fn volume(component: Component, config: &Config) -> Option<&Volume> {
-    let s = &config.storage;
-    match component {
-        Component::Front => Some(&s.front),
-        Component::Admin => Some(&s.admin),
-        Component::Postfix => Some(&s.postfix),
-        Component::Dovecot => Some(&s.dovecot),
-        Component::Rspamd => Some(&s.rspamd),
-        Component::Redis => Some(&s.redis),
-        Component::Webmail => Some(&s.webmail),
-        Component::Webdav => Some(&s.webdav),
-        Component::Fetchmail => Some(&s.fetchmail),
-        Component::Clamav => Some(&s.clamav),
-        Component::Oletools | Component::Tika | Component::Resolver => None,
+/// How a probe checks a component: one of Kubernetes' probe handlers. Ports are container port
+/// names, so a probe can only name a port the container declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeHandler {
+    Exec {
+        command: Vec<String>,
+    },
+    HttpGet {
+        path: &'static str,
+        port: &'static str,
+    },
+    TcpSocket {
+        port: &'static str,
+    },
+}
+
+impl ProbeHandler {
+    /// A Kubernetes probe with this handler.
+    fn probe(&self, period_seconds: i32, timeout_seconds: i32, failure_threshold: i32) -> Probe {
+        let mut probe = Probe {
+            period_seconds: Some(period_seconds),
+            timeout_seconds: Some(timeout_seconds),
+            failure_threshold: Some(failure_threshold),
+            ..Probe::default()
+        };
+        match self {
+            ProbeHandler::Exec { command } => {
+                probe.exec = Some(ExecAction {
+                    command: Some(command.clone()),
+                });
+            }
+            ProbeHandler::HttpGet { path, port } => {
+                probe.http_get = Some(HTTPGetAction {
+                    path: Some((*path).to_owned()),
+                    port: IntOrString::String((*port).to_owned()),
+                    ..HTTPGetAction::default()
+                });
+            }
+            ProbeHandler::TcpSocket { port } => {
+                probe.tcp_socket = Some(TCPSocketAction {
+                    port: IntOrString::String((*port).to_owned()),
+                    host: None,
+                });
+            }
+        }
+        probe
     }
 }
 
@@ -176,7 +208,7 @@ pub fn health_check(component: Component) -> Option<ProbeHandler> {
 
 /// How long a component may take to start: dovecot and rspamd compile configs and fetch maps on
 /// first start (Mailu's own health checks allow them 350 s).
-fn startup_budget_seconds(component: Component) -> u32 {
+fn startup_budget_seconds(component: Component) -> i32 {
     match component {
         Component::Dovecot | Component::Rspamd => 360,
         Component::Admin => 300,
@@ -191,30 +223,24 @@ fn startup_budget_seconds(component: Component) -> u32 {
     }
 }
 
-const PERIOD: u32 = 10;
+const PERIOD: i32 = 10;
 
-/// (startup, readiness, liveness) probes of a component, all using its health check.
-pub fn probes(component: Component) -> Option<(Probe, Probe, Probe)> {
+/// The startup, readiness and liveness probes of a component, all using its health check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probes {
+    pub startup: Probe,
+    pub readiness: Probe,
+    pub liveness: Probe,
+}
+
+/// A component's probes, or `None` when it has no health check.
+pub fn probes(component: Component) -> Option<Probes> {
     let check = health_check(component)?;
-    let startup = Probe {
-        handler: check.clone(),
-        period_seconds: PERIOD,
-        timeout_seconds: 5,
-        failure_threshold: startup_budget_seconds(component) / PERIOD,
-    };
-    let readiness = Probe {
-        handler: check.clone(),
-        period_seconds: PERIOD,
-        timeout_seconds: 5,
-        failure_threshold: 3,
-    };
-    let liveness = Probe {
-        handler: check,
-        period_seconds: 30,
-        timeout_seconds: 5,
-        failure_threshold: 4,
-    };
-    Some((startup, readiness, liveness))
+    Some(Probes {
+        startup: check.probe(PERIOD, 5, startup_budget_seconds(component) / PERIOD),
+        readiness: check.probe(PERIOD, 5, 3),
+        liveness: check.probe(30, 5, 4),
+    })
 }
 
 #[cfg(test)]

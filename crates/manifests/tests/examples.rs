@@ -120,14 +120,14 @@ fn yaml_output_reads_back_as_the_json_output() {
         let manifest = mailu_k8s_manifests::synthesize(&config);
         let yaml = manifest.to_yaml();
         let docs = common::saphyr_documents(&yaml).expect("our YAML parses");
-        assert_eq!(docs, manifest.objects, "{name}");
+        assert_eq!(docs, manifest.values(), "{name}");
         if let Some(pyyaml) = &mut pyyaml {
             let docs = pyyaml.documents(&yaml).expect("libyaml reads our YAML");
-            assert_eq!(docs, manifest.objects, "{name}, read by libyaml");
+            assert_eq!(docs, manifest.values(), "{name}, read by libyaml");
         }
         let list: Value = serde_json::from_str(&manifest.to_json()).expect("our JSON parses");
         assert_eq!(list["kind"], "List");
-        assert_eq!(list["items"].as_array(), Some(&manifest.objects), "{name}");
+        assert_eq!(list["items"].as_array(), Some(&manifest.values()), "{name}");
     }
 }
 
@@ -135,7 +135,7 @@ fn yaml_output_reads_back_as_the_json_output() {
 fn every_env_name_is_one_mailu_reads() {
     let reference = mailu_env_reference();
     for (name, config) in examples() {
-        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let objects = mailu_k8s_manifests::synthesize(&config).values();
         let mut seen = BTreeSet::new();
         for cm in of_kind(&objects, "ConfigMap")
             .into_iter()
@@ -189,7 +189,7 @@ fn every_env_name_is_one_mailu_reads() {
 fn secrets_reach_only_the_containers_that_read_them() {
     let reference = mailu_env_reference();
     for (name, config) in examples() {
-        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let objects = mailu_k8s_manifests::synthesize(&config).values();
         for d in workloads(&objects) {
             let component = component_of(d);
             for c in containers(d) {
@@ -223,7 +223,7 @@ fn secrets_reach_only_the_containers_that_read_them() {
 #[test]
 fn addresses_and_service_ports_point_at_things_that_exist() {
     for (name, config) in examples() {
-        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let objects = mailu_k8s_manifests::synthesize(&config).values();
         let ns = config.namespace.as_str();
         let suffix = format!(".{ns}.svc.{}", config.cluster_domain);
         let services: BTreeMap<String, &Value> = of_kind(&objects, "Service")
@@ -325,7 +325,7 @@ fn addresses_and_service_ports_point_at_things_that_exist() {
 #[test]
 fn workloads_are_operable() {
     for (name, config) in examples() {
-        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let objects = mailu_k8s_manifests::synthesize(&config).values();
         let claims: BTreeSet<&str> = of_kind(&objects, "PersistentVolumeClaim")
             .iter()
             .map(|p| p["metadata"]["name"].as_str().expect("name"))
@@ -469,7 +469,7 @@ fn default_install_fits_a_two_cpu_node() {
         .into_iter()
         .find(|(n, _)| n == "quickstart")
         .expect("quickstart");
-    let objects = mailu_k8s_manifests::synthesize(&quickstart).objects;
+    let objects = mailu_k8s_manifests::synthesize(&quickstart).values();
     let (mut cpu, mut memory) = (0.0, 0.0);
     for d in of_kind(&objects, "Deployment") {
         for c in containers(d) {
@@ -607,7 +607,7 @@ fn exposure_outputs_agree() {
     const INTERNAL: [u64; 4] = [2525, 10025, 10143, 14190];
     const WEB: [u64; 2] = [80, 443];
     for (name, config) in examples() {
-        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let objects = mailu_k8s_manifests::synthesize(&config).values();
         let env = front_env(&objects);
         let ports = port_set(env.get("PORTS"));
         let proxy = port_set(env.get("PROXY_PROTOCOL"));
@@ -818,7 +818,7 @@ fn volume_names_are_stable() {
         .into_iter()
         .find(|(n, _)| n == "full")
         .expect("full");
-    let objects = mailu_k8s_manifests::synthesize(&full).objects;
+    let objects = mailu_k8s_manifests::synthesize(&full).values();
     let mut claims: Vec<&str> = of_kind(&objects, "PersistentVolumeClaim")
         .iter()
         .map(|p| p["metadata"]["name"].as_str().expect("name"))
@@ -877,7 +877,7 @@ fn workload_settings_reach_the_output() {
         .into_iter()
         .find(|(n, _)| n == "full")
         .expect("full");
-    let objects = mailu_k8s_manifests::synthesize(&full).objects;
+    let objects = mailu_k8s_manifests::synthesize(&full).values();
     let by_component = |c: &str| {
         workloads(&objects)
             .into_iter()

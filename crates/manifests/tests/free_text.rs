@@ -29,7 +29,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use mailu_k8s_manifests::Manifest;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use serde_json::Value;
@@ -237,7 +236,7 @@ fn bases() -> Vec<Base> {
             let config = mailu_k8s_config::load(&bytes)
                 .unwrap_or_else(|e| panic!("base {name} does not load: {e:#?}"))
                 .config;
-            let objects = mailu_k8s_manifests::synthesize(&config).objects;
+            let objects = mailu_k8s_manifests::synthesize(&config).values();
             Base { name, doc, objects }
         })
         .collect()
@@ -495,6 +494,7 @@ fn check(
     }
     *tally.entry("written").or_default() += left.len() as u32;
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
+    let objects = manifest.values();
 
     // Each value exactly at its places, nowhere else.
     let converted = left.iter().any(|(f, _)| f.converted);
@@ -546,15 +546,15 @@ fn check(
             Err(format!("`{}` is {got:?}, expected {want:?}", path_text(at)))
         }
     };
-    if manifest.objects.len() != base.objects.len() {
+    if objects.len() != base.objects.len() {
         return Err(format!(
             "{} objects instead of {}: {:?}",
-            manifest.objects.len(),
+            objects.len(),
             base.objects.len(),
-            kinds_and_names(&manifest.objects)
+            kinds_and_names(&objects)
         ));
     }
-    for (b, g) in base.objects.iter().zip(&manifest.objects) {
+    for (b, g) in base.objects.iter().zip(&objects) {
         check_changes(b, g, &mut Vec::new(), &mut judge)?;
     }
     for ((f, v), seen) in left.iter().zip(&seen) {
@@ -569,8 +569,7 @@ fn check(
     // on its own, so the documents of the objects that changed are read (the others are the
     // base's, read once at the start).
     let yaml = manifest.to_yaml();
-    let changed: Vec<Value> = manifest
-        .objects
+    let changed: Vec<Value> = objects
         .iter()
         .zip(&base.objects)
         .filter(|(g, b)| g != b)
@@ -578,10 +577,7 @@ fn check(
         .collect();
     let mut part = String::new();
     for object in &changed {
-        let alone = Manifest {
-            objects: vec![object.clone()],
-        }
-        .to_yaml();
+        let alone = mailu_k8s_manifests::yaml_documents(std::slice::from_ref(object));
         let (header, document) = alone.split_once('\n').unwrap_or_default();
         if !yaml.contains(document) {
             return Err(format!(
@@ -915,10 +911,7 @@ fn free_text_is_refused_or_written_exactly_where_it_belongs() {
     }
     // The bases themselves read back exactly.
     for base in &bases {
-        let yaml = Manifest {
-            objects: base.objects.clone(),
-        }
-        .to_yaml();
+        let yaml = mailu_k8s_manifests::yaml_documents(&base.objects);
         if let Err(e) = read_back(&yaml, &base.objects, &mut readers[0]) {
             panic!("base {}: {e}", base.name);
         }

@@ -216,7 +216,7 @@ const PROBE_PORTS: [u16; 24] = [
 #[test]
 fn every_topology_connection_is_allowed_and_nothing_else_between_mailu_pods() {
     for (name, config) in examples() {
-        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let objects = mailu_k8s_manifests::synthesize(&config).values();
         let policies = Policies(
             objects
                 .iter()
@@ -275,7 +275,7 @@ fn pods_outside_mailu_reach_none_of_its_trusted_ports() {
         (Component::Front, 25),
     ];
     for (name, config) in examples() {
-        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        let objects = mailu_k8s_manifests::synthesize(&config).values();
         let policies = Policies(
             objects
                 .iter()
@@ -380,6 +380,6 @@ fn turning_them_off_is_a_warning_and_writes_none() {
         "{:?}",
         loaded.warnings
     );
-    let objects = mailu_k8s_manifests::synthesize(&loaded.config).objects;
+    let objects = mailu_k8s_manifests::synthesize(&loaded.config).values();
     assert!(objects.iter().all(|o| o["kind"] != "NetworkPolicy"));
 }

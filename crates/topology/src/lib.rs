@@ -7,7 +7,7 @@
 
 use std::num::NonZeroU16;
 
-use mailu_k8s_config::{Compute, Config, Redis as RedisConfig};
+use mailu_k8s_config::{Compute, Config, Redis as RedisConfig, Volume};
 
 pub mod exposure;
 pub mod mailu_env;
@@ -102,6 +102,11 @@ impl Component {
                 | Component::Webmail
                 | Component::Fetchmail
         )
+    }
+
+    /// Whether the pod keeps one host name across restarts: rspamd keys its history on it.
+    pub fn needs_stable_hostname(self) -> bool {
+        self == Component::Rspamd
     }
 
     /// Whether the pod resolves names through Mailu's resolver (when it runs): every Mailu image.
@@ -235,7 +240,40 @@ pub struct Mount {
     pub mount_path: &'static str,
 }
 
-/// Where the optional stateful components keep their data (one sub-directory of their volume).
+/// Where each stateful component keeps its data: one sub-directory of its volume per mount.
+/// These paths are an installation's data; `volume_names_are_stable` pins them.
+/// certbot's account and certificates (front with the letsencrypt flavors).
+const FRONT_CERTBOT_MOUNTS: &[Mount] = &[Mount {
+    sub_path: "certs",
+    mount_path: "/certs",
+}];
+const ADMIN_MOUNTS: &[Mount] = &[
+    Mount {
+        sub_path: "data",
+        mount_path: "/data",
+    },
+    Mount {
+        sub_path: "dkim",
+        mount_path: "/dkim",
+    },
+];
+const POSTFIX_MOUNTS: &[Mount] = &[Mount {
+    sub_path: "queue",
+    mount_path: "/queue",
+}];
+/// Only /mail: nothing in Mailu 2024.06's dovecot writes to /data.
+const DOVECOT_MOUNTS: &[Mount] = &[Mount {
+    sub_path: "mail",
+    mount_path: "/mail",
+}];
+const RSPAMD_MOUNTS: &[Mount] = &[Mount {
+    sub_path: "rspamd",
+    mount_path: "/var/lib/rspamd",
+}];
+const REDIS_MOUNTS: &[Mount] = &[Mount {
+    sub_path: "redis",
+    mount_path: "/data",
+}];
 const WEBMAIL_MOUNTS: &[Mount] = &[Mount {
     sub_path: "webmail",
     mount_path: "/data",
@@ -253,7 +291,7 @@ const CLAMAV_MOUNTS: &[Mount] = &[Mount {
     mount_path: "/var/lib/clamav",
 }];
 
-/// A running component and what it listens on and keeps.
+/// A running component: what it listens on and keeps, and how Kubernetes runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {
     pub component: Component,
@@ -261,6 +299,36 @@ pub struct Workload {
     pub ports: Vec<Port>,
     /// Mounts of the component's persistent volume; empty for stateless components.
     pub mounts: &'static [Mount],
+    pub controller: Controller,
+    /// Pod count (a DaemonSet's comes from its nodes).
+    pub replicas: u32,
+    /// Ports also bound on the node's own address (front with `exposure.hostPort`).
+    pub host_ports: Vec<Port>,
+}
+
+/// How Kubernetes runs a workload's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    /// A Deployment. `recreate`: the old pod must stop before its replacement starts, because
+    /// a ReadWriteOnce volume attaches to one node at a time or hostPorts bind once per node;
+    /// otherwise one extra pod at a time, never one fewer.
+    Deployment { recreate: bool },
+    /// One pod per selected node (front with `exposure.daemonSet`), replaced node by node.
+    DaemonSet,
+    /// A volume per replica from a claim template (ClamAV's signatures).
+    StatefulSet,
+}
+
+impl Workload {
+    /// Whether each replica gets its own claim (from a template) rather than sharing one.
+    pub fn claim_per_replica(&self) -> bool {
+        self.controller == Controller::StatefulSet
+    }
+
+    /// Whether drains must take its pods one at a time: it runs more than one.
+    pub fn needs_disruption_budget(&self) -> bool {
+        self.replicas > 1 || self.controller == Controller::DaemonSet
+    }
 }
 
 /// One component reaching another on a port: the basis for `*_ADDRESS` wiring, Service checks and
@@ -275,6 +343,36 @@ pub struct Connection {
 const fn link(from: Component, to: Component, port: Port) -> Connection {
     Connection { from, to, port }
 }
+
+/// The core components' connections.
+const CORE_CONNECTIONS: [Connection; 15] = {
+    use Component::*;
+    use ports::*;
+    [
+        // Authentication and lookups: front (nginx auth and its dovecot proxy), postfix and
+        // dovecot (podop maps), rspamd (domains, DKIM keys) ask admin.
+        link(Front, Admin, ADMIN_HTTP),
+        link(Postfix, Admin, ADMIN_HTTP),
+        link(Dovecot, Admin, ADMIN_HTTP),
+        link(Rspamd, Admin, ADMIN_HTTP),
+        // Mail flow: front hands authenticated clients to the backend admin names.
+        link(Front, Postfix, SMTP),
+        link(Front, Postfix, SUBMISSION_INTERNAL),
+        link(Front, Dovecot, IMAP),
+        link(Front, Dovecot, POP3),
+        link(Front, Dovecot, LMTP),
+        link(Front, Dovecot, SIEVE),
+        // postfix delivers through front's LMTP proxy (main.cf `lmtp:inet:FRONT_ADDRESS:2525`).
+        link(Postfix, Front, LMTP),
+        // admin sends welcome mail over LMTP to front (models.py line 430).
+        link(Admin, Front, LMTP),
+        link(Postfix, Rspamd, RSPAMD_MILTER),
+        // front serves rspamd's UI under WEB_ADMIN/antispam; dovecot's learning scripts
+        // call rspamc on the controller.
+        link(Front, Rspamd, RSPAMD_CONTROLLER),
+        link(Dovecot, Rspamd, RSPAMD_CONTROLLER),
+    ]
+};
 
 /// Where Mailu finds Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -310,230 +408,207 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// The components `config` runs, in [`Component::ALL`] order, who talks to whom, and how
+    /// each runs.
     pub fn from_config(config: &Config) -> Topology {
+        let namespace = config.namespace.clone();
+        let cluster_domain = config.cluster_domain.as_str().to_owned();
+        let mut t = Topology {
+            redis: redis_endpoint(config, &namespace, &cluster_domain),
+            namespace,
+            cluster_domain,
+            workloads: Vec::new(),
+            connections: Vec::new(),
+            exposure: Exposure::from_config(config),
+            resolver: config.components.resolver.as_ref().map(|r| r.service_ip),
+        };
+        t.add_core(config);
+        if matches!(config.redis, RedisConfig::Bundled) {
+            t.add_bundled_redis(config);
+        }
+        t.add_optional(config);
+        if t.resolver.is_some() {
+            t.add_resolver(config);
+        }
+        t
+    }
+
+    /// Adds a running component and the connections it opens or answers.
+    fn add(
+        &mut self,
+        config: &Config,
+        component: Component,
+        ports: Vec<Port>,
+        mounts: &'static [Mount],
+        connections: impl IntoIterator<Item = Connection>,
+    ) {
+        let host_ports = if component == Component::Front && self.exposure.host_port {
+            self.exposure.directly_published_ports()
+        } else {
+            Vec::new()
+        };
+        self.workloads.push(Workload {
+            component,
+            ports,
+            mounts,
+            controller: controller(config, &self.exposure, component, mounts),
+            replicas: config
+                .workloads
+                .get(component.name())
+                .map_or(1, |s| s.replicas),
+            host_ports,
+        });
+        self.connections.extend(connections);
+    }
+
+    /// front, admin, postfix, dovecot and rspamd.
+    fn add_core(&mut self, config: &Config) {
         use Component::*;
         use ports::*;
 
-        let exposure = Exposure::from_config(config);
-        let mut front_ports = exposure.front_public_ports.clone();
+        let mut front_ports = self.exposure.front_public_ports.clone();
         front_ports.extend(FRONT_INTERNAL_PORTS);
-        let webmail_on = config.components.webmail.is_some();
-        if webmail_on {
+        if config.components.webmail.is_some() {
             front_ports.extend(FRONT_WEBMAIL_PORTS);
         }
-
-        let mut workloads = vec![
-            Workload {
-                component: Front,
-                ports: front_ports,
-                // certbot keeps its account and certificates in /certs.
-                mounts: if exposure.front_runs_certbot() {
-                    &[Mount {
-                        sub_path: "certs",
-                        mount_path: "/certs",
-                    }]
-                } else {
-                    &[]
-                },
-            },
-            Workload {
-                component: Admin,
-                ports: vec![ADMIN_HTTP],
-                mounts: &[
-                    Mount {
-                        sub_path: "data",
-                        mount_path: "/data",
-                    },
-                    Mount {
-                        sub_path: "dkim",
-                        mount_path: "/dkim",
-                    },
-                ],
-            },
-            Workload {
-                component: Postfix,
-                ports: vec![SMTP, SUBMISSION_INTERNAL],
-                mounts: &[Mount {
-                    sub_path: "queue",
-                    mount_path: "/queue",
-                }],
-            },
-            Workload {
-                component: Dovecot,
-                ports: vec![IMAP, POP3, LMTP, SIEVE],
-                // Only /mail: nothing in Mailu 2024.06's dovecot writes to /data.
-                mounts: &[Mount {
-                    sub_path: "mail",
-                    mount_path: "/mail",
-                }],
-            },
-            Workload {
-                component: Rspamd,
-                // No fuzzy port: rspamd's fuzzy worker is UDP and bound to localhost
-                // (core/rspamd/conf/worker-fuzzy.inc).
-                ports: vec![RSPAMD_MILTER, RSPAMD_CONTROLLER],
-                mounts: &[Mount {
-                    sub_path: "rspamd",
-                    mount_path: "/var/lib/rspamd",
-                }],
-            },
-        ];
-
-        let namespace = config.namespace.clone();
-        let cluster_domain = config.cluster_domain.as_str().to_owned();
-        let redis = match &config.redis {
-            RedisConfig::Bundled => {
-                workloads.push(Workload {
-                    component: Redis,
-                    ports: vec![REDIS],
-                    mounts: &[Mount {
-                        sub_path: "redis",
-                        mount_path: "/data",
-                    }],
-                });
-                RedisEndpoint {
-                    host: service_fqdn(Redis, &namespace, &cluster_domain),
-                    port: REDIS.number,
-                }
-            }
-            RedisConfig::External { host, port } => RedisEndpoint {
-                host: host.as_str().to_owned(),
-                port: *port,
-            },
+        let front_mounts = if self.exposure.front_runs_certbot() {
+            FRONT_CERTBOT_MOUNTS
+        } else {
+            &[]
         };
-
-        let mut connections = vec![
-            // Authentication and lookups: front (nginx auth and its dovecot proxy), postfix and
-            // dovecot (podop maps), rspamd (domains, DKIM keys) ask admin.
-            link(Front, Admin, ADMIN_HTTP),
-            link(Postfix, Admin, ADMIN_HTTP),
-            link(Dovecot, Admin, ADMIN_HTTP),
-            link(Rspamd, Admin, ADMIN_HTTP),
-            // Mail flow: front hands authenticated clients to the backend admin names.
-            link(Front, Postfix, SMTP),
-            link(Front, Postfix, SUBMISSION_INTERNAL),
-            link(Front, Dovecot, IMAP),
-            link(Front, Dovecot, POP3),
-            link(Front, Dovecot, LMTP),
-            link(Front, Dovecot, SIEVE),
-            // postfix delivers through front's LMTP proxy (main.cf `lmtp:inet:FRONT_ADDRESS:2525`).
-            link(Postfix, Front, LMTP),
-            // admin sends welcome mail over LMTP to front (models.py line 430).
-            link(Admin, Front, LMTP),
-            link(Postfix, Rspamd, RSPAMD_MILTER),
-            // front serves rspamd's UI under WEB_ADMIN/antispam; dovecot's learning scripts
-            // call rspamc on the controller.
-            link(Front, Rspamd, RSPAMD_CONTROLLER),
-            link(Dovecot, Rspamd, RSPAMD_CONTROLLER),
-        ];
+        self.add(config, Front, front_ports, front_mounts, []);
+        self.add(config, Admin, vec![ADMIN_HTTP], ADMIN_MOUNTS, []);
+        self.add(
+            config,
+            Postfix,
+            vec![SMTP, SUBMISSION_INTERNAL],
+            POSTFIX_MOUNTS,
+            [],
+        );
+        self.add(
+            config,
+            Dovecot,
+            vec![IMAP, POP3, LMTP, SIEVE],
+            DOVECOT_MOUNTS,
+            [],
+        );
+        // No fuzzy port: rspamd's fuzzy worker is UDP and bound to localhost
+        // (core/rspamd/conf/worker-fuzzy.inc).
+        self.add(
+            config,
+            Rspamd,
+            vec![RSPAMD_MILTER, RSPAMD_CONTROLLER],
+            RSPAMD_MOUNTS,
+            [],
+        );
+        self.connections.extend(CORE_CONNECTIONS);
         // dovecot submits sieve mail (redirects, vacation) to `submission_host`: front's port
         // 25, or with PROXY protocol on 25 the public host name through the edge (dovecot.conf
         // lines 8-12).
-        if !exposure.proxies_port(SMTP) {
-            connections.push(link(Dovecot, Front, SMTP));
+        if !self.exposure.proxies_port(SMTP) {
+            self.connections.push(link(Dovecot, Front, SMTP));
         }
-        if matches!(config.redis, RedisConfig::Bundled) {
-            connections.extend([link(Admin, Redis, REDIS), link(Rspamd, Redis, REDIS)]);
-        }
+    }
 
-        // Optional components, in `Component::ALL` order.
+    /// The bundled Redis, which admin (rate limits, sessions) and rspamd use.
+    fn add_bundled_redis(&mut self, config: &Config) {
+        use Component::*;
+        self.add(
+            config,
+            Redis,
+            vec![ports::REDIS],
+            REDIS_MOUNTS,
+            [
+                link(Admin, Redis, ports::REDIS),
+                link(Rspamd, Redis, ports::REDIS),
+            ],
+        );
+    }
+
+    /// The optional components that are switched on, in [`Component::ALL`] order.
+    fn add_optional(&mut self, config: &Config) {
+        use Component::*;
+        use ports::*;
+
         let k = &config.components;
-        if webmail_on {
-            workloads.push(Workload {
-                component: Webmail,
-                ports: vec![WEBMAIL_HTTP],
-                mounts: WEBMAIL_MOUNTS,
-            });
-            connections.extend([
-                link(Front, Webmail, WEBMAIL_HTTP),
-                link(Webmail, Front, IMAP_INTERNAL),
-                link(Webmail, Front, SUBMISSION_INTERNAL),
-                link(Webmail, Front, SIEVE_INTERNAL),
-            ]);
+        if k.webmail.is_some() {
+            self.add(
+                config,
+                Webmail,
+                vec![WEBMAIL_HTTP],
+                WEBMAIL_MOUNTS,
+                [
+                    link(Front, Webmail, WEBMAIL_HTTP),
+                    link(Webmail, Front, IMAP_INTERNAL),
+                    link(Webmail, Front, SUBMISSION_INTERNAL),
+                    link(Webmail, Front, SIEVE_INTERNAL),
+                ],
+            );
         }
         if k.clamav {
-            workloads.push(Workload {
-                component: Clamav,
-                ports: vec![CLAMD],
-                mounts: CLAMAV_MOUNTS,
-            });
-            connections.push(link(Rspamd, Clamav, CLAMD));
+            self.add(
+                config,
+                Clamav,
+                vec![CLAMD],
+                CLAMAV_MOUNTS,
+                [link(Rspamd, Clamav, CLAMD)],
+            );
         }
         if k.fetchmail {
-            workloads.push(Workload {
-                component: Fetchmail,
-                ports: vec![],
-                mounts: FETCHMAIL_MOUNTS,
-            });
             // fetchmail.py line 77: mail to scan goes to front:25 (the public name when 25
             // carries PROXY protocol), unscanned mail to front's LMTP.
-            connections.extend([
-                link(Fetchmail, Admin, ADMIN_HTTP),
-                link(Fetchmail, Front, LMTP),
-            ]);
-            if !exposure.proxies_port(SMTP) {
-                connections.push(link(Fetchmail, Front, SMTP));
-            }
+            let scan = (!self.exposure.proxies_port(SMTP)).then_some(link(Fetchmail, Front, SMTP));
+            self.add(
+                config,
+                Fetchmail,
+                vec![],
+                FETCHMAIL_MOUNTS,
+                [
+                    link(Fetchmail, Admin, ADMIN_HTTP),
+                    link(Fetchmail, Front, LMTP),
+                ]
+                .into_iter()
+                .chain(scan),
+            );
         }
         if k.webdav {
-            workloads.push(Workload {
-                component: Webdav,
-                ports: vec![RADICALE],
-                mounts: WEBDAV_MOUNTS,
-            });
-            connections.push(link(Front, Webdav, RADICALE));
+            self.add(
+                config,
+                Webdav,
+                vec![RADICALE],
+                WEBDAV_MOUNTS,
+                [link(Front, Webdav, RADICALE)],
+            );
         }
         if k.oletools {
-            workloads.push(Workload {
-                component: Oletools,
-                ports: vec![OLETOOLS],
-                mounts: &[],
-            });
-            connections.push(link(Rspamd, Oletools, OLETOOLS));
+            self.add(
+                config,
+                Oletools,
+                vec![OLETOOLS],
+                &[],
+                [link(Rspamd, Oletools, OLETOOLS)],
+            );
         }
         if k.tika {
-            workloads.push(Workload {
-                component: Tika,
-                ports: vec![TIKA],
-                mounts: &[],
-            });
-            connections.push(link(Dovecot, Tika, TIKA));
+            self.add(config, Tika, vec![TIKA], &[], [link(Dovecot, Tika, TIKA)]);
         }
-        let resolver = k.resolver.as_ref().map(|r| r.service_ip);
-        if resolver.is_some() {
-            workloads.push(Workload {
-                component: Resolver,
-                ports: vec![DNS, DNS_TCP],
-                mounts: &[],
-            });
-            let clients: Vec<Component> = workloads
-                .iter()
-                .map(|w| w.component)
-                .filter(|c| c.uses_mailu_resolver())
-                .collect();
-            for from in clients {
-                connections.push(Connection {
-                    from,
-                    to: Resolver,
-                    port: DNS,
-                });
-                connections.push(Connection {
-                    from,
-                    to: Resolver,
-                    port: DNS_TCP,
-                });
-            }
-        }
+    }
 
-        Topology {
-            namespace,
-            cluster_domain,
-            workloads,
-            connections,
-            exposure,
-            redis,
-            resolver,
-        }
+    /// The resolver, which every pod that uses it reaches over UDP and TCP.
+    fn add_resolver(&mut self, config: &Config) {
+        use Component::Resolver;
+        use ports::{DNS, DNS_TCP};
+
+        let clients: Vec<Component> = self
+            .workloads
+            .iter()
+            .map(|w| w.component)
+            .filter(|c| c.uses_mailu_resolver())
+            .collect();
+        let links = clients
+            .into_iter()
+            .flat_map(|from| [link(from, Resolver, DNS), link(from, Resolver, DNS_TCP)]);
+        self.add(config, Resolver, vec![DNS, DNS_TCP], &[], links);
     }
 
     pub fn workload(&self, component: Component) -> Option<&Workload> {
@@ -555,6 +630,61 @@ impl Topology {
             ports.push(ports::SIEVE);
         }
         port_list(&ports)
+    }
+}
+
+/// Where Mailu finds Redis: the bundled one's Service, or the configured external one.
+fn redis_endpoint(config: &Config, namespace: &str, cluster_domain: &str) -> RedisEndpoint {
+    match &config.redis {
+        RedisConfig::Bundled => RedisEndpoint {
+            host: service_fqdn(Component::Redis, namespace, cluster_domain),
+            port: ports::REDIS.number,
+        },
+        RedisConfig::External { host, port } => RedisEndpoint {
+            host: host.as_str().to_owned(),
+            port: *port,
+        },
+    }
+}
+
+/// How a component's pods run: ClamAV as a StatefulSet (a signature volume per replica), front
+/// as a DaemonSet with `exposure.daemonSet`, everything else as a Deployment, which stops the
+/// old pod first when its volume attaches to one node at a time or it binds hostPorts.
+fn controller(
+    config: &Config,
+    exposure: &Exposure,
+    component: Component,
+    mounts: &[Mount],
+) -> Controller {
+    if component == Component::Clamav {
+        return Controller::StatefulSet;
+    }
+    if component == Component::Front && config.exposure.daemon_set.is_some() {
+        return Controller::DaemonSet;
+    }
+    let exclusive_volume =
+        !mounts.is_empty() && !volume(config, component).is_some_and(|v| v.shared_across_nodes());
+    let binds_host_ports = component == Component::Front && exposure.host_port;
+    Controller::Deployment {
+        recreate: exclusive_volume || binds_host_ports,
+    }
+}
+
+/// The volume settings of a component that keeps state.
+pub fn volume(config: &Config, component: Component) -> Option<&Volume> {
+    let s = &config.storage;
+    match component {
+        Component::Front => Some(&s.front),
+        Component::Admin => Some(&s.admin),
+        Component::Postfix => Some(&s.postfix),
+        Component::Dovecot => Some(&s.dovecot),
+        Component::Rspamd => Some(&s.rspamd),
+        Component::Redis => Some(&s.redis),
+        Component::Webmail => Some(&s.webmail),
+        Component::Webdav => Some(&s.webdav),
+        Component::Fetchmail => Some(&s.fetchmail),
+        Component::Clamav => Some(&s.clamav),
+        Component::Oletools | Component::Tika | Component::Resolver => None,
     }
 }
 
@@ -710,6 +840,37 @@ mod tests {
                 .iter()
                 .all(|c| c.to != Component::Redis)
         );
+    }
+
+    #[test]
+    fn each_workload_runs_the_way_its_state_and_ports_allow() {
+        let t = topology(
+            "components: {clamav: true, tika: true}\nworkloads: {tika: {replicas: 2}}\nexposure: {hostPort: true}\n",
+        );
+        let w = |c| t.workload(c).expect("runs");
+        // A ReadWriteOnce volume, or hostPorts: the old pod stops first.
+        assert_eq!(
+            w(Component::Admin).controller,
+            Controller::Deployment { recreate: true }
+        );
+        assert_eq!(
+            w(Component::Front).controller,
+            Controller::Deployment { recreate: true }
+        );
+        assert!(!w(Component::Front).host_ports.is_empty());
+        assert!(w(Component::Admin).host_ports.is_empty());
+        assert_eq!(
+            w(Component::Tika).controller,
+            Controller::Deployment { recreate: false }
+        );
+        assert!(w(Component::Tika).needs_disruption_budget());
+        assert!(!w(Component::Admin).needs_disruption_budget());
+        assert!(w(Component::Clamav).claim_per_replica());
+
+        let t = topology("exposure: {hostPort: true, daemonSet: {nodeSelector: {mx: 'true'}}}\n");
+        let front = t.workload(Component::Front).expect("front");
+        assert_eq!(front.controller, Controller::DaemonSet);
+        assert!(front.needs_disruption_budget());
     }
 
     #[test]

@@ -974,6 +974,7 @@ impl Topology {
 mod tests {
     use super::*;
 
+    /// A minimal config with `extra` appended; `extra` may give its own `secrets`.
     fn topology(extra: &str) -> (Config, Topology) {
         let secrets = if extra.contains("secrets:") {
             ""

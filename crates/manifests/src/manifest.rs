@@ -1,0 +1,305 @@
+//! The synthesized objects, typed, in apply order, and their YAML and JSON forms.
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Service};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
+
+use serde::Serialize;
+
+use crate::crd;
+
+/// Declares [`Object`] with one variant per kind, and everything that dispatches over it.
+macro_rules! objects {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        /// One Kubernetes object of the manifest. Match on it to read or change a kind's fields.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Object {
+            $($variant($ty),)*
+        }
+
+        impl Object {
+            /// `apiVersion`, e.g. `apps/v1`.
+            pub fn api_version(&self) -> &'static str {
+                match self {
+                    $(Object::$variant(_) => <$ty as k8s_openapi::Resource>::API_VERSION,)*
+                }
+            }
+
+            /// `kind`, e.g. `Deployment`.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Object::$variant(_) => <$ty as k8s_openapi::Resource>::KIND,)*
+                }
+            }
+
+            pub fn metadata(&self) -> &ObjectMeta {
+                match self {
+                    $(Object::$variant(o) => k8s_openapi::Metadata::metadata(o),)*
+                }
+            }
+
+            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                match self {
+                    $(Object::$variant(o) => k8s_openapi::Metadata::metadata_mut(o),)*
+                }
+            }
+
+            /// The object as JSON data: `apiVersion`, `kind`, `metadata`, then its other fields.
+            pub fn to_value(&self) -> Value {
+                // These types always serialize (string keys only, no failing `Serialize`); a
+                // failure would be a bug, shown as `null` and caught by the schema tests.
+                let value = match self {
+                    $(Object::$variant(o) => serde_json::to_value(o),)*
+                };
+                value.map_or(Value::Null, metadata_first)
+            }
+        }
+
+        $(
+            impl From<$ty> for Object {
+                fn from(o: $ty) -> Object {
+                    Object::$variant(o)
+                }
+            }
+
+            impl Kind for $ty {
+                fn of(object: &Object) -> Option<&Self> {
+                    match object {
+                        Object::$variant(o) => Some(o),
+                        _ => None,
+                    }
+                }
+
+                fn of_mut(object: &mut Object) -> Option<&mut Self> {
+                    match object {
+                        Object::$variant(o) => Some(o),
+                        _ => None,
+                    }
+                }
+            }
+        )*
+    };
+}
+
+objects! {
+    Namespace(Namespace),
+    ConfigMap(ConfigMap),
+    Certificate(crd::Certificate),
+    PersistentVolumeClaim(PersistentVolumeClaim),
+    Service(Service),
+    Deployment(Deployment),
+    DaemonSet(DaemonSet),
+    StatefulSet(StatefulSet),
+    NetworkPolicy(NetworkPolicy),
+    PodDisruptionBudget(PodDisruptionBudget),
+    Ingress(Ingress),
+    IngressRoute(crd::IngressRoute),
+    IngressRouteTcp(crd::IngressRouteTcp),
+    ServersTransportTcp(crd::ServersTransportTcp),
+    MiddlewareTcp(crd::MiddlewareTcp),
+    HttpRoute(crd::HttpRoute),
+    TcpRoute(crd::TcpRoute),
+    TlsRoute(crd::TlsRoute),
+}
+
+/// `apiVersion`, `kind` and `metadata` first, the way Kubernetes documents read; k8s-openapi
+/// writes some kinds' fields (a ConfigMap's `data`) before `metadata`.
+fn metadata_first(value: Value) -> Value {
+    let Value::Object(mut fields) = value else {
+        return value;
+    };
+    let mut ordered = serde_json::Map::new();
+    for key in ["apiVersion", "kind", "metadata"] {
+        if let Some(v) = fields.shift_remove(key) {
+            ordered.insert(key.to_owned(), v);
+        }
+    }
+    ordered.extend(fields);
+    Value::Object(ordered)
+}
+
+/// A Rust type that is one variant of [`Object`], for typed lookups such as
+/// [`Manifest::get_mut::<Deployment>`](Manifest::get_mut).
+pub trait Kind: k8s_openapi::Resource + Sized {
+    fn of(object: &Object) -> Option<&Self>;
+    fn of_mut(object: &mut Object) -> Option<&mut Self>;
+}
+
+impl Object {
+    /// `metadata.name` (every object mailu-k8s writes has one).
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or("")
+    }
+}
+
+/// The generated objects, in apply order: the Namespace, ConfigMaps, the Certificate, PVCs,
+/// Services, workloads, PodDisruptionBudgets, edge routes. Change them freely before writing;
+/// the writers keep the order of `objects`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Manifest {
+    pub objects: Vec<Object>,
+}
+
+impl Manifest {
+    /// The object of type `T` named `name`.
+    pub fn get<T: Kind>(&self, name: &str) -> Option<&T> {
+        self.objects
+            .iter()
+            .filter(|o| o.name() == name)
+            .find_map(T::of)
+    }
+
+    /// The object of type `T` named `name`, to change.
+    pub fn get_mut<T: Kind>(&mut self, name: &str) -> Option<&mut T> {
+        self.objects
+            .iter_mut()
+            .filter(|o| o.name() == name)
+            .find_map(T::of_mut)
+    }
+
+    /// Every object of type `T`, in order.
+    pub fn of_kind<'a, T: Kind + 'a>(&'a self) -> impl Iterator<Item = &'a T> {
+        self.objects.iter().filter_map(T::of)
+    }
+
+    /// Every object as JSON data, in order.
+    pub fn values(&self) -> Vec<Value> {
+        self.objects.iter().map(Object::to_value).collect()
+    }
+
+    /// Multi-document YAML, each document after `---`, under a comment naming the generator,
+    /// written by serde-saphyr: block style, two-space indents, sequences indented under their
+    /// key. A string is plain only when YAML 1.1 and 1.2 readers alike read it back as that
+    /// string (`"2024.06"`, `"yes"`, `"0777"` are quoted); a multi-line string is a literal block
+    /// (`|`) unless it holds a character a block cannot carry verbatim (CR, BOM,
+    /// U+0085/U+2028/U+2029, other controls), and is then double-quoted with escapes.
+    pub fn to_yaml(&self) -> String {
+        yaml_documents(&self.values())
+    }
+
+    /// A `v1` `List` holding every object, pretty-printed.
+    pub fn to_json(&self) -> String {
+        let list = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": self.values(),
+        });
+        let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// Objects as JSON data written the way [`Manifest::to_yaml`] writes them: the header, then each
+/// document after `---`.
+pub fn yaml_documents(values: &[Value]) -> String {
+    let mut out = String::from(HEADER);
+    for value in values {
+        out.push_str("---\n");
+        // Writing a JSON value into a String cannot fail: every key is a string, every number
+        // finite, and the options are constants.
+        serde_saphyr::to_fmt_writer_with_options(&mut out, &Yaml(value), yaml_options())
+            .expect("a JSON value always serializes to YAML");
+    }
+    out
+}
+
+/// How objects are written. serde-saphyr folds a single-line string longer than
+/// `folded_wrap_chars` into a `>` block by default; no width disables that, so a long value (a
+/// DKIM record, an annotation) stays on one line and nothing depends on how a reader unfolds it.
+fn yaml_options() -> serde_saphyr::SerializerOptions {
+    serde_saphyr::ser_options! {
+        compact_list_indent: false,
+        folded_wrap_chars: usize::MAX,
+    }
+}
+
+/// A JSON value as serde-saphyr writes it, except for one case it gets wrong for libyaml (and so
+/// PyYAML, Go's yaml and kubectl): a multi-line string whose first non-empty line starts with a
+/// tab. serde-saphyr writes it as a `|` block without an indentation indicator (it adds one only
+/// for leading spaces), and libyaml refuses a tab where it detects the block's indentation:
+/// `"\tx\ny"` came out as `|-\n  \tx\n  y` and failed with "found a tab character where an
+/// indentation space is expected". Such a string is double-quoted instead.
+struct Yaml<'a>(&'a Value);
+
+impl Serialize for Yaml<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::String(text) if tab_leads_block(text) => {
+                serde_saphyr::DoubleQuoted(text.as_str()).serialize(s)
+            }
+            Value::Array(items) => s.collect_seq(items.iter().map(Yaml)),
+            Value::Object(map) => s.collect_map(map.iter().map(|(k, v)| (k, Yaml(v)))),
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// Whether `text` would be a literal block whose indentation libyaml has to detect on a tab.
+fn tab_leads_block(text: &str) -> bool {
+    text.contains('\n')
+        && text
+            .split('\n')
+            .find(|line| !line.is_empty())
+            .is_some_and(|line| line.starts_with('\t'))
+}
+
+const HEADER: &str = concat!(
+    "# Generated by mailu-k8s ",
+    env!("CARGO_PKG_VERSION"),
+    " from a validated config. Do not edit: change the config and run `mailu-k8s synth` again.\n"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        let loaded = mailu_k8s_config::load(
+            b"domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\ntls: {certificate: {issuerName: le}}\ningress: {type: traefik}\n",
+        )
+        .expect("valid config");
+        crate::synthesize(&loaded.config)
+    }
+
+    #[test]
+    fn accessors_agree_with_the_written_object() {
+        for object in manifest().objects {
+            let value = object.to_value();
+            let keys: Vec<&str> = value
+                .as_object()
+                .expect("an object")
+                .keys()
+                .take(3)
+                .map(String::as_str)
+                .collect();
+            assert_eq!(keys, ["apiVersion", "kind", "metadata"], "{object:?}");
+            assert_eq!(value["apiVersion"], object.api_version());
+            assert_eq!(value["kind"], object.kind());
+            assert_eq!(value["metadata"]["name"], object.name());
+        }
+    }
+
+    #[test]
+    fn typed_lookups_find_one_kind_by_name() {
+        use k8s_openapi::api::apps::v1::Deployment;
+        use k8s_openapi::api::core::v1::Service;
+
+        let mut m = manifest();
+        // A Service and a Deployment share the name; each lookup finds its own kind.
+        assert!(m.get::<Service>("mailu-front").is_some());
+        assert!(m.get::<Deployment>("mailu-front").is_some());
+        assert!(m.get::<Deployment>("mailu-nothing").is_none());
+        assert_eq!(m.of_kind::<crd::IngressRouteTcp>().count(), 5);
+
+        let cert = m
+            .get_mut::<crd::Certificate>("mailu-certificates")
+            .expect("certificate");
+        cert.spec.dns_names.push("extra.example.com".to_owned());
+        let yaml = m.to_yaml();
+        assert!(yaml.contains("    - extra.example.com\n"), "{yaml}");
+    }
+}
