@@ -22,6 +22,11 @@ pub struct ConfigFile {
     #[serde(default = "defaults::namespace")]
     pub namespace: String,
 
+    /// Write the Namespace object, with Pod Security admission labels. `false` for clusters
+    /// whose namespaces are managed elsewhere (then label it yourself, see the README).
+    #[serde(default = "defaults::enabled")]
+    pub create_namespace: bool,
+
     /// The primary mail domain, e.g. `example.com` (Mailu's `DOMAIN`). Internationalised names
     /// are written as punycode (`xn--...`).
     pub domain: String,
@@ -580,6 +585,10 @@ pub struct WorkloadFile {
     /// webmail (Roundcube `*.inc.php`). File name to content.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<String, String>,
+    /// The container's `securityContext`, replacing the one mailu-k8s derives for the image (see
+    /// the README's table). A Kubernetes `SecurityContext`; unknown fields are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A container image.
@@ -594,6 +603,10 @@ pub struct ImageFile {
     pub tag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<PullPolicy>,
+    /// Pin the image to a digest, e.g. `sha256:…` (64 hex digits): tags such as `2024.06` move
+    /// with every Mailu patch release. Written as `repository:tag@digest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// Component switches.

@@ -17,6 +17,7 @@ pub use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr, Quantity};
 #[derive(Debug, Clone)]
 pub struct Config {
     pub namespace: String,
+    pub create_namespace: bool,
     pub cluster_domain: DnsName,
     pub domain: DnsName,
     pub hostnames: Hostnames,
@@ -303,6 +304,8 @@ pub struct WorkloadSettings {
     pub replicas: u32,
     pub image_repository: Option<String>,
     pub image_tag: Option<String>,
+    /// `sha256:<64 hex>`.
+    pub image_digest: Option<String>,
     pub pull_policy: Option<PullPolicy>,
     pub log_level: Option<LogLevel>,
     pub node_selector: BTreeMap<String, String>,
@@ -319,6 +322,8 @@ pub struct WorkloadSettings {
     pub extra_env: BTreeMap<String, String>,
     /// File name to content, mounted at `/overrides`.
     pub overrides: BTreeMap<String, String>,
+    /// The operator's container `securityContext`, replacing the derived one.
+    pub security_context: Option<k8s_openapi::api::core::v1::SecurityContext>,
 }
 
 /// A topology spread constraint as given, its `labelSelector` checked to be a Kubernetes

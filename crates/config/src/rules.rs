@@ -616,6 +616,23 @@ pub fn check_timezone(raw: &str) -> Result<(), Problem> {
 
 /// Checks an image tag that is also used as the `app.kubernetes.io/version` label: a valid tag
 /// and a valid label value (at most 63 characters, alphanumeric at both ends).
+/// An OCI content digest as image references pin it: `sha256:` and 64 lower-case hex digits.
+pub fn check_image_digest(raw: &str) -> Result<(), Problem> {
+    let ok = raw.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            format!("`{raw}` is not an image digest"),
+            "write `sha256:` and 64 lower-case hex digits, e.g. from `crane digest IMAGE:TAG`",
+        ))
+    }
+}
+
 pub fn check_image_tag(tag: &str) -> Result<(), Problem> {
     let ok = !tag.is_empty()
         && tag.len() <= 63

@@ -484,6 +484,25 @@ const WORKLOAD_RULES: &[(&str, Code, &str, &str)] = &[
         "workloads.clamav.logLevel",
         "extraEnv",
     ),
+    // Pod security and image pinning.
+    (
+        "workloads: {admin: {image: {digest: 'sha256:abc'}}}\n",
+        Code::InvalidValue,
+        "workloads.admin.image.digest",
+        "64 lower-case hex digits",
+    ),
+    (
+        "workloads: {admin: {securityContext: {runAsUsr: 1000}}}\n",
+        Code::UnknownKey,
+        "workloads.admin.securityContext.runAsUsr",
+        "kubectl explain pod.spec.containers.securityContext",
+    ),
+    (
+        "workloads: {admin: {securityContext: {privileged: maybe}}}\n",
+        Code::WrongType,
+        "workloads.admin.securityContext",
+        "kubectl explain",
+    ),
     // NetworkPolicies need to know where the outside parties are.
     (
         "ingress: {type: ingress}\n",

@@ -246,6 +246,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
         let edge = edge?;
         Some(Config {
             namespace: namespace?,
+            create_namespace: file.create_namespace,
             cluster_domain: cluster_domain?,
             domain: domain?,
             hostnames: hostnames?,
@@ -478,17 +479,19 @@ fn validate_compute(
     let (req_cpu, req_cpu_path, req_cpu_set) = field("requests", "cpu", &requests.cpu, defaults[0]);
     let (req_mem, req_mem_path, req_mem_set) =
         field("requests", "memory", &requests.memory, defaults[1]);
-    let (lim_cpu, lim_cpu_path, _) = field("limits", "cpu", &limits.cpu, defaults[2]);
-    let (lim_mem, lim_mem_path, _) = field("limits", "memory", &limits.memory, defaults[3]);
+    let (lim_cpu, lim_cpu_path, lim_cpu_set) = field("limits", "cpu", &limits.cpu, defaults[2]);
+    let (lim_mem, lim_mem_path, lim_mem_set) =
+        field("limits", "memory", &limits.memory, defaults[3]);
 
     let mut ordered = true;
-    for (req, lim, req_path, lim_path, req_set) in [
+    for (req, lim, req_path, lim_path, req_set, lim_set) in [
         (
             &req_cpu,
             &lim_cpu,
             &req_cpu_path,
             &lim_cpu_path,
             req_cpu_set,
+            lim_cpu_set,
         ),
         (
             &req_mem,
@@ -496,6 +499,7 @@ fn validate_compute(
             &req_mem_path,
             &lim_mem_path,
             req_mem_set,
+            lim_mem_set,
         ),
     ] {
         if let (Some(req), Some(lim)) = (req, lim)
@@ -503,23 +507,25 @@ fn validate_compute(
         {
             {
                 ordered = false;
-                // Point at the value the user wrote: the request if they set it, else the limit.
-                let (path, value) = if req_set {
-                    (req_path.as_str(), req.as_str())
-                } else {
-                    (lim_path.as_str(), lim.as_str())
-                };
-                c.findings.push(
-                    Diagnostic::error(
-                        Code::RequestExceedsLimit,
-                        path,
-                        format!("request {req} is larger than limit {lim}"),
-                    )
-                    .with_value(value)
-                    .with_hint(format!(
-                        "raise `{lim_path}` to at least {req}, or lower `{req_path}`"
-                    )),
-                );
+                // Point at the values the user wrote (either may be the mistake): the request,
+                // the limit, or both; a default is never blamed.
+                let blamed = [
+                    (req_set || !lim_set).then_some((req_path.as_str(), req.as_str())),
+                    lim_set.then_some((lim_path.as_str(), lim.as_str())),
+                ];
+                for (path, value) in blamed.into_iter().flatten() {
+                    c.findings.push(
+                        Diagnostic::error(
+                            Code::RequestExceedsLimit,
+                            path,
+                            format!("request {req} is larger than limit {lim}"),
+                        )
+                        .with_value(value)
+                        .with_hint(format!(
+                            "raise `{lim_path}` to at least {req}, or lower `{req_path}`"
+                        )),
+                    );
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Affinity;
+use k8s_openapi::api::core::v1::{Affinity, SecurityContext};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -171,6 +171,25 @@ pub(crate) fn validate_workloads(
                     rules::check_image_tag,
                 );
             }
+            if let Some(digest) = &image.digest {
+                check_into(
+                    out,
+                    Code::InvalidValue,
+                    &join(&base, "image.digest"),
+                    digest,
+                    rules::check_image_digest,
+                );
+            }
+        }
+
+        if let Some(sc) = &w.security_context {
+            check_kubernetes_value::<SecurityContext>(
+                sc,
+                &join(&base, "securityContext"),
+                "SecurityContext",
+                "pod.spec.containers.securityContext",
+                out,
+            );
         }
 
         let reads_mailu_env = MAILU_ENV_READERS.contains(&name);
@@ -295,6 +314,7 @@ pub(crate) fn validate_workloads(
                 replicas,
                 image_repository: w.image.as_ref().and_then(|i| i.repository.clone()),
                 image_tag: w.image.as_ref().and_then(|i| i.tag.clone()),
+                image_digest: w.image.as_ref().and_then(|i| i.digest.clone()),
                 pull_policy: w.image.as_ref().and_then(|i| i.pull_policy),
                 log_level: w.log_level,
                 node_selector: pod
@@ -328,6 +348,10 @@ pub(crate) fn validate_workloads(
                 service_labels: w.service_labels.clone(),
                 extra_env: w.extra_env.clone(),
                 overrides: w.overrides.clone(),
+                security_context: w
+                    .security_context
+                    .as_ref()
+                    .and_then(checked_kubernetes_value),
             },
         );
     }

@@ -97,7 +97,10 @@ pub fn synthesize(config: &Config) -> Manifest {
 pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     let ns = topology.namespace.as_str();
     let mailu_version = config.images.tag.as_str();
-    let mut objects: Vec<Object> = vec![namespace(ns, mailu_version).into()];
+    let mut objects: Vec<Object> = Vec::new();
+    if config.create_namespace {
+        objects.push(namespace(ns, mailu_version, topology).into());
+    }
     objects.extend(config_maps(config, topology, ns).map(Object::from));
     // Before the pods, so no pod ever runs unisolated.
     let policy_meta = |name: String, c: Option<Component>| {
@@ -223,11 +226,32 @@ fn version_of(component: Component, config: &Config) -> String {
     workloads::image(component, config).1
 }
 
-fn namespace(ns: &str, mailu_version: &str) -> Namespace {
+/// The namespace, with Pod Security admission at the strictest level Mailu's images allow:
+/// `baseline` (they start as root and drop privileges themselves, which `restricted` forbids),
+/// or `privileged` when front binds hostPorts (which `baseline` forbids). `restricted` is
+/// audited, so the cluster's audit log shows what stands between Mailu and it.
+fn namespace(ns: &str, mailu_version: &str, topology: &Topology) -> Namespace {
+    let binds_host_ports = topology.workloads.iter().any(|w| !w.host_ports.is_empty());
+    let enforce = if binds_host_ports {
+        "privileged"
+    } else {
+        "baseline"
+    };
+    let mut l = labels(None, mailu_version);
+    for (mode, level) in [
+        ("enforce", enforce),
+        ("warn", enforce),
+        ("audit", "restricted"),
+    ] {
+        l.insert(
+            format!("pod-security.kubernetes.io/{mode}"),
+            level.to_owned(),
+        );
+    }
     Namespace {
         metadata: ObjectMeta {
             name: Some(ns.to_owned()),
-            labels: Some(labels(None, mailu_version)),
+            labels: Some(l),
             ..ObjectMeta::default()
         },
         ..Namespace::default()

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, LocalObjectReference,
-    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements,
-    SecretVolumeSource, Toleration, TopologySpreadConstraint, Volume, VolumeMount,
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    LocalObjectReference, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
+    PodTemplateSpec, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
+    Toleration, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -28,6 +29,8 @@ const CERTS_VOLUME: &str = "certs";
 /// Where Mailu reads override files.
 const OVERRIDES_DIR: &str = "/overrides";
 const OVERRIDES_VOLUME: &str = "overrides";
+/// Scratch space for images confined to a read-only root.
+const TMP_VOLUME: &str = "tmp";
 
 /// One component's pod, with what it is built from.
 struct Pod<'a> {
@@ -188,6 +191,7 @@ impl Pod<'_> {
             dns_policy: dns_config.as_ref().map(|_| "None".to_owned()),
             dns_config,
             init_containers: non_empty(init_containers),
+            security_context: Some(self.pod_security()),
             containers: vec![self.container(image, resources, mounts)],
             volumes: non_empty(volumes),
             ..PodSpec::default()
@@ -213,7 +217,29 @@ impl Pod<'_> {
             startup_probe: probes.as_ref().map(|p| p.startup.clone()),
             readiness_probe: probes.as_ref().map(|p| p.readiness.clone()),
             liveness_probe: probes.map(|p| p.liveness),
+            security_context: Some(
+                self.s
+                    .security_context
+                    .clone()
+                    .unwrap_or_else(|| container_security(self.c)),
+            ),
             ..Container::default()
+        }
+    }
+
+    /// The runtime's default seccomp profile for every pod; the image's fixed user for images
+    /// that run as one (`runAsNonRoot` needs a numeric user to check).
+    fn pod_security(&self) -> PodSecurityContext {
+        let user = self.c.hardening().non_root_user;
+        PodSecurityContext {
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_owned(),
+                localhost_profile: None,
+            }),
+            run_as_non_root: user.map(|_| true),
+            run_as_user: user,
+            run_as_group: user,
+            ..PodSecurityContext::default()
         }
     }
 
@@ -250,6 +276,10 @@ impl Pod<'_> {
             st.volumes.extend(resolver::volumes());
         }
         self.add_overrides(&mut st);
+        if self.c.hardening().writable_tmp {
+            st.mounts.push(mount(TMP_VOLUME, "/tmp", None, false));
+            st.volumes.push(empty_dir_volume(TMP_VOLUME));
+        }
         st
     }
 
@@ -406,5 +436,26 @@ fn toleration(t: &mailu_k8s_config::Toleration) -> Toleration {
             .to_owned()
         }),
         toleration_seconds: t.toleration_seconds,
+    }
+}
+
+/// A container's confinement (`mailu_k8s_topology::security`): no privilege escalation, no
+/// `NET_RAW` (no capabilities at all for images with a fixed non-root user), a read-only root
+/// where the image writes only to its volumes.
+pub(crate) fn container_security(c: Component) -> SecurityContext {
+    let h = c.hardening();
+    let drop = if h.non_root_user.is_some() {
+        "ALL"
+    } else {
+        "NET_RAW"
+    };
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            add: None,
+            drop: Some(vec![drop.to_owned()]),
+        }),
+        read_only_root_filesystem: h.read_only_root.then_some(true),
+        ..SecurityContext::default()
     }
 }

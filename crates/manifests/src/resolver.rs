@@ -11,7 +11,8 @@ use mailu_k8s_config::Config;
 use mailu_k8s_topology::{Topology, ports};
 
 use k8s_openapi::api::core::v1::{
-    Container, PodDNSConfig, PodDNSConfigOption, ResourceRequirements, Volume, VolumeMount,
+    Capabilities, Container, PodDNSConfig, PodDNSConfigOption, ResourceRequirements,
+    SecurityContext, Volume, VolumeMount,
 };
 
 use crate::pods::{config_map_volume, empty_dir_volume, mount};
@@ -101,6 +102,17 @@ pub fn init_container(
             mount(TEMPLATE_VOLUME, TEMPLATE_DIR, None, true),
             mount(CONFIG_VOLUME, CONFIG_DIR, None, false),
         ]),
+        // It only reads /etc/resolv.conf and writes into its emptyDir (mode 0777): no
+        // capabilities, no writes to the image.
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                add: None,
+                drop: Some(vec!["ALL".to_owned()]),
+            }),
+            read_only_root_filesystem: Some(true),
+            ..SecurityContext::default()
+        }),
         ..Container::default()
     }
 }

@@ -28,7 +28,12 @@ pub fn image(component: Component, config: &Config) -> (String, String) {
     let tag = settings
         .and_then(|s| s.image_tag.clone())
         .unwrap_or(default_tag);
-    (format!("{repository}:{tag}"), tag)
+    // A digest pins the bytes; the tag stays for people reading the manifest.
+    let digest = settings
+        .and_then(|s| s.image_digest.as_deref())
+        .map(|d| format!("@{d}"))
+        .unwrap_or_default();
+    (format!("{repository}:{tag}{digest}"), tag)
 }
 
 /// (repository, tag) of a component's default image.

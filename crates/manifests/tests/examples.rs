@@ -978,3 +978,90 @@ fn workload_settings_reach_the_output() {
         );
     }
 }
+
+/// Issue 9's pod hardening, read back from every example: the runtime's seccomp profile, no
+/// privilege escalation, no NET_RAW; the images with a fixed non-root user run as it with no
+/// capabilities; Pod Security admission on the namespace at the level the pods meet.
+#[test]
+fn pods_are_hardened() {
+    for (name, config) in examples() {
+        let objects = mailu_k8s_manifests::synthesize(&config).values();
+        for w in workloads(&objects) {
+            let spec = &w["spec"]["template"]["spec"];
+            let component = component_of(w);
+            assert_eq!(
+                spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+                "{name}: {component}"
+            );
+            let all = containers(w)
+                .iter()
+                .chain(spec["initContainers"].as_array().into_iter().flatten());
+            for c in all {
+                let sc = &c["securityContext"];
+                assert_eq!(sc["allowPrivilegeEscalation"], false, "{name}: {component}");
+                let drops: Vec<&str> = sc["capabilities"]["drop"]
+                    .as_array()
+                    .expect("drops")
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                assert!(
+                    drops.contains(&"NET_RAW") || drops.contains(&"ALL"),
+                    "{name}: {component} keeps NET_RAW"
+                );
+                assert!(sc["capabilities"]["add"].is_null(), "{name}: {component}");
+            }
+            if matches!(component.as_str(), "tika" | "oletools") {
+                assert_eq!(
+                    spec["securityContext"]["runAsNonRoot"], true,
+                    "{name}: {component}"
+                );
+                assert!(
+                    spec["securityContext"]["runAsUser"]
+                        .as_i64()
+                        .is_some_and(|u| u > 0)
+                );
+            }
+        }
+        let binds_host_ports = workloads(&objects).iter().any(|w| {
+            containers(w)
+                .iter()
+                .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+                .any(|p| p.get("hostPort").is_some())
+        });
+        let ns = of_kind(&objects, "Namespace")[0];
+        assert_eq!(
+            ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            if binds_host_ports {
+                "privileged"
+            } else {
+                "baseline"
+            },
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn namespace_creation_digests_and_security_overrides_reach_the_output() {
+    let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\nexposure: {service: {type: LoadBalancer}}\ncreateNamespace: false\nworkloads:\n  admin:\n    image: {digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}\n    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true}\n";
+    let config = mailu_k8s_config::load(text.as_bytes())
+        .expect("valid")
+        .config;
+    let objects = mailu_k8s_manifests::synthesize(&config).values();
+    assert!(of_kind(&objects, "Namespace").is_empty());
+    let admin = workloads(&objects)
+        .into_iter()
+        .find(|d| component_of(d) == "admin")
+        .expect("admin");
+    let c = &containers(admin)[0];
+    assert_eq!(
+        c["image"],
+        "ghcr.io/mailu/admin:2024.06@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    );
+    // The operator's securityContext replaces the derived one as given.
+    assert_eq!(
+        c["securityContext"],
+        serde_json::json!({"readOnlyRootFilesystem": true, "runAsUser": 1000})
+    );
+}

@@ -12,6 +12,7 @@ use mailu_k8s_config::{Compute, Config, Redis as RedisConfig, Volume};
 pub mod exposure;
 pub mod mailu_env;
 pub mod network;
+pub mod security;
 pub use exposure::{Exposure, MailPath, MailRoute, WebPath};
 
 /// A Mailu component that mailu-k8s runs as a workload.
