@@ -574,9 +574,11 @@ pub struct WorkloadFile {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub service_labels: BTreeMap<String, String>,
     /// More Mailu environment variables for this container. Names must be ones Mailu reads and
-    /// not ones mailu-k8s sets from another key.
+    /// not ones mailu-k8s sets from another key. A value is text, or for a secret
+    /// `{secretKeyRef: {name, key}}` (required for secret-bearing names) or
+    /// `{configMapKeyRef: {name, key}}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra_env: BTreeMap<String, String>,
+    pub extra_env: BTreeMap<String, ExtraEnvFile>,
     /// Accept `extraEnv` names that are not in Mailu's list (for images newer than 2024.06).
     #[serde(default)]
     pub allow_unknown_env: bool,
@@ -589,6 +591,36 @@ pub struct WorkloadFile {
     /// the README's table). A Kubernetes `SecurityContext`; unknown fields are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_context: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// An `extraEnv` value.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ExtraEnvFile {
+    /// The value itself (written literally: `$(...)` is not expanded).
+    Text(String),
+    /// A key of a Secret or ConfigMap you create.
+    Reference(EnvReferenceFile),
+}
+
+/// Where an `extraEnv` value comes from; exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvReferenceFile {
+    /// A key of a Secret in Mailu's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_ref: Option<KeyRefFile>,
+    /// A key of a ConfigMap in Mailu's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_key_ref: Option<KeyRefFile>,
+}
+
+/// A key of a Secret or ConfigMap.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyRefFile {
+    pub name: String,
+    pub key: String,
 }
 
 /// A container image.

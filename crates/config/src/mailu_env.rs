@@ -290,8 +290,9 @@ pub fn dangerous(name: &str, value: &str) -> Option<(String, String)> {
         _ if is_secret_name(name) || (name == "SQLALCHEMY_DATABASE_URI" && value.contains('@')) => {
             (
                 format!("`{name}` holds a secret, which would be written into the manifests"),
-                "keep secrets out of the config: use the `secrets`, `database` or `mailu.relay` keys, \
-             which reference Kubernetes Secrets",
+                "keep secrets out of the config: reference a Secret with \
+             `{secretKeyRef: {name: SECRET, key: KEY}}` (or use the `secrets`, `database` or \
+             `mailu.relay` keys)",
             )
         }
         _ => return None,

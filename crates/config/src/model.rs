@@ -319,7 +319,7 @@ pub struct WorkloadSettings {
     pub service_annotations: BTreeMap<String, String>,
     pub service_labels: BTreeMap<String, String>,
     /// Sorted by name.
-    pub extra_env: BTreeMap<String, String>,
+    pub extra_env: BTreeMap<String, ExtraEnv>,
     /// File name to content, mounted at `/overrides`.
     pub overrides: BTreeMap<String, String>,
     /// The operator's container `securityContext`, replacing the derived one.
@@ -524,4 +524,12 @@ pub mod component_defaults {
     pub const WEBDAV_VOLUME: &str = "1Gi";
     pub const FETCHMAIL_VOLUME: &str = "100Mi";
     pub const CLAMAV_VOLUME: &str = "2Gi";
+}
+
+/// An `extraEnv` value: literal text, or a key of a Secret or ConfigMap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtraEnv {
+    Text(String),
+    Secret { name: String, key: String },
+    ConfigMap { name: String, key: String },
 }

@@ -616,6 +616,25 @@ pub fn check_timezone(raw: &str) -> Result<(), Problem> {
 
 /// Checks an image tag that is also used as the `app.kubernetes.io/version` label: a valid tag
 /// and a valid label value (at most 63 characters, alphanumeric at both ends).
+/// A key of a ConfigMap's or Secret's data: `[-._a-zA-Z0-9]+`, at most 253 characters.
+pub fn check_data_key(raw: &str) -> Result<(), Problem> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 253
+        && raw != "."
+        && raw != ".."
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            format!("`{raw}` is not a Secret or ConfigMap key"),
+            "keys are letters, digits, `-`, `_` and `.`",
+        ))
+    }
+}
+
 /// An OCI content digest as image references pin it: `sha256:` and 64 lower-case hex digits.
 pub fn check_image_digest(raw: &str) -> Result<(), Problem> {
     let ok = raw.strip_prefix("sha256:").is_some_and(|h| {

@@ -503,6 +503,24 @@ const WORKLOAD_RULES: &[(&str, Code, &str, &str)] = &[
         "workloads.admin.securityContext",
         "kubectl explain",
     ),
+    (
+        "workloads: {admin: {extraEnv: {RECAPTCHA_PRIVATE_KEY: {secretKeyRef: {name: r, key: k}, configMapKeyRef: {name: r, key: k}}}}}\n",
+        Code::InvalidValue,
+        "workloads.admin.extraEnv.RECAPTCHA_PRIVATE_KEY",
+        "mailu-recaptcha",
+    ),
+    (
+        "workloads: {admin: {extraEnv: {RECAPTCHA_PRIVATE_KEY: {secretKeyRef: {name: Bad_Name, key: k}}}}}\n",
+        Code::InvalidKubernetesName,
+        "workloads.admin.extraEnv.RECAPTCHA_PRIVATE_KEY.secretKeyRef.name",
+        "",
+    ),
+    (
+        "workloads: {admin: {extraEnv: {RECAPTCHA_PRIVATE_KEY: {secretKeyRef: {name: r, key: 'a/b'}}}}}\n",
+        Code::InvalidValue,
+        "workloads.admin.extraEnv.RECAPTCHA_PRIVATE_KEY.secretKeyRef.key",
+        "letters, digits",
+    ),
     // NetworkPolicies need to know where the outside parties are.
     (
         "ingress: {type: ingress}\n",
@@ -629,13 +647,13 @@ const WORKLOAD_RULES: &[(&str, Code, &str, &str)] = &[
         "workloads: {admin: {extraEnv: {RECAPTCHA_PRIVATE_KEY: s3cret}}}\n",
         Code::InvalidValue,
         "workloads.admin.extraEnv.RECAPTCHA_PRIVATE_KEY",
-        "Kubernetes Secrets",
+        "secretKeyRef",
     ),
     (
         "workloads: {admin: {extraEnv: {SQLALCHEMY_DATABASE_URI: 'postgresql://u:p@db/mailu'}}}\n",
         Code::InvalidValue,
         "workloads.admin.extraEnv.SQLALCHEMY_DATABASE_URI",
-        "Kubernetes Secrets",
+        "secretKeyRef",
     ),
     (
         "mailu: {messageSizeLimit: 5000000}\n",
@@ -834,7 +852,8 @@ fn workload_settings_merge_over_pods() {
     assert_eq!(front.replicas, 2);
     assert_eq!(c.workloads["postfix"].node_selector["pool"], "mail");
     assert_eq!(
-        c.workloads["admin"].extra_env["NEW_THING"], "x",
+        c.workloads["admin"].extra_env["NEW_THING"],
+        ExtraEnv::Text("x".into()),
         "allowUnknownEnv lets it through"
     );
 }

@@ -248,9 +248,7 @@ pub(crate) fn validate_workloads(
                 );
                 continue;
             }
-            if let Some((message, hint)) = mailu_env::dangerous(var, value) {
-                out.push(err(Code::InvalidValue, &path, message, hint).with_value(value));
-            }
+            extra_env_value(var, value, &path, out);
         }
         if w.allow_unknown_env && w.extra_env.is_empty() {
             out.push(err(
@@ -346,7 +344,11 @@ pub(crate) fn validate_workloads(
                 pod_labels,
                 service_annotations: w.service_annotations.clone(),
                 service_labels: w.service_labels.clone(),
-                extra_env: w.extra_env.clone(),
+                extra_env: w
+                    .extra_env
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), checked_extra_env(v)?)))
+                    .collect(),
                 overrides: w.overrides.clone(),
                 security_context: w
                     .security_context
@@ -648,4 +650,64 @@ pub(crate) fn check_labels(map: &BTreeMap<String, String>, path: &str, out: &mut
             );
         }
     }
+}
+
+/// Checks one `extraEnv` value: a reference names exactly one Secret or ConfigMap key; text must
+/// not hand out Mailu's trust or carry a secret.
+fn extra_env_value(var: &str, value: &file::ExtraEnvFile, path: &str, out: &mut Vec<Diagnostic>) {
+    let r = match value {
+        file::ExtraEnvFile::Text(text) => {
+            if let Some((message, hint)) = mailu_env::dangerous(var, text) {
+                out.push(err(Code::InvalidValue, path, message, hint).with_value(text));
+            }
+            return;
+        }
+        file::ExtraEnvFile::Reference(r) => r,
+    };
+    let (kind, key_ref) = match (&r.secret_key_ref, &r.config_map_key_ref) {
+        (Some(k), None) => ("secretKeyRef", k),
+        (None, Some(k)) => ("configMapKeyRef", k),
+        _ => {
+            out.push(err(
+                Code::InvalidValue,
+                path,
+                "give exactly one of `secretKeyRef` and `configMapKeyRef`",
+                "e.g. `{secretKeyRef: {name: mailu-recaptcha, key: private-key}}`",
+            ));
+            return;
+        }
+    };
+    let base = join(path, kind);
+    check_into(
+        out,
+        Code::InvalidKubernetesName,
+        &join(&base, "name"),
+        &key_ref.name,
+        rules::check_dns1123_subdomain,
+    );
+    check_into(
+        out,
+        Code::InvalidValue,
+        &join(&base, "key"),
+        &key_ref.key,
+        rules::check_data_key,
+    );
+}
+
+/// The model's form of an `extraEnv` value [`extra_env_value`] accepted.
+fn checked_extra_env(value: &file::ExtraEnvFile) -> Option<ExtraEnv> {
+    Some(match value {
+        file::ExtraEnvFile::Text(t) => ExtraEnv::Text(t.clone()),
+        file::ExtraEnvFile::Reference(r) => match (&r.secret_key_ref, &r.config_map_key_ref) {
+            (Some(k), None) => ExtraEnv::Secret {
+                name: k.name.clone(),
+                key: k.key.clone(),
+            },
+            (None, Some(k)) => ExtraEnv::ConfigMap {
+                name: k.name.clone(),
+                key: k.key.clone(),
+            },
+            _ => return None,
+        },
+    })
 }

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use mailu_k8s_config::Config;
+use mailu_k8s_config::{Config, ExtraEnv};
 use mailu_k8s_topology::mailu_env::{Assignment, Value};
 use mailu_k8s_topology::{Component, Topology};
 
@@ -63,30 +63,40 @@ pub fn shared_for(
 fn env_var(a: Assignment) -> EnvVar {
     let name = a.name.to_owned();
     match a.value {
-        Value::Secret { name: secret, key } => from_source(
-            name,
-            EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: secret,
-                    key,
-                    optional: None,
-                }),
-                ..EnvVarSource::default()
-            },
-        ),
-        Value::Text(_) if a.shared => from_source(
-            name,
-            EnvVarSource {
-                config_map_key_ref: Some(ConfigMapKeySelector {
-                    name: SHARED_ENV_CONFIGMAP.to_owned(),
-                    key: a.name.to_owned(),
-                    optional: None,
-                }),
-                ..EnvVarSource::default()
-            },
-        ),
+        Value::Secret { name: secret, key } => secret_var(name, secret, key),
+        Value::Text(_) if a.shared => {
+            config_map_var(name, SHARED_ENV_CONFIGMAP.to_owned(), a.name.to_owned())
+        }
         Value::Text(t) => literal_var(name, &t),
     }
+}
+
+fn secret_var(name: String, secret: String, key: String) -> EnvVar {
+    from_source(
+        name,
+        EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret,
+                key,
+                optional: None,
+            }),
+            ..EnvVarSource::default()
+        },
+    )
+}
+
+fn config_map_var(name: String, config_map: String, key: String) -> EnvVar {
+    from_source(
+        name,
+        EnvVarSource {
+            config_map_key_ref: Some(ConfigMapKeySelector {
+                name: config_map,
+                key,
+                optional: None,
+            }),
+            ..EnvVarSource::default()
+        },
+    )
 }
 
 fn from_source(name: String, source: EnvVarSource) -> EnvVar {
@@ -106,6 +116,14 @@ fn literal_var(name: String, text: &str) -> EnvVar {
     }
 }
 
+fn extra_var(name: String, value: &ExtraEnv) -> EnvVar {
+    match value {
+        ExtraEnv::Text(t) => literal_var(name, t),
+        ExtraEnv::Secret { name: s, key } => secret_var(name, s.clone(), key.clone()),
+        ExtraEnv::ConfigMap { name: c, key } => config_map_var(name, c.clone(), key.clone()),
+    }
+}
+
 /// The container's whole environment: the Mailu variables it reads, then its `extraEnv`
 /// (validated not to repeat any of them).
 pub fn container(component: Component, config: &Config, topology: &Topology) -> Vec<EnvVar> {
@@ -119,7 +137,7 @@ pub fn container(component: Component, config: &Config, topology: &Topology) -> 
             settings
                 .extra_env
                 .iter()
-                .map(|(name, v)| literal_var(name.clone(), v)),
+                .map(|(name, v)| extra_var(name.clone(), v)),
         );
     }
     env

@@ -1044,7 +1044,7 @@ fn pods_are_hardened() {
 
 #[test]
 fn namespace_creation_digests_and_security_overrides_reach_the_output() {
-    let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\nexposure: {service: {type: LoadBalancer}}\ncreateNamespace: false\nworkloads:\n  admin:\n    image: {digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}\n    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true}\n";
+    let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\nexposure: {service: {type: LoadBalancer}}\ncreateNamespace: false\nworkloads:\n  admin:\n    image: {digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}\n    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true}\n    extraEnv: {RECAPTCHA_PRIVATE_KEY: {secretKeyRef: {name: recaptcha, key: private}}}\n";
     let config = mailu_k8s_config::load(text.as_bytes())
         .expect("valid")
         .config;
@@ -1059,6 +1059,18 @@ fn namespace_creation_digests_and_security_overrides_reach_the_output() {
         c["image"],
         "ghcr.io/mailu/admin:2024.06@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
     );
+    // A secret given to extraEnv is referenced, never inlined.
+    let recaptcha = c["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .find(|e| e["name"] == "RECAPTCHA_PRIVATE_KEY")
+        .expect("extraEnv");
+    assert_eq!(
+        recaptcha["valueFrom"]["secretKeyRef"],
+        serde_json::json!({"name": "recaptcha", "key": "private"})
+    );
+    assert!(recaptcha.get("value").is_none());
     // The operator's securityContext replaces the derived one as given.
     assert_eq!(
         c["securityContext"],
