@@ -9,9 +9,11 @@ use std::num::NonZeroU16;
 
 use mailu_k8s_config::{Compute, Config, Redis as RedisConfig};
 
+pub mod egress;
 pub mod exposure;
 pub mod mailu_env;
 pub mod network;
+pub use egress::Egress;
 pub use exposure::{Exposure, MailPath, MailRoute, WebPath};
 
 /// A Mailu component that mailu-k8s runs as a workload.
@@ -307,6 +309,8 @@ pub struct Topology {
     pub redis: RedisEndpoint,
     /// The resolver Service's fixed address, when Mailu's resolver runs.
     pub resolver: Option<std::net::IpAddr>,
+    /// Where outbound mail leaves from.
+    pub egress: Egress,
 }
 
 impl Topology {
@@ -525,6 +529,7 @@ impl Topology {
             }
         }
 
+        let egress = Egress::from_config(config, &workloads);
         Topology {
             namespace,
             cluster_domain,
@@ -533,6 +538,7 @@ impl Topology {
             exposure,
             redis,
             resolver,
+            egress,
         }
     }
 
