@@ -2,6 +2,7 @@
 //! topology, written deterministically (same config, same bytes).
 
 pub mod edge;
+pub mod egress;
 pub mod env;
 pub mod k8s;
 pub mod network;
@@ -226,7 +227,7 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     }
 
     for w in &topology.workloads {
-        let overrides = &settings(w.component, config).overrides;
+        let overrides = egress::overrides(w.component, config, topology);
         if !overrides.is_empty() {
             objects.push(object(
                 "v1",
@@ -236,9 +237,7 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
                     ns,
                     labels(Some(w.component), &version_of(w.component, config)),
                 ),
-                ConfigMapBody {
-                    data: overrides.clone(),
-                },
+                ConfigMapBody { data: overrides },
             ));
         }
     }
@@ -256,6 +255,8 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     for policy in network::policies(config, topology, policy_meta) {
         objects.push(serde_json::to_value(&policy).unwrap_or(Value::Null));
     }
+    // Before the pods too, so a new postfix pod finds its egress policy already in place.
+    objects.extend(egress::objects(topology, &labels(None, mailu_version)));
 
     // Before the pods, so the Secret front mounts is on its way.
     objects.extend(edge::certificate(config, ns, labels(None, mailu_version)));
@@ -523,7 +524,8 @@ fn pod_template(
         volumes.extend(resolver::volumes());
         command = resolver::command();
     }
-    if !s.overrides.is_empty() {
+    let overrides = egress::overrides(c, config, topology);
+    if !overrides.is_empty() {
         volume_mounts.push(VolumeMount {
             name: OVERRIDES_VOLUME,
             mount_path: OVERRIDES_DIR,
@@ -584,10 +586,10 @@ fn pod_template(
             digest(shared_env.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         );
     }
-    if !s.overrides.is_empty() {
+    if !overrides.is_empty() {
         annotations.insert(
             OVERRIDES_CHECKSUM_ANNOTATION.to_owned(),
-            digest(s.overrides.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            digest(overrides.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         );
     }
     for (k, v) in &s.pod_annotations {
