@@ -25,6 +25,10 @@ pub trait CustomResource: Serialize {
     const KIND: &'static str;
 }
 
+/// Annotation on a `CiliumEgressGatewayPolicy`: the Cilium release whose CRD its shape follows
+/// (`egress.cilium.version`), for readers and schema checks.
+pub const CILIUM_VERSION_ANNOTATION: &str = "mailu-k8s.io/cilium-version";
+
 /// The pod label Cilium gives every endpoint with its namespace.
 pub const CILIUM_NAMESPACE_LABEL: &str = "io.kubernetes.pod.namespace";
 /// The label every namespace carries with its own name (Kubernetes ≥ 1.22).
@@ -147,16 +151,27 @@ struct Object<'a, S> {
 struct Metadata<'a> {
     name: &'a str,
     labels: &'a Labels,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: BTreeMap<&'static str, String>,
 }
 
 /// A custom resource as a JSON value.
-pub fn object<S: CustomResource>(name: &str, labels: &Labels, spec: &S) -> Value {
+pub fn object<S: CustomResource>(
+    name: &str,
+    labels: &Labels,
+    annotations: BTreeMap<&'static str, String>,
+    spec: &S,
+) -> Value {
     // Our own types always serialize; a failure would be a bug, shown as null and caught by the
     // schema tests.
     serde_json::to_value(Object {
         api_version: S::API_VERSION,
         kind: S::KIND,
-        metadata: Metadata { name, labels },
+        metadata: Metadata {
+            name,
+            labels,
+            annotations,
+        },
         spec,
     })
     .unwrap_or(Value::Null)
@@ -252,7 +267,8 @@ pub fn objects(topology: &Topology, labels: &Labels) -> Vec<Value> {
     let mut out = Vec::new();
     for policy in e.cilium_policies() {
         if let Some(spec) = cilium_policy(&policy, topology) {
-            out.push(object(&policy.name, labels, &spec));
+            let version = BTreeMap::from([(CILIUM_VERSION_ANNOTATION, policy.version.to_string())]);
+            out.push(object(&policy.name, labels, version, &spec));
         }
     }
     if let Some(plan) = e.antrea_plan() {
@@ -263,7 +279,7 @@ pub fn objects(topology: &Topology, labels: &Labels) -> Vec<Value> {
                 }],
                 node_selector: match_labels(nodes.clone()),
             };
-            out.push(object(name, labels, &pool));
+            out.push(object(name, labels, BTreeMap::new(), &pool));
         }
         let ips: Vec<String> = plan.ips.iter().map(IpAddr::to_string).collect();
         // One address: the singular fields; one per family: the lists, index-correlated.
@@ -286,7 +302,7 @@ pub fn objects(topology: &Topology, labels: &Labels) -> Vec<Value> {
             external_ip_pool,
             external_ip_pools,
         };
-        out.push(object(&plan.egress_name, labels, &egress));
+        out.push(object(&plan.egress_name, labels, BTreeMap::new(), &egress));
     }
     if let Some((name, ips)) = e.ovn_egress_ip() {
         let egress_ip = OvnEgressIp {
@@ -294,7 +310,7 @@ pub fn objects(topology: &Topology, labels: &Labels) -> Vec<Value> {
             namespace_selector: namespace_selector(&e.namespace),
             pod_selector: senders_selector(&e.senders),
         };
-        out.push(object(&name, labels, &egress_ip));
+        out.push(object(&name, labels, BTreeMap::new(), &egress_ip));
     }
     out
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use mailu_k8s_config::egress::{
-    self as cfg, AntreaPool, CiliumGateway, EgressMode, EgressModeKind, IpSource, Ipv6Path,
-    postfix_params,
+    self as cfg, AntreaPool, CiliumGateway, CiliumVersion, EgressMode, EgressModeKind, IpSource,
+    Ipv6Path, postfix_params,
 };
 use mailu_k8s_config::{Config, DnsName, Relay};
 
@@ -82,6 +82,8 @@ impl Family {
 /// `egressIP` with `::/0` destinations black-holes IPv6 traffic (cilium#48660).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CiliumPolicy {
+    /// The release the policy is shaped for.
+    pub version: CiliumVersion,
     pub family: Family,
     pub name: String,
     /// The first is `egressGateway`; all of them are `egressGateways` when there are several.
@@ -190,6 +192,7 @@ impl Egress {
             return Vec::new();
         };
         let policy = |family: Family, gateways: Vec<CiliumGateway>| CiliumPolicy {
+            version: c.version,
             family,
             name: self.object_name(Some(family)),
             gateways,
