@@ -52,7 +52,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, Vec<Diagnostic>> {
         findings
     };
     let mut structural = structure::check(&json_schema(), &doc);
-    validate_egress::explain_moved_keys(&mut structural);
+    validate_egress::explain_structure_findings(&mut structural);
     if !structural.is_empty() {
         return Err(located(structural));
     }

@@ -1417,7 +1417,7 @@ const EGRESS_RULES: &[(&str, Code, &str, &str)] = &[
         "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: 1.20, nodeSelector: {gw: a}}}\n",
         Code::WrongType,
         "egress.cilium.version",
-        "quote",
+        "reads `1.20` as the number 1.2",
     ),
     (
         "egress: {mode: cilium, ips: [203.0.113.10]}\n",

@@ -1401,9 +1401,17 @@ pub(crate) fn pin_senders(
     }
 }
 
-/// Keys that moved: a finding that names the new place instead of "unknown key".
-pub(crate) fn explain_moved_keys(findings: &mut [Diagnostic]) {
+/// Structural findings about `egress` said more precisely: a moved key names its new place
+/// instead of "unknown key", and an unquoted Cilium release is shown as the number YAML read.
+pub(crate) fn explain_structure_findings(findings: &mut [Diagnostic]) {
     for d in findings.iter_mut() {
+        if d.code == Code::WrongType && d.path == "egress.cilium.version" {
+            d.hint = Some(format!(
+                "quote the release: `version: \"1.{}\"` (unquoted, YAML reads `1.20` as the number \
+                 1.2)",
+                CiliumVersion::NEWEST_MINOR
+            ));
+        }
         if d.code == Code::UnknownKey && d.path == "mailu.relay" {
             d.message = "`mailu.relay` moved to `egress.relay`".into();
             d.hint = Some(
