@@ -296,6 +296,55 @@ fn antrea_and_ovn_shapes_match_their_schemas() {
     }
 }
 
+#[test]
+fn a_cilium_policy_never_mixes_address_families() {
+    // An IPv4 egressIP with `::/0` destinations black-holes IPv6 (cilium#48660): every CIDR and
+    // every egressIP of one policy belong to one family. Independent of the schemas, which
+    // accept any string as a 1.20 egressIP.
+    let family = |s: &str| s.contains(':');
+    let mut configs: Vec<(String, mailu_k8s_config::Config)> = examples();
+    for minor in 16..=20 {
+        configs.push((format!("fullest 1.{minor}"), load(&fullest_cilium(minor))));
+    }
+    let mut checked = 0;
+    for (name, config) in configs {
+        let objects = mailu_k8s_manifests::synthesize(&config).objects;
+        for p in objects
+            .iter()
+            .filter(|o| o["kind"] == "CiliumEgressGatewayPolicy")
+        {
+            let spec = &p["spec"];
+            let strings = |v: &Value| -> Vec<String> {
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            };
+            let mut seen: Vec<String> = strings(&spec["destinationCIDRs"]);
+            seen.extend(strings(&spec["excludedCIDRs"]));
+            let gateways = std::iter::once(&spec["egressGateway"])
+                .chain(spec["egressGateways"].as_array().into_iter().flatten());
+            seen.extend(gateways.filter_map(|g| g["egressIP"].as_str().map(str::to_owned)));
+            let v6 = family(&seen[0]);
+            assert!(
+                seen.iter().all(|s| family(s) == v6),
+                "{name}: {} mixes families: {seen:?}",
+                p["metadata"]["name"]
+            );
+            let suffix = if v6 { "-ipv6" } else { "-ipv4" };
+            assert!(
+                p["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with(suffix)),
+                "{name}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "{checked} policies");
+}
+
 // --- selection --------------------------------------------------------------------------------
 
 /// A label selector as the API reference defines it: every `matchLabels` pair and every
