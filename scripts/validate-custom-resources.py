@@ -22,6 +22,11 @@ BUILT_IN_GROUPS = {"", "apps", "networking.k8s.io", "policy", "batch", "rbac.aut
 # Kinds we emit whose schema is not in shared/reference (reported, never silently passed).
 # HTTPRoute's schema is there now (gateway.networking.k8s.io/httproute_v1.json).
 NO_UPSTREAM_SCHEMA: set[tuple[str, str]] = set()
+# A CiliumEgressGatewayPolicy's shape follows the Cilium release it targets (annotated by
+# mailu-k8s); each release's schema lives in ../jsonschema-cilium/<tag>/ beside jsonschema/.
+CILIUM_VERSION_ANNOTATION = "mailu-k8s.io/cilium-version"
+CILIUM_TAGS = {"1.16": "v1.16.17", "1.17": "v1.17.14", "1.18": "v1.18.10", "1.19": "v1.19.4",
+               "1.20": "v1.20.0-pre.4"}
 
 
 def main() -> int:
@@ -44,6 +49,11 @@ def main() -> int:
                 skipped += 1
                 continue
             schema_path = os.path.join(schema_dir, group, f"{kind.lower()}_{version}.json")
+            release = (doc["metadata"].get("annotations") or {}).get(CILIUM_VERSION_ANNOTATION)
+            if group == "cilium.io" and release is not None:
+                schema_path = os.path.join(schema_dir, os.pardir, "jsonschema-cilium",
+                                           CILIUM_TAGS.get(release, "unknown-" + release),
+                                           group, f"{kind.lower()}_{version}.json")
             if not os.path.exists(schema_path) and allow_missing:
                 print(f"SKIPPED (schema not downloaded: {schema_path}): {name}")
                 skipped += 1
@@ -55,7 +65,10 @@ def main() -> int:
             with open(schema_path) as f:
                 schema = json.load(f)
             errors = sorted(
-                jsonschema.Draft7Validator(schema).iter_errors(doc), key=lambda e: list(e.path)
+                jsonschema.Draft7Validator(
+                    schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+                ).iter_errors(doc),
+                key=lambda e: list(e.path),
             )
             checked += 1
             for e in errors:

@@ -13,6 +13,8 @@ use std::num::{NonZeroU16, NonZeroU32};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::file_egress::*;
+
 /// A mailu-k8s configuration: everything needed to run Mailu 2024.06 on Kubernetes.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -123,6 +125,12 @@ pub struct ConfigFile {
     /// the connections Mailu needs.
     #[serde(default)]
     pub network_policies: NetworkPoliciesFile,
+
+    /// Outbound mail: the address other mail servers see postfix connect from, which SPF and
+    /// reverse DNS must vouch for (an egress gateway, the nodes' addresses, a provider's NAT, or
+    /// a smarthost).
+    #[serde(default)]
+    pub egress: EgressFile,
 }
 
 /// NetworkPolicies for every Mailu pod.
@@ -758,10 +766,6 @@ pub struct MailuFile {
     /// Seconds between fetchmail runs when `components.fetchmail` is on (`FETCHMAIL_DELAY`).
     #[serde(default = "defaults::fetchmail_delay")]
     pub fetchmail_delay: NonZeroU32,
-    /// Send all outgoing mail through a smarthost (`RELAYHOST`), e.g. when the provider blocks
-    /// port 25.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relay: Option<RelayFile>,
     /// Networks allowed to relay through postfix without authentication (`RELAYNETS`). Keep it
     /// empty unless you know why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -828,7 +832,6 @@ impl Default for MailuFile {
             full_text_search: defaults::full_text_search(),
             antivirus_action: defaults::antivirus_action(),
             fetchmail_delay: defaults::fetchmail_delay(),
-            relay: None,
             relay_nets: Vec::new(),
             rate_limits: RateLimitsFile::default(),
             recipient_delimiter: None,
@@ -877,21 +880,6 @@ impl AntivirusAction {
             AntivirusAction::Reject => "reject",
         }
     }
-}
-
-/// A smarthost for outgoing mail.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RelayFile {
-    /// Host name of the smarthost.
-    pub host: String,
-    /// Its port (587 for submission with authentication is common).
-    #[serde(default = "defaults::relay_port")]
-    pub port: NonZeroU16,
-    /// Secret with keys `username` and `password` for SMTP authentication (`RELAYUSER`,
-    /// `RELAYPASSWORD`, given to postfix only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_name: Option<String>,
 }
 
 /// Rate limits.

@@ -5,7 +5,9 @@
 //! [`validate`] (every value rule at once) → [`Config`]. Nothing past this crate re-validates.
 
 pub mod diagnostic;
+pub mod egress;
 pub mod file;
+mod file_egress;
 pub mod locations;
 pub mod mailu_env;
 pub mod model;
@@ -13,6 +15,7 @@ pub mod rules;
 pub mod structure;
 mod validate;
 mod validate_edge;
+mod validate_egress;
 mod validate_network;
 pub mod validate_workloads;
 
@@ -48,7 +51,8 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, Vec<Diagnostic>> {
         locations::Locations::of(text).attach(&mut findings);
         findings
     };
-    let structural = structure::check(&json_schema(), &doc);
+    let mut structural = structure::check(&json_schema(), &doc);
+    validate_egress::explain_structure_findings(&mut structural);
     if !structural.is_empty() {
         return Err(located(structural));
     }

@@ -199,10 +199,10 @@ pub const MANAGED_ENV: &[(&str, &str)] = &[
     ("RECIPIENT_DELIMITER", "mailu.recipientDelimiter"),
     ("REDIS_ADDRESS", "redis"),
     ("REJECT_UNLISTED_RECIPIENT", "mailu.rejectUnlistedRecipient"),
-    ("RELAYHOST", "mailu.relay"),
+    ("RELAYHOST", "egress.relay"),
     ("RELAYNETS", "mailu.relayNets"),
-    ("RELAYPASSWORD", "mailu.relay.secretName"),
-    ("RELAYUSER", "mailu.relay.secretName"),
+    ("RELAYPASSWORD", "egress.relay.secretName"),
+    ("RELAYUSER", "egress.relay.secretName"),
     ("ROUNDCUBE_DB_FLAVOR", "webmail.roundcubeDatabase"),
     ("ROUNDCUBE_DB_HOST", "webmail.roundcubeDatabase.host"),
     ("ROUNDCUBE_DB_NAME", "webmail.roundcubeDatabase.database"),
@@ -292,7 +292,7 @@ pub fn dangerous(name: &str, value: &str) -> Option<(String, String)> {
                 format!("`{name}` holds a secret, which would be written into the manifests"),
                 "keep secrets out of the config: reference a Secret with \
              `{secretKeyRef: {name: SECRET, key: KEY}}` (or use the `secrets`, `database` or \
-             `mailu.relay` keys)",
+             `egress.relay` keys)",
             )
         }
         _ => return None,

@@ -40,6 +40,8 @@ pub struct Config {
     pub exposure: Exposure,
     /// `None` when the operator turned NetworkPolicies off.
     pub network_policies: Option<NetworkPolicies>,
+    /// Outbound mail's source address.
+    pub egress: crate::egress::Egress,
 }
 
 /// What the NetworkPolicies need to know beyond the topology: where the cluster's own
@@ -234,7 +236,7 @@ pub struct Resolver {
 }
 
 /// A smarthost for outgoing mail.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relay {
     pub host: DnsName,
     pub port: NonZeroU16,
@@ -253,7 +255,6 @@ pub struct Mailu {
     pub full_text_search: Vec<String>,
     pub antivirus_action: AntivirusAction,
     pub fetchmail_delay_seconds: u32,
-    pub relay: Option<Relay>,
     pub relay_nets: Vec<String>,
     pub rate_limits: RateLimits,
     pub recipient_delimiter: Option<String>,

@@ -360,9 +360,9 @@ const COMPONENT_RULES: &[(&str, Code, &str, &str)] = &[
         "ISO 639-1",
     ),
     (
-        "mailu: {relay: {host: relay}}\n",
+        "egress: {mode: relay, relay: {host: relay}}\n",
         Code::InvalidDnsName,
-        "mailu.relay.host",
+        "egress.relay.host",
         "full name",
     ),
     (
@@ -1417,4 +1417,502 @@ mod never_panics {
             let _ = load(format!("{MINIMAL}resources: {{admin: {tree}}}\n").as_bytes());
         }
     }
+}
+
+/// `egress` rules (issue 10): (appended text, code, path, hint fragment).
+const CILIUM: &str = "egress:\n  mode: cilium\n  ips: [203.0.113.10]\n";
+const DUAL: &str = "subnet6: fd00:42::/56\n";
+const EGRESS_RULES: &[(&str, Code, &str, &str)] = &[
+    // Cilium: what the policy cannot express, or what a release lacks.
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.18', nodeSelector: {gw: a}, egressIP: 203.0.113.10, interface: eth1}}\n",
+        Code::InvalidValue,
+        "egress.cilium.interface",
+        "keep one",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.16', nodeSelector: {gw: a}, sourceNodeSelector: {mail: a}}}\n",
+        Code::InvalidValue,
+        "egress.cilium.sourceNodeSelector",
+        "\"1.17\"",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10, 203.0.113.11], cilium: {version: '1.17', nodeSelector: {gw: a}, egressIP: 203.0.113.10, extraGateways: [{nodeSelector: {gw: b}, egressIP: 203.0.113.11}]}}\n",
+        Code::InvalidValue,
+        "egress.cilium.extraGateways",
+        "\"1.18\"",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: cilium, ips: [203.0.113.10, '2001:db8::10'], ipv6: nodeIps, cilium: {version: '1.19', nodeSelector: {gw: a}, egressIP: '2001:db8::10'}}\n",
+        Code::InvalidValue,
+        "egress.cilium.egressIP",
+        "1.20",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: cilium, ips: [203.0.113.10, '2001:db8::10'], ipv6: nodeIps, cilium: {version: '1.19', nodeSelector: {gw: a}, egressIPv6: '2001:db8::10'}}\n",
+        Code::InvalidValue,
+        "egress.cilium.egressIPv6",
+        "\"1.20\"",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: cilium, ips: [203.0.113.10, '2001:db8::10'], ipv6: gateway, cilium: {version: '1.19', nodeSelector: {gw: a}}}\n",
+        Code::InvalidValue,
+        "egress.ipv6",
+        "\"1.20\"",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: cilium, ips: [203.0.113.10, '2001:db8::10'], cilium: {version: '1.20', nodeSelector: {gw: a}, egressIP: '2001:db8::10'}}\n",
+        Code::InvalidValue,
+        "egress.cilium.egressIP",
+        "egressIPv6",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.18'}}\n",
+        Code::MissingKey,
+        "egress.cilium.nodeSelector",
+        "kubernetes.io/hostname",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.18', nodeSelector: {}}}\n",
+        Code::MissingKey,
+        "egress.cilium.nodeSelector",
+        "empty selector",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10, 203.0.113.11], cilium: {version: '1.18', nodeSelector: {gw: a}, egressIP: 203.0.113.10, extraGateways: [{nodeSelector: {gw: b}}]}}\n",
+        Code::MissingKey,
+        "egress.cilium.extraGateways[0]",
+        "egressIP",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10, 203.0.113.11], cilium: {version: '1.18', nodeSelector: {gw: a}}}\n",
+        Code::MissingDependency,
+        "egress.cilium.egressIP",
+        "egress.cilium.egressIP",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.18', nodeSelector: {gw: a}, egressIP: 198.51.100.7}}\n",
+        Code::InvalidValue,
+        "egress.cilium.egressIP",
+        "add `198.51.100.7` to `egress.ips`",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.18', nodeSelector: {gw: a}, egressIP: 203.0.113.10, extraGateways: [{nodeSelector: {gw: b}, interface: eth1}]}}\n",
+        Code::MissingDependency,
+        "egress.ips",
+        "every gateway",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.18', nodeSelector: {gw: a}, interface: 'eth 1'}}\n",
+        Code::InvalidValue,
+        "egress.cilium.interface",
+        "eth1",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.15', nodeSelector: {gw: a}}}\n",
+        Code::InvalidValue,
+        "egress.cilium.version",
+        "upgrade Cilium",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.21', nodeSelector: {gw: a}}}\n",
+        Code::InvalidValue,
+        "egress.cilium.version",
+        "\"1.20\"",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: 1.20, nodeSelector: {gw: a}}}\n",
+        Code::WrongType,
+        "egress.cilium.version",
+        "reads `1.20` as the number 1.2",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10]}\n",
+        Code::MissingDependency,
+        "egress.cilium",
+        "nodeSelector",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.17', nodeSelector: {gw: a}, sourceNodeSelector: {mail: a}}}\n",
+        Code::InvalidValue,
+        "egress.cilium.sourceNodeSelector",
+        "egress.nodeSelector",
+    ),
+    // Addresses: public, outside the cluster, declared where a mode needs them.
+    (
+        "egress: {mode: static, ips: [10.42.7.7]}\n",
+        Code::InvalidValue,
+        "egress.ips[0]",
+        "never a pod or Service address",
+    ),
+    (
+        "networkPolicies: {serviceCidrs: [10.43.0.0/16]}\negress: {mode: static, ips: [10.43.0.99]}\n",
+        Code::InvalidValue,
+        "egress.ips[0]",
+        "never a pod or Service address",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.0/24]}\n",
+        Code::InvalidValue,
+        "egress.ips[0]",
+        "without a prefix",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.10, 203.0.113.10]}\n",
+        Code::InvalidValue,
+        "egress.ips[1]",
+        "once",
+    ),
+    (
+        "egress: {mode: nodeIps}\n",
+        Code::EmptyList,
+        "egress.ips",
+        "every node",
+    ),
+    (
+        "egress: {mode: static}\n",
+        Code::EmptyList,
+        "egress.ips",
+        "NAT gateway",
+    ),
+    (
+        "egress: {ips: [203.0.113.10]}\n",
+        Code::InvalidValue,
+        "egress.ips",
+        "mode: static",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.10, '2001:db8::10']}\n",
+        Code::InvalidValue,
+        "egress.ips[1]",
+        "subnet6",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: static, ips: ['2001:db8::10']}\n",
+        Code::MissingDependency,
+        "egress.ips",
+        "IPv4 address",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10, 203.0.113.11], cilium: {version: '1.18', nodeSelector: {gw: a}, egressIP: 203.0.113.10, extraGateways: [{nodeSelector: {gw: b}, egressIP: 203.0.113.10}]}}\n",
+        Code::InvalidValue,
+        "egress.cilium.extraGateways[0].egressIP",
+        "its own address",
+    ),
+    (
+        "egress: {mode: cilium, ips: [203.0.113.10], cilium: {version: '1.18', nodeSelector: {gw: a}, authorizeNodeIps: ['2001:db8::7']}}\n",
+        Code::InvalidValue,
+        "egress.cilium.authorizeNodeIps[0]",
+        "subnet6",
+    ),
+    // IPv6: never left to chance on a dual-stack cluster.
+    (
+        "subnet6: fd00:42::/56\negress: {mode: static, ips: [203.0.113.10]}\n",
+        Code::MissingDependency,
+        "egress.ipv6",
+        "egress.ipv6: disable",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: cilium, ips: [203.0.113.10, '2001:db8::10'], cilium: {version: '1.18', nodeSelector: {gw: a}}}\n",
+        Code::MissingDependency,
+        "egress.ipv6",
+        "egress.ipv6: nodeIps",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: nodeIps, ips: [203.0.113.10]}\n",
+        Code::MissingDependency,
+        "egress.ipv6",
+        "disable",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: static, ips: [203.0.113.10, '2001:db8::10'], ipv6: disable}\n",
+        Code::InvalidValue,
+        "egress.ipv6",
+        "remove the IPv6 addresses",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.10], ipv6: gateway}\n",
+        Code::InvalidValue,
+        "egress.ipv6",
+        "subnet6",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: relay, relay: {host: smtp.relay.example}, ipv6: nodeIps}\n",
+        Code::InvalidValue,
+        "egress.ipv6",
+        "disable",
+    ),
+    // Relay: one place for it.
+    (
+        "egress: {mode: relay, relay: {port: 587}}\n",
+        Code::MissingKey,
+        "egress.relay.host",
+        "Host name",
+    ),
+    (
+        "egress: {mode: relay}\n",
+        Code::MissingDependency,
+        "egress.relay",
+        "smtp.relay.example",
+    ),
+    (
+        "mailu: {relay: {host: smtp.relay.example}}\n",
+        Code::UnknownKey,
+        "mailu.relay",
+        "egress: {mode: relay",
+    ),
+    (
+        "egress: {relay: {host: smtp.relay.example}}\n",
+        Code::InvalidValue,
+        "egress.relay",
+        "egress.mode: relay",
+    ),
+    (
+        "egress: {mode: relay, relay: {host: smtp.relay.example, secretName: Relay}}\n",
+        Code::InvalidKubernetesName,
+        "egress.relay.secretName",
+        "lower-case",
+    ),
+    (
+        "egress: {mode: relay, relay: {host: smtp.relay.example}, ips: [203.0.113.10]}\n",
+        Code::InvalidValue,
+        "egress.ips",
+        "relay's operator",
+    ),
+    // HELO, postfix's own settings, and who sends.
+    (
+        "egress: {heloName: out.example.com}\n",
+        Code::InvalidValue,
+        "egress.heloName",
+        "remove `egress.heloName`",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.10], heloName: 'out example'}\n",
+        Code::InvalidDnsName,
+        "egress.heloName",
+        "",
+    ),
+    (
+        "subnet6: fd00:42::/56\negress: {mode: static, ips: [203.0.113.10], ipv6: disable}\nworkloads: {postfix: {overrides: {postfix.cf: \"inet_protocols = all\\n\"}}}\n",
+        Code::InvalidValue,
+        "workloads.postfix.overrides.postfix.cf",
+        "remove the `inet_protocols` line",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.10]}\nworkloads: {postfix: {overrides: {postfix.cf: \"smtp_helo_name=mx.example.com\\n\"}}}\n",
+        Code::InvalidValue,
+        "workloads.postfix.overrides.postfix.cf",
+        "remove the `smtp_helo_name` line",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.10], components: [fetchmail]}\n",
+        Code::MissingDependency,
+        "egress.components[0]",
+        "components.fetchmail: true",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.10], components: [postfix]}\n",
+        Code::InvalidEnumValue,
+        "egress.components[0]",
+        "",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.10], nodeSelector: {pool: egress}}\nworkloads: {postfix: {nodeSelector: {pool: mail}}}\n",
+        Code::InvalidValue,
+        "egress.nodeSelector.pool",
+        "agree",
+    ),
+    (
+        "egress: {mode: none, nodeSelector: {pool: egress}}\n",
+        Code::InvalidValue,
+        "egress.nodeSelector",
+        "mode: nodeIps",
+    ),
+    (
+        "egress: {mode: ovn, ips: [203.0.113.10], ipSource: nodeIp}\n",
+        Code::InvalidValue,
+        "egress.ipSource",
+        "floatingIp",
+    ),
+    (
+        "egress: {mode: static, ips: [203.0.113.10], ipSource: floatingIp}\n",
+        Code::InvalidValue,
+        "egress.ipSource",
+        "cilium",
+    ),
+    // Antrea.
+    (
+        "egress: {mode: antrea, ips: [203.0.113.10], antrea: {nodeSelector: {a: b}, externalIPPool: pool}}\n",
+        Code::InvalidValue,
+        "egress.antrea.externalIPPool",
+        "keep `nodeSelector`",
+    ),
+    (
+        "egress: {mode: antrea, ips: [203.0.113.10, 203.0.113.11]}\n",
+        Code::InvalidValue,
+        "egress.ips",
+        "one IPv4",
+    ),
+    (
+        "egress: {mode: antrea, ips: [203.0.113.10], ipSource: nodeIp, antrea: {nodeSelector: {a: b}}}\n",
+        Code::InvalidValue,
+        "egress.ipSource",
+        "floatingIp",
+    ),
+];
+
+#[test]
+fn egress_rules_table() {
+    for (extra, code, path, hint) in EGRESS_RULES {
+        assert_finding(&format!("{MINIMAL}{extra}"), *code, path, hint);
+    }
+}
+
+#[test]
+fn egress_defaults() {
+    let none = load(MINIMAL.as_bytes()).expect("minimal").config.egress;
+    assert!(matches!(none.mode, crate::egress::EgressMode::None));
+    assert!(none.helo_name.is_none() && none.ips.is_empty());
+
+    let cilium = load_with(&format!(
+        "{CILIUM}  cilium: {{version: 'v1.18.4', nodeSelector: {{gw: a}}}}\n"
+    ))
+    .expect("cilium")
+    .config;
+    let e = &cilium.egress;
+    assert_eq!(
+        e.helo_name.as_ref().map(DnsName::as_str),
+        Some("out.example.com")
+    );
+    assert_eq!(e.ip_source, Some(crate::egress::IpSource::NodeIp));
+    assert_eq!(e.ipv6, crate::egress::Ipv6Path::NotInCluster);
+    let crate::egress::EgressMode::Cilium(c) = &e.mode else {
+        panic!("cilium")
+    };
+    assert_eq!(c.version.minor, 18, "a patch release names its minor");
+    assert_eq!(
+        c.gateways[0].source,
+        crate::egress::GatewaySource::EgressIp("203.0.113.10".parse().expect("ip")),
+        "the egress address defaults to the one in `ips`"
+    );
+    assert_eq!(c.excluded_cidrs, ["10.42.0.0/16"]);
+
+    // The relay moved without changing its keys or defaults.
+    let relay = load_with("egress: {mode: relay, relay: {host: smtp.relay.example}}\n")
+        .expect("relay")
+        .config;
+    let r = relay.egress.relay().expect("relay");
+    assert_eq!((r.host.as_str(), r.port.get()), ("smtp.relay.example", 25));
+    assert!(relay.egress.helo_name.is_none());
+
+    // Dual-stack: IPv6 through the gateway when the release carries it.
+    let dual = load_with(&format!(
+        "{DUAL}egress: {{mode: cilium, ips: [203.0.113.10, '2001:db8::10'], cilium: {{version: '1.20', nodeSelector: {{gw: a}}}}}}\n"
+    ))
+    .expect("dual")
+    .config;
+    assert_eq!(dual.egress.ipv6, crate::egress::Ipv6Path::Gateway);
+    let dual_nodes = load_with(&format!(
+        "{DUAL}egress: {{mode: nodeIps, ips: [203.0.113.10, '2001:db8::10']}}\n"
+    ))
+    .expect("nodeIps")
+    .config;
+    assert_eq!(dual_nodes.egress.ipv6, crate::egress::Ipv6Path::NodeIps);
+}
+
+#[test]
+fn an_unknown_cilium_release_still_gets_every_other_check() {
+    let errors = errors_of(&format!(
+        "{MINIMAL}{CILIUM}  cilium: {{version: '2.0', egressIP: 203.0.113.10, interface: eth0}}\n"
+    ));
+    let paths: Vec<&str> = errors.iter().map(|d| d.path.as_str()).collect();
+    for want in [
+        "egress.cilium.version",
+        "egress.cilium.nodeSelector",
+        "egress.cilium.interface",
+    ] {
+        assert!(paths.contains(&want), "{want} missing from {paths:?}");
+    }
+}
+
+#[test]
+fn egress_pins_the_sending_pods() {
+    let c = load_with(
+        "components: {fetchmail: true}\npods: {nodeSelector: {pool: mail}}\negress: {mode: nodeIps, ips: [203.0.113.10], nodeSelector: {egress: 'yes'}, components: [fetchmail]}\n",
+    )
+    .expect("valid")
+    .config;
+    for sender in ["postfix", "fetchmail"] {
+        let sel = &c.workloads[sender].node_selector;
+        assert_eq!(sel["egress"], "yes", "{sender}");
+        assert_eq!(sel["pool"], "mail", "{sender} keeps the global selector");
+    }
+    assert!(!c.workloads["admin"].node_selector.contains_key("egress"));
+}
+
+#[test]
+fn egress_warnings() {
+    let private = load_with("egress: {mode: static, ips: [192.168.1.10]}\n").expect("warning");
+    assert!(
+        private
+            .warnings
+            .iter()
+            .any(|d| d.path == "egress.ips[0]" && d.severity == Severity::Warning),
+        "{:#?}",
+        private.warnings
+    );
+    // A private gateway address is fine: it is translated by a 1:1 NAT.
+    let nat = load_with(&format!(
+        "{CILIUM}  cilium: {{version: '1.18', nodeSelector: {{gw: a}}, egressIP: 10.0.0.5}}\n"
+    ))
+    .expect("NAT");
+    assert!(
+        nat.warnings.iter().all(|d| !d.path.starts_with("egress")),
+        "{:#?}",
+        nat.warnings
+    );
+    let unpinned = load_with(&format!(
+        "{CILIUM}  cilium: {{version: '1.18', nodeSelector: {{gw: a}}, authorizeNodeIps: [198.51.100.1]}}\n"
+    ))
+    .expect("warning");
+    assert!(
+        unpinned
+            .warnings
+            .iter()
+            .any(|d| d.path == "egress.cilium.authorizeNodeIps"),
+        "{:#?}",
+        unpinned.warnings
+    );
+}
+
+#[test]
+fn helo_name_is_not_another_inbound_host() {
+    let text = MINIMAL.replace(
+        "hostnames: [mail.example.com]",
+        "hostnames: [mail.example.com, webmail.example.com]",
+    );
+    assert_finding(
+        &format!(
+            "{text}egress: {{mode: static, ips: [203.0.113.10], heloName: webmail.example.com}}\n"
+        ),
+        Code::InvalidValue,
+        "egress.heloName",
+        "out.<domain>",
+    );
+    // The primary host is allowed: it says the egress address is also the inbound one.
+    let same = load(
+        format!(
+            "{text}egress: {{mode: static, ips: [203.0.113.10], heloName: mail.example.com}}\n"
+        )
+        .as_bytes(),
+    )
+    .expect("primary");
+    assert_eq!(
+        same.config
+            .egress
+            .helo_name
+            .map(|h| h.to_string())
+            .as_deref(),
+        Some("mail.example.com")
+    );
 }

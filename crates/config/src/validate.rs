@@ -237,6 +237,16 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
         crate::validate_edge::validate_edge(file, hostnames.as_ref(), &pod_cidrs, &mut c.findings);
     let network_policies =
         crate::validate_network::validate_network_policies(file, &pod_cidrs, &mut c.findings);
+    let egress = crate::validate_egress::validate_egress(
+        file,
+        domain.as_ref(),
+        hostnames.as_ref(),
+        &mut c.findings,
+    );
+    let mut workloads = workloads;
+    if let (Some(egress), Some(workloads)) = (&egress, workloads.as_mut()) {
+        crate::validate_egress::pin_senders(egress, workloads, &mut c.findings);
+    }
 
     if c.findings.iter().any(Diagnostic::is_error) {
         return Err(c.findings);
@@ -266,6 +276,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
             edge: edge.edge,
             exposure: edge.exposure,
             network_policies: network_policies?,
+            egress: egress?,
         })
     })();
     match built {
@@ -645,14 +656,12 @@ fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) 
         reject_unlisted_recipient: m.reject_unlisted_recipient,
         branding: m.branding.clone(),
         web_paths: m.web_paths.clone(),
-        relay: settings.relay?,
         relay_nets: m.relay_nets.clone(),
         default_quota_bytes: settings.default_quota_bytes?,
     })
 }
 
 struct MailuSettings {
-    relay: Option<Option<Relay>>,
     default_quota_bytes: Option<Option<u64>>,
 }
 
@@ -666,29 +675,6 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
             );
         }
     }
-    let relay = match &m.relay {
-        None => Some(None),
-        Some(r) => {
-            let host = c.check(
-                Code::InvalidDnsName,
-                "mailu.relay.host",
-                &r.host,
-                DnsName::parse_fqdn,
-            );
-            let credentials = match &r.secret_name {
-                Some(name) => c.object_name("mailu.relay.secretName", name).map(Some),
-                None => Some(None),
-            };
-            match (host, credentials) {
-                (Some(host), Some(credentials)) => Some(Some(Relay {
-                    host,
-                    port: r.port,
-                    credentials,
-                })),
-                _ => None,
-            }
-        }
-    };
     for (i, net) in m.relay_nets.iter().enumerate() {
         // postfix relays for these without authentication (`mynetworks`, main.cf line 18).
         if let Err(p) = rules::check_private_cidr(net) {
@@ -844,7 +830,6 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
         }
     }
     MailuSettings {
-        relay,
         default_quota_bytes,
     }
 }

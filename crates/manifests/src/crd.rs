@@ -23,20 +23,34 @@ pub trait CustomResourceSpec: Serialize {
     const KIND: &'static str;
     /// The lower-case plural in API paths, e.g. `certificates`.
     const PLURAL: &'static str;
+    /// Namespaced (the default) or cluster-scoped (e.g. Cilium's egress policies).
+    type Scope: k8s_openapi::ResourceScope;
 }
 
 /// Implements [`CustomResourceSpec`]: the one place a kind's `apiVersion` and `kind` are spelled.
 macro_rules! custom_resource_kind {
     ($spec:ty, $group:literal, $version:literal, $kind:literal, $plural:literal) => {
-        impl CustomResourceSpec for $spec {
+        custom_resource_kind!(
+            $spec,
+            $group,
+            $version,
+            $kind,
+            $plural,
+            k8s_openapi::NamespaceResourceScope
+        );
+    };
+    ($spec:ty, $group:literal, $version:literal, $kind:literal, $plural:literal, $scope:ty) => {
+        impl $crate::crd::CustomResourceSpec for $spec {
             const GROUP: &'static str = $group;
             const VERSION: &'static str = $version;
             const API_VERSION: &'static str = concat!($group, "/", $version);
             const KIND: &'static str = $kind;
             const PLURAL: &'static str = $plural;
+            type Scope = $scope;
         }
     };
 }
+pub(crate) use custom_resource_kind;
 
 /// A namespaced custom resource: `apiVersion` and `kind` from its spec type, then `metadata` and
 /// `spec`.
@@ -52,7 +66,7 @@ impl<S: CustomResourceSpec> k8s_openapi::Resource for CustomResource<S> {
     const KIND: &'static str = S::KIND;
     const VERSION: &'static str = S::VERSION;
     const URL_PATH_SEGMENT: &'static str = S::PLURAL;
-    type Scope = k8s_openapi::NamespaceResourceScope;
+    type Scope = S::Scope;
 }
 
 impl<S: CustomResourceSpec> k8s_openapi::Metadata for CustomResource<S> {

@@ -7,6 +7,7 @@
 
 pub mod crd;
 pub mod edge;
+pub mod egress;
 pub mod env;
 mod manifest;
 pub mod network;
@@ -112,6 +113,8 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
             .into_iter()
             .map(Object::from),
     );
+    // Before the pods too, so a new postfix pod finds its egress policy already in place.
+    objects.extend(egress::objects(topology, &labels(None, mailu_version)));
     // Before the pods, so the Secret front mounts is on its way.
     objects.extend(
         edge::certificate(config, ns, labels(None, mailu_version)).map(Object::Certificate),
@@ -281,12 +284,13 @@ fn config_maps(config: &Config, topology: &Topology, ns: &str) -> impl Iterator<
         )
     });
     let overrides = topology.workloads.iter().filter_map(move |w| {
-        let files = &settings(w.component, config).overrides;
+        // The user's files, with the egress model's postfix parameters merged in.
+        let files = egress::overrides(w.component, config, topology);
         (!files.is_empty()).then(|| {
             config_map(
                 overrides_configmap(w.component),
                 component_labels(w.component, config),
-                files.clone(),
+                files,
             )
         })
     });

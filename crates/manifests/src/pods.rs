@@ -312,9 +312,15 @@ impl Pod<'_> {
         }
     }
 
+    /// The files in the component's overrides ConfigMap (the user's, and egress's postfix
+    /// parameters).
+    fn overrides(&self) -> BTreeMap<String, String> {
+        crate::egress::overrides(self.c, self.config, self.topology)
+    }
+
     /// The component's override files, read-only at `/overrides`.
     fn add_overrides(&self, st: &mut Storage) {
-        if !self.s.overrides.is_empty() {
+        if !self.overrides().is_empty() {
             st.mounts
                 .push(mount(OVERRIDES_VOLUME, OVERRIDES_DIR, None, true));
             st.volumes.push(config_map_volume(
@@ -342,15 +348,11 @@ impl Pod<'_> {
                 digest(shared_env.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             );
         }
-        if !self.s.overrides.is_empty() {
+        let overrides = self.overrides();
+        if !overrides.is_empty() {
             annotations.insert(
                 OVERRIDES_CHECKSUM_ANNOTATION.to_owned(),
-                digest(
-                    self.s
-                        .overrides
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                ),
+                digest(overrides.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             );
         }
         for (k, v) in &self.s.pod_annotations {

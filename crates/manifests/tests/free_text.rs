@@ -40,15 +40,44 @@ const FIELDS_PER_CASE: usize = 8;
 
 /// Fields whose value is converted, not copied, into the output: their base value appears
 /// nowhere in it, so only the structural checks apply to them.
-const CONVERTED: &[(&str, &str)] = &[(
-    "mailu.defaultQuota",
-    "a size such as `5G`, written as bytes in DEFAULT_QUOTA",
-)];
+const CONVERTED: &[(&str, &str)] = &[
+    (
+        "mailu.defaultQuota",
+        "a size such as `5G`, written as bytes in DEFAULT_QUOTA",
+    ),
+    (
+        "egress.ips[*]",
+        "the public addresses the DNS plan authorises; the bases' gateways send from their own \
+         (NATed) egressIP or interface, so no manifest holds them",
+    ),
+    (
+        "egress.cilium.authorizeNodeIps[*]",
+        "node addresses the DNS plan also authorises (the programming race); no manifest holds them",
+    ),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Seg {
     Key(String),
     Index(usize),
+}
+
+/// A path with every list index written `[*]`, as `CONVERTED` names list items.
+fn any_index(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_index = false;
+    for ch in path.chars() {
+        match ch {
+            '[' => {
+                in_index = true;
+                out.push_str("[*]");
+            }
+            ']' => in_index = false,
+            _ if in_index => {}
+            _ => out.push(ch),
+        }
+    }
+    out
 }
 
 /// A field path as findings spell it: `pods.tolerations[0].value`.
@@ -361,11 +390,18 @@ impl Field {
         let map = self
             .map_entry
             .then(|| path_text(&self.path[..self.path.len() - 1]));
+        // A finding on the block holding the field names it too (e.g. `egress.antrea` given
+        // for another mode), but not one on a top-level key, which would name everything.
+        let in_block = path.contains('.')
+            && name
+                .strip_prefix(path)
+                .is_some_and(|rest| rest.starts_with(['.', '[']));
         path == name
             || path
                 .strip_prefix(name.as_str())
                 .is_some_and(|rest| rest.starts_with(['.', '[']))
             || map.as_deref() == Some(path)
+            || in_block
     }
 }
 
@@ -642,7 +678,9 @@ fn fields(bases: &[Base]) -> Vec<Field> {
             let mut found = Vec::new();
             instances(&base.doc, &schema_path, &mut Vec::new(), &mut found);
             out.extend(found.into_iter().map(|(path, original)| {
-                let converted = CONVERTED.iter().any(|(f, _)| *f == path_text(&path));
+                let converted = CONVERTED
+                    .iter()
+                    .any(|(f, _)| *f == any_index(&path_text(&path)));
                 Field {
                     base: i,
                     path,
@@ -682,7 +720,8 @@ fn fields(bases: &[Base]) -> Vec<Field> {
     );
     for (name, _) in CONVERTED {
         assert!(
-            out.iter().any(|f| f.converted && f.text() == *name),
+            out.iter()
+                .any(|f| f.converted && any_index(&f.text()) == *name),
             "CONVERTED names `{name}`, which no base sets"
         );
     }

@@ -9,10 +9,12 @@ use std::num::NonZeroU16;
 
 use mailu_k8s_config::{Compute, Config, Redis as RedisConfig, Volume};
 
+pub mod egress;
 pub mod exposure;
 pub mod mailu_env;
 pub mod network;
 pub mod security;
+pub use egress::Egress;
 pub use exposure::{Exposure, MailPath, MailRoute, WebPath};
 
 /// A Mailu component that mailu-k8s runs as a workload.
@@ -406,6 +408,8 @@ pub struct Topology {
     pub redis: RedisEndpoint,
     /// The resolver Service's fixed address, when Mailu's resolver runs.
     pub resolver: Option<std::net::IpAddr>,
+    /// Where outbound mail leaves from.
+    pub egress: Egress,
 }
 
 impl Topology {
@@ -422,6 +426,7 @@ impl Topology {
             connections: Vec::new(),
             exposure: Exposure::from_config(config),
             resolver: config.components.resolver.as_ref().map(|r| r.service_ip),
+            egress: Egress::from_config(config, &[]),
         };
         t.add_core(config);
         if matches!(config.redis, RedisConfig::Bundled) {
@@ -431,6 +436,8 @@ impl Topology {
         if t.resolver.is_some() {
             t.add_resolver(config);
         }
+        // The egress path selects among the workloads that run.
+        t.egress = Egress::from_config(config, &t.workloads);
         t
     }
 

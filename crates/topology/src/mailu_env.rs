@@ -676,7 +676,7 @@ pub const TABLE: &[Var] = &[
         required_by: &[],
         encoding: Encoding::Text,
         value: |i, _| {
-            let relay = i.config.mailu.relay.as_ref()?;
+            let relay = i.topology.egress.relay()?;
             text(format!("[{}]:{}", relay.host, relay.port))
         },
     },
@@ -686,7 +686,7 @@ pub const TABLE: &[Var] = &[
         required_by: &[],
         encoding: Encoding::Text,
         value: |i, _| {
-            let name = i.config.mailu.relay.as_ref()?.credentials.as_ref()?;
+            let name = i.topology.egress.relay()?.credentials.as_ref()?;
             secret(name, RELAY_USERNAME_KEY)
         },
     },
@@ -696,7 +696,7 @@ pub const TABLE: &[Var] = &[
         required_by: &[],
         encoding: Encoding::Text,
         value: |i, _| {
-            let name = i.config.mailu.relay.as_ref()?.credentials.as_ref()?;
+            let name = i.topology.egress.relay()?.credentials.as_ref()?;
             secret(name, RELAY_PASSWORD_KEY)
         },
     },

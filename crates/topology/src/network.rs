@@ -52,7 +52,7 @@ impl Topology {
             })
             .collect();
         rules.extend(self.dns_rules(&np.cluster_dns));
-        rules.extend(self.internet_rules(config));
+        rules.extend(self.internet_rules());
         rules.extend(self.external_service_rules(config));
         rules.extend(self.front_ingress_rules(np));
         Some(rules)
@@ -91,7 +91,7 @@ impl Topology {
     }
 
     /// Components that must reach the internet, each on the ports its job needs.
-    fn internet_rules(&self, config: &Config) -> Vec<Rule> {
+    fn internet_rules(&self) -> Vec<Rule> {
         let mut out = Vec::new();
         let mut push = |c: Component, ports: Vec<Port>, reason| {
             if self.workload(c).is_some() {
@@ -103,9 +103,10 @@ impl Topology {
                 });
             }
         };
-        // postfix delivers to other MX hosts on 25, or to the smarthost on its port; its
-        // MTA-STS resolver fetches policies over HTTPS (core/postfix/start.py line 38).
-        let smtp_out = match &config.mailu.relay {
+        // postfix delivers to other MX hosts on 25, or to the smarthost on its port (the egress
+        // model's relay); its MTA-STS resolver fetches policies over HTTPS (core/postfix/start.py
+        // line 38).
+        let smtp_out = match self.egress.relay() {
             Some(relay) => crate::port("relay", relay.port.get()),
             None => ports::SMTP,
         };
@@ -285,7 +286,7 @@ mod tests {
 
     #[test]
     fn a_relay_replaces_port_25() {
-        let r = rules("mailu: {relay: {host: smtp.relay.example, port: 2587}}\n");
+        let r = rules("egress: {mode: relay, relay: {host: smtp.relay.example, port: 2587}}\n");
         assert_eq!(internet_ports(&r, Component::Postfix), [443, 2587]);
     }
 

@@ -1,0 +1,1424 @@
+//! `egress`: every combination that would leave outbound mail with an address SPF and reverse DNS
+//! do not vouch for is refused here, with the field and a fix.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv6Addr};
+
+use crate::diagnostic::{Code, Diagnostic, index, join};
+use crate::egress::*;
+use crate::file::{
+    AntreaEgressFile, CiliumEgressFile, ConfigFile, EgressFile, Ipv6Egress, RelayFile,
+};
+use crate::model::{Hostnames, Relay, WorkloadSettings};
+use crate::rules::{self, DnsName};
+use crate::validate::check_into;
+use crate::validate_workloads::check_labels;
+
+fn err(code: Code, path: &str, message: impl Into<String>, hint: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(code, path, message).with_hint(hint)
+}
+
+fn errors(out: &[Diagnostic]) -> usize {
+    out.iter().filter(|d| d.is_error()).count()
+}
+
+/// A network of the cluster (pod or Service CIDR), for "is this address inside the cluster".
+struct Network {
+    addr: IpAddr,
+    prefix: u8,
+    text: String,
+}
+
+impl Network {
+    fn parse(raw: &str) -> Option<Network> {
+        rules::check_cidr(raw).ok()?;
+        let (addr, prefix) = raw.split_once('/')?;
+        Some(Network {
+            addr: addr.parse().ok()?,
+            prefix: prefix.parse().ok()?,
+            text: raw.to_owned(),
+        })
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        contains(self.addr, self.prefix, ip)
+    }
+}
+
+fn contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Address ranges that are never a public sender's: private, shared, loopback, link-local,
+/// unspecified, multicast, unique-local. (Documentation ranges are left alone: examples use
+/// them as placeholders.)
+fn is_private(ip: IpAddr) -> bool {
+    const V4: [([u8; 4], u8); 7] = [
+        ([10, 0, 0, 0], 8),
+        ([172, 16, 0, 0], 12),
+        ([192, 168, 0, 0], 16),
+        ([100, 64, 0, 0], 10),
+        ([127, 0, 0, 0], 8),
+        ([169, 254, 0, 0], 16),
+        ([0, 0, 0, 0], 8),
+    ];
+    match ip {
+        IpAddr::V4(a) => {
+            a.is_multicast()
+                || V4
+                    .iter()
+                    .any(|(net, len)| contains(IpAddr::from(*net), *len, ip))
+        }
+        IpAddr::V6(a) => {
+            a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || a.to_ipv4_mapped().is_some()
+                || contains(
+                    IpAddr::V6(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0)),
+                    7,
+                    ip,
+                )
+                || contains(
+                    IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)),
+                    10,
+                    ip,
+                )
+        }
+    }
+}
+
+/// Context shared by the checks.
+struct Ctx<'a> {
+    file: &'a ConfigFile,
+    cluster: Vec<Network>,
+    out: &'a mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, d: Diagnostic) {
+        self.out.push(d);
+    }
+
+    /// An address that must not be one of the cluster's own; `public` adds a warning for
+    /// private ranges.
+    fn address(&mut self, path: &str, raw: &str, public: bool) -> Option<IpAddr> {
+        let Ok(ip) = raw.parse::<IpAddr>() else {
+            let hint = if raw.contains('/') {
+                "write the address without a prefix length, e.g. `203.0.113.10`"
+            } else {
+                "write an IPv4 or IPv6 address, e.g. `203.0.113.10` or `2001:db8::10`"
+            };
+            self.push(
+                err(
+                    Code::InvalidValue,
+                    path,
+                    format!("`{raw}` is not an IP address"),
+                    hint,
+                )
+                .with_value(raw),
+            );
+            return None;
+        };
+        if let Some(net) = self.cluster.iter().find(|n| n.contains(ip)) {
+            self.push(
+                err(
+                    Code::InvalidValue,
+                    path,
+                    format!("`{ip}` lies inside the cluster's network `{}`", net.text),
+                    "give the address other mail servers see: a node's or gateway's public \
+                     address, never a pod or Service address",
+                )
+                .with_value(raw),
+            );
+            return None;
+        }
+        if public && is_private(ip) {
+            self.push(
+                Diagnostic::warning(
+                    Code::InvalidValue,
+                    path,
+                    format!("`{ip}` is a private address, which no receiving mail server sees"),
+                )
+                .with_value(raw)
+                .with_hint(
+                    "list the public address the traffic is translated to (SPF and PTR are \
+                     checked against it)",
+                ),
+            );
+        }
+        Some(ip)
+    }
+
+    fn labels(&mut self, map: &BTreeMap<String, String>, path: &str) -> bool {
+        let before = self.out.len();
+        check_labels(map, path, self.out);
+        self.out.len() == before
+    }
+
+    /// A selector that must select something: present and not empty.
+    fn selector(
+        &mut self,
+        map: &BTreeMap<String, String>,
+        path: &str,
+        what: &str,
+        example: &str,
+    ) -> Option<BTreeMap<String, String>> {
+        if map.is_empty() {
+            self.push(err(
+                Code::MissingKey,
+                path,
+                format!("{what} needs node labels"),
+                format!(
+                    "label the node(s) and select them, e.g. `{example}`; an empty selector \
+                     matches every node"
+                ),
+            ));
+            return None;
+        }
+        self.labels(map, path).then(|| map.clone())
+    }
+}
+
+/// Validates `egress`. `domain` and `hostnames` are `None` when invalid (reported elsewhere).
+pub(crate) fn validate_egress(
+    file: &ConfigFile,
+    domain: Option<&DnsName>,
+    hostnames: Option<&Hostnames>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Egress> {
+    let errors_before = errors(out);
+    let mut cluster: Vec<Network> = std::iter::once(file.subnet.as_str())
+        .chain(file.subnet6.as_deref())
+        .chain(
+            file.network_policies
+                .service_cidrs
+                .iter()
+                .map(String::as_str),
+        )
+        .filter_map(Network::parse)
+        .collect();
+    cluster.dedup_by(|a, b| a.text == b.text);
+    let mut c = Ctx { file, cluster, out };
+    let e = &file.egress;
+    let kind = e.mode;
+
+    for (block, given, mode) in [
+        ("cilium", e.cilium.is_some(), EgressModeKind::Cilium),
+        ("antrea", e.antrea.is_some(), EgressModeKind::Antrea),
+        ("relay", e.relay.is_some(), EgressModeKind::Relay),
+    ] {
+        if given && kind != mode {
+            c.push(err(
+                Code::InvalidValue,
+                &join("egress", block),
+                format!(
+                    "`egress.{block}` is given but `egress.mode` is `{}`",
+                    kind.as_str()
+                ),
+                format!("set `egress.mode: {block}`, or remove `egress.{block}`"),
+            ));
+        }
+    }
+
+    let uses_ips = matches!(
+        kind,
+        EgressModeKind::Cilium
+            | EgressModeKind::Antrea
+            | EgressModeKind::Ovn
+            | EgressModeKind::NodeIps
+            | EgressModeKind::Static
+    );
+    let ips = addresses(&mut c, e, uses_ips);
+    let ipv6 = ipv6_path(&mut c, e, &ips);
+    let ip_source = ip_source(&mut c, e);
+    let helo_name = helo_name(&mut c, e, uses_ips, domain, hostnames);
+    let components = components(&mut c, e);
+    let node_selector = pinning(&mut c, e);
+    check_postfix_overrides(&mut c, ipv6, helo_name.as_ref(), hostnames);
+
+    let mode = match kind {
+        EgressModeKind::None => Some(EgressMode::None),
+        EgressModeKind::Ovn => Some(EgressMode::Ovn),
+        EgressModeKind::NodeIps => Some(EgressMode::NodeIps),
+        EgressModeKind::Static => Some(EgressMode::Static),
+        EgressModeKind::Relay => relay(&mut c, e.relay.as_ref()).map(EgressMode::Relay),
+        EgressModeKind::Cilium => match &e.cilium {
+            Some(cilium_file) => cilium(&mut c, cilium_file, &ips, ipv6).map(EgressMode::Cilium),
+            None => {
+                c.push(err(
+                    Code::MissingDependency,
+                    "egress.cilium",
+                    "`mode: cilium` needs the gateway and the Cilium release",
+                    "add `cilium: {version: \"1.18\", nodeSelector: {egress-gateway: \"true\"}}` \
+                     under `egress`",
+                ));
+                None
+            }
+        },
+        EgressModeKind::Antrea => antrea(
+            &mut c,
+            e.antrea.as_ref(),
+            &gateway_ips(&ips, ipv6.unwrap_or(Ipv6Path::Disabled)),
+        )
+        .map(EgressMode::Antrea),
+    };
+
+    if errors(c.out) > errors_before {
+        return None;
+    }
+    Some(Egress {
+        mode: mode?,
+        ips,
+        ipv6: ipv6?,
+        ip_source: ip_source?,
+        helo_name,
+        components,
+        node_selector,
+    })
+}
+
+/// `egress.ips`: valid, unique, outside the cluster, of a family the pods have.
+fn addresses(c: &mut Ctx, e: &EgressFile, uses_ips: bool) -> Vec<IpAddr> {
+    let kind = e.mode;
+    if !uses_ips {
+        if !e.ips.is_empty() {
+            let hint = match kind {
+                EgressModeKind::Relay => {
+                    "remove `egress.ips`: with a relay, the relay's operator vouches for the \
+                     addresses mail leaves from (include its SPF record)"
+                }
+                _ => {
+                    "say where they come from: `mode: static` for a provider's NAT or \
+                     load-balancer addresses, `mode: nodeIps` for the nodes' own addresses"
+                }
+            };
+            c.push(err(
+                Code::InvalidValue,
+                "egress.ips",
+                format!("`mode: {}` sends from no declared address", kind.as_str()),
+                hint,
+            ));
+        }
+        return Vec::new();
+    }
+    if e.ips.is_empty() {
+        let what = match kind {
+            EgressModeKind::NodeIps => {
+                "list the public IPv4 and IPv6 addresses of every node postfix can run on"
+            }
+            EgressModeKind::Static => {
+                "list the outbound addresses of the NAT gateway or load balancer"
+            }
+            _ => "list the egress address(es), e.g. `[203.0.113.10]`",
+        };
+        c.push(err(
+            Code::EmptyList,
+            "egress.ips",
+            format!(
+                "`mode: {}` needs the addresses mail leaves from: SPF and PTR are built from them",
+                kind.as_str()
+            ),
+            what,
+        ));
+        return Vec::new();
+    }
+    let dual_stack = c.file.subnet6.is_some();
+    let mut seen = Vec::new();
+    for (i, raw) in e.ips.iter().enumerate() {
+        let path = index("egress.ips", i);
+        let Some(ip) = c.address(&path, raw, true) else {
+            continue;
+        };
+        if seen.contains(&ip) {
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    format!("`{ip}` is listed twice"),
+                    "list each address once",
+                )
+                .with_value(raw),
+            );
+            continue;
+        }
+        if ip.is_ipv6() && !dual_stack {
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    format!("`{ip}` is IPv6, but the pods have no IPv6 (no `subnet6`)"),
+                    "set `subnet6` to the cluster's IPv6 pod CIDR if it is dual-stack; otherwise \
+                     remove the IPv6 addresses: postfix cannot send from them",
+                )
+                .with_value(raw),
+            );
+            continue;
+        }
+        seen.push(ip);
+    }
+    if !seen.is_empty() && !seen.iter().any(IpAddr::is_ipv4) {
+        c.push(err(
+            Code::MissingDependency,
+            "egress.ips",
+            "no IPv4 address: postfix always sends over IPv4 (the pods' `subnet`)",
+            "add the IPv4 address outbound mail leaves from",
+        ));
+    }
+    seen
+}
+
+/// How IPv6 leaves; `None` after reporting an ambiguous or contradictory choice.
+fn ipv6_path(c: &mut Ctx, e: &EgressFile, ips: &[IpAddr]) -> Option<Ipv6Path> {
+    let kind = e.mode;
+    let dual_stack = c.file.subnet6.is_some();
+    let has_v6 = ips.iter().any(IpAddr::is_ipv6);
+    let path = "egress.ipv6";
+    let before_ipv6_gateway = kind == EgressModeKind::Cilium
+        && e.cilium
+            .as_ref()
+            .and_then(|f| parse_cilium_version(&f.version).ok())
+            .is_some_and(|v| !v.has_ipv6_egress_ip());
+    let no_v6_listed = |c: &mut Ctx, message: &str| {
+        c.push(err(
+            Code::MissingDependency,
+            path,
+            message.to_owned(),
+            "add the IPv6 address(es) to `egress.ips`, or set `egress.ipv6: disable` so postfix \
+             sends over IPv4 only",
+        ));
+        None
+    };
+    match (kind, e.ipv6) {
+        (EgressModeKind::Relay | EgressModeKind::None, None) => Some(if dual_stack {
+            Ipv6Path::Unplanned
+        } else {
+            Ipv6Path::NotInCluster
+        }),
+        (_, Some(Ipv6Egress::Disable)) => {
+            if has_v6 {
+                c.push(err(
+                    Code::InvalidValue,
+                    path,
+                    "postfix is told not to send over IPv6, yet `egress.ips` lists IPv6 addresses",
+                    "remove the IPv6 addresses from `egress.ips`, or remove `egress.ipv6: disable`",
+                ));
+                return None;
+            }
+            Some(Ipv6Path::Disabled)
+        }
+        (EgressModeKind::Relay | EgressModeKind::None, Some(other)) => {
+            c.push(err(
+                Code::InvalidValue,
+                path,
+                format!(
+                    "`{}` needs declared addresses, which `mode: {}` has none of",
+                    ipv6_name(other),
+                    kind.as_str()
+                ),
+                "remove it, or use `disable` to keep postfix on IPv4",
+            ));
+            None
+        }
+        (_, given) if !dual_stack => {
+            if let Some(g) = given {
+                c.push(err(
+                    Code::InvalidValue,
+                    path,
+                    format!("`{}`: the pods have no IPv6 (no `subnet6`)", ipv6_name(g)),
+                    "set `subnet6` if the cluster is dual-stack, or remove `egress.ipv6`",
+                ));
+                return None;
+            }
+            Some(Ipv6Path::NotInCluster)
+        }
+        (EgressModeKind::NodeIps, Some(Ipv6Egress::Gateway)) => {
+            c.push(err(
+                Code::InvalidValue,
+                path,
+                "`mode: nodeIps` has no gateway",
+                "use `nodeIps` (or leave it out): IPv6 leaves from the nodes' addresses",
+            ));
+            None
+        }
+        (EgressModeKind::NodeIps, _) => {
+            if has_v6 {
+                Some(Ipv6Path::NodeIps)
+            } else {
+                no_v6_listed(
+                    c,
+                    "on a dual-stack cluster postfix also sends over IPv6, from node addresses \
+                     `egress.ips` does not list",
+                )
+            }
+        }
+        (_, Some(Ipv6Egress::NodeIps)) => {
+            if has_v6 {
+                Some(Ipv6Path::NodeIps)
+            } else {
+                no_v6_listed(
+                    c,
+                    "`nodeIps` needs the nodes' IPv6 addresses in `egress.ips`",
+                )
+            }
+        }
+        (_, Some(Ipv6Egress::Gateway)) => {
+            if before_ipv6_gateway {
+                c.push(err(
+                    Code::InvalidValue,
+                    path,
+                    "Cilium before 1.20 has no IPv6 egress address: IPv6 bypasses the gateway",
+                    "upgrade to Cilium 1.20 (`egress.cilium.version: \"1.20\"`), or use \
+                     `nodeIps` (list every node's IPv6) or `disable`",
+                ));
+                return None;
+            }
+            if has_v6 {
+                Some(Ipv6Path::Gateway)
+            } else {
+                no_v6_listed(c, "`gateway` needs the IPv6 egress address in `egress.ips`")
+            }
+        }
+        (_, None) => {
+            if !has_v6 {
+                return no_v6_listed(
+                    c,
+                    "on a dual-stack cluster postfix also sends over IPv6, and that path has no \
+                     IPv6 address in `egress.ips`: it would leave from the node's own address",
+                );
+            }
+            if before_ipv6_gateway {
+                c.push(err(
+                    Code::MissingDependency,
+                    path,
+                    "IPv6 addresses are listed, but Cilium before 1.20 sends IPv6 from the \
+                     node running postfix, not through the gateway",
+                    "say what they are: `egress.ipv6: nodeIps` (every node's IPv6 address is \
+                     listed) or `disable`; or upgrade to Cilium 1.20",
+                ));
+                return None;
+            }
+            Some(Ipv6Path::Gateway)
+        }
+    }
+}
+
+fn ipv6_name(v: Ipv6Egress) -> &'static str {
+    match v {
+        Ipv6Egress::Gateway => "gateway",
+        Ipv6Egress::NodeIps => "nodeIps",
+        Ipv6Egress::Disable => "disable",
+    }
+}
+
+fn ip_source(c: &mut Ctx, e: &EgressFile) -> Option<Option<IpSource>> {
+    let path = "egress.ipSource";
+    let antrea_pool = e
+        .antrea
+        .as_ref()
+        .is_some_and(|a| a.node_selector.is_some() || a.external_ip_pool.is_some());
+    let refuse = |c: &mut Ctx, message: &str, hint: &str| {
+        c.push(err(Code::InvalidValue, path, message.to_owned(), hint));
+        None
+    };
+    match (e.mode, e.ip_source) {
+        (EgressModeKind::Cilium, s) => Some(Some(s.unwrap_or(IpSource::NodeIp))),
+        (EgressModeKind::Antrea, Some(IpSource::NodeIp)) if antrea_pool => refuse(
+            c,
+            "Antrea moves pool addresses between nodes; a node's own address cannot move",
+            "use `floatingIp`, or remove `egress.antrea.nodeSelector`/`externalIPPool` and \
+             name the node's address in `egress.ips`",
+        ),
+        (EgressModeKind::Antrea, s) => Some(Some(s.unwrap_or(if antrea_pool {
+            IpSource::FloatingIp
+        } else {
+            IpSource::NodeIp
+        }))),
+        (EgressModeKind::Ovn, Some(IpSource::NodeIp)) => refuse(
+            c,
+            "OVN-Kubernetes adds the egress address to a node; it cannot be a node's own address",
+            "use `floatingIp` (the default) with a free address in a node subnet",
+        ),
+        (EgressModeKind::Ovn, _) => Some(Some(IpSource::FloatingIp)),
+        (EgressModeKind::NodeIps, Some(IpSource::FloatingIp)) => refuse(
+            c,
+            "`mode: nodeIps` sends from the nodes' own addresses",
+            "remove `ipSource`, or use a gateway mode for a floating address",
+        ),
+        (EgressModeKind::NodeIps, _) => Some(Some(IpSource::NodeIp)),
+        (kind, Some(_)) => refuse(
+            c,
+            &format!("`mode: {}` has no gateway address", kind.as_str()),
+            "remove `egress.ipSource`: it applies to `cilium`, `antrea` and `ovn`",
+        ),
+        (_, None) => Some(None),
+    }
+}
+
+fn helo_name(
+    c: &mut Ctx,
+    e: &EgressFile,
+    uses_ips: bool,
+    domain: Option<&DnsName>,
+    hostnames: Option<&Hostnames>,
+) -> Option<DnsName> {
+    let path = "egress.heloName";
+    if !uses_ips {
+        if e.helo_name.is_some() {
+            c.push(err(
+                Code::InvalidValue,
+                path,
+                format!(
+                    "`mode: {}` has no declared sending address for the name to confirm",
+                    e.mode.as_str()
+                ),
+                "remove `egress.heloName` (postfix says the first of `hostnames`)",
+            ));
+        }
+        return None;
+    }
+    let name = match &e.helo_name {
+        Some(raw) => check_into(c.out, Code::InvalidDnsName, path, raw, DnsName::parse_fqdn)?,
+        None => {
+            let domain = domain?;
+            match DnsName::parse_fqdn(&format!("out.{domain}")) {
+                Ok(n) => n,
+                Err(p) => {
+                    c.push(err(
+                        Code::InvalidDnsName,
+                        path,
+                        format!(
+                            "the default HELO name `out.{domain}` is not usable: {}",
+                            p.message
+                        ),
+                        "set `egress.heloName` to a name of your own",
+                    ));
+                    return None;
+                }
+            }
+        }
+    };
+    if let Some(h) = hostnames
+        && h.others.contains(&name)
+    {
+        c.push(
+            err(
+                Code::InvalidValue,
+                path,
+                format!("`{name}` is one of `hostnames`, which point at the inbound addresses"),
+                "use a name of its own (default `out.<domain>`): its A/AAAA records hold the \
+                 egress addresses, which would otherwise take the web and mail clients of that name",
+            )
+            .with_value(name.as_str()),
+        );
+        return None;
+    }
+    Some(name)
+}
+
+fn components(c: &mut Ctx, e: &EgressFile) -> Vec<EgressComponent> {
+    if e.components.is_empty() {
+        return Vec::new();
+    }
+    if matches!(e.mode, EgressModeKind::Relay | EgressModeKind::None) {
+        c.push(err(
+            Code::InvalidValue,
+            "egress.components",
+            format!(
+                "`mode: {}` has no path for other components to share",
+                e.mode.as_str()
+            ),
+            "remove `egress.components`",
+        ));
+        return Vec::new();
+    }
+    let k = &c.file.components;
+    let mut out = Vec::new();
+    for (i, comp) in e.components.iter().enumerate() {
+        let path = index("egress.components", i);
+        let runs = match comp {
+            EgressComponent::Fetchmail => k.fetchmail,
+            EgressComponent::Clamav => k.clamav,
+            EgressComponent::Rspamd => true,
+            EgressComponent::Resolver => k.resolver.unwrap_or(true),
+        };
+        if !runs {
+            c.push(
+                err(
+                    Code::MissingDependency,
+                    &path,
+                    format!("`{}` does not run", comp.name()),
+                    format!("set `components.{}: true`, or remove it here", comp.name()),
+                )
+                .with_value(comp.name()),
+            );
+        } else if out.contains(comp) {
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    format!("`{}` is listed twice", comp.name()),
+                    "list each component once",
+                )
+                .with_value(comp.name()),
+            );
+        } else {
+            out.push(*comp);
+        }
+    }
+    out
+}
+
+fn pinning(c: &mut Ctx, e: &EgressFile) -> BTreeMap<String, String> {
+    let Some(selector) = &e.node_selector else {
+        return BTreeMap::new();
+    };
+    let path = "egress.nodeSelector";
+    if matches!(e.mode, EgressModeKind::Relay | EgressModeKind::None) {
+        c.push(err(
+            Code::InvalidValue,
+            path,
+            format!("`mode: {}` declares no node addresses", e.mode.as_str()),
+            "use `mode: nodeIps` and list the pinned nodes' addresses in `egress.ips`, or pin \
+             postfix with `workloads.postfix.nodeSelector`",
+        ));
+        return BTreeMap::new();
+    }
+    c.selector(
+        selector,
+        path,
+        "pinning the sending pods",
+        "{mailu.example.com/egress: \"true\"}",
+    )
+    .unwrap_or_default()
+}
+
+/// The user's own `postfix.cf` must not set what the egress settings write into it.
+fn check_postfix_overrides(
+    c: &mut Ctx,
+    ipv6: Option<Ipv6Path>,
+    helo: Option<&DnsName>,
+    hostnames: Option<&Hostnames>,
+) {
+    let Some(text) = c
+        .file
+        .workloads
+        .postfix
+        .as_ref()
+        .and_then(|w| w.overrides.get(postfix_params::OVERRIDE_FILE))
+    else {
+        return;
+    };
+    let helo_override = helo.is_some_and(|h| hostnames.is_none_or(|n| &n.primary != h));
+    let owned: Vec<(&str, &str)> = [
+        (
+            ipv6 == Some(Ipv6Path::Disabled),
+            postfix_params::INET_PROTOCOLS,
+            "`egress.ipv6: disable` sets it",
+        ),
+        (
+            helo_override,
+            postfix_params::SMTP_HELO_NAME,
+            "`egress.heloName` sets it",
+        ),
+    ]
+    .into_iter()
+    .filter(|(on, _, _)| *on)
+    .map(|(_, name, why)| (name, why))
+    .collect();
+    let path = format!(
+        "workloads.postfix.overrides.{}",
+        postfix_params::OVERRIDE_FILE
+    );
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some((name, _)) = line.split_once('=') else {
+            continue;
+        };
+        let name = name.trim();
+        if let Some((_, why)) = owned.iter().find(|(n, _)| *n == name) {
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    format!("sets `{name}`, which {why}"),
+                    format!(
+                        "remove the `{name}` line: mailu-k8s writes it from `egress` (two values \
+                         for one parameter, the last wins)"
+                    ),
+                )
+                .with_value(line),
+            );
+        }
+    }
+}
+
+fn relay(c: &mut Ctx, r: Option<&RelayFile>) -> Option<Relay> {
+    let Some(r) = r else {
+        c.push(err(
+            Code::MissingDependency,
+            "egress.relay",
+            "`mode: relay` needs the smarthost",
+            "add `relay: {host: smtp.relay.example, port: 587, secretName: mailu-relay}` under \
+             `egress`",
+        ));
+        return None;
+    };
+    let host = check_into(
+        c.out,
+        Code::InvalidDnsName,
+        "egress.relay.host",
+        &r.host,
+        DnsName::parse_fqdn,
+    );
+    let credentials = match &r.secret_name {
+        Some(name) => check_into(
+            c.out,
+            Code::InvalidKubernetesName,
+            "egress.relay.secretName",
+            name,
+            |v| rules::check_dns1123_subdomain(v).map(|()| v.to_owned()),
+        )
+        .map(Some),
+        None => Some(None),
+    };
+    Some(Relay {
+        host: host?,
+        port: r.port,
+        credentials: credentials?,
+    })
+}
+
+/// `"1.18"`, `"1.18.4"` or `"v1.18.4"` → 1.18, within the releases mailu-k8s knows.
+pub(crate) fn parse_cilium_version(raw: &str) -> Result<CiliumVersion, rules::Problem> {
+    let known = format!(
+        "give the running release, quoted: `\"1.{}\"` to `\"1.{}\"`",
+        CiliumVersion::OLDEST_MINOR,
+        CiliumVersion::NEWEST_MINOR
+    );
+    let trimmed = raw.strip_prefix('v').unwrap_or(raw);
+    let mut parts = trimmed.split('.');
+    let major = parts.next();
+    let minor = parts.next().and_then(|m| m.parse::<u8>().ok());
+    let patch_ok = parts
+        .next()
+        .is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let (Some("1"), Some(minor), true, None) = (major, minor, patch_ok, parts.next()) else {
+        return Err(rules::Problem {
+            message: format!("`{raw}` is not a Cilium release"),
+            hint: known,
+        });
+    };
+    if !(CiliumVersion::OLDEST_MINOR..=CiliumVersion::NEWEST_MINOR).contains(&minor) {
+        let hint = if minor > CiliumVersion::NEWEST_MINOR {
+            format!(
+                "mailu-k8s knows the policy up to Cilium 1.{n}; write `\"1.{n}\"` until it knows \
+                 1.{minor}",
+                n = CiliumVersion::NEWEST_MINOR
+            )
+        } else {
+            format!(
+                "upgrade Cilium: its egress gateway policy is checked from 1.{} on",
+                CiliumVersion::OLDEST_MINOR
+            )
+        };
+        return Err(rules::Problem {
+            message: format!("Cilium 1.{minor} is not supported"),
+            hint,
+        });
+    }
+    Ok(CiliumVersion { minor })
+}
+
+fn needs_version(c: &mut Ctx, path: &str, what: &str, version: CiliumVersion, since: u8) -> bool {
+    if version.minor >= since {
+        return true;
+    }
+    c.push(err(
+        Code::InvalidValue,
+        path,
+        format!("{what} needs Cilium 1.{since}; `egress.cilium.version` is {version}"),
+        format!("remove it, or upgrade Cilium and set `egress.cilium.version: \"1.{since}\"`"),
+    ));
+    false
+}
+
+/// A Linux interface name: 1 to 15 bytes, no `/`, whitespace or `:`.
+fn check_interface(c: &mut Ctx, path: &str, name: &str) -> bool {
+    let ok = !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':');
+    if !ok {
+        c.push(
+            err(
+                Code::InvalidValue,
+                path,
+                format!("`{name}` is not a network interface name"),
+                "e.g. `eth1` (at most 15 characters, no `/`, `:` or spaces)",
+            )
+            .with_value(name),
+        );
+    }
+    ok
+}
+
+fn cilium(
+    c: &mut Ctx,
+    f: &CiliumEgressFile,
+    ips: &[IpAddr],
+    ipv6: Option<Ipv6Path>,
+) -> Option<Cilium> {
+    let base = "egress.cilium";
+    let errors_before = errors(c.out);
+    let parsed_version = check_into(
+        c.out,
+        Code::InvalidValue,
+        &join(base, "version"),
+        &f.version,
+        parse_cilium_version,
+    );
+    // An unknown release still gets every other check, against the newest shape.
+    let version = parsed_version.unwrap_or(CiliumVersion {
+        minor: CiliumVersion::NEWEST_MINOR,
+    });
+
+    // The primary gateway.
+    let node_selector = c.selector(
+        &f.node_selector,
+        &join(base, "nodeSelector"),
+        "the egress gateway",
+        "{kubernetes.io/hostname: gw-1}",
+    );
+    let egress_ip = match &f.egress_ip {
+        Some(raw) => {
+            let path = join(base, "egressIP");
+            match c.address(&path, raw, false) {
+                Some(IpAddr::V6(_)) => {
+                    let hint = if version.has_ipv6_egress_ip() {
+                        "`egressIP` is the IPv4 policy's; put the IPv6 address in `egressIPv6`"
+                            .to_owned()
+                    } else {
+                        format!(
+                            "an IPv6 egressIP needs Cilium 1.20 (`egressIPv6`); `egress.cilium.version` \
+                             is {version}: keep IPv6 off the gateway (`egress.ipv6: nodeIps` or \
+                             `disable`)"
+                        )
+                    };
+                    c.push(
+                        err(
+                            Code::InvalidValue,
+                            &path,
+                            "an IPv6 address as the IPv4 egressIP",
+                            hint,
+                        )
+                        .with_value(raw),
+                    );
+                    None
+                }
+                other => other,
+            }
+        }
+        None => None,
+    };
+    if let Some(interface) = &f.interface {
+        let path = join(base, "interface");
+        check_interface(c, &path, interface);
+        if f.egress_ip.is_some() {
+            c.push(err(
+                Code::InvalidValue,
+                &path,
+                "`egressIP` and `interface` together: Cilium ignores such a policy",
+                "keep one: `egressIP` names the address, `interface` takes that interface's \
+                 first IPv4 address",
+            ));
+        }
+    }
+    let v4: Vec<IpAddr> = ips.iter().copied().filter(IpAddr::is_ipv4).collect();
+    let primary_source = match (&egress_ip, &f.interface) {
+        (Some(ip), None) => Some(GatewaySource::EgressIp(*ip)),
+        (None, Some(name)) if f.egress_ip.is_none() => Some(GatewaySource::Interface(name.clone())),
+        (None, None) if f.egress_ip.is_none() => match v4.as_slice() {
+            [only] => Some(GatewaySource::EgressIp(*only)),
+            // `egress.ips` without IPv4 is reported with the addresses.
+            [] => None,
+            _ => {
+                c.push(err(
+                    Code::MissingDependency,
+                    &join(base, "egressIP"),
+                    "`egress.ips` has several IPv4 addresses: which one is the gateway's?",
+                    "set `egress.cilium.egressIP` (and give the other gateways their own in \
+                     `extraGateways`)",
+                ));
+                None
+            }
+        },
+        _ => None,
+    };
+
+    // More gateways.
+    let mut extra = Vec::new();
+    if !f.extra_gateways.is_empty()
+        && needs_version(
+            c,
+            &join(base, "extraGateways"),
+            "`extraGateways` (egressGateways)",
+            version,
+            18,
+        )
+    {
+        if f.extra_gateways.len() + 1 > CiliumVersion::MAX_GATEWAYS {
+            c.push(err(
+                Code::OutOfRange,
+                &join(base, "extraGateways"),
+                format!(
+                    "{} gateways; Cilium takes at most {}",
+                    f.extra_gateways.len() + 1,
+                    CiliumVersion::MAX_GATEWAYS
+                ),
+                "list fewer gateways",
+            ));
+        }
+        for (i, g) in f.extra_gateways.iter().enumerate() {
+            let gbase = index(&join(base, "extraGateways"), i);
+            let selector = c.selector(
+                &g.node_selector,
+                &join(&gbase, "nodeSelector"),
+                "a gateway",
+                "{kubernetes.io/hostname: gw-2}",
+            );
+            let source = match (&g.egress_ip, &g.interface) {
+                (Some(raw), None) => {
+                    let path = join(&gbase, "egressIP");
+                    match c.address(&path, raw, false) {
+                        Some(ip @ IpAddr::V4(_)) => Some(GatewaySource::EgressIp(ip)),
+                        Some(IpAddr::V6(_)) => {
+                            c.push(
+                                err(
+                                    Code::InvalidValue,
+                                    &path,
+                                    "an IPv6 address as a gateway's IPv4 egressIP",
+                                    "extra gateways carry IPv4; IPv6 uses the first gateway \
+                                     (`egressIPv6`)",
+                                )
+                                .with_value(raw),
+                            );
+                            None
+                        }
+                        None => None,
+                    }
+                }
+                (None, Some(name)) => check_interface(c, &join(&gbase, "interface"), name)
+                    .then(|| GatewaySource::Interface(name.clone())),
+                (Some(_), Some(_)) => {
+                    c.push(err(
+                        Code::InvalidValue,
+                        &join(&gbase, "interface"),
+                        "`egressIP` and `interface` together: Cilium ignores such a policy",
+                        "keep one",
+                    ));
+                    None
+                }
+                (None, None) => {
+                    c.push(err(
+                        Code::MissingKey,
+                        &gbase,
+                        "an extra gateway needs its own address",
+                        "give `egressIP` (listed in `egress.ips`) or `interface`",
+                    ));
+                    None
+                }
+            };
+            if let (Some(node_selector), Some(source)) = (selector, source) {
+                extra.push(CiliumGateway {
+                    node_selector,
+                    source,
+                });
+            }
+        }
+    }
+    let gateway_count = 1 + f.extra_gateways.len();
+    if gateway_count > 1 && v4.len() < gateway_count {
+        c.push(err(
+            Code::MissingDependency,
+            "egress.ips",
+            format!(
+                "{gateway_count} gateways send from {gateway_count} addresses, but `egress.ips` \
+                 has {} IPv4 address(es)",
+                v4.len()
+            ),
+            "list every gateway's public IPv4 address: mail leaves through each of them",
+        ));
+    }
+    // A public address a gateway sends from must be one SPF authorises.
+    let explicit = egress_ip
+        .iter()
+        .map(|ip| (join(base, "egressIP"), *ip))
+        .chain(
+            extra
+                .iter()
+                .enumerate()
+                .filter_map(|(i, g)| match g.source {
+                    GatewaySource::EgressIp(ip) => Some((
+                        join(&index(&join(base, "extraGateways"), i), "egressIP"),
+                        ip,
+                    )),
+                    GatewaySource::Interface(_) => None,
+                }),
+        )
+        .collect::<Vec<_>>();
+    let mut used = Vec::new();
+    for (path, ip) in explicit {
+        if used.contains(&ip) {
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    format!("`{ip}` is already another gateway's address"),
+                    "give each gateway its own address: one address cannot be on two nodes",
+                )
+                .with_value(ip.to_string()),
+            );
+        }
+        used.push(ip);
+        if !is_private(ip) && !ips.contains(&ip) {
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    format!("the gateway sends from `{ip}`, which `egress.ips` does not list"),
+                    format!(
+                        "add `{ip}` to `egress.ips` (SPF and PTR are built from it); a private \
+                         address here is one a provider's 1:1 NAT translates"
+                    ),
+                )
+                .with_value(ip.to_string()),
+            );
+        }
+    }
+
+    // IPv6 through the gateway (1.20).
+    let ipv6_gateway = match (&f.egress_ipv6, ipv6) {
+        (Some(_), _) if !version.has_ipv6_egress_ip() => {
+            needs_version(
+                c,
+                &join(base, "egressIPv6"),
+                "an IPv6 egressIP",
+                version,
+                20,
+            );
+            None
+        }
+        (Some(_), Some(p)) if p != Ipv6Path::Gateway => {
+            c.push(err(
+                Code::InvalidValue,
+                &join(base, "egressIPv6"),
+                "IPv6 does not go through the gateway (`egress.ipv6` is not `gateway`)",
+                "remove `egressIPv6`, or set `egress.ipv6: gateway`",
+            ));
+            None
+        }
+        (given, Some(Ipv6Path::Gateway)) => {
+            let source = match given {
+                Some(raw) => match c.address(&join(base, "egressIPv6"), raw, false) {
+                    Some(ip @ IpAddr::V6(_)) => {
+                        if !is_private(ip) && !ips.contains(&ip) {
+                            c.push(
+                                err(
+                                    Code::InvalidValue,
+                                    &join(base, "egressIPv6"),
+                                    format!(
+                                        "the gateway sends from `{ip}`, which `egress.ips` does not list"
+                                    ),
+                                    format!("add `{ip}` to `egress.ips`"),
+                                )
+                                .with_value(raw),
+                            );
+                        }
+                        Some(ip)
+                    }
+                    Some(IpAddr::V4(_)) => {
+                        c.push(
+                            err(
+                                Code::InvalidValue,
+                                &join(base, "egressIPv6"),
+                                "an IPv4 address as the IPv6 egressIP",
+                                "put IPv4 in `egressIP`",
+                            )
+                            .with_value(raw),
+                        );
+                        None
+                    }
+                    None => None,
+                },
+                None => {
+                    let v6: Vec<IpAddr> = ips.iter().copied().filter(IpAddr::is_ipv6).collect();
+                    match v6.as_slice() {
+                        [only] => Some(*only),
+                        _ => {
+                            c.push(err(
+                                Code::MissingDependency,
+                                &join(base, "egressIPv6"),
+                                "`egress.ips` has several IPv6 addresses: which one is the gateway's?",
+                                "set `egress.cilium.egressIPv6`",
+                            ));
+                            None
+                        }
+                    }
+                }
+            };
+            match (&node_selector, source) {
+                (Some(sel), Some(ip)) => Some(CiliumGateway {
+                    node_selector: sel.clone(),
+                    source: GatewaySource::EgressIp(ip),
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+
+    let source_node_selector = match &f.source_node_selector {
+        Some(sel)
+            if needs_version(
+                c,
+                &join(base, "sourceNodeSelector"),
+                "`sourceNodeSelector` (selectors[].nodeSelector)",
+                version,
+                17,
+            ) =>
+        {
+            c.selector(
+                sel,
+                &join(base, "sourceNodeSelector"),
+                "`sourceNodeSelector`",
+                "{mailu.example.com/egress: \"true\"}",
+            )
+            .unwrap_or_default()
+        }
+        _ => BTreeMap::new(),
+    };
+
+    let mut authorize_node_ips = Vec::new();
+    for (i, raw) in f.authorize_node_ips.iter().enumerate() {
+        let path = index(&join(base, "authorizeNodeIps"), i);
+        let Some(ip) = c.address(&path, raw, true) else {
+            continue;
+        };
+        if ip.is_ipv6() && c.file.subnet6.is_none() {
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    format!("`{ip}` is IPv6, but the pods have no IPv6 (no `subnet6`)"),
+                    "remove it, or set `subnet6` if the cluster is dual-stack",
+                )
+                .with_value(raw),
+            );
+            continue;
+        }
+        if ips.contains(&ip) || authorize_node_ips.contains(&ip) {
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    format!("`{ip}` is already authorised"),
+                    "list each address once, egress addresses only in `egress.ips`",
+                )
+                .with_value(raw),
+            );
+            continue;
+        }
+        authorize_node_ips.push(ip);
+    }
+
+    if errors(c.out) > errors_before {
+        return None;
+    }
+    parsed_version?;
+    let mut gateways = vec![CiliumGateway {
+        node_selector: node_selector?,
+        source: primary_source?,
+    }];
+    gateways.extend(extra);
+    Some(Cilium {
+        version,
+        gateways,
+        ipv6_gateway,
+        source_node_selector,
+        authorize_node_ips,
+        excluded_cidrs: c.cluster.iter().map(|n| n.text.clone()).collect(),
+    })
+}
+
+fn antrea(c: &mut Ctx, f: Option<&AntreaEgressFile>, ips: &[IpAddr]) -> Option<Antrea> {
+    let base = "egress.antrea";
+    let default = AntreaEgressFile::default();
+    let f = f.unwrap_or(&default);
+    let (v4, v6) = ips.iter().partition::<Vec<&IpAddr>, _>(|ip| ip.is_ipv4());
+    if v4.len() > 1 || v6.len() > 1 {
+        c.push(err(
+            Code::InvalidValue,
+            "egress.ips",
+            "an Antrea Egress has one address per family",
+            "keep one IPv4 and at most one IPv6 address",
+        ));
+        return None;
+    }
+    let pool = match (&f.node_selector, &f.external_ip_pool) {
+        (Some(_), Some(_)) => {
+            c.push(err(
+                Code::InvalidValue,
+                &join(base, "externalIPPool"),
+                "`nodeSelector` and `externalIPPool` together",
+                "keep `nodeSelector` to have mailu-k8s write the pool, or `externalIPPool` to \
+                 use yours",
+            ));
+            return None;
+        }
+        (Some(sel), None) => {
+            if !c.labels(sel, &join(base, "nodeSelector")) {
+                return None;
+            }
+            AntreaPool::Created {
+                node_selector: sel.clone(),
+            }
+        }
+        (None, Some(name)) => {
+            let name = check_into(
+                c.out,
+                Code::InvalidKubernetesName,
+                &join(base, "externalIPPool"),
+                name,
+                |v| rules::check_dns1123_subdomain(v).map(|()| v.to_owned()),
+            )?;
+            if !v4.is_empty() && !v6.is_empty() {
+                c.push(err(
+                    Code::InvalidValue,
+                    &join(base, "externalIPPool"),
+                    "one existing pool cannot hold both an IPv4 and an IPv6 egress address",
+                    "use `nodeSelector` instead: mailu-k8s writes one pool per family",
+                ));
+                return None;
+            }
+            AntreaPool::Existing(name)
+        }
+        (None, None) => AntreaPool::None,
+    };
+    Some(Antrea { pool })
+}
+
+/// Merges `egress.nodeSelector` into the sending pods' `nodeSelector`, and checks what depends
+/// on where they run.
+pub(crate) fn pin_senders(
+    egress: &Egress,
+    workloads: &mut BTreeMap<&'static str, WorkloadSettings>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let senders: Vec<&str> = std::iter::once("postfix")
+        .chain(egress.components.iter().map(|c| c.name()))
+        .collect();
+    for name in &senders {
+        let Some(w) = workloads.get_mut(name) else {
+            continue;
+        };
+        for (k, v) in &egress.node_selector {
+            match w.node_selector.get(k) {
+                Some(existing) if existing != v => out.push(
+                    err(
+                        Code::InvalidValue,
+                        &join("egress.nodeSelector", k),
+                        format!("`{name}` is already scheduled with `{k}: {existing}`"),
+                        "make `pods.nodeSelector` / `workloads.<component>.nodeSelector` and \
+                         `egress.nodeSelector` agree on this label",
+                    )
+                    .with_value(v),
+                ),
+                _ => {
+                    w.node_selector.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    let EgressMode::Cilium(cilium) = &egress.mode else {
+        return;
+    };
+    for name in &senders {
+        let Some(w) = workloads.get(name) else {
+            continue;
+        };
+        let outside = cilium
+            .source_node_selector
+            .iter()
+            .any(|(k, v)| w.node_selector.get(k) != Some(v));
+        if outside {
+            out.push(err(
+                Code::InvalidValue,
+                "egress.cilium.sourceNodeSelector",
+                format!(
+                    "`{name}` can run on nodes this selector leaves out, and would send from \
+                     that node's address"
+                ),
+                "pin the sending pods to the same labels with `egress.nodeSelector`",
+            ));
+        }
+    }
+    let pinned = workloads
+        .get("postfix")
+        .is_some_and(|w| !w.node_selector.is_empty() || w.affinity.is_some());
+    if !cilium.authorize_node_ips.is_empty() && !pinned {
+        out.push(
+            Diagnostic::warning(
+                Code::InvalidValue,
+                "egress.cilium.authorizeNodeIps",
+                "postfix can run on any node, so any node's address may send in the race",
+            )
+            .with_hint(
+                "pin the sending pods with `egress.nodeSelector` to the nodes whose addresses \
+                 are listed",
+            ),
+        );
+    }
+}
+
+/// Structural findings about `egress` said more precisely: a moved key names its new place
+/// instead of "unknown key", and an unquoted Cilium release is shown as the number YAML read.
+pub(crate) fn explain_structure_findings(findings: &mut [Diagnostic]) {
+    for d in findings.iter_mut() {
+        if d.code == Code::WrongType && d.path == "egress.cilium.version" {
+            d.hint = Some(format!(
+                "quote the release: `version: \"1.{}\"` (unquoted, YAML reads `1.20` as the number \
+                 1.2)",
+                CiliumVersion::NEWEST_MINOR
+            ));
+        }
+        if d.code == Code::UnknownKey && d.path == "mailu.relay" {
+            d.message = "`mailu.relay` moved to `egress.relay`".into();
+            d.hint = Some(
+                "write `egress: {mode: relay, relay: {host: ..., port: ..., secretName: ...}}` \
+                 (same keys) and remove `mailu.relay`"
+                    .into(),
+            );
+        }
+    }
+}
