@@ -51,7 +51,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, Vec<Diagnostic>> {
         locations::Locations::of(text).attach(&mut findings);
         findings
     };
-    let mut structural = structure::check(&json_schema(), &doc);
+    let mut structural = structure::check(committed_schema(), &doc);
     validate_egress::explain_structure_findings(&mut structural);
     if !structural.is_empty() {
         return Err(located(structural));
@@ -178,6 +178,16 @@ fn first_line(s: &str) -> String {
 }
 
 /// The JSON Schema (draft-07) of the config file, as printed by `mailu-k8s schema`.
+/// The schema as committed in `mailu-k8s.schema.json`, parsed once: generating it with schemars
+/// costs most of a short run's CPU time. A test keeps it equal to [`json_schema`].
+fn committed_schema() -> &'static Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::from_str(include_str!("../../../mailu-k8s.schema.json"))
+            .unwrap_or_else(|_| json_schema())
+    })
+}
+
 pub fn json_schema() -> Value {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     let mut schema = generator
@@ -221,3 +231,16 @@ fn strip_null(value: &mut Value) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod committed_schema_tests {
+    /// Validation walks the committed schema; it must be the one the types generate (run
+    /// `cargo run -- schema > mailu-k8s.schema.json` after changing the file format).
+    #[test]
+    fn committed_schema_is_the_generated_one() {
+        assert!(
+            *super::committed_schema() == super::json_schema(),
+            "mailu-k8s.schema.json is stale: run `cargo run -- schema > mailu-k8s.schema.json`"
+        );
+    }
+}
