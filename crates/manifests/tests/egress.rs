@@ -7,37 +7,19 @@
 //!   labels, with a label-selector evaluator written from the Kubernetes API reference;
 //! - postfix's egress parameters reach its override file after the user's own lines.
 
+mod common;
+use common::{examples, repo_root};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn load(text: &str) -> mailu_k8s_config::Config {
     mailu_k8s_config::load(text.as_bytes())
         .unwrap_or_else(|e| panic!("invalid config: {e:#?}\n{text}"))
         .config
-}
-
-fn examples() -> Vec<(String, mailu_k8s_config::Config)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
-        .expect("examples/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let name = p.file_stem().expect("name").to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(&p).expect("read example");
-            (name, load(&text))
-        })
-        .collect()
 }
 
 const BASE: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\nexposure: {service: {type: LoadBalancer}}\n";

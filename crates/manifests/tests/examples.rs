@@ -3,36 +3,11 @@
 //! Kubernetes schema validation of the same outputs runs in `scripts/test`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 mod common;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn examples() -> Vec<(String, mailu_k8s_config::Config)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
-        .expect("examples/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
-    assert!(paths.len() >= 2, "expected the bundled examples");
-    paths
-        .into_iter()
-        .map(|p| {
-            let name = p.file_stem().expect("name").to_string_lossy().into_owned();
-            let bytes = std::fs::read(&p).expect("read example");
-            let loaded = mailu_k8s_config::load(&bytes)
-                .unwrap_or_else(|e| panic!("{name} does not load: {e:#?}"));
-            assert!(loaded.warnings.is_empty(), "{name}: {:#?}", loaded.warnings);
-            (name, loaded.config)
-        })
-        .collect()
-}
+use common::{examples, repo_root};
 
 /// `name -> readBy` from Mailu 2024.06's list of the variables it reads, or `None` (with a
 /// notice) when ../shared/reference is not beside the repository.

@@ -7,9 +7,11 @@
 //! pods beyond the topology is, and a pod in another namespace (or an unlabelled pod in Mailu's
 //! namespace) reaches none of Mailu's trusted ports.
 
+mod common;
+use common::examples;
+
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
 
 use mailu_k8s_topology::{Component, Protocol, Topology};
 use serde_json::Value;
@@ -157,28 +159,6 @@ impl Policies<'_> {
             });
         egress_ok && ingress_ok
     }
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn examples() -> Vec<(String, mailu_k8s_config::Config)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
-        .expect("examples/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let name = p.file_stem().expect("name").to_string_lossy().into_owned();
-            let loaded = mailu_k8s_config::load(&std::fs::read(&p).expect("read"))
-                .unwrap_or_else(|e| panic!("{name}: {e:#?}"));
-            (name, loaded.config)
-        })
-        .collect()
 }
 
 /// One pod per Mailu workload, labelled as its pod template says, at an address in the pod

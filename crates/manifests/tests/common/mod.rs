@@ -1,5 +1,6 @@
-//! Reading our YAML back with two independent parsers: serde-saphyr, and libyaml through
-//! PyYAML's `CSafeLoader` (YAML 1.1, the family kubectl's and most tools' readers belong to).
+//! Shared by the integration tests: the bundled examples, and reading our YAML back with two
+//! independent parsers: serde-saphyr, and libyaml through PyYAML's `CSafeLoader` (YAML 1.1, the
+//! family kubectl's and most tools' readers belong to).
 
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
@@ -9,6 +10,34 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde_json::Value;
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every example config, by file stem, validated (and without warnings: an example shows a
+/// configuration done right).
+pub fn examples() -> Vec<(String, mailu_k8s_config::Config)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
+        .expect("examples/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 2, "expected the bundled examples");
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p.file_stem().expect("name").to_string_lossy().into_owned();
+            let bytes = std::fs::read(&p).expect("read example");
+            let loaded = mailu_k8s_config::load(&bytes)
+                .unwrap_or_else(|e| panic!("{name} does not load: {e:#?}"));
+            assert!(loaded.warnings.is_empty(), "{name}: {:#?}", loaded.warnings);
+            (name, loaded.config)
+        })
+        .collect()
+}
 
 /// Every document of `yaml`, as serde-saphyr reads it by default: YAML 1.2 numbers plus YAML
 /// 1.1's `yes`/`no`/`on`/`off`/`y`/`n` booleans, so it catches look-alikes of both versions.
