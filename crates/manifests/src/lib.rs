@@ -5,6 +5,7 @@ pub mod edge;
 pub mod egress;
 pub mod env;
 pub mod k8s;
+pub mod mail_dns;
 pub mod network;
 pub mod resolver;
 pub mod workloads;
@@ -523,6 +524,19 @@ fn pod_template(
         volume_mounts.push(resolver::config_mount());
         volumes.extend(resolver::volumes());
         command = resolver::command();
+    }
+    if c == Component::Admin
+        && let Some(dkim) = w.mounts.iter().find(|m| m.mount_path == mail_dns::DKIM_DIR)
+        && let Some(init) = mail_dns::dkim_init_container(
+            config,
+            image.clone(),
+            pull_policy,
+            resources.clone(),
+            (DATA_VOLUME, dkim.sub_path),
+        )
+    {
+        init_containers.push(init);
+        volumes.extend(mail_dns::dkim_volume(config));
     }
     let overrides = egress::overrides(c, config, topology);
     if !overrides.is_empty() {
