@@ -24,6 +24,8 @@ pub struct Dns {
     pub ttl: u32,
     /// Empty: `ns1.<domain>` per zone.
     pub nameservers: Vec<DnsName>,
+    /// `include:` domains of the SPF record.
+    pub spf_includes: Vec<DnsName>,
     pub dkim: Dkim,
     pub dmarc: Dmarc,
     pub mta_sts: Option<MtaSts>,
@@ -126,6 +128,7 @@ impl Default for Dns {
             inbound_ips: Vec::new(),
             ttl: DEFAULT_TTL,
             nameservers: Vec::new(),
+            spf_includes: Vec::new(),
             dkim: Dkim {
                 selector: DEFAULT_DKIM_SELECTOR.to_owned(),
                 ed25519_selector: None,

@@ -28,6 +28,12 @@ pub struct DnsFile {
     /// `ns1.<domain>`: replace it with your provider's when you load the zone into a server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nameservers: Vec<String>,
+    /// Domains whose SPF records the mail domains' SPF includes (`include:`), besides the
+    /// egress addresses: the relay provider's with `egress.mode: relay` (e.g.
+    /// `spf.relay-provider.example`, from its documentation), and other services that send as
+    /// your domains. Each costs at least one of SPF's 10 DNS lookups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spf_includes: Vec<String>,
     /// DKIM keys: the selector and where the keys come from.
     #[serde(default)]
     pub dkim: DkimFile,

@@ -157,6 +157,18 @@ pub(crate) fn validate_dns(
         }
     }
 
+    for (i, raw) in d.spf_includes.iter().enumerate() {
+        if let Some(name) = check_into(
+            out,
+            Code::InvalidDnsName,
+            &index("dns.spfIncludes", i),
+            raw,
+            DnsName::parse_fqdn,
+        ) {
+            dns.spf_includes.push(name);
+        }
+    }
+
     // DKIM.
     if let Some(raw) = &d.dkim.selector
         && let Some(s) = check_into(
