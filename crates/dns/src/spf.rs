@@ -166,7 +166,10 @@ fn parse_prefix(raw: &str, max: u8) -> Result<u8, String> {
 }
 
 /// Splits `domain/4//6` into its parts.
-fn domain_and_cidr(rest: &str) -> Result<(Option<String>, Option<u8>, Option<u8>), String> {
+/// A domain-spec and its IPv4 and IPv6 prefix lengths.
+type DomainCidr = (Option<String>, Option<u8>, Option<u8>);
+
+fn domain_and_cidr(rest: &str) -> Result<DomainCidr, String> {
     let (head, v6) = match rest.split_once("//") {
         Some((h, p)) => (h, Some(parse_prefix(p, 128)?)),
         None => (rest, None),
@@ -788,10 +791,10 @@ fn walk<'a, L: Lookup>(
                         ));
                     }
                 }
-                Mechanism::Exists(d) if !d.contains('%') => {
-                    if dns.a(&d.to_ascii_lowercase()).await.is_void() {
-                        a.counts.void_lookups += 1;
-                    }
+                Mechanism::Exists(d)
+                    if !d.contains('%') && dns.a(&d.to_ascii_lowercase()).await.is_void() =>
+                {
+                    a.counts.void_lookups += 1;
                 }
                 _ => {}
             }
