@@ -119,11 +119,13 @@ impl Nsd {
         let dir = tempdir();
         let port = free_port();
         let d = dir.path.display();
+        // Response rate limiting off: every query comes from 127.0.0.1, and NSD's default limit
+        // (200 per second per source network) drops answers under a benchmark's load.
         let mut conf = format!(
             "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  do-ip6: no\n  zonesdir: \"{d}\"\n  \
              username: \"\"\n  chroot: \"\"\n  pidfile: \"{d}/nsd.pid\"\n  xfrdfile: \"{d}/xfrd.state\"\n  \
              zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  server-count: 1\n  \
-             hide-version: yes\n  verbosity: 1\nremote-control:\n  control-enable: no\n"
+             hide-version: yes\n  verbosity: 1\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\nremote-control:\n  control-enable: no\n"
         );
         for (i, (origin, text)) in zones.iter().enumerate() {
             let file = format!("z{i}.zone");
