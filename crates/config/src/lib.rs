@@ -25,7 +25,7 @@ pub mod validate_workloads;
 pub use diagnostic::{Code, Diagnostic, Location, Severity};
 pub use model::*;
 pub use validate::validate;
-pub use validate_dns::parse_mailbox;
+pub use validate_dns::{MTA_STS_OVERRIDE_FILE, parse_mailbox};
 pub use validate_edge::NODE_PORT_RANGE;
 
 use serde_json::Value;

@@ -13,6 +13,9 @@ use crate::file::{ConfigFile, DmarcFile};
 use crate::rules::{self, DnsName, Problem};
 use crate::validate::check_into;
 
+/// front's override file that serves the MTA-STS policy (written by the manifests).
+pub const MTA_STS_OVERRIDE_FILE: &str = "mailu-k8s-mta-sts.conf";
+
 /// What `dns` validation yields: the DNS settings and the `mailu.dmarc` values Mailu's
 /// environment gets from them.
 pub(crate) struct Validated {
@@ -292,6 +295,21 @@ pub(crate) fn validate_dns(
     }
 
     // MTA-STS, TLS-RPT, CAA.
+    let front_override = file
+        .workloads
+        .front
+        .as_ref()
+        .is_some_and(|w| w.overrides.contains_key(MTA_STS_OVERRIDE_FILE));
+    if d.mta_sts.is_some() && front_override {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("workloads.front.overrides.{MTA_STS_OVERRIDE_FILE}"),
+                "mailu-k8s writes this override file for `dns.mtaSts`",
+            )
+            .with_hint("rename your file: the MTA-STS policy is served from this one"),
+        );
+    }
     if let Some(s) = &d.mta_sts {
         dns.mta_sts = Some(MtaSts {
             mode: s.mode.unwrap_or(MtaStsMode::Testing),
@@ -425,6 +443,20 @@ mod tests {
     }
 
     #[test]
+    fn a_dkim_selector_in_extra_env_is_refused() {
+        let errors = load_with("workloads: {admin: {extraEnv: {DKIM_SELECTOR: other}}}\n")
+            .expect_err("refused");
+        assert!(
+            errors.iter().any(|d| d
+                .hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("dns.dkim.selector")),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
     fn rules_table() {
         let rows: &[(&str, Code, &str, &str)] = &[
             (
@@ -510,6 +542,18 @@ mod tests {
                 "dns: {caa: ['letsencrypt org']}\n",
                 Code::InvalidDnsName,
                 "dns.caa[0]",
+                "",
+            ),
+            (
+                "dns: {mtaSts: {}}\nworkloads: {front: {overrides: {mailu-k8s-mta-sts.conf: x}}}\n",
+                Code::InvalidValue,
+                "workloads.front.overrides.mailu-k8s-mta-sts.conf",
+                "rename",
+            ),
+            (
+                "dns: {spfIncludes: ['_spf example']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
                 "",
             ),
         ];

@@ -12,7 +12,7 @@ use crate::k8s::{InitContainer, ResourceRequirements, Volume, VolumeMount};
 
 /// front's override file that serves the MTA-STS policy. Mailu includes `/overrides/*.conf`
 /// inside its main HTTP server block.
-pub const MTA_STS_OVERRIDE: &str = "mailu-k8s-mta-sts.conf";
+pub const MTA_STS_OVERRIDE: &str = mailu_k8s_config::MTA_STS_OVERRIDE_FILE;
 
 /// The nginx `location` serving the policy as `text/plain` (RFC 8461 §3.3) on every host name;
 /// senders ask for it at `https://mta-sts.<domain>`.
