@@ -52,11 +52,12 @@ fn nginx_serves_the_policy() {
         .expect("port")
         .port();
     let d = dir.display();
+    // One process (`master_process off`), so killing it on drop leaves no orphaned workers.
     let conf = dir.join("nginx.conf");
     std::fs::write(
         &conf,
         format!(
-            "pid {d}/nginx.pid;\nerror_log {d}/error.log;\ndaemon off;\nevents {{}}\nhttp {{\n  access_log off;\n  \
+            "pid {d}/nginx.pid;\nerror_log {d}/error.log;\ndaemon off;\nmaster_process off;\nevents {{}}\nhttp {{\n  access_log off;\n  \
              client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n  \
              server {{\n    listen 127.0.0.1:{port};\n    include {d}/overrides/*.conf;\n  }}\n}}\n"
         ),
