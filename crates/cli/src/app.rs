@@ -44,6 +44,16 @@ enum Command {
     },
     /// Print the config file's JSON Schema (draft-07, for yaml-language-server and editors).
     Schema,
+    /// The DNS records the installation needs: print the plan, or check the live DNS against it.
+    Dns {
+        #[command(subcommand)]
+        command: crate::dns_cmd::DnsCommand,
+    },
+    /// DKIM keys.
+    Dkim {
+        #[command(subcommand)]
+        command: crate::dns_cmd::DkimCommand,
+    },
     /// Write a commented starter config and its schema next to it.
     Init {
         /// Where to write the config.
@@ -62,17 +72,19 @@ enum Format {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-enum MessageFormat {
+pub(crate) enum MessageFormat {
     Text,
     Json,
 }
 
-/// A failure that ends the run with exit code 2.
-enum Failure {
+/// A failure that ends the run with exit code 2, or 1 for problems a live check found.
+pub(crate) enum Failure {
     /// The config has errors (already collected).
     Invalid(Vec<Diagnostic>),
     /// Reading or writing failed.
     Io(String),
+    /// A live check found problems (exit code 1); the findings are already reported.
+    Problems,
 }
 
 pub fn run() -> ExitCode {
@@ -95,10 +107,11 @@ pub fn run() -> ExitCode {
             let _ = writeln!(io::stderr(), "error: {message}");
             ExitCode::from(2)
         }
+        Err((_, Failure::Problems)) => ExitCode::from(1),
     }
 }
 
-type Outcome = Result<(), (String, Failure)>;
+pub(crate) type Outcome = Result<(), (String, Failure)>;
 
 fn execute(cli: Cli) -> Outcome {
     let format = cli.message_format;
@@ -134,13 +147,15 @@ fn execute(cli: Cli) -> Outcome {
             let text = serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n";
             write_stdout(&text).map_err(|e| (String::new(), Failure::Io(e)))
         }
+        Command::Dns { command } => crate::dns_cmd::dns(command, format),
+        Command::Dkim { command } => crate::dns_cmd::dkim(command, format),
         Command::Init { path, force } => {
             init(&path, force).map_err(|e| (String::new(), Failure::Io(e)))
         }
     }
 }
 
-fn load(path: &Path) -> Result<(String, Loaded), (String, Failure)> {
+pub(crate) fn load(path: &Path) -> Result<(String, Loaded), (String, Failure)> {
     let source = if path == Path::new("-") {
         "<stdin>".to_owned()
     } else {
@@ -178,7 +193,7 @@ fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn report(source: &str, findings: &[Diagnostic], format: MessageFormat) {
+pub(crate) fn report(source: &str, findings: &[Diagnostic], format: MessageFormat) {
     if findings.is_empty() {
         return;
     }
@@ -200,7 +215,7 @@ fn report(source: &str, findings: &[Diagnostic], format: MessageFormat) {
 }
 
 /// Writes stdout; a closed pipe (`| head`) is a normal end, not an error.
-fn write_stdout(text: &str) -> Result<(), String> {
+pub(crate) fn write_stdout(text: &str) -> Result<(), String> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -229,7 +244,7 @@ fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), Stri
 /// symlink planted in the directory is never followed. A target that exists and is not a
 /// regular file (a FIFO, a socket, a device) is refused: the rename would replace it, and
 /// `-o /dev/stdout` would not mean standard output.
-fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), String> {
     let existing = match std::fs::metadata(target) {
         Ok(meta) if meta.is_file() => Some(meta.permissions()),
         Ok(meta) => {

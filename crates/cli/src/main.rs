@@ -2,6 +2,7 @@
 //! 2 bad input, bad usage or an I/O error (nothing was written).
 
 mod app;
+mod dns_cmd;
 
 fn main() -> std::process::ExitCode {
     app::run()

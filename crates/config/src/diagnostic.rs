@@ -42,11 +42,58 @@ pub enum Code {
     MissingDependency,
     /// A value that is syntactically fine but not accepted here.
     InvalidValue,
+    // The DNS plan and its live check (MK4xx).
+    /// SPF needs more than 10 DNS lookups (RFC 7208 §4.6.4).
+    SpfLookupLimit,
+    /// SPF makes more than 2 lookups that find nothing (RFC 7208 §4.6.4).
+    SpfVoidLookupLimit,
+    /// A name that sends mail has no SPF record.
+    SpfMissing,
+    /// More than one SPF record at one name (RFC 7208 §3.2: a permerror).
+    SpfMultiple,
+    /// SPF does not pass for an address mail leaves from.
+    SpfNotAuthorised,
+    /// An SPF record that does not parse or evaluates to an error.
+    SpfInvalid,
+    /// The plan cannot promise a record: an address, a key or an egress path is unknown.
+    PlanIncomplete,
+    /// The MX records do not name the mail host.
+    MxMismatch,
+    /// An MX target is a CNAME (RFC 2181 §10.3, RFC 5321 §5.1).
+    MxTargetCname,
+    /// A host name's A/AAAA records are missing or differ from the plan.
+    AddressMismatch,
+    /// No DKIM key record for a selector.
+    DkimMissing,
+    /// The published DKIM key is not ours (stale, or another key).
+    DkimMismatch,
+    /// No DMARC record.
+    DmarcMissing,
+    /// A DMARC record that is invalid, duplicated or differs from the plan.
+    DmarcInvalid,
+    /// Reports go to another domain that has not agreed to receive them (RFC 7489 §7.1).
+    DmarcReportAuthorization,
+    /// A sending address has no PTR record.
+    PtrMissing,
+    /// A sending address's PTR names another host than the HELO name.
+    PtrMismatch,
+    /// The PTR's name does not resolve back to the address (no forward-confirmed reverse DNS).
+    PtrNotConfirmed,
+    /// The `_mta-sts` record is missing, invalid or announces another policy.
+    MtaStsMismatch,
+    /// The TLS-RPT record is missing, invalid or differs from the plan.
+    TlsRptMismatch,
+    /// A client-discovery SRV record differs from the ports front offers.
+    SrvMismatch,
+    /// The CAA records differ from the plan.
+    CaaMismatch,
+    /// A DNS query failed (timeout, SERVFAIL, refused): nothing could be concluded.
+    LookupFailed,
 }
 
 impl Code {
     /// All codes, in documentation order.
-    pub const ALL: [Code; 17] = [
+    pub const ALL: [Code; 40] = [
         Code::YamlSyntax,
         Code::InputLimit,
         Code::NotAMapping,
@@ -64,6 +111,29 @@ impl Code {
         Code::UnknownTimezone,
         Code::MissingDependency,
         Code::InvalidValue,
+        Code::SpfLookupLimit,
+        Code::SpfVoidLookupLimit,
+        Code::SpfMissing,
+        Code::SpfMultiple,
+        Code::SpfNotAuthorised,
+        Code::SpfInvalid,
+        Code::PlanIncomplete,
+        Code::MxMismatch,
+        Code::MxTargetCname,
+        Code::AddressMismatch,
+        Code::DkimMissing,
+        Code::DkimMismatch,
+        Code::DmarcMissing,
+        Code::DmarcInvalid,
+        Code::DmarcReportAuthorization,
+        Code::PtrMissing,
+        Code::PtrMismatch,
+        Code::PtrNotConfirmed,
+        Code::MtaStsMismatch,
+        Code::TlsRptMismatch,
+        Code::SrvMismatch,
+        Code::CaaMismatch,
+        Code::LookupFailed,
     ];
 
     /// The stable short code, e.g. `MK101`.
@@ -86,6 +156,29 @@ impl Code {
             Code::UnknownTimezone => "MK206",
             Code::MissingDependency => "MK207",
             Code::InvalidValue => "MK208",
+            Code::SpfLookupLimit => "MK401",
+            Code::SpfVoidLookupLimit => "MK402",
+            Code::SpfMissing => "MK403",
+            Code::SpfMultiple => "MK404",
+            Code::SpfNotAuthorised => "MK405",
+            Code::SpfInvalid => "MK406",
+            Code::PlanIncomplete => "MK407",
+            Code::MxMismatch => "MK410",
+            Code::MxTargetCname => "MK411",
+            Code::AddressMismatch => "MK412",
+            Code::DkimMissing => "MK420",
+            Code::DkimMismatch => "MK421",
+            Code::DmarcMissing => "MK430",
+            Code::DmarcInvalid => "MK431",
+            Code::DmarcReportAuthorization => "MK432",
+            Code::PtrMissing => "MK440",
+            Code::PtrMismatch => "MK441",
+            Code::PtrNotConfirmed => "MK442",
+            Code::MtaStsMismatch => "MK450",
+            Code::TlsRptMismatch => "MK451",
+            Code::SrvMismatch => "MK452",
+            Code::CaaMismatch => "MK453",
+            Code::LookupFailed => "MK460",
         }
     }
 
@@ -109,6 +202,29 @@ impl Code {
             Code::UnknownTimezone => "unknown-timezone",
             Code::MissingDependency => "missing-dependency",
             Code::InvalidValue => "invalid-value",
+            Code::SpfLookupLimit => "spf-lookup-limit",
+            Code::SpfVoidLookupLimit => "spf-void-lookup-limit",
+            Code::SpfMissing => "spf-missing",
+            Code::SpfMultiple => "spf-multiple",
+            Code::SpfNotAuthorised => "spf-not-authorised",
+            Code::SpfInvalid => "spf-invalid",
+            Code::PlanIncomplete => "plan-incomplete",
+            Code::MxMismatch => "mx-mismatch",
+            Code::MxTargetCname => "mx-target-cname",
+            Code::AddressMismatch => "address-mismatch",
+            Code::DkimMissing => "dkim-missing",
+            Code::DkimMismatch => "dkim-mismatch",
+            Code::DmarcMissing => "dmarc-missing",
+            Code::DmarcInvalid => "dmarc-invalid",
+            Code::DmarcReportAuthorization => "dmarc-report-authorization",
+            Code::PtrMissing => "ptr-missing",
+            Code::PtrMismatch => "ptr-mismatch",
+            Code::PtrNotConfirmed => "ptr-not-confirmed",
+            Code::MtaStsMismatch => "mta-sts-mismatch",
+            Code::TlsRptMismatch => "tls-rpt-mismatch",
+            Code::SrvMismatch => "srv-mismatch",
+            Code::CaaMismatch => "caa-mismatch",
+            Code::LookupFailed => "lookup-failed",
         }
     }
 }

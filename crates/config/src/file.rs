@@ -13,6 +13,7 @@ use std::num::{NonZeroU16, NonZeroU32};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::file_dns::*;
 pub use crate::file_egress::*;
 
 /// A mailu-k8s configuration: everything needed to run Mailu 2024.06 on Kubernetes.
@@ -131,6 +132,12 @@ pub struct ConfigFile {
     /// a smarthost).
     #[serde(default)]
     pub egress: EgressFile,
+
+    /// The DNS records of the mail domains (`mailu-k8s dns plan`, `mailu-k8s dns check`): extra
+    /// mail domains, the inbound addresses, DKIM keys, DMARC, MTA-STS, TLS reporting, CAA. MX,
+    /// SPF and PTR follow from `hostnames`, `exposure` and `egress`.
+    #[serde(default)]
+    pub dns: DnsFile,
 }
 
 /// NetworkPolicies for every Mailu pod.
@@ -779,7 +786,8 @@ pub struct MailuFile {
     /// Local part of the postmaster address (`POSTMASTER`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postmaster: Option<String>,
-    /// DMARC report mailboxes (local parts) shown in the suggested DNS records.
+    /// DMARC report mailboxes (local parts in `domain`) shown in the DNS records Mailu's admin
+    /// suggests. Superseded by `dns.dmarc.rua`/`ruf`, from which Mailu's variables are derived.
     #[serde(default)]
     pub dmarc: DmarcFile,
     /// A welcome message sent to every new user (`WELCOME*`).

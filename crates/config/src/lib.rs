@@ -5,8 +5,10 @@
 //! [`validate`] (every value rule at once) → [`Config`]. Nothing past this crate re-validates.
 
 pub mod diagnostic;
+pub mod dns;
 pub mod egress;
 pub mod file;
+mod file_dns;
 mod file_egress;
 pub mod locations;
 pub mod mailu_env;
@@ -14,6 +16,7 @@ pub mod model;
 pub mod rules;
 pub mod structure;
 mod validate;
+mod validate_dns;
 mod validate_edge;
 mod validate_egress;
 mod validate_network;
@@ -22,6 +25,7 @@ pub mod validate_workloads;
 pub use diagnostic::{Code, Diagnostic, Location, Severity};
 pub use model::*;
 pub use validate::validate;
+pub use validate_dns::{MTA_STS_OVERRIDE_FILE, parse_mailbox};
 pub use validate_edge::NODE_PORT_RANGE;
 
 use serde_json::Value;

@@ -42,6 +42,8 @@ pub struct Config {
     pub network_policies: Option<NetworkPolicies>,
     /// Outbound mail's source address.
     pub egress: crate::egress::Egress,
+    /// What the DNS plan publishes beyond MX, SPF and PTR.
+    pub dns: crate::dns::Dns,
 }
 
 /// What the NetworkPolicies need to know beyond the topology: where the cluster's own

@@ -243,6 +243,14 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
         hostnames.as_ref(),
         &mut c.findings,
     );
+    let dns = crate::validate_dns::validate_dns(file, domain.as_ref(), &mut c.findings);
+    let mailu = match (mailu, &dns) {
+        (Some(mut m), Some(d)) => {
+            m.dmarc = d.mailu_dmarc.clone();
+            Some(m)
+        }
+        (m, _) => m,
+    };
     let mut workloads = workloads;
     if let (Some(egress), Some(workloads)) = (&egress, workloads.as_mut()) {
         crate::validate_egress::pin_senders(egress, workloads, &mut c.findings);
@@ -277,6 +285,7 @@ pub fn validate(file: &ConfigFile) -> Result<(Config, Vec<Diagnostic>), Vec<Diag
             exposure: edge.exposure,
             network_policies: network_policies?,
             egress: egress?,
+            dns: dns?.dns,
         })
     })();
     match built {

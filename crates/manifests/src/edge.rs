@@ -16,7 +16,7 @@ use crate::crd::{self, CustomResource};
 use crate::{Labels, Object, non_empty_map};
 
 /// The names front's certificate and web routes cover: every host name, the Traefik web host
-/// when it is not one of them, and the client-discovery names when they are served.
+/// when it is not one of them, and the client-discovery and MTA-STS names when they are served.
 pub fn web_hosts(config: &Config) -> Vec<String> {
     let mut hosts: Vec<String> = config
         .hostnames
@@ -27,6 +27,11 @@ pub fn web_hosts(config: &Config) -> Vec<String> {
         && !hosts.iter().any(|h| h == t.web_host.as_str())
     {
         hosts.push(t.web_host.as_str().to_owned());
+    }
+    for name in mailu_k8s_topology::mail_dns::mta_sts_hosts(config) {
+        if !hosts.contains(&name) {
+            hosts.push(name);
+        }
     }
     if config.exposure.client_discovery {
         for prefix in ["autoconfig", "autodiscover"] {

@@ -328,6 +328,9 @@ pub fn overrides(
         .get(component.name())
         .map(|w| w.overrides.clone())
         .unwrap_or_default();
+    if component == Component::Front {
+        crate::mail_dns::add_front_overrides(&mut files, config);
+    }
     if component != Component::Postfix {
         return files;
     }

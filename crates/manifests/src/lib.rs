@@ -9,6 +9,7 @@ pub mod crd;
 pub mod edge;
 pub mod egress;
 pub mod env;
+pub mod mail_dns;
 mod manifest;
 pub mod network;
 mod pods;

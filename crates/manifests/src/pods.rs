@@ -163,7 +163,28 @@ impl Pod<'_> {
                 resources.clone(),
             ));
         }
-        let Storage { volumes, mounts } = self.storage();
+        let Storage {
+            mut volumes,
+            mounts,
+        } = self.storage();
+        // DKIM keys from a Secret, copied into admin's /dkim at each start (dns.dkim).
+        if self.c == Component::Admin
+            && let Some(dkim) = self
+                .w
+                .mounts
+                .iter()
+                .find(|m| m.mount_path == crate::mail_dns::DKIM_DIR)
+            && let Some(init) = crate::mail_dns::dkim_init_container(
+                self.config,
+                image.clone(),
+                self.pull_policy(),
+                resources.clone(),
+                (DATA_VOLUME, dkim.sub_path),
+            )
+        {
+            init_containers.push(init);
+            volumes.extend(crate::mail_dns::dkim_volume(self.config));
+        }
         let dns_config = if self.c.uses_mailu_resolver() {
             resolver::pod_dns_config(self.topology)
         } else {

@@ -51,6 +51,40 @@ const CONVERTED: &[(&str, &str)] = &[
          (NATed) egressIP or interface, so no manifest holds them",
     ),
     (
+        "dns.domains[*]",
+        "DNS-plan input: the extra mail domains (their records are printed by `dns plan`)",
+    ),
+    (
+        "dns.inboundIps[*]",
+        "DNS-plan input: A/AAAA of the host names",
+    ),
+    (
+        "dns.spfIncludes[*]",
+        "DNS-plan input: the relay provider's SPF include",
+    ),
+    (
+        "dns.nameservers[*]",
+        "DNS-plan input: the zone's NS records",
+    ),
+    (
+        "dns.dmarc.rua[*]",
+        "DNS-plan input (Mailu's DMARC_RUA takes the local part)",
+    ),
+    (
+        "dns.dmarc.ruf[*]",
+        "DNS-plan input (Mailu's DMARC_RUF takes the local part)",
+    ),
+    ("dns.tlsRpt.rua[*]", "DNS-plan input: the TLS-RPT record"),
+    ("dns.caa[*]", "DNS-plan input: CAA records"),
+    (
+        "dns.dkim.publicKeys",
+        "DNS-plan input: the directory `dns plan` reads public keys from",
+    ),
+    (
+        "dns.dkim.ed25519Selector",
+        "DNS-plan input: the second selector's record (Mailu signs with one key)",
+    ),
+    (
         "egress.cilium.authorizeNodeIps[*]",
         "node addresses the DNS plan also authorises (the programming race); no manifest holds them",
     ),

@@ -523,6 +523,17 @@ pub const TABLE: &[Var] = &[
         value: |i, _| i.config.mailu.dmarc.rua.clone().and_then(text),
     },
     Var {
+        // The selector the DNS plan publishes; Mailu's own default otherwise.
+        name: "DKIM_SELECTOR",
+        readers: &[Admin],
+        required_by: &[],
+        encoding: Encoding::Text,
+        value: |i, _| {
+            let s = &i.config.dns.dkim.selector;
+            (s != mailu_k8s_config::dns::DEFAULT_DKIM_SELECTOR).then(|| Value::Text(s.clone()))
+        },
+    },
+    Var {
         name: "DMARC_RUF",
         readers: &[Admin],
         required_by: &[],

@@ -1,0 +1,585 @@
+//! Validation of the `dns` block: [`crate::file_dns::DnsFile`] → [`Dns`], every problem at once.
+//!
+//! One source of truth for DMARC reports: `dns.dmarc.rua`/`ruf` (full addresses, any domain).
+//! Mailu's `DMARC_RUA`/`DMARC_RUF` (a local part in `domain`, used only for the record Mailu's
+//! admin suggests) are derived from them; the older `mailu.dmarc` still works alone and means
+//! `<local part>@<domain>`, and is refused together with `dns.dmarc`.
+
+use std::net::IpAddr;
+
+use crate::diagnostic::{Code, Diagnostic, index};
+use crate::dns::*;
+use crate::file::{ConfigFile, DmarcFile};
+use crate::rules::{self, DnsName, Problem};
+use crate::validate::check_into;
+
+/// front's override file that serves the MTA-STS policy (written by the manifests).
+pub const MTA_STS_OVERRIDE_FILE: &str = "mailu-k8s-mta-sts.conf";
+
+/// What `dns` validation yields: the DNS settings and the `mailu.dmarc` values Mailu's
+/// environment gets from them.
+pub(crate) struct Validated {
+    pub dns: Dns,
+    pub mailu_dmarc: DmarcFile,
+}
+
+fn problem(message: impl Into<String>, hint: impl Into<String>) -> Problem {
+    Problem {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// Parses `user@domain` or `mailto:user@domain`.
+pub fn parse_mailbox(raw: &str) -> Result<Mailbox, Problem> {
+    let bare = raw.strip_prefix("mailto:").unwrap_or(raw);
+    let Some((local, domain)) = bare.rsplit_once('@') else {
+        return Err(problem(
+            format!("`{raw}` is not a mail address"),
+            "write an address such as `dmarc-reports@example.com`",
+        ));
+    };
+    rules::check_local_part(local)?;
+    let domain = DnsName::parse_fqdn(domain)?;
+    Ok(Mailbox {
+        local: local.to_owned(),
+        domain,
+    })
+}
+
+/// A TLS-RPT report URI: a mail address or an `https://` URL.
+fn parse_report_uri(raw: &str) -> Result<ReportUri, Problem> {
+    if let Some(rest) = raw.strip_prefix("https://") {
+        let host = rest.split(['/', ':', '?']).next().unwrap_or_default();
+        let bad = rest
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ';' | ',' | '!'));
+        if bad || DnsName::parse_fqdn(host).is_err() {
+            return Err(problem(
+                format!("`{raw}` is not a usable https URL"),
+                "write `https://reports.example.com/tlsrpt` (no spaces, `;` or `,`)",
+            ));
+        }
+        return Ok(ReportUri::Https(raw.to_owned()));
+    }
+    parse_mailbox(raw).map(ReportUri::Mailto)
+}
+
+fn selector(raw: &str) -> Result<String, Problem> {
+    let name = DnsName::parse(raw)?;
+    Ok(name.as_str().to_owned())
+}
+
+pub(crate) fn validate_dns(
+    file: &ConfigFile,
+    domain: Option<&DnsName>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Validated> {
+    let errors_before = out.iter().filter(|d| d.is_error()).count();
+    let d = &file.dns;
+    let mut dns = Dns::default();
+
+    // Mail domains: `domain` first.
+    dns.domains.extend(domain.cloned());
+    for (i, raw) in d.domains.iter().enumerate() {
+        let path = index("dns.domains", i);
+        if let Some(name) = check_into(out, Code::InvalidDnsName, &path, raw, DnsName::parse_fqdn) {
+            if dns.domains.contains(&name) {
+                out.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        path,
+                        format!("`{name}` is already a mail domain"),
+                    )
+                    .with_value(raw)
+                    .with_hint("list each extra domain once; `domain` is always included"),
+                );
+            } else {
+                dns.domains.push(name);
+            }
+        }
+    }
+
+    // Inbound addresses.
+    for (i, raw) in d.inbound_ips.iter().enumerate() {
+        let path = index("dns.inboundIps", i);
+        match raw.parse::<IpAddr>() {
+            Ok(ip) if dns.inbound_ips.contains(&ip) => out.push(
+                Diagnostic::error(Code::InvalidValue, path, format!("`{ip}` is listed twice"))
+                    .with_value(raw)
+                    .with_hint("list each address once"),
+            ),
+            Ok(ip) => {
+                if !is_global(ip) {
+                    out.push(
+                        Diagnostic::warning(
+                            Code::InvalidValue,
+                            &path,
+                            format!("`{ip}` is not a public address: clients on the internet cannot reach it"),
+                        )
+                        .with_value(raw)
+                        .with_hint("give the address clients connect to (the load balancer's or the node's public one)"),
+                    );
+                }
+                dns.inbound_ips.push(ip);
+            }
+            Err(_) => out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    path,
+                    format!("`{raw}` is not an IP address"),
+                )
+                .with_value(raw)
+                .with_hint("write an IPv4 or IPv6 address, e.g. `203.0.113.10`"),
+            ),
+        }
+    }
+    if d.inbound_ips.is_empty()
+        && let Some(ip) = file
+            .exposure
+            .service
+            .load_balancer_ip
+            .as_deref()
+            .and_then(|raw| raw.parse::<IpAddr>().ok())
+    {
+        dns.inbound_ips.push(ip);
+    }
+
+    if let Some(ttl) = d.ttl {
+        dns.ttl = ttl;
+    }
+    for (i, raw) in d.nameservers.iter().enumerate() {
+        if let Some(ns) = check_into(
+            out,
+            Code::InvalidDnsName,
+            &index("dns.nameservers", i),
+            raw,
+            DnsName::parse_fqdn,
+        ) {
+            dns.nameservers.push(ns);
+        }
+    }
+
+    for (i, raw) in d.spf_includes.iter().enumerate() {
+        if let Some(name) = check_into(
+            out,
+            Code::InvalidDnsName,
+            &index("dns.spfIncludes", i),
+            raw,
+            DnsName::parse_fqdn,
+        ) {
+            dns.spf_includes.push(name);
+        }
+    }
+
+    // DKIM.
+    if let Some(raw) = &d.dkim.selector
+        && let Some(s) = check_into(
+            out,
+            Code::InvalidDnsName,
+            "dns.dkim.selector",
+            raw,
+            selector,
+        )
+    {
+        dns.dkim.selector = s;
+    }
+    if let Some(raw) = &d.dkim.ed25519_selector
+        && let Some(s) = check_into(
+            out,
+            Code::InvalidDnsName,
+            "dns.dkim.ed25519Selector",
+            raw,
+            selector,
+        )
+    {
+        if s == dns.dkim.selector {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    "dns.dkim.ed25519Selector",
+                    "the Ed25519 key needs a selector of its own",
+                )
+                .with_value(raw)
+                .with_hint("choose another name, e.g. `ed25519`"),
+            );
+        } else {
+            dns.dkim.ed25519_selector = Some(s);
+        }
+    }
+    if let Some(raw) = &d.dkim.secret_name {
+        dns.dkim.secret_name = check_into(
+            out,
+            Code::InvalidKubernetesName,
+            "dns.dkim.secretName",
+            raw,
+            |v| rules::check_dns1123_subdomain(v).map(|()| v.to_owned()),
+        );
+    }
+    if let Some(raw) = &d.dkim.public_keys {
+        if raw.trim().is_empty() {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    "dns.dkim.publicKeys",
+                    "the directory is empty",
+                )
+                .with_hint("name a directory relative to the config file, e.g. `dkim`"),
+            );
+        } else {
+            dns.dkim.public_keys = raw.clone();
+        }
+    }
+
+    // DMARC.
+    let m = &d.dmarc;
+    if let Some(policy) = m.policy {
+        dns.dmarc.policy = policy;
+    }
+    dns.dmarc.adkim = m.adkim;
+    dns.dmarc.aspf = m.aspf;
+    for (key, given, target) in [
+        ("rua", &m.rua, &mut dns.dmarc.rua),
+        ("ruf", &m.ruf, &mut dns.dmarc.ruf),
+    ] {
+        for (i, raw) in given.iter().enumerate() {
+            if let Some(mb) = check_into(
+                out,
+                Code::InvalidValue,
+                &index(&format!("dns.dmarc.{key}"), i),
+                raw,
+                parse_mailbox,
+            ) {
+                target.push(mb);
+            }
+        }
+    }
+    let legacy = &file.mailu.dmarc;
+    for (key, old, new) in [("rua", &legacy.rua, &m.rua), ("ruf", &legacy.ruf, &m.ruf)] {
+        if old.is_some() && !new.is_empty() {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("mailu.dmarc.{key}"),
+                    format!("DMARC reports are set twice: here and in `dns.dmarc.{key}`"),
+                )
+                .with_hint(format!(
+                    "remove `mailu.dmarc.{key}`: `dns.dmarc.{key}` is the one source, and Mailu's DMARC_{} is derived from it",
+                    key.to_uppercase()
+                )),
+            );
+        }
+    }
+    let mut mailu_dmarc = DmarcFile::default();
+    if let Some(domain) = domain {
+        // The older key alone still works: a local part in `domain`.
+        let from_legacy = |v: &Option<String>| {
+            v.as_ref().map(|local| Mailbox {
+                local: local.clone(),
+                domain: domain.clone(),
+            })
+        };
+        if dns.dmarc.rua.is_empty() {
+            dns.dmarc.rua.extend(from_legacy(&legacy.rua));
+        }
+        if dns.dmarc.ruf.is_empty() {
+            dns.dmarc.ruf.extend(from_legacy(&legacy.ruf));
+        }
+        let local_in_domain = |list: &[Mailbox]| {
+            list.first()
+                .filter(|mb| &mb.domain == domain)
+                .map(|mb| mb.local.clone())
+        };
+        mailu_dmarc.rua = local_in_domain(&dns.dmarc.rua);
+        mailu_dmarc.ruf = local_in_domain(&dns.dmarc.ruf);
+    }
+
+    // MTA-STS, TLS-RPT, CAA.
+    let front_override = file
+        .workloads
+        .front
+        .as_ref()
+        .is_some_and(|w| w.overrides.contains_key(MTA_STS_OVERRIDE_FILE));
+    if d.mta_sts.is_some() && front_override {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("workloads.front.overrides.{MTA_STS_OVERRIDE_FILE}"),
+                "mailu-k8s writes this override file for `dns.mtaSts`",
+            )
+            .with_hint("rename your file: the MTA-STS policy is served from this one"),
+        );
+    }
+    if let Some(s) = &d.mta_sts {
+        dns.mta_sts = Some(MtaSts {
+            mode: s.mode.unwrap_or(MtaStsMode::Testing),
+            max_age: s.max_age.unwrap_or(DEFAULT_MTA_STS_MAX_AGE),
+        });
+    }
+    if let Some(t) = &d.tls_rpt {
+        if t.rua.is_empty() {
+            out.push(
+                Diagnostic::error(
+                    Code::EmptyList,
+                    "dns.tlsRpt.rua",
+                    "TLS reporting needs somewhere to send reports",
+                )
+                .with_hint(
+                    "add an address, e.g. `rua: [tls-reports@example.com]`, or remove `dns.tlsRpt`",
+                ),
+            );
+        }
+        let rua = t
+            .rua
+            .iter()
+            .enumerate()
+            .filter_map(|(i, raw)| {
+                check_into(
+                    out,
+                    Code::InvalidValue,
+                    &index("dns.tlsRpt.rua", i),
+                    raw,
+                    parse_report_uri,
+                )
+            })
+            .collect();
+        dns.tls_rpt = Some(TlsRpt { rua });
+    }
+    for (i, raw) in d.caa.iter().enumerate() {
+        if let Some(ca) = check_into(
+            out,
+            Code::InvalidDnsName,
+            &index("dns.caa", i),
+            raw,
+            DnsName::parse_fqdn,
+        ) {
+            dns.caa.push(ca);
+        }
+    }
+    let errors_after = out.iter().filter(|d| d.is_error()).count();
+    (errors_after == errors_before).then_some(Validated { dns, mailu_dmarc })
+}
+
+/// Whether an address is reachable from the internet (not private, loopback, link-local,
+/// documentation ranges are accepted: examples use them).
+fn is_global(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64))
+        }
+        IpAddr::V6(a) => {
+            let first = a.segments()[0];
+            !(a.is_loopback()
+                || a.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Code, load};
+
+    const MINIMAL: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+
+    fn load_with(extra: &str) -> Result<crate::Loaded, Vec<crate::Diagnostic>> {
+        load(format!("{MINIMAL}{extra}").as_bytes())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load_with("").expect("valid").config;
+        let d = &c.dns;
+        assert_eq!(d.domains.len(), 1);
+        assert_eq!(d.domains[0].as_str(), "example.com");
+        assert_eq!(d.ttl, 3600);
+        assert_eq!(d.dkim.selector, "dkim");
+        assert_eq!(d.dkim.public_keys, "dkim");
+        assert_eq!(d.dmarc.policy, crate::dns::DmarcAction::Quarantine);
+        assert!(d.mta_sts.is_none() && d.tls_rpt.is_none() && d.inbound_ips.is_empty());
+    }
+
+    #[test]
+    fn inbound_ips_default_to_the_load_balancer_address() {
+        let c =
+            load_with("exposure: {service: {type: LoadBalancer, loadBalancerIP: 203.0.113.10}}\n")
+                .expect("valid")
+                .config;
+        assert_eq!(
+            c.dns.inbound_ips,
+            ["203.0.113.10".parse::<std::net::IpAddr>().expect("ip")]
+        );
+    }
+
+    #[test]
+    fn dmarc_reports_have_one_source() {
+        let c =
+            load_with("dns: {dmarc: {rua: [dmarc@example.com, 'mailto:x@reports.example.net']}}\n")
+                .expect("valid")
+                .config;
+        assert_eq!(c.dns.dmarc.rua.len(), 2);
+        assert_eq!(
+            c.mailu.dmarc.rua.as_deref(),
+            Some("dmarc"),
+            "DMARC_RUA derived"
+        );
+        let legacy = load_with("mailu: {dmarc: {rua: reports}}\n")
+            .expect("valid")
+            .config;
+        assert_eq!(legacy.dns.dmarc.rua[0].to_string(), "reports@example.com");
+        assert_eq!(legacy.mailu.dmarc.rua.as_deref(), Some("reports"));
+        let other = load_with("dns: {dmarc: {rua: [d@reports.example.net]}}\n")
+            .expect("valid")
+            .config;
+        assert_eq!(
+            other.mailu.dmarc.rua, None,
+            "Mailu's variable is a local part in DOMAIN"
+        );
+    }
+
+    #[test]
+    fn a_dkim_selector_in_extra_env_is_refused() {
+        let errors = load_with("workloads: {admin: {extraEnv: {DKIM_SELECTOR: other}}}\n")
+            .expect_err("refused");
+        assert!(
+            errors.iter().any(|d| d
+                .hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("dns.dkim.selector")),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn rules_table() {
+        let rows: &[(&str, Code, &str, &str)] = &[
+            (
+                "dns: {domains: [example.com]}\n",
+                Code::InvalidValue,
+                "dns.domains[0]",
+                "always included",
+            ),
+            (
+                "dns: {domains: [example]}\n",
+                Code::InvalidDnsName,
+                "dns.domains[0]",
+                "full name",
+            ),
+            (
+                "dns: {inboundIps: [mail.example.com]}\n",
+                Code::InvalidValue,
+                "dns.inboundIps[0]",
+                "IPv4 or IPv6",
+            ),
+            (
+                "dns: {inboundIps: [203.0.113.1, 203.0.113.1]}\n",
+                Code::InvalidValue,
+                "dns.inboundIps[1]",
+                "once",
+            ),
+            (
+                "dns: {dkim: {selector: 'a b'}}\n",
+                Code::InvalidDnsName,
+                "dns.dkim.selector",
+                "",
+            ),
+            (
+                "dns: {dkim: {ed25519Selector: dkim}}\n",
+                Code::InvalidValue,
+                "dns.dkim.ed25519Selector",
+                "another name",
+            ),
+            (
+                "dns: {dkim: {secretName: Bad_Name}}\n",
+                Code::InvalidKubernetesName,
+                "dns.dkim.secretName",
+                "",
+            ),
+            (
+                "dns: {dmarc: {rua: [nobody]}}\n",
+                Code::InvalidValue,
+                "dns.dmarc.rua[0]",
+                "dmarc-reports@",
+            ),
+            (
+                "dns: {dmarc: {policy: always}}\n",
+                Code::InvalidEnumValue,
+                "dns.dmarc.policy",
+                "",
+            ),
+            (
+                "dns: {dmarc: {rua: [a@example.com]}}\nmailu: {dmarc: {rua: b}}\n",
+                Code::InvalidValue,
+                "mailu.dmarc.rua",
+                "one source",
+            ),
+            (
+                "dns: {tlsRpt: {rua: []}}\n",
+                Code::EmptyList,
+                "dns.tlsRpt.rua",
+                "tls-reports@",
+            ),
+            (
+                "dns: {tlsRpt: {rua: ['https://x y']}}\n",
+                Code::InvalidValue,
+                "dns.tlsRpt.rua[0]",
+                "https://",
+            ),
+            (
+                "dns: {mtaSts: {maxAge: 60}}\n",
+                Code::OutOfRange,
+                "dns.mtaSts.maxAge",
+                "",
+            ),
+            ("dns: {ttl: 5}\n", Code::OutOfRange, "dns.ttl", ""),
+            (
+                "dns: {caa: ['letsencrypt org']}\n",
+                Code::InvalidDnsName,
+                "dns.caa[0]",
+                "",
+            ),
+            (
+                "dns: {mtaSts: {}}\nworkloads: {front: {overrides: {mailu-k8s-mta-sts.conf: x}}}\n",
+                Code::InvalidValue,
+                "workloads.front.overrides.mailu-k8s-mta-sts.conf",
+                "rename",
+            ),
+            (
+                "dns: {spfIncludes: ['_spf example']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
+                "",
+            ),
+        ];
+        for (extra, code, path, hint) in rows {
+            let errors = match load_with(extra) {
+                Ok(_) => panic!("expected {code:?} at {path} for {extra}"),
+                Err(e) => e,
+            };
+            let Some(d) = errors.iter().find(|d| d.path == *path && d.code == *code) else {
+                panic!("expected {code:?} at {path} for {extra}, got {errors:#?}");
+            };
+            assert!(
+                d.hint.as_deref().unwrap_or("").contains(hint),
+                "{path}: {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_private_inbound_address_is_a_warning() {
+        let loaded = load_with("dns: {inboundIps: [192.168.1.10]}\n").expect("valid");
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .any(|d| d.path == "dns.inboundIps[0]")
+        );
+    }
+}

@@ -1,0 +1,626 @@
+//! The DNS plan: every record the installation needs, built from the validated config and its
+//! topology (the egress model gives SPF's addresses and the HELO name, the exposure model the
+//! SRV records), as typed hickory-proto records.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use hickory_proto::rr::rdata::{A, AAAA, CAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
+use hickory_proto::rr::{Name, RData};
+use serde::Serialize;
+
+use mailu_k8s_config::dns::KeyType;
+use mailu_k8s_config::egress::{EgressModeKind, IpSource};
+use mailu_k8s_config::{Code, Config, Diagnostic, MailService};
+use mailu_k8s_topology::egress::Identity;
+use mailu_k8s_topology::mail_dns::{MTA_STS_HOST_LABEL, MtaStsPolicy};
+use mailu_k8s_topology::{MailPath, Topology};
+
+use crate::dkim::PublicKey;
+use crate::spf::{MAX_LOOKUPS, Mechanism, Qualifier, Spf, Term};
+
+/// The public keys the operator has, by (domain, selector).
+pub type DkimKeys = BTreeMap<(String, String), PublicKey>;
+
+/// The largest string in a TXT record (RFC 1035 §3.3.14).
+pub const TXT_STRING_MAX: usize = 255;
+
+/// One record of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: Name,
+    pub ttl: u32,
+    pub data: RData,
+    /// What the record is for, shown as a comment.
+    pub purpose: &'static str,
+}
+
+/// A PTR record the address's provider must set (reverse zones belong to them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PtrInstruction {
+    pub ip: IpAddr,
+    /// `25.113.0.203.in-addr.arpa`.
+    pub reverse_name: String,
+    /// The name the PTR must give: the HELO name.
+    pub name: String,
+    /// Where to set it.
+    pub how: String,
+}
+
+/// What mail leaving the cluster is promised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sending {
+    /// From these addresses, introducing itself as `helo`.
+    Addresses { ips: Vec<IpAddr>, helo: String },
+    /// Through a smarthost (SPF includes the relay's record).
+    Relay,
+    /// From wherever postfix runs: nothing is promised.
+    Unpredictable,
+}
+
+/// What the plan expects of one mail domain, for the checker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainPlan {
+    pub domain: String,
+    pub spf: Spf,
+    /// (selector, key type, published key when known).
+    pub dkim: Vec<(String, KeyType, Option<PublicKey>)>,
+    pub dmarc: String,
+    /// `<domain>._report._dmarc.<other>` names that must say `v=DMARC1`.
+    pub report_authorizations: Vec<String>,
+    pub mta_sts_id: Option<String>,
+    pub tls_rpt: Option<String>,
+    /// (SRV name, `Some((port, target))` or `None` for "not offered").
+    pub srv: Vec<(String, Option<(u16, String)>)>,
+    pub caa: Vec<String>,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The mail domains, each a zone the plan writes.
+    pub domains: Vec<DomainPlan>,
+    pub ttl: u32,
+    /// Every record, in a stable order.
+    pub entries: Vec<Entry>,
+    /// The MX target: the first of `hostnames`.
+    pub mail_host: String,
+    /// Every host name and its planned addresses (empty: unknown).
+    pub hosts: Vec<(String, Vec<IpAddr>)>,
+    pub sending: Sending,
+    pub ptr: Vec<PtrInstruction>,
+    /// The SPF record of the HELO name, when it has one of its own.
+    pub helo_spf: Option<(String, Spf)>,
+    pub mta_sts_policy: Option<String>,
+    /// Name servers per zone for `--format zone` (SOA and NS).
+    pub nameservers: Vec<String>,
+    /// What the plan cannot promise (warnings).
+    pub notes: Vec<Diagnostic>,
+}
+
+/// A name from a validated DNS name (always absolute).
+pub fn name(s: &str) -> Name {
+    let fqdn = if s.ends_with('.') {
+        s.to_owned()
+    } else {
+        format!("{s}.")
+    };
+    Name::from_str(&fqdn).unwrap_or_else(|_| Name::root())
+}
+
+/// A TXT record holding `value`, split into strings of at most 255 octets (RFC 7208 §3.3,
+/// RFC 6376 §3.6.2.2: consumers join them without spaces).
+pub fn txt(value: &str) -> TXT {
+    let mut parts = Vec::new();
+    let mut rest = value;
+    while rest.len() > TXT_STRING_MAX {
+        let mut cut = TXT_STRING_MAX;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        parts.push(rest[..cut].to_owned());
+        rest = &rest[cut..];
+    }
+    parts.push(rest.to_owned());
+    TXT::new(parts)
+}
+
+/// The TXT value as one string (its strings joined).
+pub fn txt_value(t: &TXT) -> String {
+    t.txt_data
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
+/// The SRV services of RFC 6186 and RFC 8314 (and ManageSieve, RFC 5804 §1.8), with the mail
+/// service that offers each.
+pub const SRV_SERVICES: [(&str, MailService); 7] = [
+    ("_submissions._tcp", MailService::Submissions),
+    ("_submission._tcp", MailService::Submission),
+    ("_imaps._tcp", MailService::Imaps),
+    ("_imap._tcp", MailService::Imap),
+    ("_pop3s._tcp", MailService::Pop3s),
+    ("_pop3._tcp", MailService::Pop3),
+    ("_sieve._tcp", MailService::Sieve),
+];
+
+/// Builds the plan. `Err` holds every reason the plan is refused.
+pub fn build(
+    config: &Config,
+    topology: &Topology,
+    keys: &DkimKeys,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let d = &config.dns;
+    let ttl = d.ttl;
+    let mail_host = config.hostnames.primary.as_str().to_owned();
+    let mut entries = Vec::new();
+    let mut notes = Vec::new();
+    let mut errors = Vec::new();
+    let push = |entries: &mut Vec<Entry>, n: &str, data: RData, purpose: &'static str| {
+        entries.push(Entry {
+            name: name(n),
+            ttl,
+            data,
+            purpose,
+        });
+    };
+
+    // What outbound mail is promised.
+    let node_ips: Vec<IpAddr> = match topology.egress.identity() {
+        Identity::Addresses { also_authorise, .. } => also_authorise.to_vec(),
+        _ => Vec::new(),
+    };
+    let sending = match topology.egress.identity() {
+        Identity::Addresses {
+            ips,
+            also_authorise,
+            helo_name,
+            ..
+        } => {
+            let mut all: Vec<IpAddr> = ips.to_vec();
+            for ip in also_authorise {
+                if !all.contains(ip) {
+                    all.push(*ip);
+                }
+            }
+            Sending::Addresses {
+                ips: all,
+                helo: helo_name.as_str().to_owned(),
+            }
+        }
+        Identity::Relay(_) => Sending::Relay,
+        Identity::Unpredictable => Sending::Unpredictable,
+    };
+
+    // SPF of the mail domains.
+    let mut spf = Spf::default();
+    match &sending {
+        Sending::Addresses { ips, .. } => {
+            spf.terms.extend(ips.iter().map(|ip| {
+                Term::Directive(
+                    Qualifier::Pass,
+                    match ip {
+                        IpAddr::V4(a) => Mechanism::Ip4(*a, None),
+                        IpAddr::V6(a) => Mechanism::Ip6(*a, None),
+                    },
+                )
+            }));
+        }
+        Sending::Relay => {
+            if d.spf_includes.is_empty() {
+                errors.push(
+                    Diagnostic::error(
+                        Code::SpfNotAuthorised,
+                        "dns.spfIncludes",
+                        "mail leaves through the relay, but SPF names nothing that authorises the relay's addresses",
+                    )
+                    .with_hint("add the relay provider's SPF domain, from its documentation, e.g. `dns: {spfIncludes: [spf.relay-provider.example]}`"),
+                );
+            }
+        }
+        Sending::Unpredictable => {
+            // Mail leaves from the node running postfix; on a single node behind its own
+            // address (k3s's ServiceLB) that is the MX address, which `mx` covers.
+            spf.terms.push(Term::Directive(
+                Qualifier::Pass,
+                Mechanism::Mx {
+                    domain: None,
+                    v4: None,
+                    v6: None,
+                },
+            ));
+            notes.push(
+                Diagnostic::warning(
+                    Code::PlanIncomplete,
+                    "egress.mode",
+                    "SPF and PTR cannot be guaranteed: with `egress.mode: none` mail leaves from whichever node runs postfix",
+                )
+                .with_hint("choose an egress mode (see the README's \"Outbound mail\"); until then SPF authorises the MX address with `~all`"),
+            );
+        }
+    }
+    spf.terms.extend(
+        d.spf_includes
+            .iter()
+            .map(|i| Term::Directive(Qualifier::Pass, Mechanism::Include(i.as_str().to_owned()))),
+    );
+    spf.terms.push(Term::Directive(
+        if sending == Sending::Unpredictable {
+            Qualifier::SoftFail
+        } else {
+            Qualifier::Fail
+        },
+        Mechanism::All,
+    ));
+    // The record's own lookups; each include adds its record's (`dns check` counts those).
+    let own = spf.own_lookups();
+    if own > MAX_LOOKUPS {
+        errors.push(
+            Diagnostic::error(
+                Code::SpfLookupLimit,
+                "dns.spfIncludes",
+                format!("the SPF record needs {own} DNS lookups before its includes add theirs: receivers stop at {MAX_LOOKUPS} (RFC 7208 §4.6.4)"),
+            )
+            .with_value(spf.to_string())
+            .with_hint("list fewer includes; replace a provider's include with its ip4:/ip6: ranges where it publishes them"),
+        );
+    }
+
+    // Host names and their addresses.
+    let mut hosts: Vec<(String, Vec<IpAddr>)> = config
+        .hostnames
+        .all()
+        .map(|h| (h.as_str().to_owned(), d.inbound_ips.clone()))
+        .collect();
+    if d.inbound_ips.is_empty() {
+        notes.push(
+            Diagnostic::warning(
+                Code::PlanIncomplete,
+                "dns.inboundIps",
+                "the host names' addresses are unknown, so the plan has no A/AAAA records for them",
+            )
+            .with_hint("set `dns.inboundIps` (or `exposure.service.loadBalancerIP`) to the address clients reach front at"),
+        );
+    }
+    let mut ptr = Vec::new();
+    let mut helo_spf = None;
+    if let Sending::Addresses { ips, helo } = &sending {
+        match hosts.iter_mut().find(|(h, _)| h == helo) {
+            Some((_, addrs)) => {
+                for ip in ips {
+                    if !addrs.contains(ip) {
+                        addrs.push(*ip);
+                    }
+                }
+            }
+            None => hosts.push((helo.clone(), ips.clone())),
+        }
+        let mut helo_record = Spf::default();
+        helo_record.terms.extend(
+            spf.terms
+                .iter()
+                .filter(|t| {
+                    matches!(
+                        t,
+                        Term::Directive(_, Mechanism::Ip4(..) | Mechanism::Ip6(..))
+                    )
+                })
+                .cloned(),
+        );
+        helo_record
+            .terms
+            .push(Term::Directive(Qualifier::Fail, Mechanism::All));
+        helo_spf = Some((helo.clone(), helo_record));
+        let source = config.egress.ip_source;
+        for ip in ips {
+            let how = match (config.egress.kind(), source) {
+                _ if node_ips.contains(ip) => format!(
+                    "at the provider of the node with address {ip}, e.g. `hcloud server set-rdns <server> --ip {ip} --hostname {helo}`"
+                ),
+                (EgressModeKind::Static, _) => {
+                    format!("in your provider's console for the NAT gateway's address {ip}")
+                }
+                (_, Some(IpSource::FloatingIp)) => format!(
+                    "where the floating address is managed, e.g. `hcloud floating-ip set-rdns <floating-ip> --ip {ip} --hostname {helo}`"
+                ),
+                _ => format!(
+                    "at the provider of the node with address {ip}, e.g. `hcloud server set-rdns <server> --ip {ip} --hostname {helo}`"
+                ),
+            };
+            ptr.push(PtrInstruction {
+                ip: *ip,
+                reverse_name: crate::lookup::reverse_name(*ip),
+                name: helo.clone(),
+                how,
+            });
+        }
+    }
+
+    // The MTA-STS policy.
+    let policy = MtaStsPolicy::from_config(config);
+
+    // Client discovery: which SRV services are offered, and on which port.
+    let offered: BTreeMap<MailService, u16> = topology
+        .exposure
+        .mail
+        .iter()
+        .filter(|r| r.path != MailPath::ClusterOnly)
+        .map(|r| (r.service, r.port.number.get()))
+        .collect();
+
+    let mut domains = Vec::new();
+    for dom in &d.domains {
+        let dn = dom.as_str();
+        push(
+            &mut entries,
+            dn,
+            RData::MX(MX::new(10, name(&mail_host))),
+            "mail for the domain goes to the mail host",
+        );
+        let spf_text = spf.to_string();
+        push(
+            &mut entries,
+            dn,
+            RData::TXT(txt(&spf_text)),
+            "SPF: the addresses mail leaves from",
+        );
+
+        let mut dkim = Vec::new();
+        for (selector, key_type) in d.dkim.selectors() {
+            let key = keys.get(&(dn.to_owned(), selector.to_owned())).cloned();
+            match &key {
+                Some(k) => push(
+                    &mut entries,
+                    &format!("{selector}._domainkey.{dn}"),
+                    RData::TXT(txt(&k.record())),
+                    "DKIM: the key mail is signed with",
+                ),
+                None => notes.push(
+                    Diagnostic::warning(
+                        Code::PlanIncomplete,
+                        "dns.dkim",
+                        format!("no {} public key for {dn} (selector `{selector}`): the plan has no DKIM record for it", key_type.as_str()),
+                    )
+                    .with_value(format!("{}/{dn}.{selector}.pub", d.dkim.public_keys))
+                    .with_hint("run `mailu-k8s dkim keygen`, or export the key Mailu generated (admin → Mail domains → DNS) into that file"),
+                ),
+            }
+            dkim.push((selector.to_owned(), key_type, key));
+        }
+
+        let dmarc = dmarc_record(config);
+        push(
+            &mut entries,
+            &format!("_dmarc.{dn}"),
+            RData::TXT(txt(&dmarc)),
+            "DMARC: what receivers do with mail that fails",
+        );
+        let mut report_authorizations = Vec::new();
+        for mb in d.dmarc.rua.iter().chain(&d.dmarc.ruf) {
+            let rd = mb.domain.as_str();
+            if rd != dn && !rd.ends_with(&format!(".{dn}")) {
+                let n = format!("{dn}._report._dmarc.{rd}");
+                if !report_authorizations.contains(&n) {
+                    report_authorizations.push(n.clone());
+                    push(
+                        &mut entries,
+                        &n,
+                        RData::TXT(txt("v=DMARC1")),
+                        "DMARC: the report domain agrees to receive reports",
+                    );
+                }
+            }
+        }
+
+        let mta_sts_id = policy.as_ref().map(|p| {
+            let id = p.id();
+            push(
+                &mut entries,
+                &format!("_mta-sts.{dn}"),
+                RData::TXT(txt(&format!("v=STSv1; id={id}"))),
+                "MTA-STS: a policy exists; its id changes with it",
+            );
+            push(
+                &mut entries,
+                &format!("{MTA_STS_HOST_LABEL}.{dn}"),
+                RData::CNAME(CNAME(name(&mail_host))),
+                "MTA-STS: front serves the policy",
+            );
+            id
+        });
+        let tls_rpt = d.tls_rpt.as_ref().map(|t| {
+            let rua: Vec<String> = t.rua.iter().map(ToString::to_string).collect();
+            let value = format!("v=TLSRPTv1; rua={}", rua.join(","));
+            push(
+                &mut entries,
+                &format!("_smtp._tls.{dn}"),
+                RData::TXT(txt(&value)),
+                "TLS-RPT: where TLS failure reports go",
+            );
+            value
+        });
+
+        let mut srv = Vec::new();
+        for (service, mail) in SRV_SERVICES {
+            let n = format!("{service}.{dn}");
+            let target = offered.get(&mail).map(|port| (*port, mail_host.clone()));
+            let data = match &target {
+                Some((port, host)) => SRV::new(0, 1, *port, name(host)),
+                None => SRV::new(0, 0, 0, Name::root()),
+            };
+            push(
+                &mut entries,
+                &n,
+                RData::SRV(data),
+                if target.is_some() {
+                    "client discovery: the service and its port"
+                } else {
+                    "client discovery: not offered"
+                },
+            );
+            srv.push((n, target));
+        }
+        if config.exposure.client_discovery {
+            let n = format!("_autodiscover._tcp.{dn}");
+            push(
+                &mut entries,
+                &n,
+                RData::SRV(SRV::new(0, 1, 443, name(&mail_host))),
+                "client discovery: Outlook's autodiscover",
+            );
+            srv.push((n, Some((443, mail_host.clone()))));
+            for label in ["autoconfig", "autodiscover"] {
+                push(
+                    &mut entries,
+                    &format!("{label}.{dn}"),
+                    RData::CNAME(CNAME(name(&mail_host))),
+                    "client discovery: front serves the configuration",
+                );
+            }
+        }
+        let mut caa = Vec::new();
+        for ca in &d.caa {
+            let rec = CAA::new_issue(false, Some(name(ca.as_str())), Vec::new());
+            caa.push(rec.to_string());
+            push(
+                &mut entries,
+                dn,
+                RData::CAA(rec),
+                "CAA: who may issue certificates",
+            );
+        }
+
+        domains.push(DomainPlan {
+            domain: dn.to_owned(),
+            spf: spf.clone(),
+            dkim,
+            dmarc,
+            report_authorizations,
+            mta_sts_id,
+            tls_rpt,
+            srv,
+            caa,
+        });
+    }
+
+    for (h, addrs) in &hosts {
+        for ip in addrs {
+            let data = match ip {
+                IpAddr::V4(a) => RData::A(A(*a)),
+                IpAddr::V6(a) => RData::AAAA(AAAA(*a)),
+            };
+            push(&mut entries, h, data, "the host's address");
+        }
+    }
+    if let Some((helo, record)) = &helo_spf {
+        push(
+            &mut entries,
+            helo,
+            RData::TXT(txt(&record.to_string())),
+            "SPF of the HELO name (RFC 7208 §2.3)",
+        );
+    }
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let nameservers = d
+        .nameservers
+        .iter()
+        .map(|n| n.as_str().to_owned())
+        .collect();
+    Ok(Plan {
+        domains,
+        ttl,
+        entries,
+        mail_host,
+        hosts,
+        sending,
+        ptr,
+        helo_spf,
+        mta_sts_policy: policy.map(|p| p.text()),
+        nameservers,
+        notes,
+    })
+}
+
+/// `v=DMARC1; p=...; rua=...; ruf=...; adkim=...; aspf=...`: valid under RFC 7489 and DMARCbis.
+pub fn dmarc_record(config: &Config) -> String {
+    let m = &config.dns.dmarc;
+    let mut out = format!("v=DMARC1; p={}", m.policy.as_str());
+    for (tag, list) in [("rua", &m.rua), ("ruf", &m.ruf)] {
+        if !list.is_empty() {
+            let uris: Vec<String> = list.iter().map(|mb| format!("mailto:{mb}")).collect();
+            out.push_str(&format!("; {tag}={}", uris.join(",")));
+        }
+    }
+    if let Some(a) = m.adkim {
+        out.push_str(&format!("; adkim={}", a.as_str()));
+    }
+    if let Some(a) = m.aspf {
+        out.push_str(&format!("; aspf={}", a.as_str()));
+    }
+    out
+}
+
+impl Plan {
+    /// The zone (a mail domain) a name belongs to: the longest mail domain it is in.
+    pub fn zone_of(&self, n: &str) -> Option<&str> {
+        let n = n.trim_end_matches('.');
+        self.domains
+            .iter()
+            .map(|d| d.domain.as_str())
+            .filter(|d| n == *d || n.ends_with(&format!(".{d}")))
+            .max_by_key(|d| d.len())
+    }
+
+    /// The zone's name servers: the configured ones, or `ns1.<zone>`.
+    pub fn nameservers_of(&self, zone: &str) -> Vec<String> {
+        if self.nameservers.is_empty() {
+            vec![format!("ns1.{zone}")]
+        } else {
+            self.nameservers.clone()
+        }
+    }
+
+    /// SOA and NS records of a zone, for a zone file a server loads.
+    pub fn apex(&self, zone: &str, serial: u32) -> Vec<Entry> {
+        let ns = self.nameservers_of(zone);
+        let mut out = vec![Entry {
+            name: name(zone),
+            ttl: self.ttl,
+            data: RData::SOA(SOA::new(
+                name(&ns[0]),
+                name(&format!("hostmaster.{zone}")),
+                serial,
+                3600,
+                900,
+                1_209_600,
+                300,
+            )),
+            purpose: "the zone's authority (replace with your provider's when importing)",
+        }];
+        out.extend(ns.iter().map(|n| Entry {
+            name: name(zone),
+            ttl: self.ttl,
+            data: RData::NS(NS(name(n))),
+            purpose: "the zone's name servers",
+        }));
+        out
+    }
+
+    /// PTR records in record form (for JSON and comments).
+    pub fn ptr_entries(&self) -> Vec<Entry> {
+        self.ptr
+            .iter()
+            .map(|p| Entry {
+                name: name(&p.reverse_name),
+                ttl: self.ttl,
+                data: RData::PTR(PTR(name(&p.name))),
+                purpose: "reverse DNS: set by the address's provider",
+            })
+            .collect()
+    }
+}

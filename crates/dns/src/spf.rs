@@ -1,0 +1,975 @@
+//! SPF (RFC 7208): one typed record the plan builds and the checker parses, its text form, and
+//! an evaluator that follows includes and redirects while counting DNS lookups (at most 10) and
+//! void lookups (at most 2), as receivers do (§4.6.4).
+
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::pin::Pin;
+
+use crate::lookup::{Answer, Lookup};
+
+/// Terms that cause a DNS lookup: at most this many per evaluation (§4.6.4).
+pub const MAX_LOOKUPS: u32 = 10;
+/// Lookups that return no records or NXDOMAIN: at most this many (§4.6.4).
+pub const MAX_VOID_LOOKUPS: u32 = 2;
+/// MX names evaluated per `mx` mechanism (§4.6.4).
+pub const MAX_MX_NAMES: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Qualifier {
+    Pass,
+    Fail,
+    SoftFail,
+    Neutral,
+}
+
+impl Qualifier {
+    fn prefix(self) -> &'static str {
+        match self {
+            Qualifier::Pass => "",
+            Qualifier::Fail => "-",
+            Qualifier::SoftFail => "~",
+            Qualifier::Neutral => "?",
+        }
+    }
+
+    fn result(self) -> SpfResult {
+        match self {
+            Qualifier::Pass => SpfResult::Pass,
+            Qualifier::Fail => SpfResult::Fail,
+            Qualifier::SoftFail => SpfResult::SoftFail,
+            Qualifier::Neutral => SpfResult::Neutral,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mechanism {
+    All,
+    Include(String),
+    A {
+        domain: Option<String>,
+        v4: Option<u8>,
+        v6: Option<u8>,
+    },
+    Mx {
+        domain: Option<String>,
+        v4: Option<u8>,
+        v6: Option<u8>,
+    },
+    Ptr(Option<String>),
+    Ip4(Ipv4Addr, Option<u8>),
+    Ip6(Ipv6Addr, Option<u8>),
+    Exists(String),
+}
+
+impl Mechanism {
+    /// Whether evaluating it costs one of the 10 DNS lookups.
+    pub fn costs_lookup(&self) -> bool {
+        matches!(
+            self,
+            Mechanism::Include(_)
+                | Mechanism::A { .. }
+                | Mechanism::Mx { .. }
+                | Mechanism::Ptr(_)
+                | Mechanism::Exists(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Term {
+    Directive(Qualifier, Mechanism),
+    Redirect(String),
+    Explanation(String),
+    /// A modifier SPF does not define: ignored (§6).
+    Unknown(String, String),
+}
+
+/// An SPF record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Spf {
+    pub terms: Vec<Term>,
+}
+
+fn cidr_suffix(v4: Option<u8>, v6: Option<u8>) -> String {
+    let mut s = String::new();
+    if let Some(p) = v4 {
+        s.push_str(&format!("/{p}"));
+    }
+    if let Some(p) = v6 {
+        s.push_str(&format!("//{p}"));
+    }
+    s
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mechanism::All => f.write_str("all"),
+            Mechanism::Include(d) => write!(f, "include:{d}"),
+            Mechanism::A { domain, v4, v6 } | Mechanism::Mx { domain, v4, v6 } => {
+                f.write_str(if matches!(self, Mechanism::A { .. }) {
+                    "a"
+                } else {
+                    "mx"
+                })?;
+                if let Some(d) = domain {
+                    write!(f, ":{d}")?;
+                }
+                f.write_str(&cidr_suffix(*v4, *v6))
+            }
+            Mechanism::Ptr(d) => match d {
+                Some(d) => write!(f, "ptr:{d}"),
+                None => f.write_str("ptr"),
+            },
+            Mechanism::Ip4(a, p) => match p {
+                Some(p) => write!(f, "ip4:{a}/{p}"),
+                None => write!(f, "ip4:{a}"),
+            },
+            Mechanism::Ip6(a, p) => match p {
+                Some(p) => write!(f, "ip6:{a}/{p}"),
+                None => write!(f, "ip6:{a}"),
+            },
+            Mechanism::Exists(d) => write!(f, "exists:{d}"),
+        }
+    }
+}
+
+impl fmt::Display for Spf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("v=spf1")?;
+        for t in &self.terms {
+            match t {
+                Term::Directive(q, m) => write!(f, " {}{m}", q.prefix())?,
+                Term::Redirect(d) => write!(f, " redirect={d}")?,
+                Term::Explanation(d) => write!(f, " exp={d}")?,
+                Term::Unknown(n, v) => write!(f, " {n}={v}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a TXT record is an SPF record: `v=spf1` alone or followed by a space (§4.5).
+pub fn is_spf(txt: &str) -> bool {
+    let t = txt.as_bytes();
+    t.len() >= 6 && t[..6].eq_ignore_ascii_case(b"v=spf1") && (t.len() == 6 || t[6] == b' ')
+}
+
+fn parse_prefix(raw: &str, max: u8) -> Result<u8, String> {
+    match raw.parse::<u8>() {
+        Ok(p) if p <= max && !(raw.len() > 1 && raw.starts_with('0')) => Ok(p),
+        _ => Err(format!("`/{raw}` is not a prefix length (0-{max})")),
+    }
+}
+
+/// Splits `domain/4//6` into its parts.
+/// A domain-spec and its IPv4 and IPv6 prefix lengths.
+type DomainCidr = (Option<String>, Option<u8>, Option<u8>);
+
+fn domain_and_cidr(rest: &str) -> Result<DomainCidr, String> {
+    let (head, v6) = match rest.split_once("//") {
+        Some((h, p)) => (h, Some(parse_prefix(p, 128)?)),
+        None => (rest, None),
+    };
+    let (domain, v4) = match head.rsplit_once('/') {
+        Some((d, p)) => (d, Some(parse_prefix(p, 32)?)),
+        None => (head, None),
+    };
+    let domain = match domain {
+        "" => None,
+        d => Some(check_domain_spec(
+            d.strip_prefix(':').ok_or("missing `:`")?,
+        )?),
+    };
+    Ok((domain, v4, v6))
+}
+
+fn check_domain_spec(d: &str) -> Result<String, String> {
+    if d.is_empty() || d.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+        return Err(format!("`{d}` is not a domain"));
+    }
+    Ok(d.to_owned())
+}
+
+impl Spf {
+    /// Parses a record (§4.6, §5, §6). Unknown mechanisms are errors; unknown modifiers are kept.
+    pub fn parse(text: &str) -> Result<Spf, String> {
+        if !is_spf(text) {
+            return Err("the record does not start with `v=spf1`".into());
+        }
+        let mut terms = Vec::new();
+        let (mut redirect, mut exp) = (false, false);
+        for raw in text[6..].split(' ').filter(|t| !t.is_empty()) {
+            let lower = raw.to_ascii_lowercase();
+            // Modifiers: `name=value`, name starting with a letter.
+            if let Some((name, value)) = raw.split_once('=')
+                && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                let name = name.to_ascii_lowercase();
+                match name.as_str() {
+                    "redirect" if redirect => return Err("two `redirect=` modifiers".into()),
+                    "exp" if exp => return Err("two `exp=` modifiers".into()),
+                    "redirect" => {
+                        redirect = true;
+                        terms.push(Term::Redirect(check_domain_spec(value)?));
+                    }
+                    "exp" => {
+                        exp = true;
+                        terms.push(Term::Explanation(check_domain_spec(value)?));
+                    }
+                    _ => terms.push(Term::Unknown(name, value.to_owned())),
+                }
+                continue;
+            }
+            let (q, body) = match lower.as_bytes()[0] {
+                b'+' => (Qualifier::Pass, &raw[1..]),
+                b'-' => (Qualifier::Fail, &raw[1..]),
+                b'~' => (Qualifier::SoftFail, &raw[1..]),
+                b'?' => (Qualifier::Neutral, &raw[1..]),
+                _ => (Qualifier::Pass, raw),
+            };
+            let name_end = body.find([':', '/']).unwrap_or(body.len());
+            let (name, rest) = body.split_at(name_end);
+            let m = match name.to_ascii_lowercase().as_str() {
+                "all" if rest.is_empty() => Mechanism::All,
+                "include" => Mechanism::Include(check_domain_spec(
+                    rest.strip_prefix(':').ok_or("`include` needs `:domain`")?,
+                )?),
+                "exists" => Mechanism::Exists(check_domain_spec(
+                    rest.strip_prefix(':').ok_or("`exists` needs `:domain`")?,
+                )?),
+                "a" => {
+                    let (domain, v4, v6) = domain_and_cidr(rest)?;
+                    Mechanism::A { domain, v4, v6 }
+                }
+                "mx" => {
+                    let (domain, v4, v6) = domain_and_cidr(rest)?;
+                    Mechanism::Mx { domain, v4, v6 }
+                }
+                "ptr" => Mechanism::Ptr(match rest {
+                    "" => None,
+                    r => Some(check_domain_spec(
+                        r.strip_prefix(':').ok_or("`ptr` takes `:domain`")?,
+                    )?),
+                }),
+                "ip4" => {
+                    let r = rest.strip_prefix(':').ok_or("`ip4` needs `:address`")?;
+                    let (addr, p) = match r.split_once('/') {
+                        Some((a, p)) => (a, Some(parse_prefix(p, 32)?)),
+                        None => (r, None),
+                    };
+                    Mechanism::Ip4(
+                        addr.parse()
+                            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?,
+                        p,
+                    )
+                }
+                "ip6" => {
+                    let r = rest.strip_prefix(':').ok_or("`ip6` needs `:address`")?;
+                    let (addr, p) = match r.split_once('/') {
+                        Some((a, p)) => (a, Some(parse_prefix(p, 128)?)),
+                        None => (r, None),
+                    };
+                    Mechanism::Ip6(
+                        addr.parse()
+                            .map_err(|_| format!("`{addr}` is not an IPv6 address"))?,
+                        p,
+                    )
+                }
+                _ => return Err(format!("unknown mechanism `{raw}`")),
+            };
+            terms.push(Term::Directive(q, m));
+        }
+        Ok(Spf { terms })
+    }
+
+    /// DNS lookups the record's own terms cost (includes and redirect count one each; what they
+    /// lead to is counted by [`analyse`]).
+    pub fn own_lookups(&self) -> u32 {
+        let mut n = self
+            .terms
+            .iter()
+            .filter(|t| match t {
+                Term::Directive(_, m) => m.costs_lookup(),
+                Term::Redirect(_) => true,
+                _ => false,
+            })
+            .count() as u32;
+        // `redirect` is ignored when the record has `all` (§6.1).
+        if self.has_all() && self.terms.iter().any(|t| matches!(t, Term::Redirect(_))) {
+            n -= 1;
+        }
+        n
+    }
+
+    fn has_all(&self) -> bool {
+        self.terms
+            .iter()
+            .any(|t| matches!(t, Term::Directive(_, Mechanism::All)))
+    }
+
+    fn redirect(&self) -> Option<&str> {
+        if self.has_all() {
+            return None;
+        }
+        self.terms.iter().find_map(|t| match t {
+            Term::Redirect(d) => Some(d.as_str()),
+            _ => None,
+        })
+    }
+}
+
+/// The result of `check_host()` (§2.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpfResult {
+    None,
+    Neutral,
+    Pass,
+    Fail,
+    SoftFail,
+    TempError(String),
+    PermError(String),
+}
+
+impl fmt::Display for SpfResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpfResult::None => f.write_str("none"),
+            SpfResult::Neutral => f.write_str("neutral"),
+            SpfResult::Pass => f.write_str("pass"),
+            SpfResult::Fail => f.write_str("fail"),
+            SpfResult::SoftFail => f.write_str("softfail"),
+            SpfResult::TempError(e) => write!(f, "temperror ({e})"),
+            SpfResult::PermError(e) => write!(f, "permerror ({e})"),
+        }
+    }
+}
+
+/// The SPF records at `name`: every TXT record that is one.
+pub async fn records<L: Lookup>(dns: &L, name: &str) -> Answer<String> {
+    match dns.txt(name).await {
+        Answer::Found(txt) => {
+            let spf: Vec<String> = txt.into_iter().filter(|t| is_spf(t)).collect();
+            if spf.is_empty() {
+                Answer::NoData
+            } else {
+                Answer::Found(spf)
+            }
+        }
+        other => other,
+    }
+}
+
+/// Counters shared by one evaluation.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub lookups: u32,
+    pub void_lookups: u32,
+}
+
+impl Counts {
+    fn lookup(&mut self) -> Result<(), SpfResult> {
+        self.lookups += 1;
+        if self.lookups > MAX_LOOKUPS {
+            return Err(SpfResult::PermError(format!(
+                "more than {MAX_LOOKUPS} DNS lookups"
+            )));
+        }
+        Ok(())
+    }
+
+    fn void<T>(&mut self, answer: &Answer<T>) -> Result<(), SpfResult> {
+        if answer.is_void() {
+            self.void_lookups += 1;
+            if self.void_lookups > MAX_VOID_LOOKUPS {
+                return Err(SpfResult::PermError(format!(
+                    "more than {MAX_VOID_LOOKUPS} void lookups"
+                )));
+            }
+        }
+        if let Some(e) = answer.failure() {
+            return Err(SpfResult::TempError(e.to_owned()));
+        }
+        Ok(())
+    }
+}
+
+/// What a `check_host()` call is about.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub ip: IpAddr,
+    /// The envelope sender's local part and the HELO name, for macros.
+    pub local_part: String,
+    pub helo: String,
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// `check_host(ip, domain, sender)` (§4): evaluates the record at `domain` for `q.ip`, following
+/// includes and redirects, counting lookups in `counts`.
+pub fn check_host<'a, L: Lookup>(
+    dns: &'a L,
+    q: &'a Query,
+    domain: String,
+    counts: &'a mut Counts,
+) -> Boxed<'a, SpfResult> {
+    Box::pin(async move {
+        let text = match records(dns, &domain).await {
+            Answer::Found(r) if r.len() > 1 => {
+                return SpfResult::PermError(format!("{} SPF records at {domain}", r.len()));
+            }
+            Answer::Found(mut r) => r.remove(0),
+            Answer::Failed(e) => return SpfResult::TempError(e),
+            Answer::NxDomain | Answer::NoData => return SpfResult::None,
+        };
+        let spf = match Spf::parse(&text) {
+            Ok(s) => s,
+            Err(e) => return SpfResult::PermError(format!("{domain}: {e}")),
+        };
+        match evaluate(dns, q, &domain, &spf, counts).await {
+            Ok(Some(r)) => r,
+            Ok(None) => match spf.redirect() {
+                Some(target) => {
+                    if let Err(r) = counts.lookup() {
+                        return r;
+                    }
+                    let target = expand(target, q, &domain);
+                    match check_host(dns, q, target.clone(), counts).await {
+                        SpfResult::None => {
+                            SpfResult::PermError(format!("redirect to {target}, which has no SPF"))
+                        }
+                        r => r,
+                    }
+                }
+                None => SpfResult::Neutral,
+            },
+            Err(r) => r,
+        }
+    })
+}
+
+/// Evaluates the directives in order; `Ok(None)` when none matched.
+async fn evaluate<L: Lookup>(
+    dns: &L,
+    q: &Query,
+    domain: &str,
+    spf: &Spf,
+    counts: &mut Counts,
+) -> Result<Option<SpfResult>, SpfResult> {
+    for term in &spf.terms {
+        let Term::Directive(qualifier, m) = term else {
+            continue;
+        };
+        if m.costs_lookup() {
+            counts.lookup()?;
+        }
+        let matched = match m {
+            Mechanism::All => true,
+            Mechanism::Ip4(net, p) => in_net(q.ip, IpAddr::V4(*net), p.unwrap_or(32)),
+            Mechanism::Ip6(net, p) => in_net(q.ip, IpAddr::V6(*net), p.unwrap_or(128)),
+            Mechanism::Include(target) => {
+                let target = expand(target, q, domain);
+                // The target's own record: a void lookup when there is none.
+                let found = records(dns, &target).await;
+                counts.void(&found)?;
+                match check_host(dns, q, target.clone(), counts).await {
+                    SpfResult::Pass => true,
+                    SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => false,
+                    SpfResult::None => {
+                        return Err(SpfResult::PermError(format!(
+                            "include:{target} has no SPF record"
+                        )));
+                    }
+                    e => return Err(e),
+                }
+            }
+            Mechanism::A { domain: d, v4, v6 } => {
+                let target = d
+                    .as_deref()
+                    .map_or(domain.to_owned(), |d| expand(d, q, domain));
+                addresses_match(dns, q.ip, &target, *v4, *v6, counts, true).await?
+            }
+            Mechanism::Mx { domain: d, v4, v6 } => {
+                let target = d
+                    .as_deref()
+                    .map_or(domain.to_owned(), |d| expand(d, q, domain));
+                let mx = dns.mx(&target).await;
+                counts.void(&mx)?;
+                if mx.records().len() > MAX_MX_NAMES {
+                    return Err(SpfResult::PermError(format!(
+                        "mx:{target} has more than {MAX_MX_NAMES} MX records"
+                    )));
+                }
+                let mut any = false;
+                for (_, host) in mx.records() {
+                    if addresses_match(dns, q.ip, host, *v4, *v6, counts, false).await? {
+                        any = true;
+                        break;
+                    }
+                }
+                any
+            }
+            Mechanism::Ptr(d) => {
+                let target = d
+                    .as_deref()
+                    .map_or(domain.to_owned(), |d| expand(d, q, domain));
+                let names = dns.ptr(q.ip).await;
+                counts.void(&names)?;
+                let mut any = false;
+                for name in names.records().iter().take(MAX_MX_NAMES) {
+                    let confirmed = addresses_match(dns, q.ip, name, None, None, counts, false)
+                        .await
+                        .unwrap_or(false);
+                    if confirmed && (name == &target || name.ends_with(&format!(".{target}"))) {
+                        any = true;
+                        break;
+                    }
+                }
+                any
+            }
+            Mechanism::Exists(d) => {
+                let target = expand(d, q, domain);
+                let a = dns.a(&target).await;
+                counts.void(&a)?;
+                !a.records().is_empty()
+            }
+        };
+        if matched {
+            return Ok(Some(qualifier.result()));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `ip` is among `name`'s addresses (of its own family), within the given prefixes.
+async fn addresses_match<L: Lookup>(
+    dns: &L,
+    ip: IpAddr,
+    name: &str,
+    v4: Option<u8>,
+    v6: Option<u8>,
+    counts: &mut Counts,
+    count_void: bool,
+) -> Result<bool, SpfResult> {
+    Ok(match ip {
+        IpAddr::V4(_) => {
+            let a = dns.a(name).await;
+            if count_void {
+                counts.void(&a)?;
+            }
+            a.records()
+                .iter()
+                .any(|n| in_net(ip, IpAddr::V4(*n), v4.unwrap_or(32)))
+        }
+        IpAddr::V6(_) => {
+            let a = dns.aaaa(name).await;
+            if count_void {
+                counts.void(&a)?;
+            }
+            a.records()
+                .iter()
+                .any(|n| in_net(ip, IpAddr::V6(*n), v6.unwrap_or(128)))
+        }
+    })
+}
+
+/// Whether `ip` lies in `net/prefix` (never across families).
+pub fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Expands the macros of a domain-spec (§7): `%{s}`, `%{l}`, `%{o}`, `%{d}`, `%{i}`, `%{h}`,
+/// `%{v}`, with digit and `r` transformers and delimiters; `%%`, `%_`, `%-`.
+pub fn expand(spec: &str, q: &Query, domain: &str) -> String {
+    if !spec.contains('%') {
+        return spec.to_ascii_lowercase();
+    }
+    let sender_domain = domain.to_owned();
+    let mut out = String::new();
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('_') => out.push(' '),
+            Some('-') => out.push_str("%20"),
+            Some('{') => {
+                let mut body = String::new();
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
+                    }
+                    body.push(c);
+                }
+                let mut it = body.chars();
+                let letter = it.next().unwrap_or('d').to_ascii_lowercase();
+                let rest: String = it.collect();
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                let after = &rest[digits.len()..];
+                let reverse = after.starts_with(['r', 'R']);
+                let delims: Vec<char> = after
+                    .trim_start_matches(['r', 'R'])
+                    .chars()
+                    .filter(|c| ".-+,/_=".contains(*c))
+                    .collect();
+                let value = match letter {
+                    's' => format!("{}@{sender_domain}", q.local_part),
+                    'l' => q.local_part.clone(),
+                    'o' | 'd' => sender_domain.clone(),
+                    'i' => match q.ip {
+                        IpAddr::V4(a) => a.to_string(),
+                        IpAddr::V6(a) => a
+                            .octets()
+                            .iter()
+                            .flat_map(|b| [b >> 4, b & 0xf])
+                            .map(|n| format!("{n:x}"))
+                            .collect::<Vec<_>>()
+                            .join("."),
+                    },
+                    'h' => q.helo.clone(),
+                    'v' => if q.ip.is_ipv4() { "in-addr" } else { "ip6" }.to_owned(),
+                    _ => "unknown".to_owned(),
+                };
+                let mut parts: Vec<&str> = value
+                    .split(|c| {
+                        if delims.is_empty() {
+                            c == '.'
+                        } else {
+                            delims.contains(&c)
+                        }
+                    })
+                    .collect();
+                if reverse {
+                    parts.reverse();
+                }
+                if let Ok(n) = digits.parse::<usize>()
+                    && n > 0
+                    && n < parts.len()
+                {
+                    parts = parts.split_off(parts.len() - n);
+                }
+                out.push_str(&parts.join("."));
+            }
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    out.to_ascii_lowercase()
+}
+
+/// A record's whole tree: every lookup and void lookup it can cost, whatever the address (what
+/// checkdmarc and similar tools count), and the first error found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Analysis {
+    pub counts: Counts,
+    pub error: Option<String>,
+}
+
+/// Walks the record at `domain` and everything it includes or redirects to.
+pub async fn analyse<L: Lookup>(dns: &L, domain: &str) -> Analysis {
+    let mut a = Analysis::default();
+    walk(dns, domain.to_owned(), &mut a, 0).await;
+    if a.error.is_none() {
+        if a.counts.lookups > MAX_LOOKUPS {
+            a.error = Some(format!(
+                "{} DNS lookups; at most {MAX_LOOKUPS} are allowed",
+                a.counts.lookups
+            ));
+        } else if a.counts.void_lookups > MAX_VOID_LOOKUPS {
+            a.error = Some(format!(
+                "{} void lookups; at most {MAX_VOID_LOOKUPS} are allowed",
+                a.counts.void_lookups
+            ));
+        }
+    }
+    a
+}
+
+fn walk<'a, L: Lookup>(
+    dns: &'a L,
+    domain: String,
+    a: &'a mut Analysis,
+    depth: u32,
+) -> Boxed<'a, ()> {
+    Box::pin(async move {
+        // Far past the limit, or a loop: stop counting.
+        if depth > 2 * MAX_LOOKUPS || a.counts.lookups > 2 * MAX_LOOKUPS {
+            return;
+        }
+        let text = match records(dns, &domain).await {
+            Answer::Found(r) if r.len() > 1 => {
+                a.error
+                    .get_or_insert(format!("{} SPF records at {domain}", r.len()));
+                return;
+            }
+            Answer::Found(mut r) => r.remove(0),
+            Answer::Failed(e) => {
+                a.error.get_or_insert(format!("{domain}: {e}"));
+                return;
+            }
+            Answer::NxDomain | Answer::NoData => {
+                if depth > 0 {
+                    a.error.get_or_insert(format!("{domain} has no SPF record"));
+                }
+                return;
+            }
+        };
+        let spf = match Spf::parse(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                a.error.get_or_insert(format!("{domain}: {e}"));
+                return;
+            }
+        };
+        let q = Query {
+            ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            local_part: "postmaster".into(),
+            helo: domain.clone(),
+        };
+        for term in &spf.terms {
+            let Term::Directive(_, m) = term else {
+                continue;
+            };
+            if !m.costs_lookup() {
+                continue;
+            }
+            a.counts.lookups += 1;
+            let macro_free = |d: &Option<String>| d.as_deref().is_none_or(|d| !d.contains('%'));
+            match m {
+                Mechanism::Include(t) if !t.contains('%') => {
+                    let target = t.to_ascii_lowercase();
+                    if records(dns, &target).await.is_void() {
+                        a.counts.void_lookups += 1;
+                    }
+                    walk(dns, target, a, depth + 1).await;
+                }
+                Mechanism::A { domain: d, .. } if macro_free(d) => {
+                    let target = d
+                        .as_deref()
+                        .map_or(domain.clone(), |d| expand(d, &q, &domain));
+                    if dns.a(&target).await.is_void() && dns.aaaa(&target).await.is_void() {
+                        a.counts.void_lookups += 1;
+                    }
+                }
+                Mechanism::Mx { domain: d, .. } if macro_free(d) => {
+                    let target = d
+                        .as_deref()
+                        .map_or(domain.clone(), |d| expand(d, &q, &domain));
+                    let mx = dns.mx(&target).await;
+                    if mx.is_void() {
+                        a.counts.void_lookups += 1;
+                    }
+                    if mx.records().len() > MAX_MX_NAMES {
+                        a.error.get_or_insert(format!(
+                            "mx:{target} has more than {MAX_MX_NAMES} MX records"
+                        ));
+                    }
+                }
+                Mechanism::Exists(d)
+                    if !d.contains('%') && dns.a(&d.to_ascii_lowercase()).await.is_void() =>
+                {
+                    a.counts.void_lookups += 1;
+                }
+                _ => {}
+            }
+        }
+        if let Some(target) = spf.redirect()
+            && !target.contains('%')
+        {
+            a.counts.lookups += 1;
+            let target = target.to_ascii_lowercase();
+            if records(dns, &target).await.is_void() {
+                a.counts.void_lookups += 1;
+            }
+            walk(dns, target, a, depth + 1).await;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Table;
+
+    #[test]
+    fn parse_and_print_round_trip() {
+        for text in [
+            "v=spf1 -all",
+            "v=spf1 mx ip4:203.0.113.25 ip6:2001:db8::25 -all",
+            "v=spf1 a:mail.example.com/24//64 mx/30 ~all",
+            "v=spf1 include:_spf.example.net ?exists:%{i}.x.example redirect=_spf.example.org",
+            "v=spf1 ip4:198.51.100.0/24 ptr:example.com exp=explain.example.com",
+        ] {
+            let spf = Spf::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(spf.to_string(), text);
+        }
+        for bad in [
+            "v=spf10 -all",
+            "v=spf1 ip4:300.1.1.1",
+            "v=spf1 foo",
+            "v=spf1 ip4:1.2.3.4/33",
+            "v=spf1 redirect=a redirect=b",
+            "v=spf1 include",
+        ] {
+            assert!(Spf::parse(bad).is_err(), "{bad}");
+        }
+        assert!(is_spf("v=spf1") && is_spf("V=SPF1 -all") && !is_spf("v=spf1x"));
+    }
+
+    fn query(ip: &str) -> Query {
+        Query {
+            ip: ip.parse().expect("ip"),
+            local_part: "postmaster".into(),
+            helo: "out.example.com".into(),
+        }
+    }
+
+    fn run<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn evaluation_follows_includes_and_counts() {
+        let dns = Table::default()
+            .txt("example.com", "v=spf1 include:_spf.example.com mx -all")
+            .txt(
+                "_spf.example.com",
+                "v=spf1 ip4:203.0.113.0/28 ip6:2001:db8::/64 -all",
+            )
+            .mx("example.com", "mail.example.com")
+            .a("mail.example.com", "198.51.100.7");
+        let check = |ip: &str| {
+            let mut c = Counts::default();
+            let r = run(check_host(&dns, &query(ip), "example.com".into(), &mut c));
+            (r, c)
+        };
+        assert_eq!(check("203.0.113.5").0, SpfResult::Pass);
+        assert_eq!(check("2001:db8::99").0, SpfResult::Pass);
+        let (r, c) = check("198.51.100.7");
+        assert_eq!(r, SpfResult::Pass, "through mx");
+        assert_eq!(c.lookups, 2);
+        assert_eq!(check("192.0.2.1").0, SpfResult::Fail);
+        let a = run(analyse(&dns, "example.com"));
+        assert_eq!(
+            a.counts,
+            Counts {
+                lookups: 2,
+                void_lookups: 0
+            }
+        );
+        assert_eq!(a.error, None);
+    }
+
+    #[test]
+    fn limits_are_permerrors() {
+        let mut dns = Table::default();
+        let chain: Vec<String> = (0..11)
+            .map(|i| format!("include:i{i}.example.com"))
+            .collect();
+        dns = dns.txt("example.com", &format!("v=spf1 {} -all", chain.join(" ")));
+        for i in 0..11 {
+            dns = dns.txt(&format!("i{i}.example.com"), "v=spf1 ip4:192.0.2.1 -all");
+        }
+        let mut c = Counts::default();
+        let r = run(check_host(
+            &dns,
+            &query("203.0.113.1"),
+            "example.com".into(),
+            &mut c,
+        ));
+        assert!(
+            matches!(r, SpfResult::PermError(ref e) if e.contains("10 DNS lookups")),
+            "{r}"
+        );
+        assert_eq!(run(analyse(&dns, "example.com")).counts.lookups, 11);
+
+        let void = Table::default().txt(
+            "example.com",
+            "v=spf1 a:n1.example.com a:n2.example.com a:n3.example.com ip4:203.0.113.1 -all",
+        );
+        let mut c = Counts::default();
+        let r = run(check_host(
+            &void,
+            &query("203.0.113.1"),
+            "example.com".into(),
+            &mut c,
+        ));
+        assert!(
+            matches!(r, SpfResult::PermError(ref e) if e.contains("void")),
+            "{r}"
+        );
+        let a = run(analyse(&void, "example.com"));
+        assert_eq!(a.counts.void_lookups, 3);
+        assert!(a.error.is_some());
+
+        let two = Table::default()
+            .txt("example.com", "v=spf1 -all")
+            .txt("example.com", "v=spf1 +all");
+        let mut c = Counts::default();
+        assert!(matches!(
+            run(check_host(
+                &two,
+                &query("203.0.113.1"),
+                "example.com".into(),
+                &mut c
+            )),
+            SpfResult::PermError(_)
+        ));
+    }
+
+    #[test]
+    fn macros_expand() {
+        let q = query("192.0.2.3");
+        assert_eq!(
+            expand("%{ir}.%{v}._spf.%{d2}", &q, "mail.example.com"),
+            "3.2.0.192.in-addr._spf.example.com"
+        );
+        assert_eq!(
+            expand("%{l}.%{h}", &q, "example.com"),
+            "postmaster.out.example.com"
+        );
+        assert_eq!(
+            expand("plain.Example.com", &q, "example.com"),
+            "plain.example.com"
+        );
+    }
+
+    #[test]
+    fn prefixes() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        assert!(in_net(ip("203.0.113.7"), ip("203.0.113.0"), 28));
+        assert!(!in_net(ip("203.0.113.17"), ip("203.0.113.0"), 28));
+        assert!(in_net(ip("1.2.3.4"), ip("9.9.9.9"), 0));
+        assert!(!in_net(ip("2001:db8::1"), ip("203.0.113.0"), 0));
+        assert!(in_net(ip("2001:db8::1"), ip("2001:db8::"), 32));
+    }
+}

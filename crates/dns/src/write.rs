@@ -1,0 +1,265 @@
+//! Writers of the plan: a BIND zone file per mail domain (what `nsd-checkzone` and DNS hosting
+//! imports read), JSON for tools, and external-dns `DNSEndpoint` objects.
+
+use std::collections::BTreeMap;
+
+use hickory_proto::rr::{Name, RData};
+use serde_json::{Value, json};
+
+use crate::plan::{Entry, Plan, txt_value};
+
+/// A record type's mnemonic.
+pub fn rtype(data: &RData) -> &'static str {
+    match data {
+        RData::A(_) => "A",
+        RData::AAAA(_) => "AAAA",
+        RData::MX(_) => "MX",
+        RData::TXT(_) => "TXT",
+        RData::SRV(_) => "SRV",
+        RData::CNAME(_) => "CNAME",
+        RData::CAA(_) => "CAA",
+        RData::NS(_) => "NS",
+        RData::SOA(_) => "SOA",
+        RData::PTR(_) => "PTR",
+        _ => "UNKNOWN",
+    }
+}
+
+fn fqdn(n: &Name) -> String {
+    let s = n.to_ascii();
+    if s.ends_with('.') { s } else { format!("{s}.") }
+}
+
+/// Name without the trailing dot (external-dns and JSON).
+fn bare(n: &Name) -> String {
+    let s = n.to_ascii();
+    match s.trim_end_matches('.') {
+        "" => ".".to_owned(),
+        t => t.to_owned(),
+    }
+}
+
+/// A character-string in zone-file syntax (RFC 1035 §5.1): quoted, `"` and `\` escaped,
+/// anything outside printable ASCII as `\DDD`.
+fn quote(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\{b:03}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The record data in zone-file (presentation) syntax.
+pub fn presentation(data: &RData) -> String {
+    match data {
+        RData::A(a) => a.0.to_string(),
+        RData::AAAA(a) => a.0.to_string(),
+        RData::MX(mx) => format!("{} {}", mx.preference, fqdn(&mx.exchange)),
+        RData::TXT(t) => t
+            .txt_data
+            .iter()
+            .map(|s| quote(s))
+            .collect::<Vec<_>>()
+            .join(" "),
+        RData::SRV(s) => format!("{} {} {} {}", s.priority, s.weight, s.port, fqdn(&s.target)),
+        RData::CNAME(c) => fqdn(&c.0),
+        RData::NS(n) => fqdn(&n.0),
+        RData::PTR(p) => fqdn(&p.0),
+        RData::CAA(c) => c.to_string(),
+        RData::SOA(s) => format!(
+            "{} {} {} {} {} {} {}",
+            fqdn(&s.mname),
+            fqdn(&s.rname),
+            s.serial,
+            s.refresh,
+            s.retry,
+            s.expire,
+            s.minimum
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn line(e: &Entry) -> String {
+    format!(
+        "{} {} IN {} {}",
+        fqdn(&e.name),
+        e.ttl,
+        rtype(&e.data),
+        presentation(&e.data)
+    )
+}
+
+/// The zone file of one mail domain: SOA and NS (`serial` in the SOA), every record in the zone,
+/// and as comments the records that belong elsewhere, the PTR records to set and the notes.
+pub fn zone(plan: &Plan, zone: &str, serial: u32) -> String {
+    let mut out = format!(
+        "; The mail DNS of {zone}, planned by mailu-k8s {} from the config.\n\
+         ; Generated: change the config and run `mailu-k8s dns plan` again.\n\
+         $ORIGIN {zone}.\n$TTL {}\n",
+        env!("CARGO_PKG_VERSION"),
+        plan.ttl
+    );
+    let mut last = "";
+    for e in plan.apex(zone, serial).iter().chain(
+        plan.entries
+            .iter()
+            .filter(|e| plan.zone_of(&e.name.to_ascii()) == Some(zone)),
+    ) {
+        if e.purpose != last {
+            out.push_str(&format!("; {}\n", e.purpose));
+            last = e.purpose;
+        }
+        out.push_str(&line(e));
+        out.push('\n');
+    }
+    let elsewhere: Vec<&Entry> = plan
+        .entries
+        .iter()
+        .filter(|e| plan.zone_of(&e.name.to_ascii()).is_none())
+        .collect();
+    if !elsewhere.is_empty() {
+        out.push_str(
+            "\n; Records of names outside the mail domains: publish them in their own zones.\n",
+        );
+        for e in elsewhere {
+            out.push_str(&format!(";   {}    ; {}\n", line(e), e.purpose));
+        }
+    }
+    if !plan.ptr.is_empty() {
+        out.push_str("\n; Reverse DNS: the provider of each address sets its PTR record.\n");
+        for p in &plan.ptr {
+            out.push_str(&format!(
+                ";   {}. PTR {}.    ; {}\n",
+                p.reverse_name, p.name, p.how
+            ));
+        }
+    }
+    if let Some(policy) = &plan.mta_sts_policy {
+        out.push_str(&format!(
+            "\n; The MTA-STS policy front serves at https://{}.{zone}{}:\n",
+            mailu_k8s_topology::mail_dns::MTA_STS_HOST_LABEL,
+            mailu_k8s_topology::mail_dns::MTA_STS_PATH
+        ));
+        for l in policy.lines() {
+            out.push_str(&format!(";   {l}\n"));
+        }
+    }
+    if !plan.notes.is_empty() {
+        out.push_str("\n; What this plan cannot promise:\n");
+        for n in &plan.notes {
+            out.push_str(&format!(";   {}: {}\n", n.code.id(), n.message));
+            if let Some(h) = &n.hint {
+                out.push_str(&format!(";     hint: {h}\n"));
+            }
+        }
+    }
+    out
+}
+
+fn entry_json(plan: &Plan, e: &Entry) -> Value {
+    let mut v = json!({
+        "name": bare(&e.name),
+        "type": rtype(&e.data),
+        "ttl": e.ttl,
+        "data": presentation(&e.data),
+        "zone": plan.zone_of(&e.name.to_ascii()),
+        "purpose": e.purpose,
+    });
+    if let RData::TXT(t) = &e.data {
+        v["value"] = json!(txt_value(t));
+        v["strings"] = json!(
+            t.txt_data
+                .iter()
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect::<Vec<_>>()
+        );
+    }
+    v
+}
+
+/// The plan as one JSON document.
+pub fn json(plan: &Plan) -> String {
+    let spf: Vec<Value> = plan
+        .domains
+        .iter()
+        .map(|d| json!({ "name": d.domain, "record": d.spf.to_string(), "lookups": d.spf.own_lookups(), "voidLookups": 0 }))
+        .chain(plan.helo_spf.iter().map(|(n, s)| json!({ "name": n, "record": s.to_string(), "lookups": s.own_lookups(), "voidLookups": 0 })))
+        .collect();
+    let doc = json!({
+        "domains": plan.domains.iter().map(|d| d.domain.clone()).collect::<Vec<_>>(),
+        "mailHost": plan.mail_host,
+        "ttl": plan.ttl,
+        "records": plan.entries.iter().map(|e| entry_json(plan, e)).collect::<Vec<_>>(),
+        "ptr": plan.ptr,
+        "spf": spf,
+        "mtaStsPolicy": plan.mta_sts_policy,
+        "notes": plan.notes,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The name of the `DNSEndpoint` object.
+pub const DNS_ENDPOINT_NAME: &str = "mailu-dns";
+
+/// Why TXT records are left out of `DNSEndpoint`s unless asked for, written into the output.
+pub const EXTERNAL_DNS_TXT_NOTE: &str = "external-dns keeps ownership TXT records of its own (its TXT registry) and manages only the records it owns: SPF, DKIM and DMARC TXT records at names where you or your provider already publish TXT records (the domain's apex holds verification records too) would be taken over, or its registry records would sit beside your SPF at the same name. Publish TXT records yourself from `--format zone`, or pass `--with-txt` when external-dns owns those names alone (with its TXT registry prefixed, `--txt-prefix`).";
+
+/// `externaldns.k8s.io/v1alpha1` `DNSEndpoint` with the A/AAAA/MX/SRV/CNAME records (and TXT with
+/// `with_txt`). CAA is left out: few external-dns providers support it.
+pub fn dns_endpoint(plan: &Plan, namespace: &str, with_txt: bool) -> Value {
+    let mut grouped: BTreeMap<(String, &'static str), (u32, Vec<String>)> = BTreeMap::new();
+    let mut order = Vec::new();
+    for e in &plan.entries {
+        let t = rtype(&e.data);
+        let target = match &e.data {
+            RData::A(_) | RData::AAAA(_) => presentation(&e.data),
+            RData::MX(mx) => format!("{} {}", mx.preference, bare(&mx.exchange)),
+            RData::SRV(s) => format!("{} {} {} {}", s.priority, s.weight, s.port, bare(&s.target)),
+            RData::CNAME(c) => bare(&c.0),
+            RData::TXT(txt) if with_txt => txt_value(txt),
+            _ => continue,
+        };
+        let key = (bare(&e.name), t);
+        if !grouped.contains_key(&key) {
+            order.push(key.clone());
+        }
+        grouped
+            .entry(key)
+            .or_insert((e.ttl, Vec::new()))
+            .1
+            .push(target);
+    }
+    let endpoints: Vec<Value> = order
+        .iter()
+        .filter_map(|k| {
+            let (ttl, targets) = grouped.get(k)?;
+            Some(json!({ "dnsName": k.0, "recordType": k.1, "recordTTL": ttl, "targets": targets }))
+        })
+        .collect();
+    json!({
+        "apiVersion": "externaldns.k8s.io/v1alpha1",
+        "kind": "DNSEndpoint",
+        "metadata": {
+            "name": DNS_ENDPOINT_NAME,
+            "namespace": namespace,
+            "labels": {
+                "app.kubernetes.io/name": "mailu",
+                "app.kubernetes.io/instance": "mailu",
+                "app.kubernetes.io/part-of": "mailu",
+                "app.kubernetes.io/managed-by": "mailu-k8s",
+            },
+        },
+        "spec": { "endpoints": endpoints },
+    })
+}

@@ -1,0 +1,172 @@
+//! Golden snapshots of the plans for the egress examples (zone file and JSON), the DNSEndpoint
+//! against external-dns's schema, and what the plan says when it cannot promise something.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use mailu_k8s_config::{Code, Config};
+use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
+use mailu_k8s_dns::write;
+use mailu_k8s_topology::Topology;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn load(text: &str) -> Config {
+    mailu_k8s_config::load(text.as_bytes())
+        .unwrap_or_else(|e| panic!("{e:#?}"))
+        .config
+}
+
+fn example(name: &str) -> Config {
+    load(
+        &std::fs::read_to_string(root().join("examples").join(format!("{name}.yaml")))
+            .expect("example"),
+    )
+}
+
+fn plan_of(config: &Config) -> Plan {
+    plan::build(config, &Topology::from_config(config), &DkimKeys::new())
+        .unwrap_or_else(|e| panic!("{e:#?}"))
+}
+
+fn egress_examples() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .expect("examples")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".yaml")?;
+            stem.starts_with("egress-").then(|| stem.to_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn plans_of_the_egress_examples() {
+    let names = egress_examples();
+    assert!(names.len() >= 6, "{names:?}");
+    for name in names {
+        let plan = plan_of(&example(&name));
+        insta::assert_snapshot!(format!("{name}.zone"), write::zone(&plan, "example.com", 1));
+        insta::assert_snapshot!(format!("{name}.json"), write::json(&plan));
+    }
+}
+
+#[test]
+fn dns_endpoints_validate_against_external_dns_schema() {
+    let schema_file =
+        root().join("../shared/reference/jsonschema/externaldns.k8s.io/dnsendpoint_v1alpha1.json");
+    let Ok(text) = std::fs::read_to_string(&schema_file) else {
+        eprintln!(
+            "\n*** SKIPPED dns_endpoints_validate_against_external_dns_schema: {} is absent (the shared reference sits beside the repository) ***\n",
+            schema_file.display()
+        );
+        return;
+    };
+    let schema: Value = serde_json::from_str(&text).expect("schema JSON");
+    let validator = jsonschema::draft7::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("schema");
+    for name in egress_examples() {
+        let config = example(&name);
+        let plan = plan_of(&config);
+        for with_txt in [false, true] {
+            let object = write::dns_endpoint(&plan, &config.namespace, with_txt);
+            let errors: Vec<String> = validator
+                .iter_errors(&object)
+                .map(|e| format!("{}: {e}", e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+            let types: Vec<&str> = object["spec"]["endpoints"]
+                .as_array()
+                .expect("endpoints")
+                .iter()
+                .filter_map(|e| e["recordType"].as_str())
+                .collect();
+            assert_eq!(
+                types.contains(&"TXT"),
+                with_txt,
+                "{name}: TXT only when asked"
+            );
+            assert!(
+                types.contains(&"MX") && types.contains(&"SRV"),
+                "{name}: {types:?}"
+            );
+            assert!(!types.contains(&"CAA") && !types.contains(&"SOA"));
+        }
+    }
+}
+
+const BASE: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+
+#[test]
+fn without_egress_the_plan_says_spf_and_ptr_cannot_be_guaranteed() {
+    let plan = plan_of(&load(BASE));
+    assert!(plan.ptr.is_empty());
+    let note = plan
+        .notes
+        .iter()
+        .find(|n| n.path == "egress.mode")
+        .expect("a note about egress");
+    assert!(note.message.contains("cannot be guaranteed"), "{note:?}");
+    assert!(write::zone(&plan, "example.com", 1).contains("SPF and PTR cannot be guaranteed"));
+    assert_eq!(plan.domains[0].spf.to_string(), "v=spf1 mx ~all");
+}
+
+#[test]
+fn over_the_lookup_limit_is_refused() {
+    let includes: Vec<String> = (0..11).map(|i| format!("s{i}.example.net")).collect();
+    let config = load(&format!(
+        "{BASE}egress: {{mode: static, ips: [203.0.113.25]}}\ndns: {{spfIncludes: [{}]}}\n",
+        includes.join(", ")
+    ));
+    let errors = plan::build(&config, &Topology::from_config(&config), &DkimKeys::new())
+        .expect_err("refused");
+    assert_eq!(errors[0].code, Code::SpfLookupLimit);
+    // A relay without its SPF include authorises nothing.
+    let relay = load(&format!(
+        "{BASE}egress: {{mode: relay, relay: {{host: smtp.relay.example}}}}\n"
+    ));
+    let errors =
+        plan::build(&relay, &Topology::from_config(&relay), &DkimKeys::new()).expect_err("refused");
+    assert_eq!(errors[0].path, "dns.spfIncludes");
+}
+
+#[test]
+fn long_txt_values_are_split_at_255_octets() {
+    let value = "x".repeat(600);
+    let t = plan::txt(&value);
+    let lens: Vec<usize> = t.txt_data.iter().map(|s| s.len()).collect();
+    assert_eq!(lens, [255, 255, 90]);
+    assert_eq!(plan::txt_value(&t), value);
+}
+
+#[test]
+fn srv_records_follow_the_offered_ports() {
+    let config = load(&format!(
+        "{BASE}exposure: {{service: {{type: LoadBalancer}}, ports: {{imap: true, pop3s: false}}, clientDiscovery: true}}\n"
+    ));
+    let plan = plan_of(&config);
+    let srv: Vec<(String, Option<u16>)> = plan.domains[0]
+        .srv
+        .iter()
+        .map(|(n, t)| (n.clone(), t.as_ref().map(|(p, _)| *p)))
+        .collect();
+    let get = |n: &str| srv.iter().find(|(x, _)| x == n).map(|(_, p)| *p);
+    assert_eq!(get("_imap._tcp.example.com"), Some(Some(143)));
+    assert_eq!(
+        get("_pop3s._tcp.example.com"),
+        Some(None),
+        "not offered: 0 0 0 ."
+    );
+    assert_eq!(get("_submissions._tcp.example.com"), Some(Some(465)));
+    assert_eq!(get("_autodiscover._tcp.example.com"), Some(Some(443)));
+    // Only inside the cluster: nothing is offered to clients.
+    let internal = plan_of(&load(BASE));
+    assert!(internal.domains[0].srv.iter().all(|(_, t)| t.is_none()));
+}
