@@ -1916,3 +1916,13 @@ fn helo_name_is_not_another_inbound_host() {
         Some("mail.example.com")
     );
 }
+
+/// Mailu serves webmail at the site's root when `WEB_WEBMAIL` is `/` (front's nginx.conf tests
+/// for it); no other web UI may take the root.
+#[test]
+fn webmail_may_take_the_whole_site() {
+    let ok = load_with("components: {webmail: true}\nmailu: {webPaths: {webmail: /}}\n");
+    assert!(ok.is_ok(), "{ok:?}");
+    let refused = load_with("mailu: {webPaths: {admin: /}}\n");
+    assert!(refused.is_err());
+}

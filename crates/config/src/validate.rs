@@ -809,11 +809,15 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
     ] {
         let Some(p) = path else { continue };
         let field = format!("mailu.webPaths.{key}");
-        let ok = p.len() > 1
-            && p.starts_with('/')
-            && !p.ends_with('/')
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
+        // Webmail may take the whole site: front's nginx.conf serves it at `/` then
+        // (lines 191, 204, 214 test `WEB_WEBMAIL != '/'`).
+        let whole_site = key == "webmail" && p == "/";
+        let ok = whole_site
+            || p.len() > 1
+                && p.starts_with('/')
+                && !p.ends_with('/')
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
         if !ok {
             c.findings.push(
                 Diagnostic::error(
