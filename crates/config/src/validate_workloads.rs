@@ -83,8 +83,9 @@ fn file_entry<'a>(w: &'a file::WorkloadsFile, name: &str) -> Option<&'a file::Wo
     }
 }
 
-/// Whether a component runs with this config.
-fn runs(file: &ConfigFile, name: &str) -> bool {
+/// Whether the component `name` runs with this file (the topology decides the same from the
+/// validated config; a topology test ties the two).
+pub fn runs(file: &ConfigFile, name: &str) -> bool {
     let k = &file.components;
     match name {
         "redis" => file.redis.is_none(),

@@ -895,3 +895,42 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod runs_tests {
+    use super::*;
+
+    /// The config layer decides which `workloads.<c>` entries are allowed from the file, before a
+    /// `Config` exists; it must agree with the topology on which components run.
+    #[test]
+    fn config_and_topology_agree_on_what_runs() {
+        for extra in [
+            "",
+            "components: {webmail: true, clamav: true, fetchmail: true, webdav: true, oletools: true, tika: true}\n",
+            "components: {resolver: false}\nredis: {host: r.cache}\nnetworkPolicies: {redis: {namespace: cache}}\n",
+        ] {
+            let resolver = if extra.contains("resolver: false") {
+                ""
+            } else {
+                "resolver: {serviceIP: 10.43.0.53}\n"
+            };
+            let text = format!(
+                "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\n{resolver}{extra}"
+            );
+            let doc = mailu_k8s_config::parse_document(text.as_bytes()).expect("yaml");
+            let file: mailu_k8s_config::file::ConfigFile =
+                serde_json::from_value(doc).expect("file");
+            let config = mailu_k8s_config::load(text.as_bytes())
+                .expect("valid")
+                .config;
+            let t = Topology::from_config(&config);
+            for c in Component::ALL {
+                assert_eq!(
+                    mailu_k8s_config::validate_workloads::runs(&file, c.name()),
+                    t.workload(c).is_some(),
+                    "{c:?} with {extra}"
+                );
+            }
+        }
+    }
+}
