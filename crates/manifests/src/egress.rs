@@ -12,8 +12,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 use serde::Serialize;
 
-use crate::Object;
 use crate::crd::{CustomResource, CustomResourceSpec, custom_resource_kind};
+use crate::{COMPONENT_LABEL, Object, match_labels, namespace_selector};
 
 use mailu_k8s_config::Config;
 use mailu_k8s_config::egress::{GatewaySource, postfix_params};
@@ -28,8 +28,6 @@ pub const CILIUM_VERSION_ANNOTATION: &str = "mailu-k8s.io/cilium-version";
 
 /// The pod label Cilium gives every endpoint with its namespace.
 pub const CILIUM_NAMESPACE_LABEL: &str = "io.kubernetes.pod.namespace";
-/// The label every namespace carries with its own name (Kubernetes ≥ 1.22).
-pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 /// `cilium.io/v2` `CiliumEgressGatewayPolicy` (cluster-scoped): the selected pods' traffic to
 /// `destinationCIDRs` leaves through the gateway node, SNATed to its address.
@@ -177,13 +175,6 @@ fn object<S: CustomResourceSpec>(
     }
 }
 
-fn match_labels(labels: BTreeMap<String, String>) -> LabelSelector {
-    LabelSelector {
-        match_labels: Some(labels),
-        ..Default::default()
-    }
-}
-
 /// The sending pods of the namespace, by the workloads' selector labels: one component's
 /// labels, or the instance labels and the component among the senders.
 fn senders_selector(senders: &[Component]) -> LabelSelector {
@@ -198,15 +189,6 @@ fn senders_selector(senders: &[Component]) -> LabelSelector {
             }]),
         },
     }
-}
-
-const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
-
-fn namespace_selector(ns: &str) -> LabelSelector {
-    match_labels(BTreeMap::from([(
-        NAMESPACE_NAME_LABEL.to_owned(),
-        ns.to_owned(),
-    )]))
 }
 
 /// The policy, or `None` for a policy without a gateway (the model never makes one).

@@ -146,11 +146,29 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
 /// Deployment's selector is immutable.
 pub fn selector_labels(component: Component) -> Labels {
     let mut l = instance_labels();
-    l.insert(
-        "app.kubernetes.io/component".into(),
-        component.name().into(),
-    );
+    l.insert(COMPONENT_LABEL.into(), component.name().into());
     l
+}
+
+/// The label naming a pod's component (part of [`selector_labels`]).
+pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+/// The label every namespace carries with its own name (Kubernetes >= 1.22).
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// A selector matching exactly these labels.
+pub(crate) fn match_labels(labels: Labels) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(labels),
+        match_expressions: None,
+    }
+}
+
+/// A selector matching the namespace named `ns`.
+pub(crate) fn namespace_selector(ns: &str) -> LabelSelector {
+    match_labels(Labels::from([(
+        NAMESPACE_NAME_LABEL.to_owned(),
+        ns.to_owned(),
+    )]))
 }
 
 /// Labels every pod of this Mailu installation carries.
@@ -187,10 +205,7 @@ fn meta(name: String, namespace: &str, labels: Labels) -> ObjectMeta {
 }
 
 fn selector(c: Component) -> LabelSelector {
-    LabelSelector {
-        match_labels: Some(selector_labels(c)),
-        match_expressions: None,
-    }
+    match_labels(selector_labels(c))
 }
 
 /// `Some(list)`, or `None` for an empty list: empty fields are not written.

@@ -2,23 +2,19 @@
 //! Mailu pod is isolated for ingress and egress; each component's policy then allows exactly
 //! its rules, selecting pods by the workloads' own selector labels.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicyPort, NetworkPolicySpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use mailu_k8s_config::{Config, Peer};
 use mailu_k8s_topology::network::{Endpoint, Rule};
 use mailu_k8s_topology::{Component, Port, Topology};
 
-use crate::Labels;
+use crate::{match_labels, namespace_selector};
 
-/// The label every namespace carries with its own name (Kubernetes ≥ 1.22).
-const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 /// Name of the policy that isolates every Mailu pod.
 pub const DEFAULT_DENY: &str = "mailu-default-deny";
 
@@ -40,7 +36,7 @@ pub fn policies(
     let mut out = vec![NetworkPolicy {
         metadata: metadata(DEFAULT_DENY.to_owned(), None),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(selector(crate::instance_labels())),
+            pod_selector: Some(match_labels(crate::instance_labels())),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
             ..Default::default()
         }),
@@ -64,7 +60,7 @@ pub fn policies(
         out.push(NetworkPolicy {
             metadata: metadata(w.component.object_name(), Some(w.component)),
             spec: Some(NetworkPolicySpec {
-                pod_selector: Some(selector(crate::selector_labels(w.component))),
+                pod_selector: Some(match_labels(crate::selector_labels(w.component))),
                 policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
                 ingress: Some(ingress),
                 egress: Some(egress),
@@ -106,30 +102,20 @@ fn policy_port(p: &Port) -> NetworkPolicyPort {
     }
 }
 
-fn selector(labels: Labels) -> LabelSelector {
-    LabelSelector {
-        match_labels: Some(labels.into_iter().collect()),
-        ..Default::default()
-    }
-}
-
 /// The peers of an endpoint. "The internet" is every address except the cluster's own pod and
 /// Service networks, for both families.
 fn peers(endpoint: &Endpoint, cluster_cidrs: &[String]) -> Vec<NetworkPolicyPeer> {
     match endpoint {
         Endpoint::Component(c) => vec![NetworkPolicyPeer {
-            pod_selector: Some(selector(crate::selector_labels(*c))),
+            pod_selector: Some(match_labels(crate::selector_labels(*c))),
             ..Default::default()
         }],
         Endpoint::Peer(Peer::Pods {
             namespace,
             pod_labels,
         }) => vec![NetworkPolicyPeer {
-            namespace_selector: Some(selector(BTreeMap::from([(
-                NAMESPACE_NAME_LABEL.to_owned(),
-                namespace.clone(),
-            )]))),
-            pod_selector: Some(selector(pod_labels.clone())),
+            namespace_selector: Some(namespace_selector(namespace)),
+            pod_selector: Some(match_labels(pod_labels.clone())),
             ..Default::default()
         }],
         Endpoint::Peer(Peer::Cidrs(cidrs)) => cidrs.iter().map(|c| ip_block(c, &[])).collect(),
