@@ -572,16 +572,20 @@ fn check(
     let mut judge = |at: &[Seg], was: &str, got: &str| -> Result<(), String> {
         // A digest of the pod's configuration changes with it; a converted value cannot be
         // found by its text.
+        // Where each base value was is recorded first: a case mixing a converted field with
+        // copied ones still has to show the copied ones changed.
+        for (i, (f, _)) in left.iter().enumerate() {
+            if was.contains(f.original.as_deref().unwrap_or_default()) {
+                seen[i] = true;
+            }
+        }
         if matches!(at, [.., Seg::Key(k)] if k.contains("checksum")) || converted {
             return Ok(());
         }
         let expanded = expanded_by_kubernetes(at);
         let mut pairs = Vec::new();
-        for (i, (f, v)) in left.iter().enumerate() {
+        for (f, v) in &left {
             let original = f.original.as_deref().unwrap_or_default();
-            if was.contains(original) {
-                seen[i] = true;
-            }
             let v = if expanded {
                 v.replace('$', "$$")
             } else {
