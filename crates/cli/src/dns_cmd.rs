@@ -309,10 +309,17 @@ pub fn dkim(command: DkimCommand, format: MessageFormat) -> Outcome {
                 .clone()
                 .unwrap_or_else(|| mailu_k8s_dns::keygen::DEFAULT_SECRET.to_owned());
             let generated = mailu_k8s_dns::keygen::generate(&cfg).map_err(io)?;
-            let secret = mailu_k8s_dns::keygen::secret(&generated, &secret_name, &cfg.namespace);
+            let secret = mailu_k8s_manifests::mail_dns::dkim_secret(
+                &secret_name,
+                &cfg.namespace,
+                mailu_k8s_dns::keygen::private_files(&generated),
+            );
             std::fs::create_dir_all(&dir)
                 .map_err(|e| io(format!("cannot create {}: {e}", dir.display())))?;
-            let manifest = mailu_k8s_manifests::yaml_documents(&[secret]);
+            let manifest = mailu_k8s_manifests::Manifest {
+                objects: vec![secret.into()],
+            }
+            .to_yaml();
             write_private(&output, manifest.as_bytes()).map_err(io)?;
             for k in &generated {
                 write_atomically(

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-use serde_json::{Value, json};
 
 use mailu_k8s_config::Config;
 use mailu_k8s_config::dns::KeyType;
@@ -83,28 +82,12 @@ pub fn generate(config: &Config) -> Result<Vec<Generated>, String> {
     Ok(out)
 }
 
-/// The Secret holding the private keys, one `<domain>.<selector>.key` each.
-pub fn secret(keys: &[Generated], name: &str, namespace: &str) -> Value {
-    let data: BTreeMap<String, String> = keys
-        .iter()
+/// The private keys as the files Mailu's admin reads, `<domain>.<selector>.key` to PEM; the
+/// manifests layer wraps them in a Secret (`mailu_k8s_manifests::mail_dns::dkim_secret`).
+pub fn private_files(keys: &[Generated]) -> BTreeMap<String, String> {
+    keys.iter()
         .map(|k| (k.file_name(), k.private_pem.clone()))
-        .collect();
-    json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {
-                "app.kubernetes.io/name": "mailu",
-                "app.kubernetes.io/instance": "mailu",
-                "app.kubernetes.io/component": "admin",
-                "app.kubernetes.io/managed-by": "mailu-k8s",
-            },
-        },
-        "type": "Opaque",
-        "stringData": data,
-    })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use mailu_k8s_config::Config;
 use mailu_k8s_topology::mail_dns::{MTA_STS_PATH, MtaStsPolicy};
 
-use k8s_openapi::api::core::v1::{Container, ResourceRequirements, Volume};
+use k8s_openapi::api::core::v1::{Container, ResourceRequirements, Secret, Volume};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// front's override file that serves the MTA-STS policy. Mailu includes `/overrides/*.conf`
 /// inside its main HTTP server block.
@@ -37,6 +38,24 @@ pub fn mta_sts_location(policy: &MtaStsPolicy) -> String {
 pub fn add_front_overrides(files: &mut BTreeMap<String, String>, config: &Config) {
     if let Some(policy) = MtaStsPolicy::from_config(config) {
         files.insert(MTA_STS_OVERRIDE.to_owned(), mta_sts_location(&policy));
+    }
+}
+
+/// The Secret of DKIM private keys `mailu-k8s dkim keygen` writes (apart from the main
+/// output), labelled like admin's objects: `files` maps `<domain>.<selector>.key` to its PEM.
+pub fn dkim_secret(name: &str, namespace: &str, files: BTreeMap<String, String>) -> Secret {
+    let mut labels = crate::selector_labels(mailu_k8s_topology::Component::Admin);
+    labels.insert("app.kubernetes.io/managed-by".into(), "mailu-k8s".into());
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(namespace.to_owned()),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        },
+        type_: Some("Opaque".to_owned()),
+        string_data: Some(files),
+        ..Secret::default()
     }
 }
 

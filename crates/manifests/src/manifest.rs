@@ -1,7 +1,7 @@
 //! The synthesized objects, typed, in apply order, and their YAML and JSON forms.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -87,6 +87,7 @@ macro_rules! objects {
 objects! {
     Namespace(Namespace),
     ConfigMap(ConfigMap),
+    Secret(Secret),
     Certificate(crd::Certificate),
     PersistentVolumeClaim(PersistentVolumeClaim),
     Service(Service),
