@@ -259,7 +259,33 @@ def check_postfix(r: ComponentRender, work: Path) -> list[Check]:
         names[2], "fail" if bad else "pass",
         ("postfix accepts only yes/no and is fatal on anything else: " + "; ".join(bad)) if bad else "",
     ))
+    checks.append(_relay_tls_check(exe, d))
     return checks
+
+
+def _relay_tls_check(exe: str, d: Path) -> Check:
+    """A relayhost on port 465 speaks TLS from the first byte; postfix's SMTP client refuses to
+    send there unless the transport that carries the relay connection has wrapper mode and at
+    least `encrypt` (postfix: "SMTPS wrappermode (TCP port 465) requires setting
+    smtp_tls_wrappermode = yes, and smtp_tls_security_level = encrypt (or stronger)").
+    Read from postfix's own effective configuration (postconf -h / -P)."""
+    name = "postfix's relay transport speaks the relay port's TLS"
+    relayhost = _run([exe, "-c", str(d), "-h", "relayhost"]).stdout.strip()
+    if not relayhost.endswith(":465"):
+        return Check(name, "pass", f"relayhost {relayhost or '(none)'} is not an SMTPS port")
+    service = _run([exe, "-c", str(d), "-h", "default_transport"]).stdout.strip().split(":")[0]
+
+    def param(key: str) -> str:
+        per_service = _run([exe, "-c", str(d), "-P", f"{service}/unix/{key}"]).stdout.strip()
+        if per_service:
+            return per_service.partition(" = ")[2].strip()
+        return _run([exe, "-c", str(d), "-h", key]).stdout.strip()
+
+    wrapper, level = param("smtp_tls_wrappermode"), param("smtp_tls_security_level")
+    ok = wrapper == "yes" and level in ("encrypt", "dane-only", "fingerprint", "verify", "secure")
+    return Check(name, "pass" if ok else "fail",
+                 f"relayhost {relayhost} via `{service}`: smtp_tls_wrappermode={wrapper}, "
+                 f"smtp_tls_security_level={level}")
 
 
 @functools.lru_cache(maxsize=None)

@@ -87,9 +87,12 @@ VARIATIONS = {
                                                   "deferOnError": True}}},
     "tls-policy-lenient": {"mailu": {"tlsPolicy": {"inboundEnforce": False, "outboundLevel": "encrypt",
                                                    "deferOnError": False}}},
-    "relay-authenticated": {"mailu": {"relay": {"host": "smtp.relay.example", "port": 587,
-                                                "secretName": "mailu-relay-credentials"}}},
-    "relay-open": {"mailu": {"relay": {"host": "smtp.relay.example"}}},
+    "relay-authenticated": {"egress": {"mode": "relay", "relay": {
+        "host": "smtp.relay.example", "port": 587, "secretName": "mailu-relay-credentials"}}},
+    "relay-open": {"egress": {"mode": "relay", "relay": {"host": "smtp.relay.example"}}},
+    # SMTPS (implicit TLS): postfix needs a wrapper-mode transport for the relay only.
+    "relay-smtps": {"egress": {"mode": "relay", "relay": {
+        "host": "smtp.relay.example", "port": 465, "secretName": "mailu-relay-credentials"}}},
     "relay-nets": {"mailu": {"relayNets": ["172.16.5.0/24", "fd12:3456:789a::/64"]}},
     "overrides": {
         "components": {"webmail": True},

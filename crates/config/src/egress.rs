@@ -18,6 +18,17 @@ pub mod postfix_params {
     pub const SMTP_HELO_NAME: &str = "smtp_helo_name";
     /// The override file Mailu's postfix reads line by line (`postconf -e`).
     pub const OVERRIDE_FILE: &str = "postfix.cf";
+    /// The transport for mail that matches no other: with a relay on an implicit-TLS port it
+    /// names [`RELAY_TLS_SERVICE`], so only the relay connection is wrapped in TLS.
+    pub const DEFAULT_TRANSPORT: &str = "default_transport";
+    /// The override file Mailu's postfix reads line by line as `master.cf` entries
+    /// (`postconf -Me`, core/postfix/start.py:63-66 at 2024.06.57).
+    pub const MASTER_OVERRIDE_FILE: &str = "postfix.master";
+    /// The `master.cf` service mailu-k8s adds for a relay on an implicit-TLS port.
+    pub const RELAY_TLS_SERVICE: &str = "relaysmtps";
+    /// The port of SMTP submission over implicit TLS (RFC 8314 §3.3), which postfix's SMTP
+    /// client speaks only with `smtp_tls_wrappermode = yes`.
+    pub const IMPLICIT_TLS_PORT: u16 = 465;
 }
 
 /// The validated egress settings.

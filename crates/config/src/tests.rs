@@ -1705,6 +1705,18 @@ const EGRESS_RULES: &[(&str, Code, &str, &str)] = &[
         "remove the `smtp_helo_name` line",
     ),
     (
+        "egress: {mode: relay, relay: {host: smtp.relay.example, port: 465}}\nworkloads: {postfix: {overrides: {postfix.cf: \"default_transport = smtp\\n\"}}}\n",
+        Code::InvalidValue,
+        "workloads.postfix.overrides.postfix.cf",
+        "remove the `default_transport` line",
+    ),
+    (
+        "egress: {mode: relay, relay: {host: smtp.relay.example, port: 465}}\nworkloads: {postfix: {overrides: {postfix.master: \"relaysmtps/unix = relaysmtps unix - - n - - smtp\\n\"}}}\n",
+        Code::InvalidValue,
+        "workloads.postfix.overrides.postfix.master",
+        "mailu-k8s writes the service",
+    ),
+    (
         "egress: {mode: static, ips: [203.0.113.10], components: [fetchmail]}\n",
         Code::MissingDependency,
         "egress.components[0]",

@@ -249,7 +249,20 @@ pub(crate) fn validate_egress(
     let helo_name = helo_name(&mut c, e, uses_ips, domain, hostnames);
     let components = components(&mut c, e);
     let node_selector = pinning(&mut c, e);
-    check_postfix_overrides(&mut c, ipv6, helo_name.as_ref(), hostnames);
+    let implicit_tls_relay = kind == EgressModeKind::Relay
+        && e.relay
+            .as_ref()
+            .is_some_and(|r| r.port.get() == postfix_params::IMPLICIT_TLS_PORT);
+    check_postfix_overrides(
+        &mut c,
+        ipv6,
+        helo_name.as_ref(),
+        hostnames,
+        implicit_tls_relay,
+    );
+    if implicit_tls_relay {
+        check_postfix_master_overrides(&mut c);
+    }
 
     let mode = match kind {
         EgressModeKind::None => Some(EgressMode::None),
@@ -713,6 +726,7 @@ fn check_postfix_overrides(
     ipv6: Option<Ipv6Path>,
     helo: Option<&DnsName>,
     hostnames: Option<&Hostnames>,
+    implicit_tls_relay: bool,
 ) {
     let Some(text) = c
         .file
@@ -734,6 +748,11 @@ fn check_postfix_overrides(
             helo_override,
             postfix_params::SMTP_HELO_NAME,
             "`egress.heloName` sets it",
+        ),
+        (
+            implicit_tls_relay,
+            postfix_params::DEFAULT_TRANSPORT,
+            "`egress.relay.port: 465` sets it (the relay's TLS-wrapping transport)",
         ),
     ]
     .into_iter()
@@ -767,6 +786,42 @@ fn check_postfix_overrides(
                 .with_value(line),
             );
         }
+    }
+}
+
+/// The user's own `postfix.master` must not define the service a relay on port 465 adds.
+fn check_postfix_master_overrides(c: &mut Ctx) {
+    let Some(text) = c
+        .file
+        .workloads
+        .postfix
+        .as_ref()
+        .and_then(|w| w.overrides.get(postfix_params::MASTER_OVERRIDE_FILE))
+    else {
+        return;
+    };
+    let service = format!("{}/", postfix_params::RELAY_TLS_SERVICE);
+    let path = format!(
+        "workloads.postfix.overrides.{}",
+        postfix_params::MASTER_OVERRIDE_FILE
+    );
+    let taken = text
+        .lines()
+        .map(str::trim_start)
+        .find(|line| line.starts_with(&service));
+    if let Some(line) = taken {
+        c.push(
+            err(
+                Code::InvalidValue,
+                &path,
+                format!(
+                    "defines `{}`, which `egress.relay.port: 465` adds",
+                    postfix_params::RELAY_TLS_SERVICE
+                ),
+                "remove that line: mailu-k8s writes the service that wraps the relay connection in TLS",
+            )
+            .with_value(line),
+        );
     }
 }
 

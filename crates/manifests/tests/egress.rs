@@ -523,6 +523,52 @@ fn the_selector_evaluator_follows_kubernetes_semantics() {
 // --- postfix's settings -----------------------------------------------------------------------
 
 #[test]
+fn a_relay_on_port_465_wraps_only_the_relay_connection_in_tls() {
+    let overrides = |port: u16, user_master: &str| {
+        let config = load(&format!(
+            "{BASE}egress: {{mode: relay, relay: {{host: smtp.relay.example, port: {port}}}}}\n{user_master}"
+        ));
+        let objects = mailu_k8s_manifests::synthesize(&config).values();
+        objects
+            .iter()
+            .find(|o| {
+                o["kind"] == "ConfigMap" && o["metadata"]["name"] == "mailu-postfix-overrides"
+            })
+            .map(|cm| cm["data"].clone())
+    };
+    let data = overrides(465, "").expect("postfix's override ConfigMap");
+    let lines = |file: &str| -> Vec<String> {
+        data[file]
+            .as_str()
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    // postfix refuses port 465 without wrapper mode; `relayhost` is the default transport's next
+    // hop, so pointing the default transport at a wrapping service changes that connection only.
+    assert_eq!(lines("postfix.cf"), ["default_transport = relaysmtps"]);
+    assert_eq!(
+        lines("postfix.master"),
+        [
+            "relaysmtps/unix = relaysmtps unix - - n - - smtp -o smtp_tls_wrappermode=yes -o smtp_tls_security_level=encrypt"
+        ]
+    );
+    // The user's own master.cf lines stay first.
+    let user = "workloads: {postfix: {overrides: {postfix.master: 'submission/inet = submission inet n - n - - smtpd'}}}\n";
+    let data = overrides(465, user).expect("postfix's override ConfigMap");
+    let master = data["postfix.master"].as_str().expect("postfix.master");
+    assert!(master.starts_with("submission/inet = "), "{master}");
+    assert!(master.contains("\nrelaysmtps/unix = "), "{master}");
+    // STARTTLS on 587 needs nothing of ours.
+    assert!(
+        overrides(587, "").is_none(),
+        "no override file without settings"
+    );
+}
+
+#[test]
 fn postfix_settings_follow_the_users_own_lines() {
     let config = load(&format!(
         "{BASE}subnet6: fd00:42::/56\nworkloads: {{postfix: {{overrides: {{postfix.cf: 'smtp_address_preference = ipv4'}}}}}}\negress: {{mode: static, ips: [203.0.113.10], ipv6: disable}}\n"

@@ -172,7 +172,36 @@ impl Egress {
         if let Some(name) = &self.helo_override {
             out.push((postfix_params::SMTP_HELO_NAME, name.to_string()));
         }
+        if self.relay_needs_implicit_tls() {
+            // `relayhost` is the next hop of the default transport (postconf(5) default_transport):
+            // pointing that at the TLS-wrapping service changes the relay connection only, not
+            // Mailu's per-domain relays (its transport map names `smtp:` itself).
+            out.push((
+                postfix_params::DEFAULT_TRANSPORT,
+                postfix_params::RELAY_TLS_SERVICE.to_owned(),
+            ));
+        }
         out
+    }
+
+    /// `master.cf` entries the egress needs, as `postconf -Me` takes them (`service/type = line`),
+    /// for the `postfix.master` override file.
+    pub fn postfix_master_entries(&self) -> Vec<String> {
+        if !self.relay_needs_implicit_tls() {
+            return Vec::new();
+        }
+        // postfix refuses to send to port 465 without wrapper mode: "SMTPS wrappermode (TCP port
+        // 465) requires setting smtp_tls_wrappermode = yes, and smtp_tls_security_level = encrypt".
+        let service = postfix_params::RELAY_TLS_SERVICE;
+        vec![format!(
+            "{service}/unix = {service} unix - - n - - smtp -o smtp_tls_wrappermode=yes -o smtp_tls_security_level=encrypt"
+        )]
+    }
+
+    /// A relay on port 465 speaks TLS from the first byte (RFC 8314 §3.3), not STARTTLS.
+    fn relay_needs_implicit_tls(&self) -> bool {
+        self.relay()
+            .is_some_and(|r| r.port.get() == postfix_params::IMPLICIT_TLS_PORT)
     }
 
     /// The name of a cluster-scoped egress object, `mailu-<namespace>-egress` and a suffix per
@@ -302,6 +331,32 @@ mod tests {
         let same =
             egress("egress: {mode: static, ips: [203.0.113.10], heloName: mail.example.com}\n");
         assert!(same.postfix_settings().is_empty());
+    }
+
+    #[test]
+    fn a_relay_on_port_465_gets_a_tls_wrapping_default_transport() {
+        let relay = |port: u16| {
+            egress(&format!(
+                "egress: {{mode: relay, relay: {{host: smtp.relay.example, port: {port}}}}}\n"
+            ))
+        };
+        let smtps = relay(465);
+        assert_eq!(
+            smtps.postfix_settings(),
+            [("default_transport", "relaysmtps".to_owned())]
+        );
+        assert_eq!(
+            smtps.postfix_master_entries(),
+            [
+                "relaysmtps/unix = relaysmtps unix - - n - - smtp -o smtp_tls_wrappermode=yes -o smtp_tls_security_level=encrypt"
+            ]
+        );
+        let submission = relay(587);
+        assert!(
+            submission.postfix_settings().is_empty(),
+            "STARTTLS needs nothing"
+        );
+        assert!(submission.postfix_master_entries().is_empty());
     }
 
     #[test]
