@@ -215,14 +215,18 @@ def test_front_without_its_certificate_is_reported(cli, templates, env_json, tmp
 
 def test_postfix_checks_reject_broken(cli, templates, tmp_path):
     r = _render(cli, templates, tmp_path, "postfix", repair=[("postfix", "REJECT_UNLISTED_RECIPIENT", "yes")])
-    assert [c.status for c in daemons.check_postfix(r, tmp_path / "ok")] == ["pass"] * 3
-    master_cf = r.fs.read("/etc/postfix/master.cf")
-    r.fs.write("/etc/postfix/main.cf", r.fs.read("/etc/postfix/main.cf") + "\nsmtpd_delay_reject = true\nno_such_parameter = 1\n")
-    main, master, booleans = daemons.check_postfix(r, tmp_path / "broken-main")
+    assert [c.status for c in daemons.check_postfix(r, tmp_path / "ok")] == ["pass"] * 4
+    master_cf, main_cf = r.fs.read("/etc/postfix/master.cf"), r.fs.read("/etc/postfix/main.cf")
+    # An SMTPS relay without a wrapping transport: postfix would defer every message.
+    r.fs.write("/etc/postfix/main.cf", main_cf + "\nrelayhost = [smtp.relay.example]:465\n")
+    *_, relay = daemons.check_postfix(r, tmp_path / "smtps-relay")
+    assert relay.status == "fail" and "smtp_tls_wrappermode=no" in relay.detail, relay
+    r.fs.write("/etc/postfix/main.cf", main_cf + "\nsmtpd_delay_reject = true\nno_such_parameter = 1\n")
+    main, master, booleans, _ = daemons.check_postfix(r, tmp_path / "broken-main")
     assert main.status == "fail" and "no_such_parameter" in main.detail, main
     assert booleans.status == "fail" and "smtpd_delay_reject = true" in booleans.detail, booleans
     r.fs.write("/etc/postfix/master.cf", master_cf + "\nbroken inet n\n")
-    main, master, booleans = daemons.check_postfix(r, tmp_path / "broken-master")
+    main, master, booleans, _ = daemons.check_postfix(r, tmp_path / "broken-master")
     assert master.status == "fail" and "bad field count" in master.detail, master
 
 
