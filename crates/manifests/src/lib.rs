@@ -12,8 +12,11 @@ pub mod env;
 pub mod mail_dns;
 mod manifest;
 pub mod network;
+mod overrides;
 mod pods;
 pub mod resolver;
+mod security;
+mod volumes;
 pub mod workloads;
 
 use std::collections::BTreeMap;
@@ -301,7 +304,7 @@ fn config_maps(config: &Config, topology: &Topology, ns: &str) -> impl Iterator<
     });
     let overrides = topology.workloads.iter().filter_map(move |w| {
         // The user's files, with the egress model's postfix parameters merged in.
-        let files = egress::overrides(w.component, config, topology);
+        let files = overrides::overrides(w.component, config, topology);
         (!files.is_empty()).then(|| {
             config_map(
                 overrides_configmap(w.component),

@@ -67,7 +67,10 @@ pub const DKIM_DIR: &str = "/dkim";
 /// The Secret volume admin's init container reads keys from, when `dns.dkim.secretName` is set.
 pub fn dkim_volume(config: &Config) -> Option<Volume> {
     let name = config.dns.dkim.secret_name.as_ref()?;
-    Some(crate::pods::secret_volume(DKIM_SECRET_VOLUME, name.clone()))
+    Some(crate::volumes::secret_volume(
+        DKIM_SECRET_VOLUME,
+        name.clone(),
+    ))
 }
 
 /// The init container copying every `*.key` of the Secret into admin's `/dkim` (on its volume),
@@ -92,11 +95,11 @@ pub fn dkim_init_container(
         command: Some(vec!["sh".into(), "-c".into(), script]),
         resources: Some(resources),
         volume_mounts: Some(vec![
-            crate::pods::mount(DKIM_SECRET_VOLUME, DKIM_SECRET_DIR, None, true),
-            crate::pods::mount(data.0, DKIM_DIR, Some(data.1), false),
+            crate::volumes::mount(DKIM_SECRET_VOLUME, DKIM_SECRET_DIR, None, true),
+            crate::volumes::mount(data.0, DKIM_DIR, Some(data.1), false),
         ]),
         // Root (the image's user) writing into admin's volume; nothing more.
-        security_context: Some(crate::pods::container_security(
+        security_context: Some(crate::security::container_security(
             mailu_k8s_topology::Component::Admin,
         )),
         ..Container::default()

@@ -5,10 +5,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    LocalObjectReference, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
-    Toleration, TopologySpreadConstraint, Volume, VolumeMount,
+    Container, ContainerPort, LocalObjectReference, PodSecurityContext, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SeccompProfile, Toleration, TopologySpreadConstraint, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -17,6 +16,8 @@ use mailu_k8s_config::file::{TaintEffect, TolerationOperator};
 use mailu_k8s_config::{Config, WhenUnsatisfiable, WorkloadSettings};
 use mailu_k8s_topology::{Component, Topology, Workload};
 
+use crate::security::container_security;
+use crate::volumes::{claim_volume, config_map_volume, empty_dir_volume, mount, secret_volume};
 use crate::{
     CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, Labels, OVERRIDES_CHECKSUM_ANNOTATION,
     claim_name, digest, env, labels, non_empty, non_empty_map, overrides_configmap, resolver,
@@ -78,63 +79,6 @@ fn compute(c: &mailu_k8s_config::Compute) -> ResourceRequirements {
         requests: Some(pair(&c.requests.cpu, &c.requests.memory)),
         limits: Some(pair(&c.limits.cpu, &c.limits.memory)),
         claims: None,
-    }
-}
-
-/// A volume mount; `read_only: false` is left out, as Kubernetes' default.
-pub(crate) fn mount(
-    name: &str,
-    path: &str,
-    sub_path: Option<&str>,
-    read_only: bool,
-) -> VolumeMount {
-    VolumeMount {
-        name: name.to_owned(),
-        mount_path: path.to_owned(),
-        sub_path: sub_path.map(str::to_owned),
-        read_only: read_only.then_some(true),
-        ..VolumeMount::default()
-    }
-}
-
-pub(crate) fn claim_volume(name: &str, claim_name: String) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-            claim_name,
-            read_only: None,
-        }),
-        ..Volume::default()
-    }
-}
-
-pub(crate) fn secret_volume(name: &str, secret_name: String) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret_name),
-            ..SecretVolumeSource::default()
-        }),
-        ..Volume::default()
-    }
-}
-
-pub(crate) fn config_map_volume(name: &str, config_map: String) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: config_map,
-            ..ConfigMapVolumeSource::default()
-        }),
-        ..Volume::default()
-    }
-}
-
-pub(crate) fn empty_dir_volume(name: &str) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Volume::default()
     }
 }
 
@@ -336,7 +280,7 @@ impl Pod<'_> {
     /// The files in the component's overrides ConfigMap (the user's, and egress's postfix
     /// parameters).
     fn overrides(&self) -> BTreeMap<String, String> {
-        crate::egress::overrides(self.c, self.config, self.topology)
+        crate::overrides::overrides(self.c, self.config, self.topology)
     }
 
     /// The component's override files, read-only at `/overrides`.
@@ -459,26 +403,5 @@ fn toleration(t: &mailu_k8s_config::Toleration) -> Toleration {
             .to_owned()
         }),
         toleration_seconds: t.toleration_seconds,
-    }
-}
-
-/// A container's confinement (`mailu_k8s_topology::security`): no privilege escalation, no
-/// `NET_RAW` (no capabilities at all for images with a fixed non-root user), a read-only root
-/// where the image writes only to its volumes.
-pub(crate) fn container_security(c: Component) -> SecurityContext {
-    let h = c.hardening();
-    let drop = if h.non_root_user.is_some() {
-        "ALL"
-    } else {
-        "NET_RAW"
-    };
-    SecurityContext {
-        allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities {
-            add: None,
-            drop: Some(vec![drop.to_owned()]),
-        }),
-        read_only_root_filesystem: h.read_only_root.then_some(true),
-        ..SecurityContext::default()
     }
 }

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
     SecurityContext, Volume, VolumeMount,
 };
 
-use crate::pods::{config_map_volume, empty_dir_volume, mount};
+use crate::volumes::{config_map_volume, empty_dir_volume, mount};
 
 /// The ConfigMap holding the configuration template.
 pub const CONFIGMAP: &str = "mailu-resolver";
