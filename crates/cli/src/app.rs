@@ -91,8 +91,18 @@ pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // --help and --version are successes; usage errors exit 2 (clap's convention).
-            let _ = e.print();
+            // --help and --version are successes; usage errors exit 2 (clap's convention),
+            // as JSON when JSON was asked for.
+            if e.use_stderr() && json_requested() {
+                let doc = serde_json::json!({ "source": "", "error": e.to_string().trim_end() });
+                let _ = writeln!(
+                    io::stderr(),
+                    "{}",
+                    serde_json::to_string(&doc).unwrap_or_default()
+                );
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
@@ -103,12 +113,29 @@ pub fn run() -> ExitCode {
             report(&source, &findings, format);
             ExitCode::from(2)
         }
-        Err((_, Failure::Io(message))) => {
-            let _ = writeln!(io::stderr(), "error: {message}");
+        Err((source, Failure::Io(message))) => {
+            let text = match format {
+                MessageFormat::Text => format!("error: {}", printable(&message)),
+                MessageFormat::Json => {
+                    let doc = serde_json::json!({ "source": source, "error": message });
+                    serde_json::to_string(&doc).unwrap_or_default()
+                }
+            };
+            let _ = writeln!(io::stderr(), "{text}");
             ExitCode::from(2)
         }
         Err((_, Failure::Problems)) => ExitCode::from(1),
     }
+}
+
+/// Whether the command line asks for `--message-format json`, read from the raw arguments for
+/// the errors found before they are parsed.
+fn json_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--message-format=json"
+            || (a == "--message-format" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
 }
 
 pub(crate) type Outcome = Result<(), (String, Failure)>;
@@ -201,7 +228,7 @@ pub(crate) fn report(source: &str, findings: &[Diagnostic], format: MessageForma
     match format {
         MessageFormat::Text => {
             for d in findings {
-                let _ = write!(err, "{}", d.render(source));
+                let _ = write!(err, "{}", render_text(d, source));
             }
             let errors = findings.iter().filter(|d| d.is_error()).count();
             let warnings = findings.len() - errors;
@@ -212,6 +239,39 @@ pub(crate) fn report(source: &str, findings: &[Diagnostic], format: MessageForma
             let _ = writeln!(err, "{}", serde_json::to_string(&doc).unwrap_or_default());
         }
     }
+}
+
+/// Text for a terminal: control characters (C0, DEL, C1) and the invisible bidirectional
+/// marks written as escapes (`\u{1b}`, `\r`, `\n`), so what a config file or a DNS server holds
+/// can neither move the cursor, recolour or retitle the terminal, nor forge a line of output.
+/// JSON output needs none of this: serde escapes control characters.
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    fn escaped(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(escaped) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if escaped(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A finding as text, every part of it [`printable`].
+pub(crate) fn render_text(d: &Diagnostic, source: &str) -> String {
+    let mut safe = d.clone();
+    safe.path = printable(&d.path).into_owned();
+    safe.message = printable(&d.message).into_owned();
+    safe.value = d.value.as_deref().map(|v| printable(v).into_owned());
+    safe.hint = d.hint.as_deref().map(|h| printable(h).into_owned());
+    safe.render(&printable(source))
 }
 
 /// Writes stdout; a closed pipe (`| head`) is a normal end, not an error.
@@ -352,6 +412,26 @@ mod tests {
         let loaded =
             mailu_k8s_config::load(STARTER_CONFIG.as_bytes()).expect("starter config loads");
         assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn findings_print_control_characters_escaped() {
+        use mailu_k8s_config::Code;
+        let d = Diagnostic::error(
+            Code::DmarcInvalid,
+            "_dmarc.example.com TXT (DMARC)",
+            "bad\r\n",
+        )
+        .with_value("v=DMARC1; p=none\u{1b}]0;title\u{7}\r\nerror[MK000]: forged\u{0}\u{9b}31m")
+        .with_hint("\u{202e}fix it");
+        let text = render_text(&d, "DNS\n");
+        assert!(
+            !text.contains(['\u{1b}', '\u{7}', '\r', '\u{0}', '\u{9b}', '\u{202e}']),
+            "{text:?}"
+        );
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.contains("= value: v=DMARC1; p=none\\u{1b}]0;title\\u{7}\\r\\nerror[MK000]: forged\\u{0}\\u{9b}31m\n"), "{text}");
+        assert_eq!(printable("plain é text"), "plain é text");
     }
 
     #[test]

@@ -3,16 +3,21 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Subcommand, ValueEnum};
 
 use mailu_k8s_config::{Config, Diagnostic};
+use mailu_k8s_dns::check::{Check, Options, Scope};
 use mailu_k8s_dns::dkim::PublicKey;
 use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
 use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
 
-use crate::app::{Failure, MessageFormat, Outcome, load, report, write_atomically, write_stdout};
+use crate::app::{
+    Failure, MessageFormat, Outcome, load, printable, render_text, report, write_atomically,
+    write_stdout,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum DnsCommand {
@@ -42,17 +47,37 @@ pub enum DnsCommand {
         #[arg(long)]
         with_txt: bool,
     },
-    /// Query the live DNS and compare it with the plan. Exit 0: all good; 1: problems found.
+    /// Query the live DNS and compare it with the plan. Exit 0: all good; 1: problems found
+    /// (a server that does not answer, and queries unanswered within `--timeout`, are problems
+    /// too); 2: a bad config or bad usage.
     Check {
         /// The config file (`-` for standard input).
         #[arg(default_value = "mailu.yaml")]
         config: PathBuf,
         /// Ask this server (`IP` or `IP:PORT`) instead of the system's resolvers.
-        #[arg(long)]
+        #[arg(long, value_name = "IP[:PORT]")]
         nameserver: Option<String>,
-        /// How findings are printed (standard output).
-        #[arg(long, value_enum, default_value_t = MessageFormat::Text)]
-        format: MessageFormat,
+        /// Ask this server, authoritative for the mail domains, for every name in them; the
+        /// names outside them (reverse DNS, report domains, other domains' includes) go to
+        /// `--nameserver` or the system's resolvers. For checking a server before (or right
+        /// after) it is published.
+        #[arg(long, value_name = "IP[:PORT]")]
+        authoritative: Option<String>,
+        /// The longest the whole check takes: `30s`, `2m`, `1500ms` (a bare number is seconds).
+        /// Queries unanswered by then are findings (MK460); all else is reported as found.
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
+        timeout: Duration,
+        /// Run only these checks (comma-separated): mx, addresses, spf, dkim, dmarc,
+        /// report-auth, ptr, mta-sts, tls-rpt, srv, caa.
+        #[arg(long, value_name = "CHECKS", value_delimiter = ',', value_parser = parse_check, conflicts_with = "skip")]
+        only: Vec<Check>,
+        /// Leave these checks out (comma-separated, names as for `--only`), e.g.
+        /// `--skip ptr,report-auth` against a server holding only your zones.
+        #[arg(long, value_name = "CHECKS", value_delimiter = ',', value_parser = parse_check)]
+        skip: Vec<Check>,
+        /// How findings are printed on standard output (default: as `--message-format`).
+        #[arg(long, value_enum)]
+        format: Option<MessageFormat>,
     },
 }
 
@@ -194,28 +219,81 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
         DnsCommand::Check {
             config,
             nameserver,
+            authoritative,
+            timeout,
+            only,
+            skip,
             format: out,
         } => {
-            let (source, cfg, plan) = build_plan(&config, format)?;
-            let server = match nameserver.as_deref() {
-                None => None,
-                Some(raw) => Some(parse_server(raw).map_err(|e| (source.clone(), Failure::Io(e)))?),
+            let out = out.unwrap_or(format);
+            let (source, _cfg, plan) = build_plan(&config, format)?;
+            let usage = |e: String| (source.clone(), Failure::Io(e));
+            let server = |raw: Option<String>| raw.as_deref().map(parse_server).transpose();
+            let options = Options {
+                nameserver: server(nameserver).map_err(usage)?,
+                authoritative: server(authoritative).map_err(usage)?,
+                timeout,
+                scope: if only.is_empty() {
+                    Scope::skip(&skip)
+                } else {
+                    Scope::only(&only)
+                },
             };
-            let findings = mailu_k8s_dns::check::run(&cfg, &plan, server)
-                .map_err(|e| (source.clone(), Failure::Io(e)))?;
-            let target = match server {
-                Some(s) => format!("DNS at {s}"),
-                None => "DNS (system resolver)".to_owned(),
-            };
-            print_findings(&target, &findings.findings, findings.checked, out)
-                .map_err(|e| (source.clone(), Failure::Io(e)))?;
-            if findings.findings.iter().any(Diagnostic::is_error) {
+            let found = mailu_k8s_dns::check::run_with(&plan, &options).map_err(usage)?;
+            let zones: Vec<&str> = plan.domains.iter().map(|d| d.domain.as_str()).collect();
+            let target = describe_target(&options, &zones);
+            print_findings(&target, &found, out).map_err(usage)?;
+            if found.findings.iter().any(Diagnostic::is_error) {
                 Err((source, Failure::Problems))
             } else {
                 Ok(())
             }
         }
     }
+}
+
+/// Whom the check asked, for the report.
+fn describe_target(options: &Options, zones: &[&str]) -> String {
+    match (options.authoritative, options.nameserver) {
+        (None, Some(s)) => format!("DNS at {s}"),
+        (None, None) => "DNS (system resolver)".to_owned(),
+        (Some(a), Some(s)) => format!(
+            "DNS at {a} (authoritative for {}), at {s} for other names",
+            zones.join(", ")
+        ),
+        (Some(a), None) => format!(
+            "DNS at {a} (authoritative for {}), the system resolver for other names",
+            zones.join(", ")
+        ),
+    }
+}
+
+/// `30s`, `2m`, `1500ms`, or a bare number of seconds; more than 0, at most an hour.
+fn parse_timeout(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => raw.split_at(i),
+        None => (raw, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration: write `30s`, `2m` or `1500ms`"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("`{raw}`: the unit is `ms`, `s` or `m`")),
+    };
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err(format!(
+            "`{raw}`: the time limit is more than 0 and at most 1h"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn parse_check(raw: &str) -> Result<Check, String> {
+    Check::parse(raw)
 }
 
 /// `IP` or `IP:PORT` (`[v6]:PORT`); port 53 by default.
@@ -228,25 +306,49 @@ fn parse_server(raw: &str) -> Result<SocketAddr, String> {
     })
 }
 
+/// The check's report on standard output: the findings (text escaped for the terminal), then a
+/// summary; or one JSON object.
 fn print_findings(
     target: &str,
-    findings: &[Diagnostic],
-    checked: usize,
+    found: &mailu_k8s_dns::check::Outcome,
     format: MessageFormat,
 ) -> Result<(), String> {
+    let findings = &found.findings;
+    let skipped: Vec<&str> = found.skipped.iter().map(|c| c.name()).collect();
     let text = match format {
         MessageFormat::Text => {
-            let mut out: String = findings.iter().map(|d| d.render(target)).collect();
+            let mut out: String = findings.iter().map(|d| render_text(d, target)).collect();
             let errors = findings.iter().filter(|d| d.is_error()).count();
             out.push_str(&format!(
-                "{target}: {checked} checks, {errors} problem(s), {} warning(s)\n",
+                "{}: {} checks, {errors} problem(s), {} warning(s)",
+                printable(target),
+                found.checked,
                 findings.len() - errors
             ));
+            if !skipped.is_empty() {
+                out.push_str(&format!(" (skipped: {})", skipped.join(", ")));
+            }
+            out.push('\n');
+            if let Some(why) = &found.incomplete {
+                out.push_str(&format!(
+                    "{}: incomplete: {}\n",
+                    printable(target),
+                    printable(why)
+                ));
+            }
             out
         }
         MessageFormat::Json => {
-            let doc =
-                serde_json::json!({ "source": target, "checks": checked, "findings": findings });
+            let mut doc = serde_json::json!({
+                "source": target,
+                "checks": found.checked,
+                "findings": findings,
+                "skipped": skipped,
+                "complete": found.incomplete.is_none(),
+            });
+            if let Some(why) = &found.incomplete {
+                doc["incomplete"] = serde_json::Value::from(why.as_str());
+            }
             serde_json::to_string(&doc).unwrap_or_default() + "\n"
         }
     };

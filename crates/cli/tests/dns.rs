@@ -207,3 +207,278 @@ fn check_exits_0_when_dns_matches_and_1_when_it_does_not() {
         .collect();
     assert_eq!(codes, ["MK430"], "{doc:#}");
 }
+
+/// `dns check` with `--message-format json` only: its report is JSON too.
+fn check_json(config: &Path, args: &[&str]) -> (std::process::Output, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let out = cargo_bin_cmd!("mailu-k8s")
+        .args(["--message-format", "json", "dns", "check", s(config)])
+        .args(args)
+        .output()
+        .expect("runs");
+    (out, started.elapsed())
+}
+
+/// A server that answers every question with another ID (a spoofer's answers, ignored).
+fn wrong_ids_server() -> std::net::SocketAddr {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
+    let addr = sock.local_addr().expect("address");
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            if n < 12 {
+                continue;
+            }
+            let mut answer = buf[..n].to_vec();
+            answer[0] ^= 0xff;
+            answer[2] |= 0x80;
+            answer[3] = (answer[3] & 0xf0) | 5;
+            let _ = sock.send_to(&answer, from);
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_server_that_does_not_answer_is_a_finding_within_two_seconds() {
+    let (_dir, config) = setup(CONFIG);
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("a free port");
+    // Bound, never read: it answers nothing.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
+    let servers = [
+        ("closed port", closed, "the port is closed"),
+        (
+            "silent",
+            silent.local_addr().expect("address"),
+            "no answer from",
+        ),
+        ("wrong IDs", wrong_ids_server(), "another ID"),
+    ];
+    for (what, addr, why) in servers {
+        let (out, took) = check_json(&config, &["--nameserver", &addr.to_string()]);
+        assert!(
+            took <= std::time::Duration::from_secs(2),
+            "{what}: took {took:?}"
+        );
+        assert_eq!(out.status.code(), Some(1), "{what}");
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{what}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        assert_eq!(doc["complete"], false, "{what}: {doc:#}");
+        let finding = &doc["findings"][0];
+        assert_eq!(finding["code"], "MK460", "{what}: {doc:#}");
+        assert!(
+            finding["message"].as_str().is_some_and(|m| m.contains(why)),
+            "{what}: {doc:#}"
+        );
+        assert!(
+            finding["hint"]
+                .as_str()
+                .is_some_and(|h| h.contains(&format!("is a DNS server listening on {addr}?"))),
+            "{what}: {doc:#}"
+        );
+    }
+    // Usage errors stay exit 2, as JSON too.
+    let (out, _) = check_json(&config, &["--nameserver", "not-an-address"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stderr).expect("JSON on stderr");
+    assert!(
+        doc["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not-an-address"))
+    );
+    let (out, _) = check_json(&config, &["--skip", "zone"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stderr).expect("JSON on stderr");
+    assert!(
+        doc["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("report-auth"))
+    );
+}
+
+/// The zones `dns plan` writes for CONFIG (with keys), and the reverse zone of its egress
+/// address, for the NSD tests below.
+fn served_zones(dir: &Path, config: &Path) -> (String, String) {
+    cargo_bin_cmd!("mailu-k8s")
+        .args([
+            "dkim",
+            "keygen",
+            s(config),
+            "-o",
+            s(&dir.join("secret.yaml")),
+        ])
+        .assert()
+        .success();
+    let zone = String::from_utf8_lossy(&plan(config, &[]).stdout).into_owned();
+    let reverse = format!(
+        "{}25.113.0.203.in-addr.arpa. 300 IN PTR out.example.com.\n",
+        common::zone_header("113.0.203.in-addr.arpa")
+    );
+    (zone, reverse)
+}
+
+fn with_dmarc(zone: &str, record: &str) -> String {
+    zone.lines()
+        .map(|l| {
+            if l.starts_with("_dmarc.example.com.") {
+                format!("_dmarc.example.com. 3600 IN TXT {record}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
+/// `dns check` of CONFIG's planned zones with the DMARC record replaced by `record` (zone-file
+/// syntax), in `format`.
+fn check_with_dmarc(record: &str, format: &str) -> std::process::Output {
+    let (dir, config) = setup(CONFIG);
+    let (zone, reverse) = served_zones(dir.path(), &config);
+    let nsd = common::Nsd::start(&[
+        ("example.com".to_owned(), with_dmarc(&zone, record)),
+        ("113.0.203.in-addr.arpa".to_owned(), reverse),
+    ]);
+    cargo_bin_cmd!("mailu-k8s")
+        .args([
+            "dns",
+            "check",
+            s(&config),
+            "--format",
+            format,
+            "--nameserver",
+        ])
+        .arg(nsd.addr.to_string())
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn a_dmarc_record_of_any_bytes_is_judged_not_crashed_on() {
+    if !common::nsd_available("a_dmarc_record_of_any_bytes_is_judged_not_crashed_on") {
+        return;
+    }
+    // `v=DMARCé`, and invalid UTF-8: judged (MK431), no panic (exit 101 before).
+    for record in [
+        "\"v=DMARC\\195\\169; p=reject\"",
+        "\"v=DMARC\\255; p=reject\"",
+    ] {
+        let out = check_with_dmarc(record, "json");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{record}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let codes: Vec<&str> = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| f["code"].as_str())
+            .collect();
+        assert_eq!(codes, ["MK431"], "{record}: {doc:#}");
+    }
+}
+
+#[test]
+fn control_characters_in_records_are_printed_escaped() {
+    if !common::nsd_available("control_characters_in_records_are_printed_escaped") {
+        return;
+    }
+    // ESC, BEL, CR and LF in a record cannot retitle the terminal or forge a line.
+    let forged = "\"v=DMARC1; p=none\\027]0;pwned\\007\\013\\010error[MK000]: forged\\010DNS: 99 checks, 0 problem(s), 0 warning(s)\"";
+    let out = check_with_dmarc(forged, "text");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(
+        !text.contains(['\u{1b}', '\u{7}', '\r']),
+        "raw control characters: {text:?}"
+    );
+    assert!(
+        text.lines()
+            .all(|l| !l.starts_with("error[MK000]") && !l.starts_with("DNS: 99")),
+        "{text}"
+    );
+    assert!(
+        text.contains("\\u{1b}]0;pwned\\u{7}\\r\\nerror[MK000]: forged\\n"),
+        "{text}"
+    );
+    let json = check_with_dmarc(forged, "json");
+    let doc: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert!(
+        doc["findings"][0]["value"]
+            .as_str()
+            .is_some_and(|v| v.contains("\u{1b}]0;pwned\u{7}\r\n")),
+        "JSON keeps the value as it is: {doc:#}"
+    );
+}
+
+#[test]
+fn an_authoritative_server_is_a_ci_gate() {
+    if !common::nsd_available("an_authoritative_server_is_a_ci_gate") {
+        return;
+    }
+    let (dir, config) = setup(CONFIG);
+    let (zone, reverse) = served_zones(dir.path(), &config);
+    // Our zone only, as an authoritative server holds it; the reverse zone elsewhere.
+    let ours = common::Nsd::start(&[("example.com".to_owned(), zone)]);
+    let elsewhere = common::Nsd::start(&[("113.0.203.in-addr.arpa".to_owned(), reverse)]);
+    let ours = ours.addr.to_string();
+    let elsewhere = elsewhere.addr.to_string();
+
+    let (alone, _) = check_json(&config, &["--nameserver", &ours]);
+    assert_eq!(alone.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&alone.stdout).expect("JSON");
+    let finding = &doc["findings"][0];
+    assert_eq!(finding["code"], "MK460", "{doc:#}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("REFUSED")),
+        "{doc:#}"
+    );
+    assert!(
+        finding["path"]
+            .as_str()
+            .is_some_and(|p| p.contains(".arpa PTR")),
+        "{doc:#}"
+    );
+
+    let (scoped, _) = check_json(&config, &["--nameserver", &ours, "--skip", "ptr"]);
+    let doc: Value = serde_json::from_slice(&scoped.stdout).expect("JSON");
+    assert_eq!(scoped.status.code(), Some(0), "{doc:#}");
+    assert_eq!(doc["skipped"], serde_json::json!(["ptr"]));
+    assert_eq!(doc["complete"], true);
+
+    let (only, _) = check_json(&config, &["--nameserver", &ours, "--only", "dmarc,spf"]);
+    let doc: Value = serde_json::from_slice(&only.stdout).expect("JSON");
+    assert_eq!(only.status.code(), Some(0), "{doc:#}");
+    assert!(
+        doc["skipped"].as_array().is_some_and(|s| s.len() == 9),
+        "{doc:#}"
+    );
+
+    let (split, _) = check_json(
+        &config,
+        &[
+            "--authoritative",
+            &ours,
+            "--nameserver",
+            &elsewhere,
+            "--timeout",
+            "10s",
+        ],
+    );
+    let doc: Value = serde_json::from_slice(&split.stdout).expect("JSON");
+    assert_eq!(split.status.code(), Some(0), "{doc:#}");
+    assert!(
+        doc["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("authoritative for example.com")),
+        "{doc:#}"
+    );
+}

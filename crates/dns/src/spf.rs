@@ -25,7 +25,8 @@ pub enum Qualifier {
 }
 
 impl Qualifier {
-    fn prefix(self) -> &'static str {
+    /// `-`, `~`, `?`, or nothing for `+`.
+    pub fn prefix(self) -> &'static str {
         match self {
             Qualifier::Pass => "",
             Qualifier::Fail => "-",
@@ -366,6 +367,27 @@ pub async fn records<L: Lookup>(dns: &L, name: &str) -> Answer<String> {
     }
 }
 
+/// The one SPF record at a name, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fetched {
+    Record(String),
+    /// No SPF record (NXDOMAIN, no TXT records, or none of them SPF): a void lookup.
+    None,
+    /// More than one SPF record: a permerror (§4.5).
+    Multiple(usize),
+    /// The query failed (timeout, SERVFAIL): a temperror.
+    Failed(String),
+}
+
+async fn fetch<L: Lookup>(dns: &L, name: &str) -> Fetched {
+    match records(dns, name).await {
+        Answer::Found(r) if r.len() > 1 => Fetched::Multiple(r.len()),
+        Answer::Found(r) => r.into_iter().next().map_or(Fetched::None, Fetched::Record),
+        Answer::Failed(e) => Fetched::Failed(e),
+        Answer::NxDomain | Answer::NoData => Fetched::None,
+    }
+}
+
 /// Counters shared by one evaluation.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -384,8 +406,9 @@ impl Counts {
         Ok(())
     }
 
-    fn void<T>(&mut self, answer: &Answer<T>) -> Result<(), SpfResult> {
-        if answer.is_void() {
+    /// Counts a void lookup when `void`.
+    fn void_if(&mut self, void: bool) -> Result<(), SpfResult> {
+        if void {
             self.void_lookups += 1;
             if self.void_lookups > MAX_VOID_LOOKUPS {
                 return Err(SpfResult::PermError(format!(
@@ -393,8 +416,14 @@ impl Counts {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Counts `answer` for the void-lookup limit; a failed query is a temperror naming `name`.
+    fn void<T>(&mut self, name: &str, answer: &Answer<T>) -> Result<(), SpfResult> {
+        self.void_if(answer.is_void())?;
         if let Some(e) = answer.failure() {
-            return Err(SpfResult::TempError(e.to_owned()));
+            return Err(SpfResult::TempError(format!("{name}: {e}")));
         }
         Ok(())
     }
@@ -404,8 +433,11 @@ impl Counts {
 #[derive(Debug, Clone)]
 pub struct Query {
     pub ip: IpAddr,
-    /// The envelope sender's local part and the HELO name, for macros.
+    /// The envelope sender's local part and domain (`%{l}`, `%{o}`, `%{s}`), and the HELO name
+    /// (`%{h}`), for macros. The sender's domain is where evaluation starts; includes and
+    /// redirects change `%{d}`, never `%{o}`.
     pub local_part: String,
+    pub sender_domain: String,
     pub helo: String,
 }
 
@@ -420,13 +452,27 @@ pub fn check_host<'a, L: Lookup>(
     counts: &'a mut Counts,
 ) -> Boxed<'a, SpfResult> {
     Box::pin(async move {
-        let text = match records(dns, &domain).await {
-            Answer::Found(r) if r.len() > 1 => {
-                return SpfResult::PermError(format!("{} SPF records at {domain}", r.len()));
+        let fetched = fetch(dns, &domain).await;
+        check_fetched(dns, q, domain, fetched, counts).await
+    })
+}
+
+/// [`check_host`] with the record at `domain` already fetched.
+fn check_fetched<'a, L: Lookup>(
+    dns: &'a L,
+    q: &'a Query,
+    domain: String,
+    fetched: Fetched,
+    counts: &'a mut Counts,
+) -> Boxed<'a, SpfResult> {
+    Box::pin(async move {
+        let text = match fetched {
+            Fetched::Record(t) => t,
+            Fetched::Multiple(n) => {
+                return SpfResult::PermError(format!("{n} SPF records at {domain}"));
             }
-            Answer::Found(mut r) => r.remove(0),
-            Answer::Failed(e) => return SpfResult::TempError(e),
-            Answer::NxDomain | Answer::NoData => return SpfResult::None,
+            Fetched::Failed(e) => return SpfResult::TempError(format!("{domain}: {e}")),
+            Fetched::None => return SpfResult::None,
         };
         let spf = match Spf::parse(&text) {
             Ok(s) => s,
@@ -476,9 +522,9 @@ async fn evaluate<L: Lookup>(
             Mechanism::Include(target) => {
                 let target = expand(target, q, domain);
                 // The target's own record: a void lookup when there is none.
-                let found = records(dns, &target).await;
-                counts.void(&found)?;
-                match check_host(dns, q, target.clone(), counts).await {
+                let fetched = fetch(dns, &target).await;
+                counts.void_if(fetched == Fetched::None)?;
+                match check_fetched(dns, q, target.clone(), fetched, counts).await {
                     SpfResult::Pass => true,
                     SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => false,
                     SpfResult::None => {
@@ -500,7 +546,7 @@ async fn evaluate<L: Lookup>(
                     .as_deref()
                     .map_or(domain.to_owned(), |d| expand(d, q, domain));
                 let mx = dns.mx(&target).await;
-                counts.void(&mx)?;
+                counts.void(&target, &mx)?;
                 if mx.records().len() > MAX_MX_NAMES {
                     return Err(SpfResult::PermError(format!(
                         "mx:{target} has more than {MAX_MX_NAMES} MX records"
@@ -520,7 +566,7 @@ async fn evaluate<L: Lookup>(
                     .as_deref()
                     .map_or(domain.to_owned(), |d| expand(d, q, domain));
                 let names = dns.ptr(q.ip).await;
-                counts.void(&names)?;
+                counts.void(&crate::lookup::reverse_name(q.ip), &names)?;
                 let mut any = false;
                 for name in names.records().iter().take(MAX_MX_NAMES) {
                     let confirmed = addresses_match(dns, q.ip, name, None, None, counts, false)
@@ -536,7 +582,7 @@ async fn evaluate<L: Lookup>(
             Mechanism::Exists(d) => {
                 let target = expand(d, q, domain);
                 let a = dns.a(&target).await;
-                counts.void(&a)?;
+                counts.void(&target, &a)?;
                 !a.records().is_empty()
             }
         };
@@ -561,7 +607,7 @@ async fn addresses_match<L: Lookup>(
         IpAddr::V4(_) => {
             let a = dns.a(name).await;
             if count_void {
-                counts.void(&a)?;
+                counts.void(name, &a)?;
             }
             a.records()
                 .iter()
@@ -570,7 +616,7 @@ async fn addresses_match<L: Lookup>(
         IpAddr::V6(_) => {
             let a = dns.aaaa(name).await;
             if count_void {
-                counts.void(&a)?;
+                counts.void(name, &a)?;
             }
             a.records()
                 .iter()
@@ -599,12 +645,13 @@ pub fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 }
 
 /// Expands the macros of a domain-spec (§7): `%{s}`, `%{l}`, `%{o}`, `%{d}`, `%{i}`, `%{h}`,
-/// `%{v}`, with digit and `r` transformers and delimiters; `%%`, `%_`, `%-`.
+/// `%{v}`, with digit and `r` transformers and delimiters; `%%`, `%_`, `%-`. An upper-case macro
+/// letter URL-escapes its value. A result longer than a domain name may be loses labels from the
+/// left until it fits (§7.3). `domain` is the domain being evaluated (`%{d}`).
 pub fn expand(spec: &str, q: &Query, domain: &str) -> String {
     if !spec.contains('%') {
         return spec.to_ascii_lowercase();
     }
-    let sender_domain = domain.to_owned();
     let mut out = String::new();
     let mut chars = spec.chars().peekable();
     while let Some(c) = chars.next() {
@@ -625,10 +672,11 @@ pub fn expand(spec: &str, q: &Query, domain: &str) -> String {
                     body.push(c);
                 }
                 let mut it = body.chars();
-                let letter = it.next().unwrap_or('d').to_ascii_lowercase();
+                let raw_letter = it.next().unwrap_or('d');
+                let letter = raw_letter.to_ascii_lowercase();
                 let rest: String = it.collect();
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                let after = &rest[digits.len()..];
+                let after = rest.get(digits.len()..).unwrap_or("");
                 let reverse = after.starts_with(['r', 'R']);
                 let delims: Vec<char> = after
                     .trim_start_matches(['r', 'R'])
@@ -636,9 +684,10 @@ pub fn expand(spec: &str, q: &Query, domain: &str) -> String {
                     .filter(|c| ".-+,/_=".contains(*c))
                     .collect();
                 let value = match letter {
-                    's' => format!("{}@{sender_domain}", q.local_part),
+                    's' => format!("{}@{}", q.local_part, q.sender_domain),
                     'l' => q.local_part.clone(),
-                    'o' | 'd' => sender_domain.clone(),
+                    'o' => q.sender_domain.clone(),
+                    'd' => domain.to_owned(),
                     'i' => match q.ip {
                         IpAddr::V4(a) => a.to_string(),
                         IpAddr::V6(a) => a
@@ -671,7 +720,12 @@ pub fn expand(spec: &str, q: &Query, domain: &str) -> String {
                 {
                     parts = parts.split_off(parts.len() - n);
                 }
-                out.push_str(&parts.join("."));
+                let joined = parts.join(".");
+                if raw_letter.is_ascii_uppercase() {
+                    out.push_str(&url_escape(&joined));
+                } else {
+                    out.push_str(&joined);
+                }
             }
             Some(other) => {
                 out.push('%');
@@ -680,66 +734,143 @@ pub fn expand(spec: &str, q: &Query, domain: &str) -> String {
             None => out.push('%'),
         }
     }
-    out.to_ascii_lowercase()
+    truncate_domain(out.to_ascii_lowercase())
+}
+
+/// The longest domain name in text form, without the trailing dot (§7.3).
+pub const MAX_DOMAIN_LEN: usize = 253;
+
+/// Drops labels from the left until `name` is at most [`MAX_DOMAIN_LEN`] characters (§7.3).
+pub fn truncate_domain(mut name: String) -> String {
+    while name.len() > MAX_DOMAIN_LEN {
+        match name.find('.') {
+            Some(i) => {
+                name.drain(..=i);
+            }
+            None => break,
+        }
+    }
+    name
+}
+
+/// URL escaping (RFC 3986): every byte outside the unreserved set as `%XX` (§7.3).
+fn url_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A record's whole tree: every lookup and void lookup it can cost, whatever the address (what
-/// checkdmarc and similar tools count), and the first error found.
+/// checkdmarc and similar tools count). The walk stops as soon as a limit is passed or a loop is
+/// found, so a hostile record costs at most a few dozen queries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Analysis {
+    /// Counted until a limit is passed: `lookups` is then [`MAX_LOOKUPS`] + 1 ("more than 10").
     pub counts: Counts,
+    /// The first permanent error: a record that does not parse, an include without SPF, two
+    /// records at a name, a limit passed, a loop.
     pub error: Option<String>,
+    /// The first query that failed (timeout, SERVFAIL): the tree could not be read whole, and
+    /// nothing is concluded from the missing part.
+    pub failed: Option<String>,
+    /// An include or redirect that leads back to a record on its own path: the names, in order,
+    /// ending with the repeated one.
+    pub looped: Option<Vec<String>>,
+}
+
+impl Analysis {
+    /// Whether the walk passed a limit or found a loop (no more queries are made).
+    fn stopped(&self) -> bool {
+        self.looped.is_some()
+            || self.counts.lookups > MAX_LOOKUPS
+            || self.counts.void_lookups > MAX_VOID_LOOKUPS
+    }
+
+    fn void(&mut self) {
+        self.counts.void_lookups += 1;
+    }
 }
 
 /// Walks the record at `domain` and everything it includes or redirects to.
 pub async fn analyse<L: Lookup>(dns: &L, domain: &str) -> Analysis {
     let mut a = Analysis::default();
-    walk(dns, domain.to_owned(), &mut a, 0).await;
-    if a.error.is_none() {
-        if a.counts.lookups > MAX_LOOKUPS {
-            a.error = Some(format!(
-                "{} DNS lookups; at most {MAX_LOOKUPS} are allowed",
-                a.counts.lookups
-            ));
-        } else if a.counts.void_lookups > MAX_VOID_LOOKUPS {
-            a.error = Some(format!(
-                "{} void lookups; at most {MAX_VOID_LOOKUPS} are allowed",
-                a.counts.void_lookups
-            ));
+    let domain = domain.to_ascii_lowercase();
+    match fetch(dns, &domain).await {
+        Fetched::Record(text) => {
+            let mut path = vec![domain.clone()];
+            walk(dns, domain, text, &mut a, &mut path).await;
         }
+        Fetched::Multiple(n) => a.error = Some(format!("{n} SPF records at {domain}")),
+        Fetched::Failed(e) => a.failed = Some(format!("{domain}: {e}")),
+        Fetched::None => {}
+    }
+    if let Some(chain) = &a.looped {
+        a.error = Some(format!("an include loop: {}", chain.join(" → ")));
+    } else if a.counts.lookups > MAX_LOOKUPS {
+        a.error = Some(format!(
+            "more than {MAX_LOOKUPS} DNS lookups; at most {MAX_LOOKUPS} are allowed"
+        ));
+    } else if a.counts.void_lookups > MAX_VOID_LOOKUPS {
+        a.error = Some(format!(
+            "more than {MAX_VOID_LOOKUPS} void lookups; at most {MAX_VOID_LOOKUPS} are allowed"
+        ));
     }
     a
+}
+
+/// Follows `target` (an include or redirect of the record at the end of `path`): its record, a
+/// void lookup when it has none, a loop when it is on the path.
+async fn follow<L: Lookup>(
+    dns: &L,
+    target: String,
+    a: &mut Analysis,
+    path: &mut Vec<String>,
+    what: &str,
+) {
+    if path.contains(&target) {
+        let mut chain = path.clone();
+        chain.push(target);
+        a.looped = Some(chain);
+        return;
+    }
+    match fetch(dns, &target).await {
+        Fetched::Record(text) => {
+            path.push(target.clone());
+            walk(dns, target, text, a, path).await;
+            path.pop();
+        }
+        Fetched::None => {
+            a.void();
+            a.error
+                .get_or_insert(format!("{what}:{target} has no SPF record"));
+        }
+        Fetched::Multiple(n) => {
+            a.error
+                .get_or_insert(format!("{n} SPF records at {target}"));
+        }
+        Fetched::Failed(e) => {
+            a.failed.get_or_insert(format!("{target}: {e}"));
+        }
+    }
 }
 
 fn walk<'a, L: Lookup>(
     dns: &'a L,
     domain: String,
+    text: String,
     a: &'a mut Analysis,
-    depth: u32,
+    path: &'a mut Vec<String>,
 ) -> Boxed<'a, ()> {
     Box::pin(async move {
-        // Far past the limit, or a loop: stop counting.
-        if depth > 2 * MAX_LOOKUPS || a.counts.lookups > 2 * MAX_LOOKUPS {
+        if a.stopped() {
             return;
         }
-        let text = match records(dns, &domain).await {
-            Answer::Found(r) if r.len() > 1 => {
-                a.error
-                    .get_or_insert(format!("{} SPF records at {domain}", r.len()));
-                return;
-            }
-            Answer::Found(mut r) => r.remove(0),
-            Answer::Failed(e) => {
-                a.error.get_or_insert(format!("{domain}: {e}"));
-                return;
-            }
-            Answer::NxDomain | Answer::NoData => {
-                if depth > 0 {
-                    a.error.get_or_insert(format!("{domain} has no SPF record"));
-                }
-                return;
-            }
-        };
         let spf = match Spf::parse(&text) {
             Ok(s) => s,
             Err(e) => {
@@ -750,7 +881,13 @@ fn walk<'a, L: Lookup>(
         let q = Query {
             ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             local_part: "postmaster".into(),
+            sender_domain: path.first().cloned().unwrap_or_else(|| domain.clone()),
             helo: domain.clone(),
+        };
+        let macro_free = |d: &Option<String>| d.as_deref().is_none_or(|d| !d.contains('%'));
+        let target_of = |d: &Option<String>| {
+            d.as_deref()
+                .map_or(domain.clone(), |d| expand(d, &q, &domain))
         };
         for term in &spf.terms {
             let Term::Directive(_, m) = term else {
@@ -760,30 +897,29 @@ fn walk<'a, L: Lookup>(
                 continue;
             }
             a.counts.lookups += 1;
-            let macro_free = |d: &Option<String>| d.as_deref().is_none_or(|d| !d.contains('%'));
+            if a.stopped() {
+                return;
+            }
             match m {
                 Mechanism::Include(t) if !t.contains('%') => {
-                    let target = t.to_ascii_lowercase();
-                    if records(dns, &target).await.is_void() {
-                        a.counts.void_lookups += 1;
-                    }
-                    walk(dns, target, a, depth + 1).await;
+                    follow(dns, t.to_ascii_lowercase(), a, path, "include").await;
                 }
                 Mechanism::A { domain: d, .. } if macro_free(d) => {
-                    let target = d
-                        .as_deref()
-                        .map_or(domain.clone(), |d| expand(d, &q, &domain));
-                    if dns.a(&target).await.is_void() && dns.aaaa(&target).await.is_void() {
-                        a.counts.void_lookups += 1;
+                    let target = target_of(d);
+                    let (v4, v6) = tokio::join!(dns.a(&target), dns.aaaa(&target));
+                    if let Some(e) = v4.failure().or(v6.failure()) {
+                        a.failed.get_or_insert(format!("{target}: {e}"));
+                    } else if v4.is_void() && v6.is_void() {
+                        a.void();
                     }
                 }
                 Mechanism::Mx { domain: d, .. } if macro_free(d) => {
-                    let target = d
-                        .as_deref()
-                        .map_or(domain.clone(), |d| expand(d, &q, &domain));
+                    let target = target_of(d);
                     let mx = dns.mx(&target).await;
-                    if mx.is_void() {
-                        a.counts.void_lookups += 1;
+                    if let Some(e) = mx.failure() {
+                        a.failed.get_or_insert(format!("{target}: {e}"));
+                    } else if mx.is_void() {
+                        a.void();
                     }
                     if mx.records().len() > MAX_MX_NAMES {
                         a.error.get_or_insert(format!(
@@ -791,23 +927,29 @@ fn walk<'a, L: Lookup>(
                         ));
                     }
                 }
-                Mechanism::Exists(d)
-                    if !d.contains('%') && dns.a(&d.to_ascii_lowercase()).await.is_void() =>
-                {
-                    a.counts.void_lookups += 1;
+                Mechanism::Exists(d) if !d.contains('%') => {
+                    let target = d.to_ascii_lowercase();
+                    let found = dns.a(&target).await;
+                    if let Some(e) = found.failure() {
+                        a.failed.get_or_insert(format!("{target}: {e}"));
+                    } else if found.is_void() {
+                        a.void();
+                    }
                 }
                 _ => {}
+            }
+            if a.stopped() {
+                return;
             }
         }
         if let Some(target) = spf.redirect()
             && !target.contains('%')
         {
             a.counts.lookups += 1;
-            let target = target.to_ascii_lowercase();
-            if records(dns, &target).await.is_void() {
-                a.counts.void_lookups += 1;
+            if a.stopped() {
+                return;
             }
-            walk(dns, target, a, depth + 1).await;
+            follow(dns, target.to_ascii_lowercase(), a, path, "redirect").await;
         }
     })
 }
@@ -846,6 +988,7 @@ mod tests {
         Query {
             ip: ip.parse().expect("ip"),
             local_part: "postmaster".into(),
+            sender_domain: "example.com".into(),
             helo: "out.example.com".into(),
         }
     }
@@ -960,6 +1103,93 @@ mod tests {
         assert_eq!(
             expand("plain.Example.com", &q, "example.com"),
             "plain.example.com"
+        );
+    }
+
+    #[test]
+    fn sender_macros_keep_the_sender_inside_includes() {
+        let q = query("192.0.2.3");
+        // Evaluating an include: %{d} is the include's domain; %{o} and %{s} stay the sender's.
+        assert_eq!(
+            expand("%{o}.%{d}", &q, "_spf.example.net"),
+            "example.com._spf.example.net"
+        );
+        assert_eq!(
+            expand("%{s}", &q, "_spf.example.net"),
+            "postmaster@example.com"
+        );
+        assert_eq!(expand("%{L}", &q, "x"), "postmaster");
+        assert_eq!(
+            expand("%{S}.x", &q, "x"),
+            "postmaster%40example.com.x",
+            "upper case is URL-escaped"
+        );
+        let dns = Table::default()
+            .txt("example.com", "v=spf1 include:_spf.example.net -all")
+            .txt(
+                "_spf.example.net",
+                "v=spf1 exists:%{o}.allow.example.net -all",
+            )
+            .a("example.com.allow.example.net", "127.0.0.2");
+        let mut c = Counts::default();
+        assert_eq!(
+            run(check_host(
+                &dns,
+                &query("192.0.2.3"),
+                "example.com".into(),
+                &mut c
+            )),
+            SpfResult::Pass
+        );
+    }
+
+    #[test]
+    fn long_expansions_lose_labels_from_the_left() {
+        let q = query("2001:db8::1");
+        let spec = "%{i}.%{i}.%{i}.%{i}._spf.example.com";
+        let full = 4 * 63 + 3 + "._spf.example.com".len();
+        assert!(full > MAX_DOMAIN_LEN);
+        let out = expand(spec, &q, "example.com");
+        assert!(out.len() <= MAX_DOMAIN_LEN, "{} characters", out.len());
+        assert!(out.len() > MAX_DOMAIN_LEN - 2, "only whole labels go");
+        assert!(out.ends_with(".0.0.0.1._spf.example.com"), "{out}");
+        assert!(!out.starts_with('.'));
+        assert_eq!(
+            truncate_domain("a".repeat(300)),
+            "a".repeat(300),
+            "one label too long stays (the query fails)"
+        );
+    }
+
+    #[test]
+    fn the_walk_stops_at_the_limits_and_names_loops() {
+        let looped = Table::default().txt("example.com", "v=spf1 redirect=example.com");
+        let a = run(analyse(&looped, "example.com"));
+        assert_eq!(
+            a.looped,
+            Some(vec!["example.com".to_owned(), "example.com".to_owned()])
+        );
+        assert!(a.error.is_some_and(|e| e.contains("loop")));
+        assert!(looped.asked() <= 2, "{} queries", looped.asked());
+        // Lookups past the limit are counted once ("more than 10") and never asked.
+        let many: Vec<String> = (0..500).map(|i| format!("a:n{i}.example.com")).collect();
+        let mut wide =
+            Table::default().txt("example.com", &format!("v=spf1 {} -all", many.join(" ")));
+        for i in 0..500 {
+            wide = wide.a(&format!("n{i}.example.com"), "192.0.2.1");
+        }
+        let a = run(analyse(&wide, "example.com"));
+        assert_eq!(a.counts.lookups, MAX_LOOKUPS + 1);
+        assert!(wide.asked() <= 1 + 2 * 10, "{} queries", wide.asked());
+        // A failed query is not a broken record.
+        let failing = Table::default()
+            .txt("example.com", "v=spf1 include:_spf.example.net -all")
+            .fail("_spf.example.net", "TXT");
+        let a = run(analyse(&failing, "example.com"));
+        assert_eq!(a.error, None);
+        assert!(
+            a.failed
+                .is_some_and(|e| e.starts_with("_spf.example.net: "))
         );
     }
 

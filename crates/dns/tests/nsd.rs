@@ -6,11 +6,14 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use mailu_k8s_config::{Code, Config};
+use mailu_k8s_dns::check::{Check, Options, Scope};
 use mailu_k8s_dns::dkim::PublicKey;
 use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
 use mailu_k8s_dns::{check, keygen, write};
@@ -145,9 +148,16 @@ impl Zones {
     }
 
     fn serve(&self) -> Nsd {
+        self.serve_only(|_| true)
+    }
+
+    /// A server for the zones `keep` selects (the mail domains: an authoritative server; the
+    /// others: what a recursive resolver would find).
+    fn serve_only(&self, keep: impl Fn(&str) -> bool) -> Nsd {
         let zones: Vec<(String, String)> = self
             .zones
             .iter()
+            .filter(|(z, _)| keep(z))
             .map(|(z, t)| (z.clone(), t.clone()))
             .collect();
         Nsd::start(&zones)
@@ -485,4 +495,234 @@ fn every_emitted_zone_passes_nsd_checkzone() {
         }
     }
     assert!(seen >= 10, "{seen} zones checked");
+}
+
+/// A UDP proxy in front of a server that passes every question on except those for one name,
+/// which it drops: a server that answers some questions and stays silent on others. Stops when
+/// dropped.
+struct DroppingProxy {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for DroppingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The question's name of a DNS message, lower case, without the trailing dot.
+fn question_name(msg: &[u8]) -> Option<String> {
+    let mut i = 12;
+    let mut labels = Vec::new();
+    loop {
+        let len = usize::from(*msg.get(i)?);
+        if len == 0 {
+            return Some(labels.join(".").to_ascii_lowercase());
+        }
+        labels.push(String::from_utf8_lossy(msg.get(i + 1..i + 1 + len)?).into_owned());
+        i += 1 + len;
+    }
+}
+
+impl DroppingProxy {
+    fn start(upstream: SocketAddr, dropped: fn(&str) -> bool) -> DroppingProxy {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("proxy socket");
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("timeout");
+        let addr = sock.local_addr().expect("proxy address");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut answer = [0u8; 65536];
+            while !flag.load(Ordering::Relaxed) {
+                let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                if question_name(&buf[..n]).is_some_and(|q| dropped(&q)) {
+                    continue;
+                }
+                let Ok(up) = UdpSocket::bind("127.0.0.1:0") else {
+                    continue;
+                };
+                let _ = up.set_read_timeout(Some(Duration::from_secs(1)));
+                if up.send_to(&buf[..n], upstream).is_ok()
+                    && let Ok(m) = up.recv(&mut answer)
+                {
+                    let _ = sock.send_to(&answer[..m], from);
+                }
+            }
+        });
+        DroppingProxy {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+/// A server that answers everything but one question: that query is a finding (MK460) when the
+/// time limit passes, every other check is reported as found, and the check ends on time.
+#[test]
+fn an_unanswered_query_is_a_finding_and_the_rest_is_reported() {
+    if !nsd_available("an_unanswered_query_is_a_finding_and_the_rest_is_reported") {
+        return;
+    }
+    let config = config("egress-node-ips");
+    let plan = plan_for(&config, &keys(&config).0);
+    let nsd = Zones::of(&plan).serve();
+    let proxy = DroppingProxy::start(nsd.addr, |q| q == "_dmarc.example.com");
+    let started = Instant::now();
+    let outcome = check::run_with(
+        &plan,
+        &Options {
+            nameserver: Some(proxy.addr),
+            timeout: Duration::from_millis(1500),
+            ..Options::default()
+        },
+    )
+    .expect("check runs");
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    assert_eq!(
+        outcome
+            .findings
+            .iter()
+            .map(|d| (d.code, d.path.as_str()))
+            .collect::<Vec<_>>(),
+        [(Code::LookupFailed, "_dmarc.example.com TXT (DMARC)")],
+        "{:#?}",
+        outcome.findings
+    );
+    assert!(outcome.findings[0].message.contains("time limit (1.5s)"));
+    assert!(outcome.checked > 20, "{} checks", outcome.checked);
+    assert!(
+        outcome
+            .incomplete
+            .as_deref()
+            .is_some_and(|w| w.contains("1 queries unanswered")),
+        "{:?}",
+        outcome.incomplete
+    );
+}
+
+/// `dns check` as a CI gate: the authoritative server holds only the mail domains' zones; the
+/// reverse zones and the report domain are elsewhere (a second NSD stands in for the recursive
+/// resolver that finds them).
+#[test]
+fn the_authoritative_server_for_our_zones_and_a_resolver_for_the_rest() {
+    if !nsd_available("the_authoritative_server_for_our_zones_and_a_resolver_for_the_rest") {
+        return;
+    }
+    let config = config("egress-cilium-1.17");
+    let plan = plan_for(&config, &keys(&config).0);
+    let zones = Zones::of(&plan);
+    let ours = |z: &str| plan.domains.iter().any(|d| d.domain == z);
+    let authoritative = zones.serve_only(ours);
+    let elsewhere = zones.serve_only(|z| !ours(z));
+    let run = |options: Options| check::run_with(&plan, &options).expect("check runs");
+
+    // The authoritative server alone cannot pass: it refuses the names it does not hold.
+    let alone = run(Options {
+        nameserver: Some(authoritative.addr),
+        ..Options::default()
+    });
+    let failed: Vec<&str> = alone
+        .findings
+        .iter()
+        .filter(|d| d.code == Code::LookupFailed)
+        .map(|d| d.path.as_str())
+        .collect();
+    assert!(
+        !failed.is_empty()
+            && alone.findings.iter().all(|d| d.code == Code::LookupFailed
+                && (d.path.contains(".arpa PTR") || d.path.contains("report authorization"))),
+        "{:#?}",
+        alone.findings
+    );
+    assert!(
+        alone.findings[0]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("--authoritative")),
+        "{:#?}",
+        alone.findings[0]
+    );
+
+    // Scoped to what it holds, it passes.
+    let scoped = run(Options {
+        nameserver: Some(authoritative.addr),
+        scope: Scope::skip(&[Check::Ptr, Check::ReportAuth]),
+        ..Options::default()
+    });
+    assert!(scoped.findings.is_empty(), "{:#?}", scoped.findings);
+    assert_eq!(scoped.skipped, [Check::ReportAuth, Check::Ptr]);
+
+    // Or everything, the rest from the resolver.
+    let split = run(Options {
+        nameserver: Some(elsewhere.addr),
+        authoritative: Some(authoritative.addr),
+        ..Options::default()
+    });
+    assert!(split.findings.is_empty(), "{:#?}", split.findings);
+    assert!(
+        split.checked > scoped.checked,
+        "{} ≤ {}",
+        split.checked,
+        scoped.checked
+    );
+
+    // And a broken record in our zone is found through the split.
+    let mut broken = Zones::of(&plan);
+    broken.replace_line("_dmarc.example.com.", "v=DMARC1", "; removed");
+    let authoritative = broken.serve_only(ours);
+    let split = run(Options {
+        nameserver: Some(elsewhere.addr),
+        authoritative: Some(authoritative.addr),
+        ..Options::default()
+    });
+    assert_eq!(
+        split.findings.iter().map(|d| d.code).collect::<Vec<_>>(),
+        [Code::DmarcMissing],
+        "{:#?}",
+        split.findings
+    );
+}
+
+/// Queries run at once, each given up after two attempts of 2 s: seven unanswered SRV questions
+/// cost 4 s, not 7 × 6 s, and each is a finding of its own.
+#[test]
+fn unanswered_queries_are_asked_at_once_and_given_up_after_two_attempts() {
+    if !nsd_available("unanswered_queries_are_asked_at_once_and_given_up_after_two_attempts") {
+        return;
+    }
+    let config = config("egress-node-ips");
+    let plan = plan_for(&config, &keys(&config).0);
+    let nsd = Zones::of(&plan).serve();
+    let proxy = DroppingProxy::start(nsd.addr, |q| q.ends_with("._tcp.example.com"));
+    let started = Instant::now();
+    let outcome = check::run_with(
+        &plan,
+        &Options {
+            nameserver: Some(proxy.addr),
+            ..Options::default()
+        },
+    )
+    .expect("check runs");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    let srv = plan.domains[0].srv.len();
+    assert!(srv >= 7, "{srv} SRV names");
+    assert_eq!(outcome.findings.len(), srv, "{:#?}", outcome.findings);
+    for f in &outcome.findings {
+        assert_eq!(f.code, Code::LookupFailed);
+        assert!(f.path.ends_with("._tcp.example.com SRV"), "{f:#?}");
+        assert!(f.message.contains("(2 attempts of 2s)"), "{f:#?}");
+    }
+    assert_eq!(outcome.incomplete, None);
 }
