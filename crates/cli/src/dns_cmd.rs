@@ -53,7 +53,44 @@ pub enum DnsCommand {
         /// How findings are printed (standard output).
         #[arg(long, value_enum, default_value_t = MessageFormat::Text)]
         format: MessageFormat,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
+}
+
+/// The checks that connect to the mail host (the MTA-STS policy over HTTPS).
+#[derive(clap::Args, Debug)]
+pub struct TlsArgs {
+    /// Trust the CA certificates in this PEM file instead of the system's store when verifying
+    /// `mta-sts.<domain>` (a private CA, or a test).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// `HOST:PORT:ADDR:PORT`: connect to `ADDR:PORT` when a check connects to `HOST:PORT` (as
+    /// curl's `--connect-to`; an empty `ADDR` keeps the host's own addresses). The certificate
+    /// must still be valid for `HOST`. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR:PORT")]
+    connect_to: Vec<String>,
+    /// Only ask DNS: skip the checks that connect to the mail host.
+    #[arg(long)]
+    no_connect: bool,
+}
+
+impl TlsArgs {
+    fn options(&self) -> Result<Option<mailu_k8s_dns::tls::TlsOptions>, String> {
+        if self.no_connect {
+            return Ok(None);
+        }
+        let connect_to = self
+            .connect_to
+            .iter()
+            .map(|c| c.parse().map_err(|e| format!("--connect-to: {e}")))
+            .collect::<Result<_, String>>()?;
+        Ok(Some(mailu_k8s_dns::tls::TlsOptions {
+            ca_file: self.ca_file.clone(),
+            connect_to,
+            timeout: None,
+        }))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -195,14 +232,24 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             config,
             nameserver,
             format: out,
+            tls,
         } => {
             let (source, cfg, plan) = build_plan(&config, format)?;
             let server = match nameserver.as_deref() {
                 None => None,
                 Some(raw) => Some(parse_server(raw).map_err(|e| (source.clone(), Failure::Io(e)))?),
             };
-            let findings = mailu_k8s_dns::check::run(&cfg, &plan, server)
+            let tls = tls
+                .options()
                 .map_err(|e| (source.clone(), Failure::Io(e)))?;
+            let mut findings = mailu_k8s_dns::check::run(&cfg, &plan, server)
+                .map_err(|e| (source.clone(), Failure::Io(e)))?;
+            if let Some(tls) = tls {
+                let more = mailu_k8s_dns::connected::run(&plan, server, &tls)
+                    .map_err(|e| (source.clone(), Failure::Io(e)))?;
+                findings.checked += more.checked;
+                findings.findings.extend(more.findings);
+            }
             let target = match server {
                 Some(s) => format!("DNS at {s}"),
                 None => "DNS (system resolver)".to_owned(),
