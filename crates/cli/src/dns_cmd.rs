@@ -41,6 +41,11 @@ pub enum DnsCommand {
         /// TLS-RPT). Off by default: see the README on external-dns and TXT records.
         #[arg(long)]
         with_txt: bool,
+        /// With `dns.dane`: a PEM file with front's certificate (or a public key, `BEGIN PUBLIC
+        /// KEY`) whose key the TLSA record names. Repeat it during a key rollover: the current
+        /// and the next key are both published.
+        #[arg(long, value_name = "PEM")]
+        tls_cert: Vec<PathBuf>,
     },
     /// Query the live DNS and compare it with the plan. Exit 0: all good; 1: problems found.
     Check {
@@ -58,7 +63,7 @@ pub enum DnsCommand {
     },
 }
 
-/// The checks that connect to the mail host (the MTA-STS policy over HTTPS).
+/// The checks that connect to the mail host (the MTA-STS policy over HTTPS, DANE over SMTP).
 #[derive(clap::Args, Debug)]
 pub struct TlsArgs {
     /// Trust the CA certificates in this PEM file instead of the system's store when verifying
@@ -75,21 +80,54 @@ pub struct TlsArgs {
     no_connect: bool,
 }
 
+/// The parsed `TlsArgs`: `None` with `--no-connect`.
+struct Connect(Option<mailu_k8s_dns::tls::TlsOptions>);
+
+impl Connect {
+    /// Runs the connecting checks and adds what they find to the DNS check's findings.
+    fn run(
+        &self,
+        config: &Config,
+        plan: &Plan,
+        server: Option<SocketAddr>,
+        into: &mut mailu_k8s_dns::check::Outcome,
+    ) -> Result<(), String> {
+        let Some(options) = &self.0 else {
+            return Ok(());
+        };
+        let more = mailu_k8s_dns::connected::run(config, plan, server, options)?;
+        into.checked += more.checked;
+        into.findings.extend(more.findings);
+        Ok(())
+    }
+}
+
+/// `--tls-cert`'s keys as TLSA records in the plan (with `dns.dane`).
+fn add_tls_keys(plan: &mut Plan, config: &Config, files: &[PathBuf]) -> Result<(), Failure> {
+    let digests = read_tls_keys(files).map_err(Failure::Io)?;
+    mailu_k8s_dns::dane::add_to_plan(plan, config, &digests).map_err(Failure::Invalid)
+}
+
 impl TlsArgs {
-    fn options(&self) -> Result<Option<mailu_k8s_dns::tls::TlsOptions>, String> {
+    fn options(&self) -> Result<Connect, String> {
         if self.no_connect {
-            return Ok(None);
+            return Ok(Connect(None));
         }
         let connect_to = self
             .connect_to
             .iter()
             .map(|c| c.parse().map_err(|e| format!("--connect-to: {e}")))
             .collect::<Result<_, String>>()?;
-        Ok(Some(mailu_k8s_dns::tls::TlsOptions {
+        let options = mailu_k8s_dns::tls::TlsOptions {
             ca_file: self.ca_file.clone(),
             connect_to,
             timeout: None,
-        }))
+        };
+        // A bad CA file is bad input: refused before any query is sent.
+        if options.ca_file.is_some() {
+            mailu_k8s_dns::tls::roots(&options)?;
+        }
+        Ok(Connect(Some(options)))
     }
 }
 
@@ -179,8 +217,10 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             zone,
             serial,
             with_txt,
+            tls_cert,
         } => {
-            let (source, cfg, plan) = build_plan(&config, format)?;
+            let (source, cfg, mut plan) = build_plan(&config, format)?;
+            add_tls_keys(&mut plan, &cfg, &tls_cert).map_err(|f| (source.clone(), f))?;
             report(&source, &plan.notes, format);
             let io = |e: String| (source.clone(), Failure::Io(e));
             let text = match out {
@@ -244,12 +284,8 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
                 .map_err(|e| (source.clone(), Failure::Io(e)))?;
             let mut findings = mailu_k8s_dns::check::run(&cfg, &plan, server)
                 .map_err(|e| (source.clone(), Failure::Io(e)))?;
-            if let Some(tls) = tls {
-                let more = mailu_k8s_dns::connected::run(&plan, server, &tls)
-                    .map_err(|e| (source.clone(), Failure::Io(e)))?;
-                findings.checked += more.checked;
-                findings.findings.extend(more.findings);
-            }
+            tls.run(&cfg, &plan, server, &mut findings)
+                .map_err(|e| (source.clone(), Failure::Io(e)))?;
             let target = match server {
                 Some(s) => format!("DNS at {s}"),
                 None => "DNS (system resolver)".to_owned(),
@@ -263,6 +299,20 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             }
         }
     }
+}
+
+/// The SPKI SHA-256 of every certificate and public key in the `--tls-cert` files.
+fn read_tls_keys(files: &[PathBuf]) -> Result<Vec<[u8; 32]>, String> {
+    let mut out = Vec::new();
+    for f in files {
+        let pem =
+            std::fs::read(f).map_err(|e| format!("cannot read --tls-cert {}: {e}", f.display()))?;
+        let found = mailu_k8s_dns::tls::pem_spki_digests(&pem)
+            .map_err(|e| format!("--tls-cert {}: {e}", f.display()))?;
+        // A chain file: only its first certificate is the server's (RFC 8446 §4.4.2).
+        out.push(found[0]);
+    }
+    Ok(out)
 }
 
 /// `IP` or `IP:PORT` (`[v6]:PORT`); port 53 by default.

@@ -1,17 +1,37 @@
 //! The checks that connect to the mail host rather than only asking DNS: the MTA-STS policy
-//! over HTTPS. They run after the DNS checks (`check`), with names resolved by the same server.
+//! over HTTPS, and DANE (the TLSA records against the certificate port 25 presents after
+//! STARTTLS). They run after the DNS checks (`check`), with names resolved by the same server.
 
 use std::net::SocketAddr;
 
+use mailu_k8s_config::Config;
+
 use crate::check::Outcome;
 use crate::lookup::HickoryLookup;
-use crate::mta_sts_fetch;
 use crate::plan::Plan;
 use crate::tls::{self, TlsOptions};
+use crate::{dane_check, mta_sts_fetch};
+
+/// The server the DANE query goes to: `--nameserver`, or the system's first resolver (its
+/// answer must carry the AD bit, which only the resolver itself can set).
+fn dnssec_server(server: Option<SocketAddr>) -> Result<SocketAddr, String> {
+    if let Some(s) = server {
+        return Ok(s);
+    }
+    let (config, _) = hickory_resolver::system_conf::read_system_conf()
+        .map_err(|e| format!("cannot read the system's resolver configuration: {e}"))?;
+    let ns = config
+        .name_servers()
+        .first()
+        .ok_or("the system has no resolver configured: pass --nameserver")?;
+    let port = ns.connections.first().map_or(53, |c| c.port);
+    Ok(SocketAddr::new(ns.ip, port))
+}
 
 /// Runs every connecting check on a runtime of its own. `Err`: the checks could not start (a
 /// bad `--ca-file`, no resolver); what they find is in the `Outcome`.
 pub fn run(
+    config: &Config,
     plan: &Plan,
     server: Option<SocketAddr>,
     options: &TlsOptions,
@@ -21,12 +41,33 @@ pub fn run(
         .build()
         .map_err(|e| format!("cannot start the TLS client: {e}"))?;
     let dns = HickoryLookup::new(server)?;
+    let client = match plan.mta_sts_policy {
+        Some(_) => Some(tls::pkix_client(tls::roots(options)?)?),
+        None => None,
+    };
+    let dnssec = match config.dns.dane {
+        true => Some(dnssec_server(server)?),
+        false => None,
+    };
+    let (policy, dane) = rt.block_on(async {
+        let policy = async {
+            match client {
+                Some(c) => mta_sts_fetch::check(&dns, plan, options, c).await,
+                None => Outcome::default(),
+            }
+        };
+        let dane = async {
+            match dnssec {
+                Some(s) => dane_check::check(&dns, s, plan, options).await,
+                None => Outcome::default(),
+            }
+        };
+        tokio::join!(policy, dane)
+    });
     let mut out = Outcome::default();
-    if plan.mta_sts_policy.is_some() {
-        let client = tls::pkix_client(tls::roots(options)?)?;
-        let found = rt.block_on(mta_sts_fetch::check(&dns, plan, options, client));
-        out.checked += found.checked;
-        out.findings.extend(found.findings);
+    for o in [policy, dane] {
+        out.checked += o.checked;
+        out.findings.extend(o.findings);
     }
     Ok(out)
 }

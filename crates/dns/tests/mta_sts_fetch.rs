@@ -179,7 +179,7 @@ fn the_policy_is_fetched_verified_and_compared() {
     let plan = plan_of(&config);
     let cases = serve_every_case(&config, plan.mta_sts_policy.as_deref().expect("policy"));
     let started = Instant::now();
-    let out = connected::run(&plan, None, &cases.options).expect("runs");
+    let out = connected::run(&config, &plan, None, &cases.options).expect("runs");
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "bounded: {took:?}");
     let all = show(&out);
@@ -212,7 +212,7 @@ fn the_policy_is_fetched_verified_and_compared() {
         ca_file: Some(rogue_file),
         ..cases.options.clone()
     };
-    let out = connected::run(&plan, None, &untrusted).expect("runs");
+    let out = connected::run(&config, &plan, None, &untrusted).expect("runs");
     let found = codes(&out, "example.com");
     assert_eq!(found, error(Code::MtaStsCertificate), "{}", show(&out));
 }
@@ -257,7 +257,7 @@ fn the_policy_host_is_found_through_dns() {
         ],
         timeout: Some(Duration::from_secs(5)),
     };
-    let out = connected::run(&plan, Some(nsd.addr), &options).expect("runs");
+    let out = connected::run(&config, &plan, Some(nsd.addr), &options).expect("runs");
     assert!(out.findings.is_empty(), "{}", show(&out));
     assert!(out.checked >= 2);
 }
