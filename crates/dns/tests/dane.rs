@@ -45,34 +45,49 @@ impl Drop for Smtp {
     }
 }
 
+/// How the test server answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    StartTls,
+    /// No STARTTLS in the EHLO reply.
+    Plain,
+    /// Bytes after the STARTTLS reply, before the handshake (an injection, CVE-2011-0411).
+    Inject,
+}
+
 async fn session(
     stream: tokio::net::TcpStream,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    mode: Mode,
+    tls: tokio_rustls::TlsAcceptor,
 ) -> std::io::Result<()> {
     let mut conn = BufReader::new(stream);
     let mut line = String::new();
     conn.get_mut().write_all(b"220 mx.test ESMTP\r\n").await?;
     conn.read_line(&mut line).await?;
-    let last = if tls.is_some() {
-        "STARTTLS"
-    } else {
+    let last = if mode == Mode::Plain {
         "8BITMIME"
+    } else {
+        "STARTTLS"
     };
     let ehlo = format!("250-mx.test\r\n250-PIPELINING\r\n250 {last}\r\n");
     conn.get_mut().write_all(ehlo.as_bytes()).await?;
-    let Some(tls) = tls else { return Ok(()) };
+    if mode == Mode::Plain {
+        return Ok(());
+    }
     line.clear();
     conn.read_line(&mut line).await?;
-    conn.get_mut()
-        .write_all(b"220 2.0.0 Ready to start TLS\r\n")
-        .await?;
+    let ready = match mode {
+        Mode::Inject => "220 2.0.0 Ready to start TLS\r\n250 injected\r\n",
+        _ => "220 2.0.0 Ready to start TLS\r\n",
+    };
+    conn.get_mut().write_all(ready.as_bytes()).await?;
     let mut stream = tls.accept(conn.into_inner()).await?;
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest).await;
     Ok(())
 }
 
-fn smtp(cert_pem: &str, key_pem: &str, starttls: bool) -> Smtp {
+fn smtp(cert_pem: &str, key_pem: &str, mode: Mode) -> Smtp {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .collect::<Result<_, _>>()
         .expect("certs");
@@ -84,7 +99,7 @@ fn smtp(cert_pem: &str, key_pem: &str, starttls: bool) -> Smtp {
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .expect("server config");
-    let acceptor = starttls.then(|| tokio_rustls::TlsAcceptor::from(Arc::new(config)));
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
     let port = listener.local_addr().expect("addr").port();
     listener.set_nonblocking(true).expect("nonblocking");
@@ -104,7 +119,7 @@ fn smtp(cert_pem: &str, key_pem: &str, starttls: bool) -> Smtp {
                 }
                 let tick = tokio::time::timeout(Duration::from_millis(100), listener.accept());
                 if let Ok(Ok((s, _))) = tick.await {
-                    tokio::spawn(session(s, acceptor.clone()));
+                    tokio::spawn(session(s, mode, acceptor.clone()));
                 }
             }
         });
@@ -201,7 +216,7 @@ fn tlsa_records_are_matched_against_the_live_certificate() {
     let ca = Ca::new("mailu-k8s test CA");
     let (cert, key) = ca.leaf(&["mail.example.com"]);
     let (next, _) = ca.leaf(&["mail.example.com"]);
-    let server = smtp(&cert, &key, true);
+    let server = smtp(&cert, &key, Mode::StartTls);
     let unsigned = (Code::DaneUnsigned, true);
     let show = |o: &Outcome| o.findings.iter().map(|d| d.render("t")).collect::<String>();
 
@@ -240,15 +255,16 @@ fn tlsa_records_are_matched_against_the_live_certificate() {
     let out = check(&config, &plan, zone, server.port);
     assert_eq!(found(&out), [(Code::DaneMismatch, true)], "{}", show(&out));
 
-    // A server without STARTTLS.
-    let plain = smtp(&cert, &key, false);
+    // A server without STARTTLS, and one that sends data ahead of the handshake.
     let (plan, zone) = zone_with(&config, &[&cert]);
-    let out = check(&config, &plan, zone, plain.port);
-    assert_eq!(
-        found(&out),
-        [unsigned, (Code::SmtpTlsFailed, true)],
-        "{}",
-        show(&out)
-    );
-    assert!(show(&out).contains("does not offer STARTTLS"));
+    for (mode, says) in [
+        (Mode::Plain, "does not offer STARTTLS"),
+        (Mode::Inject, "sent data after its STARTTLS reply"),
+    ] {
+        let server = smtp(&cert, &key, mode);
+        let out = check(&config, &plan, zone.clone(), server.port);
+        let want = [unsigned, (Code::SmtpTlsFailed, true)];
+        assert_eq!(found(&out), want, "{}", show(&out));
+        assert!(show(&out).contains(says), "{says}: {}", show(&out));
+    }
 }
