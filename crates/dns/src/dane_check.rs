@@ -267,7 +267,7 @@ async fn starttls(tcp: TcpStream, host: &str) -> Result<Vec<CertificateDer<'stat
         } else {
             Err(format!(
                 "{what}: {code} {}",
-                text.join(" ").chars().take(120).collect::<String>()
+                tls::printable(&text.join(" "), 120)
             ))
         }
     };

@@ -283,7 +283,10 @@ async fn check_domain<L: Lookup>(
 fn answered(out: &mut Outcome, path: &str, r: &Response) -> bool {
     if r.status != 200 {
         let message = if (300..400).contains(&r.status) {
-            let to = r.location.as_ref().map(|l| format!(" to {l}"));
+            let to = r
+                .location
+                .as_ref()
+                .map(|l| format!(" to {}", tls::printable(l, 200)));
             format!(
                 "HTTP {} redirect{}: senders follow no redirects (RFC 8461 §3.3)",
                 r.status,
@@ -303,7 +306,7 @@ fn answered(out: &mut Outcome, path: &str, r: &Response) -> bool {
     let essence = media.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("text/plain") {
         finding(out, Diagnostic::warning(Code::MtaStsFetchFailed, path, "the policy is not served as text/plain: senders that check the media type (RFC 8461 §3.2) ignore it")
-            .with_value(media)
+            .with_value(tls::printable(media, 200))
             .with_hint("serve it with `Content-Type: text/plain`"));
     }
     true
@@ -348,7 +351,7 @@ fn compare(out: &mut Outcome, path: &str, r: &Response, id: &str, want: &Policy,
     if !answered(out, path, r) {
         return;
     }
-    let shown: String = String::from_utf8_lossy(&r.body).chars().take(200).collect();
+    let shown = tls::printable(&String::from_utf8_lossy(&r.body), 200);
     let got =
         match parse(&r.body) {
             Ok(p) => p,
@@ -356,7 +359,10 @@ fn compare(out: &mut Outcome, path: &str, r: &Response, id: &str, want: &Policy,
                 let d = Diagnostic::error(
                     Code::MtaStsPolicyMismatch,
                     path,
-                    format!("the policy does not parse: {e}; senders ignore it"),
+                    format!(
+                        "the policy does not parse: {}; senders ignore it",
+                        tls::printable(&e, 300)
+                    ),
                 );
                 finding(out, d.with_value(shown).with_hint(
                 "serve the policy `mailu-k8s dns plan --format json` shows (`mtaStsPolicy`)",
@@ -369,7 +375,7 @@ fn compare(out: &mut Outcome, path: &str, r: &Response, id: &str, want: &Policy,
     if !differences.is_empty() {
         let message = format!(
             "the served policy differs from the plan: {}",
-            differences.join("; ")
+            tls::printable(&differences.join("; "), 600)
         );
         let d = Diagnostic::error(Code::MtaStsPolicyMismatch, path, message);
         finding(out, d.with_value(shown).with_hint(hint));
@@ -496,6 +502,27 @@ mod tests {
                 [(Code::MtaStsFetchFailed, true)]
             );
         }
+    }
+
+    #[test]
+    fn served_text_reaches_findings_escaped() {
+        let r = Response {
+            status: 200,
+            content_type: Some("text/plain".into()),
+            location: None,
+            body: GOOD
+                .replace("mx: mail.example.com", "mx: \u{1b}[2Jevil\rerror[MK000]: x")
+                .into_bytes(),
+        };
+        let want = parse(GOOD.as_bytes()).expect("plan's policy");
+        let mut out = Outcome::default();
+        compare(&mut out, "p", &r, "id", &want, GOOD);
+        let text: String = out.findings.iter().map(|d| d.render("t")).collect();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("\\u{1b}[2Jevil"), "{text}");
     }
 
     #[test]

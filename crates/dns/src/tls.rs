@@ -168,6 +168,21 @@ pub async fn connect(addrs: &[SocketAddr]) -> Result<TcpStream, String> {
     Err(errors.join("; "))
 }
 
+/// At most `max` characters of text a server sent, control characters escaped (`\u{1b}`), so
+/// it cannot forge lines or move the cursor when a finding is printed.
+pub fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .take(max)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -233,6 +248,15 @@ mod tests {
         ] {
             assert!(bad.parse::<ConnectTo>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn server_text_is_printed_inert() {
+        assert_eq!(
+            printable("ok\r\n\u{1b}]0;x\u{7}é", 100),
+            "ok\\r\\n\\u{1b}]0;x\\u{7}é"
+        );
+        assert_eq!(printable("abcdef", 3), "abc");
     }
 
     #[test]
