@@ -447,6 +447,8 @@ mod tests {
                 ]
             ))
         );
+        // A bare code is a whole reply (RFC 5321 §4.2: the text is optional).
+        assert_eq!(block(parse(b"220\r\n")), Ok((220, vec![String::new()])));
         let long = [b"250-".as_slice(), &[b'x'; 5000], b"\r\n"].concat();
         let many = b"250-x\r\n".repeat(200);
         for bad in [
@@ -463,6 +465,23 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 1000, ..Default::default() })]
+        /// Any bytes an MX or a name server sends: an error or an answer, never a panic.
+        #[test]
+        fn hostile_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = block(parse(&bytes));
+            let name = Name::from_ascii("_25._tcp.mail.example.com.").expect("name");
+            let q = tlsa_query(&name).expect("query");
+            let _ = accept(&q, &bytes);
+            // The same bytes behind a valid header of an answer to our query.
+            let mut answer = q.to_vec().expect("bytes");
+            answer[2] |= 0x80;
+            answer.extend_from_slice(&bytes);
+            let _ = accept(&q, &answer);
         }
     }
 
