@@ -1,6 +1,12 @@
 //! `dns plan --tls-cert` and the flags of `dns check`'s connecting checks as a user meets them:
-//! the TLSA record's digest agrees with openssl's, DANE without its key says so, and bad input
-//! (keys without `dns.dane`, a bad `--connect-to` or `--ca-file`) exits 2 before any query.
+//! the TLSA record's digest agrees with openssl's, DANE without its key says so, bad input (keys
+//! without `dns.dane`, a bad `--connect-to` or `--ca-file`) exits 2 before any query, and `dns
+//! check` against NSD and nginx on loopback passes, then reports a wrong policy in JSON and text.
+
+#[path = "../../dns/tests/common/mod.rs"]
+mod common;
+#[path = "../../dns/tests/tls_support/mod.rs"]
+mod tls_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -147,4 +153,94 @@ fn bad_connect_flags_exit_2_before_any_query() {
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
+}
+
+const E2E: &str = "\
+domain: example.com
+hostnames: [mail.example.com]
+subnet: 10.42.0.0/16
+secrets: {mailuSecretKey: k}
+resolver: {serviceIP: 10.43.0.53}
+dns: {inboundIps: [198.51.100.80], mtaSts: {mode: enforce}}
+";
+
+/// `dns check` with NSD serving the plan's zone and nginx serving `policy` on loopback.
+fn check_against(config: &Path, zone: &str, policy: &str, format: &str) -> Output {
+    let nsd = common::Nsd::start(&[("example.com".to_owned(), zone.to_owned())]);
+    let ca = tls_support::Ca::new("mailu-k8s test CA");
+    let (cert, key) = ca.leaf(&["mta-sts.example.com"]);
+    let port = tls_support::free_port();
+    let location = format!(
+        "    location = /.well-known/mta-sts.txt {{ default_type text/plain; return 200 \"{}\"; }}",
+        policy.replace('\n', "\\n")
+    );
+    let server = format!(
+        "  server {{\n    listen 127.0.0.1:{port} ssl;\n    ssl_certificate {{d}}/c.pem;\n    ssl_certificate_key {{d}}/c.key;\n{location}\n  }}\n"
+    );
+    let files = [
+        ("c.pem".to_owned(), cert),
+        ("c.key".to_owned(), key),
+        ("ca.pem".to_owned(), ca.pem()),
+    ];
+    let nginx = tls_support::Nginx::start("cli-mta-sts", &files, &server, &[port]);
+    let connect_to = format!("mta-sts.example.com:443:127.0.0.1:{port}");
+    let ca_file = nginx.dir.join("ca.pem");
+    mailu_k8s(&[
+        "dns",
+        "check",
+        s(config),
+        "--format",
+        format,
+        "--nameserver",
+        &nsd.addr.to_string(),
+        "--ca-file",
+        s(&ca_file),
+        "--connect-to",
+        &connect_to,
+    ])
+}
+
+#[test]
+fn dns_check_fetches_the_policy_and_reports_in_text_and_json() {
+    if !tls_support::nginx_available("dns_check_fetches_the_policy")
+        || !common::nsd_available("dns_check_fetches_the_policy")
+    {
+        return;
+    }
+    let (dir, config) = setup(E2E);
+    let keygen = mailu_k8s(&[
+        "dkim",
+        "keygen",
+        s(&config),
+        "-o",
+        s(&dir.path().join("k.yaml")),
+    ]);
+    assert_eq!(keygen.status.code(), Some(0));
+    let zone =
+        String::from_utf8_lossy(&mailu_k8s(&["dns", "plan", s(&config)]).stdout).into_owned();
+    let plan = mailu_k8s(&["dns", "plan", s(&config), "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("JSON plan");
+    let policy = doc["mtaStsPolicy"].as_str().expect("policy").to_owned();
+
+    let good = check_against(&config, &zone, &policy, "json");
+    let report: serde_json::Value = serde_json::from_slice(&good.stdout).expect("JSON");
+    assert_eq!(good.status.code(), Some(0), "{report:#}");
+
+    let testing = policy.replace("mode: enforce", "mode: testing");
+    let bad = check_against(&config, &zone, &testing, "json");
+    assert_eq!(bad.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&bad.stdout).expect("JSON");
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["MK456"], "{report:#}");
+    assert_eq!(report["findings"][0]["name"], "mta-sts-policy-mismatch");
+
+    let text = check_against(&config, &zone, &testing, "text");
+    assert_eq!(text.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("error[MK456]: https://mta-sts.example.com/.well-known/mta-sts.txt: the served policy differs from the plan: mode `testing` instead of `enforce`"), "{text}");
 }
