@@ -244,3 +244,50 @@ fn dns_check_fetches_the_policy_and_reports_in_text_and_json() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("error[MK456]: https://mta-sts.example.com/.well-known/mta-sts.txt: the served policy differs from the plan: mode `testing` instead of `enforce`"), "{text}");
 }
+
+#[test]
+fn an_empty_trust_store_is_a_finding_not_a_crash() {
+    if !common::nsd_available("an_empty_trust_store_is_a_finding_not_a_crash") {
+        return;
+    }
+    let (dir, config) = setup(E2E);
+    let keygen = mailu_k8s(&[
+        "dkim",
+        "keygen",
+        s(&config),
+        "-o",
+        s(&dir.path().join("k.yaml")),
+    ]);
+    assert_eq!(keygen.status.code(), Some(0));
+    let zone =
+        String::from_utf8_lossy(&mailu_k8s(&["dns", "plan", s(&config)]).stdout).into_owned();
+    let nsd = common::Nsd::start(&[("example.com".to_owned(), zone)]);
+    // rustls-native-certs reads these instead of the system's store.
+    let missing = dir.path().join("none");
+    let out = cargo_bin_cmd!("mailu-k8s")
+        .args([
+            "dns",
+            "check",
+            s(&config),
+            "--format",
+            "json",
+            "--nameserver",
+        ])
+        .arg(nsd.addr.to_string())
+        .env("SSL_CERT_FILE", &missing)
+        .env("SSL_CERT_DIR", &missing)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["findings"][0]["code"], "MK454", "{report:#}");
+    assert_eq!(
+        report["findings"].as_array().map(Vec::len),
+        Some(1),
+        "{report:#}"
+    );
+    assert!(
+        report["checks"].as_u64().unwrap_or(0) > 10,
+        "the DNS results still count"
+    );
+}
