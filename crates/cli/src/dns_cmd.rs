@@ -46,6 +46,11 @@ pub enum DnsCommand {
         /// TLS-RPT). Off by default: see the README on external-dns and TXT records.
         #[arg(long)]
         with_txt: bool,
+        /// With `dns.dane`: a PEM file with front's certificate (or a public key, `BEGIN PUBLIC
+        /// KEY`) whose key the TLSA record names. Repeat it during a key rollover: the current
+        /// and the next key are both published.
+        #[arg(long, value_name = "PEM")]
+        tls_cert: Vec<PathBuf>,
     },
     /// Query the live DNS and compare it with the plan. Exit 0: all good; 1: problems found
     /// (a server that does not answer, and queries unanswered within `--timeout`, are problems
@@ -68,7 +73,8 @@ pub enum DnsCommand {
         #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
         timeout: Duration,
         /// Run only these checks (comma-separated): mx, addresses, spf, dkim, dmarc,
-        /// report-auth, ptr, mta-sts, tls-rpt, srv, caa.
+        /// report-auth, ptr, mta-sts, tls-rpt, srv, caa, dane (`mta-sts` also
+        /// covers fetching the policy over HTTPS; `dane` connects to port 25).
         #[arg(long, value_name = "CHECKS", value_delimiter = ',', value_parser = parse_check, conflicts_with = "skip")]
         only: Vec<Check>,
         /// Leave these checks out (comma-separated, names as for `--only`), e.g.
@@ -78,7 +84,78 @@ pub enum DnsCommand {
         /// How findings are printed on standard output (default: as `--message-format`).
         #[arg(long, value_enum)]
         format: Option<MessageFormat>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
+}
+
+/// The checks that connect to the mail host (the MTA-STS policy over HTTPS, DANE over SMTP).
+#[derive(clap::Args, Debug)]
+pub struct TlsArgs {
+    /// Trust the CA certificates in this PEM file instead of the system's store when verifying
+    /// `mta-sts.<domain>` (a private CA, or a test).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// `HOST:PORT:ADDR:PORT`: connect to `ADDR:PORT` when a check connects to `HOST:PORT` (as
+    /// curl's `--connect-to`; an empty `ADDR` keeps the host's own addresses). The certificate
+    /// must still be valid for `HOST`. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR:PORT")]
+    connect_to: Vec<String>,
+    /// Only ask DNS: skip the checks that connect to the mail host.
+    #[arg(long)]
+    no_connect: bool,
+}
+
+/// The parsed `TlsArgs`: `None` with `--no-connect`.
+struct Connect(Option<mailu_k8s_dns::tls::TlsOptions>);
+
+impl Connect {
+    /// Runs the connecting checks and adds what they find to the DNS check's findings.
+    fn run(
+        &self,
+        config: &Config,
+        plan: &Plan,
+        server: Option<SocketAddr>,
+        scope: &Scope,
+        into: &mut mailu_k8s_dns::check::Outcome,
+    ) -> Result<(), String> {
+        let Some(options) = &self.0 else {
+            return Ok(());
+        };
+        let more = mailu_k8s_dns::connected::run(config, plan, server, options, scope)?;
+        into.checked += more.checked;
+        into.findings.extend(more.findings);
+        Ok(())
+    }
+}
+
+/// `--tls-cert`'s keys as TLSA records in the plan (with `dns.dane`).
+fn add_tls_keys(plan: &mut Plan, config: &Config, files: &[PathBuf]) -> Result<(), Failure> {
+    let digests = read_tls_keys(files).map_err(Failure::Io)?;
+    mailu_k8s_dns::dane::add_to_plan(plan, config, &digests).map_err(Failure::Invalid)
+}
+
+impl TlsArgs {
+    fn options(&self) -> Result<Connect, String> {
+        if self.no_connect {
+            return Ok(Connect(None));
+        }
+        let connect_to = self
+            .connect_to
+            .iter()
+            .map(|c| c.parse().map_err(|e| format!("--connect-to: {e}")))
+            .collect::<Result<_, String>>()?;
+        let options = mailu_k8s_dns::tls::TlsOptions {
+            ca_file: self.ca_file.clone(),
+            connect_to,
+            timeout: None,
+        };
+        // A bad CA file is bad input: refused before any query is sent.
+        if options.ca_file.is_some() {
+            mailu_k8s_dns::tls::roots(&options)?;
+        }
+        Ok(Connect(Some(options)))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,8 +244,10 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             zone,
             serial,
             with_txt,
+            tls_cert,
         } => {
-            let (source, cfg, plan) = build_plan(&config, format)?;
+            let (source, cfg, mut plan) = build_plan(&config, format)?;
+            add_tls_keys(&mut plan, &cfg, &tls_cert).map_err(|f| (source.clone(), f))?;
             report(&source, &plan.notes, format);
             let io = |e: String| (source.clone(), Failure::Io(e));
             let text = match out {
@@ -224,9 +303,10 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             only,
             skip,
             format: out,
+            tls,
         } => {
             let out = out.unwrap_or(format);
-            let (source, _cfg, plan) = build_plan(&config, format)?;
+            let (source, cfg, plan) = build_plan(&config, format)?;
             let usage = |e: String| (source.clone(), Failure::Io(e));
             let server = |raw: Option<String>| raw.as_deref().map(parse_server).transpose();
             let options = Options {
@@ -239,7 +319,16 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
                     Scope::only(&only)
                 },
             };
-            let found = mailu_k8s_dns::check::run_with(&plan, &options).map_err(usage)?;
+            let tls = tls.options().map_err(usage)?;
+            let mut found = mailu_k8s_dns::check::run_with(&plan, &options).map_err(usage)?;
+            // The policy host and the TLSA records are names in the mail domains. When the DNS
+            // check is incomplete (a server that does not answer, the time limit), connecting
+            // would only wait on the same server again, past `--timeout`.
+            if found.incomplete.is_none() {
+                let server = options.authoritative.or(options.nameserver);
+                tls.run(&cfg, &plan, server, &options.scope, &mut found)
+                    .map_err(usage)?;
+            }
             let zones: Vec<&str> = plan.domains.iter().map(|d| d.domain.as_str()).collect();
             let target = describe_target(&options, &zones);
             print_findings(&target, &found, out).map_err(usage)?;
@@ -294,6 +383,20 @@ fn parse_timeout(raw: &str) -> Result<Duration, String> {
 
 fn parse_check(raw: &str) -> Result<Check, String> {
     Check::parse(raw)
+}
+
+/// The SPKI SHA-256 of every certificate and public key in the `--tls-cert` files.
+fn read_tls_keys(files: &[PathBuf]) -> Result<Vec<[u8; 32]>, String> {
+    let mut out = Vec::new();
+    for f in files {
+        let pem =
+            std::fs::read(f).map_err(|e| format!("cannot read --tls-cert {}: {e}", f.display()))?;
+        let found = mailu_k8s_dns::tls::pem_spki_digests(&pem)
+            .map_err(|e| format!("--tls-cert {}: {e}", f.display()))?;
+        // A chain file: only its first certificate is the server's (RFC 8446 §4.4.2).
+        out.push(found[0]);
+    }
+    Ok(out)
 }
 
 /// `IP` or `IP:PORT` (`[v6]:PORT`); port 53 by default.

@@ -180,6 +180,8 @@ fn check_exits_0_when_dns_matches_and_1_when_it_does_not() {
                 s(&config),
                 "--format",
                 "json",
+                // The zone's addresses are documentation ones: nothing to connect to.
+                "--no-connect",
                 "--nameserver",
             ])
             .arg(nsd.addr.to_string())
@@ -349,6 +351,7 @@ fn check_with_dmarc(record: &str, format: &str) -> std::process::Output {
             s(&config),
             "--format",
             format,
+            "--no-connect",
             "--nameserver",
         ])
         .arg(nsd.addr.to_string())
@@ -430,7 +433,7 @@ fn an_authoritative_server_is_a_ci_gate() {
     let ours = ours.addr.to_string();
     let elsewhere = elsewhere.addr.to_string();
 
-    let (alone, _) = check_json(&config, &["--nameserver", &ours]);
+    let (alone, _) = check_json(&config, &["--no-connect", "--nameserver", &ours]);
     assert_eq!(alone.status.code(), Some(1));
     let doc: Value = serde_json::from_slice(&alone.stdout).expect("JSON");
     let finding = &doc["findings"][0];
@@ -448,23 +451,49 @@ fn an_authoritative_server_is_a_ci_gate() {
         "{doc:#}"
     );
 
-    let (scoped, _) = check_json(&config, &["--nameserver", &ours, "--skip", "ptr"]);
+    let (scoped, _) = check_json(
+        &config,
+        &["--no-connect", "--nameserver", &ours, "--skip", "ptr"],
+    );
     let doc: Value = serde_json::from_slice(&scoped.stdout).expect("JSON");
     assert_eq!(scoped.status.code(), Some(0), "{doc:#}");
     assert_eq!(doc["skipped"], serde_json::json!(["ptr"]));
     assert_eq!(doc["complete"], true);
 
+    // The scope governs the connecting checks too: without `mta-sts` and `dane` nothing connects
+    // (the planned policy host has no server here, so a fetch would be a finding).
     let (only, _) = check_json(&config, &["--nameserver", &ours, "--only", "dmarc,spf"]);
     let doc: Value = serde_json::from_slice(&only.stdout).expect("JSON");
     assert_eq!(only.status.code(), Some(0), "{doc:#}");
     assert!(
-        doc["skipped"].as_array().is_some_and(|s| s.len() == 9),
+        doc["skipped"].as_array().is_some_and(|s| s.len() == 10),
+        "{doc:#}"
+    );
+    // Connections go to a closed port on loopback, never to the planned (documentation) address.
+    let (fetched, _) = check_json(
+        &config,
+        &[
+            "--nameserver",
+            &ours,
+            "--only",
+            "mta-sts",
+            "--connect-to",
+            "mta-sts.example.com:443:127.0.0.1:1",
+        ],
+    );
+    let doc: Value = serde_json::from_slice(&fetched.stdout).expect("JSON");
+    assert_eq!(fetched.status.code(), Some(1), "{doc:#}");
+    assert!(
+        doc["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["code"] == "MK454")),
         "{doc:#}"
     );
 
     let (split, _) = check_json(
         &config,
         &[
+            "--no-connect",
             "--authoritative",
             &ours,
             "--nameserver",

@@ -89,11 +89,27 @@ pub enum Code {
     CaaMismatch,
     /// A DNS query failed (timeout, SERVFAIL, refused): nothing could be concluded.
     LookupFailed,
+    /// The MTA-STS policy could not be fetched over HTTPS (RFC 8461 §3.3): no connection, an
+    /// HTTP status other than 200, a redirect, a body too large, or no answer in time.
+    MtaStsFetchFailed,
+    /// The certificate of `mta-sts.<domain>` is not valid for that name under the trust store
+    /// (RFC 8461 §3.3): senders do not fetch the policy.
+    MtaStsCertificate,
+    /// The policy served differs from the plan (mode, MX patterns, max_age), does not parse, or
+    /// is not the text the published `id` was computed from.
+    MtaStsPolicyMismatch,
+    /// DANE: the published TLSA records are missing or none matches the certificate the MX
+    /// presents (RFC 7672 §2.2): DANE senders defer mail.
+    DaneMismatch,
+    /// DANE: the TLSA records are not DNSSEC-signed (or not validated): senders ignore them.
+    DaneUnsigned,
+    /// DANE: port 25 of the MX could not be reached, or STARTTLS failed.
+    SmtpTlsFailed,
 }
 
 impl Code {
     /// All codes, in documentation order.
-    pub const ALL: [Code; 40] = [
+    pub const ALL: [Code; 46] = [
         Code::YamlSyntax,
         Code::InputLimit,
         Code::NotAMapping,
@@ -134,6 +150,12 @@ impl Code {
         Code::SrvMismatch,
         Code::CaaMismatch,
         Code::LookupFailed,
+        Code::MtaStsFetchFailed,
+        Code::MtaStsCertificate,
+        Code::MtaStsPolicyMismatch,
+        Code::DaneMismatch,
+        Code::DaneUnsigned,
+        Code::SmtpTlsFailed,
     ];
 
     /// The stable short code, e.g. `MK101`.
@@ -179,6 +201,12 @@ impl Code {
             Code::SrvMismatch => "MK452",
             Code::CaaMismatch => "MK453",
             Code::LookupFailed => "MK460",
+            Code::MtaStsFetchFailed => "MK454",
+            Code::MtaStsCertificate => "MK455",
+            Code::MtaStsPolicyMismatch => "MK456",
+            Code::DaneMismatch => "MK470",
+            Code::DaneUnsigned => "MK471",
+            Code::SmtpTlsFailed => "MK472",
         }
     }
 
@@ -225,6 +253,12 @@ impl Code {
             Code::SrvMismatch => "srv-mismatch",
             Code::CaaMismatch => "caa-mismatch",
             Code::LookupFailed => "lookup-failed",
+            Code::MtaStsFetchFailed => "mta-sts-fetch-failed",
+            Code::MtaStsCertificate => "mta-sts-certificate",
+            Code::MtaStsPolicyMismatch => "mta-sts-policy-mismatch",
+            Code::DaneMismatch => "dane-mismatch",
+            Code::DaneUnsigned => "dane-unsigned",
+            Code::SmtpTlsFailed => "smtp-tls-failed",
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct Dns {
     pub tls_rpt: Option<TlsRpt>,
     /// CAA `issue` values.
     pub caa: Vec<DnsName>,
+    /// DANE for inbound mail: TLSA records for the MX host, and a key that survives renewal.
+    pub dane: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +147,7 @@ impl Default for Dns {
             mta_sts: None,
             tls_rpt: None,
             caa: Vec::new(),
+            dane: false,
         }
     }
 }

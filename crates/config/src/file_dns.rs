@@ -54,7 +54,20 @@ pub struct DnsFile {
     /// `[letsencrypt.org]`. Empty: no CAA records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caa: Vec<String>,
+    /// Publish DANE for inbound mail (RFC 7672): a TLSA `3 1 1` record at
+    /// `_25._tcp.<first hostname>` holding the SHA-256 of the certificate's public key, which
+    /// `mailu-k8s dns plan --tls-cert <PEM>` reads (the key is not known before cert-manager makes
+    /// it). front's Certificate then keeps its key on renewal (`rotationPolicy: Never`), so the
+    /// record stays valid; the README describes the key rollover. Senders use TLSA records only
+    /// from a DNSSEC-signed zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dane: Option<DaneFile>,
 }
+
+/// DANE (RFC 7672). No settings yet: its presence turns it on (`dane: {}`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DaneFile {}
 
 /// DKIM keys (RFC 6376). Mailu signs with the key at `/dkim/<domain>.<selector>.key` on admin's
 /// volume, which its admin UI generates; `mailu-k8s dkim keygen` makes them reproducibly instead.

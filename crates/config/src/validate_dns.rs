@@ -356,6 +356,7 @@ pub(crate) fn validate_dns(
             dns.caa.push(ca);
         }
     }
+    dns.dane = d.dane.is_some();
     let errors_after = out.iter().filter(|d| d.is_error()).count();
     (errors_after == errors_before).then_some(Validated { dns, mailu_dmarc })
 }

@@ -37,10 +37,12 @@ pub enum Check {
     TlsRpt,
     Srv,
     Caa,
+    /// DANE: the TLSA records, and the certificate on port 25 (only with `dns.dane`; connects).
+    Dane,
 }
 
 impl Check {
-    pub const ALL: [Check; 11] = [
+    pub const ALL: [Check; 12] = [
         Check::Mx,
         Check::Addresses,
         Check::Spf,
@@ -52,6 +54,7 @@ impl Check {
         Check::TlsRpt,
         Check::Srv,
         Check::Caa,
+        Check::Dane,
     ];
 
     /// The name on the command line and in JSON.
@@ -68,6 +71,7 @@ impl Check {
             Check::TlsRpt => "tls-rpt",
             Check::Srv => "srv",
             Check::Caa => "caa",
+            Check::Dane => "dane",
         }
     }
 

@@ -21,6 +21,7 @@ pub fn rtype(data: &RData) -> &'static str {
         RData::NS(_) => "NS",
         RData::SOA(_) => "SOA",
         RData::PTR(_) => "PTR",
+        RData::TLSA(_) => "TLSA",
         _ => "UNKNOWN",
     }
 }

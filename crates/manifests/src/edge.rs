@@ -70,7 +70,15 @@ pub fn certificate(config: &Config, ns: &str, labels: Labels) -> Option<crd::Cer
             private_key: Some(crd::CertificatePrivateKey {
                 algorithm: Some(crd::PrivateKeyAlgorithm::Rsa),
                 size: Some(2048),
-                rotation_policy: Some(crd::RotationPolicy::Always),
+                // DANE's TLSA record holds the key's digest: a new key on every renewal would
+                // break it, so with `dns.dane` the key is kept (cert-manager's `Never`: "a private
+                // key will only be generated if one does not already exist"); rolling it over
+                // is a deliberate step (README, "DANE").
+                rotation_policy: Some(if config.dns.dane {
+                    crd::RotationPolicy::Never
+                } else {
+                    crd::RotationPolicy::Always
+                }),
             }),
         },
     })
