@@ -136,8 +136,8 @@ fn dane_without_a_key_says_so_and_keys_without_dane_are_refused() {
 #[test]
 fn bad_connect_flags_exit_2_before_any_query() {
     let (dir, config) = setup(CONFIG);
-    // 192.0.2.1 (TEST-NET-1) is never asked: the flags are refused first.
-    let base = ["dns", "check", s(&config), "--nameserver", "192.0.2.1"];
+    // The flags are refused before any query; were one sent, it would meet a closed loopback port.
+    let base = ["dns", "check", s(&config), "--nameserver", "127.0.0.1:1"];
     for (flag, value) in [
         ("--connect-to", "mail.example.com:25"),
         ("--connect-to", "mail.example.com:25:not-an-ip:2525"),
