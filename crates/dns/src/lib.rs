@@ -2,6 +2,7 @@
 //! the manifests (`plan`), written as a zone file, JSON or external-dns `DNSEndpoint`s
 //! (`write`), and compared with the live DNS (`check`).
 
+pub mod caa;
 pub mod check;
 pub mod dkim;
 pub mod keygen;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use hickory_proto::rr::rdata::{A, AAAA, CAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData};
 use serde::Serialize;
 
@@ -17,6 +17,7 @@ use mailu_k8s_topology::egress::Identity;
 use mailu_k8s_topology::mail_dns::{MTA_STS_HOST_LABEL, MtaStsPolicy};
 use mailu_k8s_topology::{MailPath, Topology};
 
+use crate::caa::CaaProperty;
 use crate::dkim::PublicKey;
 use crate::spf::{MAX_LOOKUPS, Mechanism, Qualifier, Spf, Term};
 
@@ -73,7 +74,7 @@ pub struct DomainPlan {
     pub tls_rpt: Option<String>,
     /// (SRV name, `Some((port, target))` or `None` for "not offered").
     pub srv: Vec<(String, Option<(u16, String)>)>,
-    pub caa: Vec<String>,
+    pub caa: Vec<CaaProperty>,
 }
 
 /// The whole plan.
@@ -482,14 +483,14 @@ pub fn build(
         }
         let mut caa = Vec::new();
         for ca in &d.caa {
-            let rec = CAA::new_issue(false, Some(name(ca.as_str())), Vec::new());
-            caa.push(rec.to_string());
+            let property = CaaProperty::issue(ca.as_str(), &[]);
             push(
                 &mut entries,
                 dn,
-                RData::CAA(rec),
+                RData::CAA(property.rdata()),
                 "CAA: who may issue certificates",
             );
+            caa.push(property);
         }
 
         domains.push(DomainPlan {

@@ -73,7 +73,8 @@ pub fn presentation(data: &RData) -> String {
         RData::CNAME(c) => fqdn(&c.0),
         RData::NS(n) => fqdn(&n.0),
         RData::PTR(p) => fqdn(&p.0),
-        RData::CAA(c) => c.to_string(),
+        // hickory's Display does not escape the value.
+        RData::CAA(c) => format!("{} {} {}", c.flags(), c.tag, quote(&c.value)),
         RData::SOA(s) => format!(
             "{} {} {} {} {} {} {}",
             fqdn(&s.mname),
