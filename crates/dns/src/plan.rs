@@ -39,6 +39,7 @@ pub struct Entry {
 
 /// A PTR record the address's provider must set (reverse zones belong to them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PtrInstruction {
     pub ip: IpAddr,
     /// `25.113.0.203.in-addr.arpa`.

@@ -170,3 +170,35 @@ fn srv_records_follow_the_offered_ports() {
     let internal = plan_of(&load(BASE));
     assert!(internal.domains[0].srv.iter().all(|(_, t)| t.is_none()));
 }
+
+/// Every key of the JSON plan is camelCase, as in the config and the manifests
+/// (`ptr[].reverse_name` was the one exception).
+#[test]
+fn json_plan_keys_are_camel_case() {
+    fn keys(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    out.push(k.clone());
+                    keys(child, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| keys(i, out)),
+            _ => {}
+        }
+    }
+    for name in egress_examples() {
+        let doc: Value =
+            serde_json::from_str(&write::json(&plan_of(&example(&name)))).expect("JSON");
+        let mut all = Vec::new();
+        keys(&doc, &mut all);
+        assert!(all.iter().any(|k| k == "reverseName") || doc["ptr"] == Value::Array(vec![]));
+        for k in all {
+            assert!(
+                k.starts_with(|c: char| c.is_ascii_lowercase())
+                    && k.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{name}: `{k}` is not camelCase"
+            );
+        }
+    }
+}
