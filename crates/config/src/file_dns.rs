@@ -31,7 +31,8 @@ pub struct DnsFile {
     /// Domains whose SPF records the mail domains' SPF includes (`include:`), besides the
     /// egress addresses: the relay provider's with `egress.mode: relay` (e.g.
     /// `spf.relay-provider.example`, from its documentation), and other services that send as
-    /// your domains. Each costs at least one of SPF's 10 DNS lookups.
+    /// your domains, e.g. `_spf.google.com` for Google Workspace (SPF domains may hold `_`;
+    /// macros are not taken). Each costs at least one of SPF's 10 DNS lookups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spf_includes: Vec<String>,
     /// DKIM keys: the selector and where the keys come from.

@@ -166,7 +166,7 @@ pub(crate) fn validate_dns(
             Code::InvalidDnsName,
             &index("dns.spfIncludes", i),
             raw,
-            DnsName::parse_fqdn,
+            SpfDomain::parse,
         ) {
             dns.spf_includes.push(name);
         }
@@ -556,6 +556,30 @@ mod tests {
                 "dns.spfIncludes[0]",
                 "",
             ),
+            (
+                "dns: {spfIncludes: ['_spf.example.com ip4:0.0.0.0/0']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
+                "letters, digits",
+            ),
+            (
+                "dns: {spfIncludes: ['%{d}.spf.example.com']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
+                "literally",
+            ),
+            (
+                "dns: {spfIncludes: ['spf.example._com']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
+                "_spf.google.com",
+            ),
+            (
+                "dns: {spfIncludes: ['\"spf.example.com']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
+                "",
+            ),
         ];
         for (extra, code, path, hint) in rows {
             let errors = match load_with(extra) {
@@ -570,6 +594,17 @@ mod tests {
                 "{path}: {d:?}"
             );
         }
+    }
+
+    /// SPF domain-specs are not host names (RFC 7208 §7.1): Google Workspace's documented
+    /// include is `_spf.google.com`.
+    #[test]
+    fn spf_includes_take_underscores() {
+        let c = load_with("dns: {spfIncludes: [_spf.Google.com, _netblocks.example.com]}\n")
+            .expect("valid")
+            .config;
+        let got: Vec<&str> = c.dns.spf_includes.iter().map(|d| d.as_str()).collect();
+        assert_eq!(got, ["_spf.google.com", "_netblocks.example.com"]);
     }
 
     #[test]
