@@ -12,7 +12,10 @@ use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
 use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
 
-use crate::app::{Failure, MessageFormat, Outcome, load, report, write_atomically, write_stdout};
+use crate::app::{
+    Access, Failure, MessageFormat, Outcome, load, report, stage, writable_target,
+    write_atomically, write_stdout,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum DnsCommand {
@@ -66,7 +69,8 @@ pub enum DkimCommand {
         /// The config file.
         #[arg(default_value = "mailu.yaml")]
         config: PathBuf,
-        /// Where to write the Secret manifest.
+        /// Where to write the Secret manifest (mode 0600), or `-` for standard output (to pipe
+        /// it into `kubectl apply -f -`, `kubeseal` or `sops`).
         #[arg(short, long, default_value = "dkim-secret.yaml")]
         output: PathBuf,
         /// Replace existing keys (the published DNS records must then change too).
@@ -181,7 +185,10 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
                             text.push_str(&format!("# {line}\n"));
                         }
                     }
-                    text.push_str(&mailu_k8s_manifests::yaml_documents(&[object]));
+                    text.push_str(&mailu_k8s_manifests::yaml_documents_with_header(
+                        write::EXTERNAL_DNS_HEADER,
+                        &[object],
+                    ));
                     text
                 }
             };
@@ -282,84 +289,112 @@ pub fn dkim(command: DkimCommand, format: MessageFormat) -> Outcome {
             let (source, loaded) = load(&config)?;
             report(&source, &loaded.warnings, format);
             let cfg = loaded.config;
-            let io = |e: String| (source.clone(), Failure::Io(e));
-            let dir = key_dir(&config, &cfg);
-            if !force {
-                for p in
-                    std::iter::once(output.clone()).chain(cfg.dns.domains.iter().flat_map(|d| {
-                        cfg.dns
-                            .dkim
-                            .selectors()
-                            .map(|(s, _)| key_file(&dir, d.as_str(), s))
-                            .collect::<Vec<_>>()
-                    }))
-                {
-                    if p.exists() {
-                        return Err(io(format!(
-                            "{} exists; pass --force to replace the keys (and then publish the new DNS records)",
-                            p.display()
-                        )));
-                    }
-                }
-            }
-            let secret_name = cfg
-                .dns
-                .dkim
-                .secret_name
-                .clone()
-                .unwrap_or_else(|| mailu_k8s_dns::keygen::DEFAULT_SECRET.to_owned());
-            let generated = mailu_k8s_dns::keygen::generate(&cfg).map_err(io)?;
-            let secret = mailu_k8s_manifests::mail_dns::dkim_secret(
-                &secret_name,
-                &cfg.namespace,
-                mailu_k8s_dns::keygen::private_files(&generated),
-            );
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| io(format!("cannot create {}: {e}", dir.display())))?;
-            let manifest = mailu_k8s_manifests::Manifest {
-                objects: vec![secret.into()],
-            }
-            .to_yaml();
-            write_private(&output, manifest.as_bytes()).map_err(io)?;
-            for k in &generated {
-                write_atomically(
-                    &key_file(&dir, &k.domain, &k.selector),
-                    k.public_pem.as_bytes(),
-                )
-                .map_err(io)?;
-            }
-            let hint = if cfg.dns.dkim.secret_name.is_none() {
-                format!(" and set `dns.dkim.secretName: {secret_name}` so admin uses them")
-            } else {
-                String::new()
-            };
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                format!(
-                    "wrote {} (private keys: apply it with kubectl, keep it out of git) and {} public key(s) in {}; publish them with `mailu-k8s dns plan`{hint}\n",
-                    output.display(),
-                    generated.len(),
-                    dir.display()
-                )
-                .as_bytes(),
-            );
-            Ok(())
+            keygen(&config, &cfg, &output, force).map_err(|e| (source, Failure::Io(e)))
         }
     }
 }
 
-/// Writes a file only its owner can read.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut f = options
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    f.write_all(bytes)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+/// Generates the keys and writes both halves or neither: every target is checked before a key
+/// is made, every file is written completely beside its target (the Secret only its owner may
+/// read, whatever the file it replaces allowed) and only then renamed into place; with `-o -`
+/// the Secret goes to standard output before the public keys are renamed, and a failure
+/// there (a closed pipe: the keys would be lost) leaves the public keys as they were.
+fn keygen(config_path: &Path, cfg: &Config, output: &Path, force: bool) -> Result<(), String> {
+    let to_stdout = output == Path::new("-");
+    let dir = key_dir(config_path, cfg);
+    let public: Vec<PathBuf> = cfg
+        .dns
+        .domains
+        .iter()
+        .flat_map(|d| {
+            cfg.dns
+                .dkim
+                .selectors()
+                .map(|(s, _)| key_file(&dir, d.as_str(), s))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let targets = public
+        .iter()
+        .map(PathBuf::as_path)
+        .chain((!to_stdout).then_some(output))
+        .collect::<Vec<_>>();
+    if !force {
+        // `symlink_metadata`: a dangling symlink is something there too.
+        if let Some(p) = targets
+            .iter()
+            .find(|p| std::fs::symlink_metadata(p).is_ok())
+        {
+            return Err(format!(
+                "{} exists; pass --force to replace the keys (and then publish the new DNS records)",
+                p.display()
+            ));
+        }
+    }
+    for p in &targets {
+        writable_target(p)?;
+    }
+    let secret_name = cfg
+        .dns
+        .dkim
+        .secret_name
+        .clone()
+        .unwrap_or_else(|| mailu_k8s_dns::keygen::DEFAULT_SECRET.to_owned());
+    let generated = mailu_k8s_dns::keygen::generate(cfg)?;
+    let secret = mailu_k8s_manifests::mail_dns::dkim_secret(
+        &secret_name,
+        &cfg.namespace,
+        mailu_k8s_dns::keygen::private_files(&generated),
+    );
+    let manifest = mailu_k8s_manifests::yaml_documents_with_header(
+        mailu_k8s_manifests::mail_dns::DKIM_SECRET_HEADER,
+        &mailu_k8s_manifests::Manifest {
+            objects: vec![secret.into()],
+        }
+        .values(),
+    );
+    let mut staged = Vec::new();
+    for (k, path) in generated.iter().zip(&public) {
+        staged.push(stage(path, k.public_pem.as_bytes(), Access::Shared)?);
+    }
+    if to_stdout {
+        // Not `write_stdout`: a closed pipe is a failure here, the private keys would be lost.
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, manifest.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| {
+                format!(
+                    "cannot write the Secret to standard output: {e} (no public key was changed)"
+                )
+            })?;
+    } else {
+        staged.push(stage(output, manifest.as_bytes(), Access::Owner)?);
+    }
+    for file in staged {
+        file.commit()?;
+    }
+    let hint = if cfg.dns.dkim.secret_name.is_none() {
+        format!(" and set `dns.dkim.secretName: {secret_name}` so admin uses them")
+    } else {
+        String::new()
+    };
+    let secret_at = if to_stdout {
+        "the Secret to standard output (private keys: pipe it to kubectl, kubeseal or sops)"
+            .to_owned()
+    } else {
+        format!(
+            "{} (private keys: apply it with kubectl, keep it out of git)",
+            output.display()
+        )
+    };
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!(
+            "wrote {secret_at} and {} public key(s) in {}; publish them with `mailu-k8s dns plan`{hint}\n",
+            generated.len(),
+            dir.display()
+        )
+        .as_bytes(),
+    );
+    Ok(())
 }
