@@ -34,7 +34,7 @@ pub enum DnsCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// With `--format zone` to a file or standard output: which mail domain's zone (default:
-        /// `domain`).
+        /// `domain`, with a warning naming the others: a zone file holds one zone).
         #[arg(long)]
         zone: Option<String>,
         /// The SOA serial of `--format zone`.
@@ -152,20 +152,23 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             let io = |e: String| (source.clone(), Failure::Io(e));
             let text = match out {
                 PlanFormat::Zone => {
-                    let zones: Vec<&str> = plan.domains.iter().map(|d| d.domain.as_str()).collect();
                     if let Some(dir) = output.as_deref().filter(|p| p.is_dir()) {
-                        for z in &zones {
-                            write_atomically(
-                                &dir.join(format!("{z}.zone")),
-                                write::zone(&plan, z, serial).as_bytes(),
-                            )
-                            .map_err(io)?;
+                        for (z, text) in write::zones(&plan, serial) {
+                            write_atomically(&dir.join(format!("{z}.zone")), text.as_bytes())
+                                .map_err(io)?;
                         }
                         return Ok(());
                     }
-                    let wanted = zone.as_deref().unwrap_or(cfg.domain.as_str());
-                    let wanted = wanted.trim_end_matches('.').to_ascii_lowercase();
-                    if !zones.contains(&wanted.as_str()) {
+                    let wanted = match zone.as_deref() {
+                        Some(z) => z.trim_end_matches('.').to_ascii_lowercase(),
+                        None => {
+                            report(&source, &only_one_zone(&plan), format);
+                            cfg.domain.as_str().to_owned()
+                        }
+                    };
+                    if plan.zone_of(&wanted) != Some(wanted.as_str()) {
+                        let zones: Vec<&str> =
+                            plan.domains.iter().map(|d| d.domain.as_str()).collect();
                         return Err(io(format!(
                             "`{wanted}` is not a mail domain of this config (they are: {})",
                             zones.join(", ")
@@ -223,6 +226,38 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             }
         }
     }
+}
+
+/// A zone file holds one zone, so a file or standard output gets the primary domain's unless
+/// `--zone` picks another: said as a warning when the config has more, so nobody publishes one
+/// zone believing it is the whole plan.
+fn only_one_zone(plan: &Plan) -> Vec<Diagnostic> {
+    let [first, rest @ ..] = plan.domains.as_slice() else {
+        return Vec::new();
+    };
+    if rest.is_empty() {
+        return Vec::new();
+    }
+    let others: Vec<&str> = rest.iter().take(5).map(|d| d.domain.as_str()).collect();
+    let more = rest.len().saturating_sub(others.len());
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    vec![
+        Diagnostic::warning(
+            mailu_k8s_config::Code::PlanIncomplete,
+            "dns.domains",
+            format!(
+                "printed the zone of {} only; {} other mail domain(s) have zones of their own: {}{tail}",
+                first.domain,
+                rest.len(),
+                others.join(", ")
+            ),
+        )
+        .with_hint("`-o DIR` writes every zone as `<domain>.zone`; `--zone DOMAIN` prints one"),
+    ]
 }
 
 /// `IP` or `IP:PORT` (`[v6]:PORT`); port 53 by default.

@@ -636,3 +636,66 @@ fn keygen_to_stdout_pipes_the_secret() {
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0]["kind"], "Secret");
 }
+
+// ---------------------------------------------------------------------------------------------
+// `dns plan` with several mail domains: a zone file holds one zone.
+
+#[test]
+fn dns_plan_to_stdout_says_which_zone_it_printed() {
+    let (dir, config) = keygen_dir();
+    std::fs::write(
+        &config,
+        format!("{KEYGEN_CONFIG}dns: {{domains: [example.net, example.org]}}\n"),
+    )
+    .expect("config");
+    let plan = |args: &[&str]| {
+        cargo_bin_cmd!("mailu-k8s")
+            .args(["dns", "plan", config.to_str().expect("utf-8")])
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let out = plan(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let zone = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(zone.matches("$ORIGIN").count(), 1, "{zone}");
+    assert!(zone.contains("$ORIGIN example.com."));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("printed the zone of example.com only")
+            && stderr.contains("example.net, example.org")
+            && stderr.contains("-o DIR"),
+        "{stderr}"
+    );
+    // The same as JSON findings.
+    let out = plan(&["--message-format", "json"]);
+    let notes: Vec<Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    assert!(notes.iter().any(|d| {
+        d["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["path"] == "dns.domains"))
+    }));
+    // Picked explicitly: no warning about the others.
+    let out = plan(&["--zone", "example.net"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("$ORIGIN example.net."));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("dns.domains"));
+    // A directory gets every zone.
+    let zones = dir.path().join("zones");
+    std::fs::create_dir(&zones).expect("mkdir");
+    assert_eq!(
+        plan(&["-o", zones.to_str().expect("utf-8")]).status.code(),
+        Some(0)
+    );
+    for d in ["example.com", "example.net", "example.org"] {
+        let text = std::fs::read_to_string(zones.join(format!("{d}.zone"))).expect("zone");
+        assert!(text.contains(&format!("$ORIGIN {d}.")));
+    }
+    // external-dns output names the command that makes it.
+    let out = plan(&["--format", "external-dns"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("run `mailu-k8s dns plan` again"), "{text}");
+    assert!(!text.contains("mailu-k8s synth"), "{text}");
+}

@@ -79,12 +79,13 @@ pub(crate) fn validate_dns(
     let d = &file.dns;
     let mut dns = Dns::default();
 
-    // Mail domains: `domain` first.
+    // Mail domains: `domain` first. A set finds repeats (a list scan was quadratic).
     dns.domains.extend(domain.cloned());
+    let mut seen: std::collections::HashSet<DnsName> = dns.domains.iter().cloned().collect();
     for (i, raw) in d.domains.iter().enumerate() {
         let path = index("dns.domains", i);
         if let Some(name) = check_into(out, Code::InvalidDnsName, &path, raw, DnsName::parse_fqdn) {
-            if dns.domains.contains(&name) {
+            if !seen.insert(name.clone()) {
                 out.push(
                     Diagnostic::error(
                         Code::InvalidValue,

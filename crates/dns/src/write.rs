@@ -1,7 +1,7 @@
 //! Writers of the plan: a BIND zone file per mail domain (what `nsd-checkzone` and DNS hosting
 //! imports read), JSON for tools, and external-dns `DNSEndpoint` objects.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hickory_proto::rr::{Name, RData};
 use serde_json::{Value, json};
@@ -102,39 +102,91 @@ fn line(e: &Entry) -> String {
 /// The zone file of one mail domain: SOA and NS (`serial` in the SOA), every record in the zone,
 /// and as comments the records that belong elsewhere, the PTR records to set and the notes.
 pub fn zone(plan: &Plan, zone: &str, serial: u32) -> String {
-    let mut out = format!(
-        "; The mail DNS of {zone}, planned by mailu-k8s {} from the config.\n\
-         ; Generated: change the config and run `mailu-k8s dns plan` again.\n\
-         $ORIGIN {zone}.\n$TTL {}\n",
-        env!("CARGO_PKG_VERSION"),
-        plan.ttl
-    );
-    let mut last = "";
-    for e in plan.apex(zone, serial).iter().chain(
-        plan.entries
-            .iter()
-            .filter(|e| plan.zone_of(&e.name.to_ascii()) == Some(zone)),
-    ) {
-        if e.purpose != last {
-            out.push_str(&format!("; {}\n", e.purpose));
-            last = e.purpose;
-        }
-        out.push_str(&line(e));
-        out.push('\n');
-    }
-    let elsewhere: Vec<&Entry> = plan
-        .entries
+    let sorted = Sorted::of(plan);
+    sorted.render(plan, zone, serial)
+}
+
+/// Every mail domain's zone file, in the plan's order, as (domain, text): what `-o DIR` writes.
+pub fn zones(plan: &Plan, serial: u32) -> Vec<(String, String)> {
+    let sorted = Sorted::of(plan);
+    plan.domains
         .iter()
-        .filter(|e| plan.zone_of(&e.name.to_ascii()).is_none())
-        .collect();
-    if !elsewhere.is_empty() {
-        out.push_str(
-            "\n; Records of names outside the mail domains: publish them in their own zones.\n",
-        );
-        for e in elsewhere {
-            out.push_str(&format!(";   {}    ; {}\n", line(e), e.purpose));
+        .map(|d| (d.domain.clone(), sorted.render(plan, &d.domain, serial)))
+        .collect()
+}
+
+/// The plan's records sorted by zone in one pass (looking each record's zone up per zone file
+/// made `-o DIR` quadratic in the number of domains).
+struct Sorted<'p> {
+    /// The records in each zone.
+    inside: HashMap<&'p str, Vec<&'p Entry>>,
+    /// Records outside every zone named after one (a report authorisation), with their
+    /// position in the plan.
+    named_after: HashMap<&'p str, Vec<(usize, &'p Entry)>>,
+    /// Records outside every zone that concern all of them (host names in another zone).
+    shared: Vec<(usize, &'p Entry)>,
+}
+
+impl<'p> Sorted<'p> {
+    fn of(plan: &'p Plan) -> Sorted<'p> {
+        let mut sorted = Sorted {
+            inside: HashMap::new(),
+            named_after: HashMap::new(),
+            shared: Vec::new(),
+        };
+        for (i, e) in plan.entries.iter().enumerate() {
+            let n = e.name.to_ascii();
+            match (plan.zone_of(&n), plan.named_after(&n)) {
+                (Some(z), _) => sorted.inside.entry(z).or_default().push(e),
+                (None, Some(z)) => sorted.named_after.entry(z).or_default().push((i, e)),
+                (None, None) => sorted.shared.push((i, e)),
+            }
         }
+        sorted
     }
+
+    fn render(&self, plan: &Plan, zone: &str, serial: u32) -> String {
+        let mut out = format!(
+            "; The mail DNS of {zone}, planned by mailu-k8s {} from the config.\n\
+             ; Generated: change the config and run `mailu-k8s dns plan` again.\n",
+            env!("CARGO_PKG_VERSION"),
+        );
+        if plan.domains.len() > 1 {
+            out.push_str(&format!(
+                "; One of {} mail domains, each with a zone file of its own (`mailu-k8s dns plan -o DIR` writes them all).\n",
+                plan.domains.len()
+            ));
+        }
+        out.push_str(&format!("$ORIGIN {zone}.\n$TTL {}\n", plan.ttl));
+        let mut last = "";
+        let apex = plan.apex(zone, serial);
+        let inside = self.inside.get(zone).map(Vec::as_slice).unwrap_or_default();
+        for e in apex.iter().chain(inside.iter().copied()) {
+            if e.purpose != last {
+                out.push_str(&format!("; {}\n", e.purpose));
+                last = e.purpose;
+            }
+            out.push_str(&line(e));
+            out.push('\n');
+        }
+        let mut elsewhere: Vec<(usize, &Entry)> = self.shared.clone();
+        elsewhere.extend(self.named_after.get(zone).into_iter().flatten().copied());
+        elsewhere.sort_by_key(|(i, _)| *i);
+        if !elsewhere.is_empty() {
+            out.push_str(
+                "\n; Records of names outside the mail domains: publish them in their own zones.\n",
+            );
+            for (_, e) in elsewhere {
+                out.push_str(&format!(";   {}    ; {}\n", line(e), e.purpose));
+            }
+        }
+        trailer(plan, zone, &mut out);
+        out
+    }
+}
+
+/// The comments after the records: PTR instructions, the MTA-STS policy, the notes.
+fn trailer(plan: &Plan, zone: &str, out: &mut String) {
     if !plan.ptr.is_empty() {
         out.push_str("\n; Reverse DNS: the provider of each address sets its PTR record.\n");
         for p in &plan.ptr {
@@ -163,7 +215,6 @@ pub fn zone(plan: &Plan, zone: &str, serial: u32) -> String {
             }
         }
     }
-    out
 }
 
 fn entry_json(plan: &Plan, e: &Entry) -> Value {
