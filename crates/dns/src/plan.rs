@@ -525,6 +525,7 @@ pub fn build(
         );
     }
 
+    check_txt_sizes(&entries, &mut errors, &mut notes);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -548,6 +549,78 @@ pub fn build(
         notes,
         zones,
     })
+}
+
+/// The largest DNS message (RFC 1035 §4.2.2: TCP's two-octet length; EDNS cannot go further).
+pub const MAX_MESSAGE: usize = 65_535;
+/// What RFC 7208 §3.4 asks an SPF answer to fit in: a plain UDP response (RFC 1035 §2.3.4).
+pub const SPF_UDP_SIZE: usize = 512;
+
+/// The size of a response carrying `e` alone: header (12), the question (the name, type and
+/// class), and the answer with its name compressed to a pointer (2), type, class, TTL and
+/// length (10), and the record data (each TXT string is preceded by its length octet).
+fn answer_size(e: &Entry) -> Option<usize> {
+    let RData::TXT(t) = &e.data else {
+        return None;
+    };
+    let name_wire = e.name.to_ascii().trim_end_matches('.').len() + 2;
+    let rdata: usize = t.txt_data.iter().map(|s| s.len() + 1).sum();
+    Some(12 + name_wire + 4 + 2 + 10 + rdata)
+}
+
+/// The config field that makes a TXT record long, and how to shorten it.
+fn txt_field(purpose: &str) -> (&'static str, &'static str) {
+    match purpose.split(':').next().unwrap_or_default() {
+        p if p.starts_with("SPF") => (
+            "egress.ips",
+            "authorise fewer addresses, or publish them in SPF records of your own and name those in `dns.spfIncludes`",
+        ),
+        "DMARC" => ("dns.dmarc", "list fewer report addresses"),
+        "TLS-RPT" => ("dns.tlsRpt.rua", "list fewer report addresses"),
+        _ => ("dns", "shorten the record"),
+    }
+}
+
+/// A TXT record that cannot travel in a DNS message is refused (no server could answer with
+/// it, and zone loaders reject it); an SPF answer over 512 octets is a warning: RFC 7208 §3.4
+/// asks it to fit UDP, and receivers that cannot use TCP see no SPF at all.
+fn check_txt_sizes(entries: &[Entry], errors: &mut Vec<Diagnostic>, notes: &mut Vec<Diagnostic>) {
+    // Each record text is the same for every domain: one finding per field, the largest.
+    let mut largest: BTreeMap<&'static str, (usize, &Entry)> = BTreeMap::new();
+    for e in entries {
+        if let Some(size) = answer_size(e)
+            && largest
+                .get(txt_field(e.purpose).0)
+                .is_none_or(|(s, _)| size > *s)
+        {
+            largest.insert(txt_field(e.purpose).0, (size, e));
+        }
+    }
+    for (path, (size, e)) in largest {
+        let fix = txt_field(e.purpose).1;
+        let purpose = e.purpose.split(':').next().unwrap_or_default();
+        let at = e.name.to_ascii();
+        let at = at.trim_end_matches('.');
+        if size > MAX_MESSAGE {
+            errors.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    path,
+                    format!("the {purpose} record at {at} would take a {size}-octet answer: no DNS message holds more than {MAX_MESSAGE} octets, so no server could publish it"),
+                )
+                .with_hint(fix),
+            );
+        } else if size > SPF_UDP_SIZE && path == "egress.ips" {
+            notes.push(
+                Diagnostic::warning(
+                    Code::PlanIncomplete,
+                    path,
+                    format!("the SPF answer at {at} takes {size} octets, more than the {SPF_UDP_SIZE} RFC 7208 §3.4 asks for: receivers that cannot retry over TCP see no SPF"),
+                )
+                .with_hint(fix),
+            );
+        }
+    }
 }
 
 /// One warning per selector whose public key is missing, naming the domains (a few, and how

@@ -242,3 +242,45 @@ fn thousands_of_domains_each_get_their_own_zone() {
     let doc: Value = serde_json::from_str(&write::json(&plan)).expect("JSON");
     assert_eq!(doc["domains"].as_array().map(Vec::len), Some(N + 1));
 }
+
+/// An SPF record no DNS message can carry is refused (NSD rejects it as "too large rdata
+/// element"); the largest that fits is written and loads; over 512 octets is a warning
+/// (RFC 7208 §3.4).
+#[test]
+fn spf_records_must_fit_a_dns_message() {
+    let with_ips = |n: usize| {
+        let ips: Vec<String> = (0..n)
+            .map(|i| format!("203.{}.{}.1", i / 250, i % 250))
+            .collect();
+        load(&format!(
+            "{BASE}egress: {{mode: static, ips: [{}]}}\n",
+            ips.join(", ")
+        ))
+    };
+    let config = with_ips(4500);
+    let errors = plan::build(&config, &Topology::from_config(&config), &DkimKeys::new())
+        .expect_err("refused");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(
+        (errors[0].code, errors[0].path.as_str()),
+        (Code::InvalidValue, "egress.ips")
+    );
+    assert!(errors[0].message.contains("65535"), "{errors:#?}");
+    assert!(
+        errors[0]
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("dns.spfIncludes")
+    );
+
+    let spf_warnings = |plan: &Plan| plan.notes.iter().filter(|n| n.path == "egress.ips").count();
+    let big = plan_of(&with_ips(4000));
+    assert_eq!(spf_warnings(&big), 1);
+    if common::nsd_available("spf_records_must_fit_a_dns_message") {
+        common::checkzone("example.com", &write::zone(&big, "example.com", 1))
+            .expect("the largest SPF record that fits loads");
+    }
+    assert_eq!(spf_warnings(&plan_of(&with_ips(40))), 1, "over 512 octets");
+    assert_eq!(spf_warnings(&plan_of(&with_ips(2))), 0);
+}
