@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-pub use crate::file_dns::{Alignment, DmarcAction, MtaStsMode};
+pub use crate::file_dns::{AcmeMethod, Alignment, DmarcAction, MtaStsMode};
 use crate::rules::{DnsName, Problem};
 
 /// Mailu's default DKIM selector (`DKIM_SELECTOR`).
@@ -30,8 +30,19 @@ pub struct Dns {
     pub dmarc: Dmarc,
     pub mta_sts: Option<MtaSts>,
     pub tls_rpt: Option<TlsRpt>,
-    /// CAA `issue` values.
-    pub caa: Vec<DnsName>,
+    /// The CAs allowed to issue (CAA `issue`), with their RFC 8657 parameters.
+    pub caa: Vec<CaaIssuer>,
+    /// CAA `iodef` report addresses.
+    pub caa_iodef: Vec<ReportUri>,
+}
+
+/// A CA allowed to issue: its domain (RFC 8659 §4.2's issuer-domain-name), and the ACME
+/// account and challenge types it is restricted to (RFC 8657).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaaIssuer {
+    pub domain: DnsName,
+    pub account_uri: Option<String>,
+    pub validation_methods: Vec<AcmeMethod>,
 }
 
 /// The domain of an SPF `include:` (RFC 7208 §7.1 `domain-spec` without macros), lower case.
@@ -214,6 +225,7 @@ impl Default for Dns {
             mta_sts: None,
             tls_rpt: None,
             caa: Vec::new(),
+            caa_iodef: Vec::new(),
         }
     }
 }

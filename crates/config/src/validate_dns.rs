@@ -346,19 +346,85 @@ pub(crate) fn validate_dns(
             .collect();
         dns.tls_rpt = Some(TlsRpt { rua });
     }
+    validate_caa(d, &mut dns, out);
+    let errors_after = out.iter().filter(|d| d.is_error()).count();
+    (errors_after == errors_before).then_some(Validated { dns, mailu_dmarc })
+}
+
+/// `dns.caa`, `dns.caaParameters`, `dns.caaIodef`.
+fn validate_caa(d: &crate::file_dns::DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
     for (i, raw) in d.caa.iter().enumerate() {
-        if let Some(ca) = check_into(
+        if let Some(domain) = check_into(
             out,
             Code::InvalidDnsName,
             &index("dns.caa", i),
             raw,
             DnsName::parse_fqdn,
         ) {
-            dns.caa.push(ca);
+            dns.caa.push(CaaIssuer {
+                domain,
+                account_uri: None,
+                validation_methods: Vec::new(),
+            });
         }
     }
-    let errors_after = out.iter().filter(|d| d.is_error()).count();
-    (errors_after == errors_before).then_some(Validated { dns, mailu_dmarc })
+    for (ca, p) in &d.caa_parameters {
+        let path = format!("dns.caaParameters.{ca}");
+        let Some(issuer) = dns.caa.iter_mut().find(|c| c.domain.as_str() == ca) else {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    path,
+                    format!("`{}` is not one of `dns.caa`", ca.escape_debug()),
+                )
+                .with_hint("add the CA to `dns.caa`, or use the domain written there"),
+            );
+            continue;
+        };
+        if let Some(raw) = &p.account_uri {
+            issuer.account_uri = check_into(
+                out,
+                Code::InvalidValue,
+                &format!("{path}.accountUri"),
+                raw,
+                account_uri,
+            );
+        }
+        let mut methods = p.validation_methods.clone();
+        methods.sort();
+        methods.dedup();
+        issuer.validation_methods = methods;
+    }
+    for (i, raw) in d.caa_iodef.iter().enumerate() {
+        if let Some(uri) = check_into(
+            out,
+            Code::InvalidValue,
+            &index("dns.caaIodef", i),
+            raw,
+            parse_report_uri,
+        ) {
+            dns.caa_iodef.push(uri);
+        }
+    }
+}
+
+/// An ACME account URL (RFC 8657 §3): `https://`, a host name, and only characters that stay
+/// in a CAA parameter-value (RFC 8659 §4.2: visible ASCII but `;`) and in a quoted zone-file
+/// string (no `"` or `\`).
+fn account_uri(raw: &str) -> Result<String, Problem> {
+    let host = raw
+        .strip_prefix("https://")
+        .map(|rest| rest.split(['/', ':', '?']).next().unwrap_or_default());
+    let chars_ok = raw
+        .bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) && !matches!(b, b';' | b'"' | b'\\'));
+    match host {
+        Some(h) if chars_ok && DnsName::parse_fqdn(h).is_ok() => Ok(raw.to_owned()),
+        _ => Err(problem(
+            format!("`{}` is not an ACME account URL", raw.escape_debug()),
+            "copy the account URL your ACME client registered, e.g. `https://acme-v02.api.letsencrypt.org/acme/acct/123456789` (cert-manager: the ClusterIssuer's status.acme.uri)",
+        )),
+    }
 }
 
 /// Whether an address is reachable from the internet (not private, loopback, link-local,
@@ -550,6 +616,36 @@ mod tests {
                 Code::InvalidValue,
                 "workloads.front.overrides.mailu-k8s-mta-sts.conf",
                 "rename",
+            ),
+            (
+                "dns: {caa: [letsencrypt.org], caaParameters: {sectigo.com: {validationMethods: [dns-01]}}}\n",
+                Code::InvalidValue,
+                "dns.caaParameters.sectigo.com",
+                "dns.caa",
+            ),
+            (
+                "dns: {caa: [letsencrypt.org], caaParameters: {letsencrypt.org: {accountUri: 'https://acme.example/acct/1; x=y'}}}\n",
+                Code::InvalidValue,
+                "dns.caaParameters.letsencrypt.org.accountUri",
+                "status.acme.uri",
+            ),
+            (
+                "dns: {caa: [letsencrypt.org], caaParameters: {letsencrypt.org: {accountUri: 'http://acme.example/acct/1'}}}\n",
+                Code::InvalidValue,
+                "dns.caaParameters.letsencrypt.org.accountUri",
+                "https://",
+            ),
+            (
+                "dns: {caa: [letsencrypt.org], caaParameters: {letsencrypt.org: {validationMethods: [http01]}}}\n",
+                Code::InvalidEnumValue,
+                "dns.caaParameters.letsencrypt.org.validationMethods[0]",
+                "",
+            ),
+            (
+                "dns: {caaIodef: ['security at example.com']}\n",
+                Code::InvalidValue,
+                "dns.caaIodef[0]",
+                "",
             ),
             (
                 "dns: {spfIncludes: ['_spf example']}\n",

@@ -32,6 +32,14 @@ impl CaaProperty {
         }
     }
 
+    /// `iodef` with a validated `mailto:` or `https:` URL (RFC 8659 §4.4).
+    pub fn iodef(url: &str) -> CaaProperty {
+        CaaProperty {
+            tag: "iodef",
+            value: url.to_owned(),
+        }
+    }
+
     /// The record data: flags 0 (no property the CA must understand beyond the standard
     /// ones), the tag, and the value bytes as they are.
     pub fn rdata(&self) -> CAA {

@@ -482,8 +482,7 @@ pub fn build(
             }
         }
         let mut caa = Vec::new();
-        for ca in &d.caa {
-            let property = CaaProperty::issue(ca.as_str(), &[]);
+        for property in caa_properties(config) {
             push(
                 &mut entries,
                 dn,
@@ -549,6 +548,28 @@ pub fn build(
         notes,
         zones,
     })
+}
+
+/// The CAA properties of every mail domain: an `issue` per CA (RFC 8657 parameters as
+/// configured), then an `iodef` per report address.
+fn caa_properties(config: &Config) -> Vec<CaaProperty> {
+    let d = &config.dns;
+    let issue = d.caa.iter().map(|ca| {
+        let mut params = Vec::new();
+        if let Some(uri) = &ca.account_uri {
+            params.push(("accounturi", uri.clone()));
+        }
+        if !ca.validation_methods.is_empty() {
+            let methods: Vec<&str> = ca.validation_methods.iter().map(|m| m.as_str()).collect();
+            params.push(("validationmethods", methods.join(",")));
+        }
+        CaaProperty::issue(ca.domain.as_str(), &params)
+    });
+    let iodef = d
+        .caa_iodef
+        .iter()
+        .map(|uri| CaaProperty::iodef(&uri.to_string()));
+    issue.chain(iodef).collect()
 }
 
 /// The largest DNS message (RFC 1035 §4.2.2: TCP's two-octet length; EDNS cannot go further).

@@ -284,3 +284,50 @@ fn spf_records_must_fit_a_dns_message() {
     assert_eq!(spf_warnings(&plan_of(&with_ips(40))), 1, "over 512 octets");
     assert_eq!(spf_warnings(&plan_of(&with_ips(2))), 0);
 }
+
+/// CAA with RFC 8657 parameters and iodef: the zone carries the value forms CAs compare
+/// (`0 issue "letsencrypt.org; accounturi=…"`, no trailing dot), NSD loads and serves it, and
+/// `dns check` against NSD finds exactly what the plan wrote; the form earlier plans wrote
+/// (`"letsencrypt.org."`) is MK453.
+#[test]
+fn caa_records_are_what_cas_compare_and_what_the_check_accepts() {
+    let config = load(&format!(
+        "{BASE}dns: {{caa: [letsencrypt.org, sectigo.com], caaParameters: {{letsencrypt.org: {{accountUri: 'https://acme-v02.api.letsencrypt.org/acme/acct/123456789', validationMethods: [http-01, dns-01]}}}}, caaIodef: [security@example.com, 'https://iodef.example.com/report']}}\n"
+    ));
+    let plan = plan_of(&config);
+    let zone = write::zone(&plan, "example.com", 1);
+    let caa: Vec<&str> = zone.lines().filter(|l| l.contains(" CAA ")).collect();
+    assert_eq!(
+        caa,
+        [
+            "example.com. 3600 IN CAA 0 issue \"letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/acme/acct/123456789; validationmethods=http-01,dns-01\"",
+            "example.com. 3600 IN CAA 0 issue \"sectigo.com\"",
+            "example.com. 3600 IN CAA 0 iodef \"mailto:security@example.com\"",
+            "example.com. 3600 IN CAA 0 iodef \"https://iodef.example.com/report\"",
+        ]
+    );
+    if !common::nsd_available("caa_records_are_what_cas_compare_and_what_the_check_accepts") {
+        return;
+    }
+    common::checkzone("example.com", &zone).expect("nsd-checkzone");
+    let caa_findings = |zone: &str| {
+        let nsd = common::Nsd::start(&[("example.com".to_owned(), zone.to_owned())]);
+        mailu_k8s_dns::check::run(&config, &plan, Some(nsd.addr))
+            .expect("check runs")
+            .findings
+            .into_iter()
+            .filter(|d| d.code == Code::CaaMismatch)
+            .collect::<Vec<_>>()
+    };
+    assert!(caa_findings(&zone).is_empty(), "{:#?}", caa_findings(&zone));
+    let dotted = zone.replace("\"sectigo.com\"", "\"sectigo.com.\"");
+    let found = caa_findings(&dotted);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("CAA 0 issue \"sectigo.com\"`")),
+        "{found:#?}"
+    );
+}

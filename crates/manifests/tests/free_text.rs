@@ -80,6 +80,11 @@ const CONVERTED: &[(&str, &str)] = &[
     ("dns.tlsRpt.rua[*]", "DNS-plan input: the TLS-RPT record"),
     ("dns.caa[*]", "DNS-plan input: CAA records"),
     (
+        "dns.caaParameters.ca-qd.example.accountUri",
+        "DNS-plan input: a CAA issue record's accounturi",
+    ),
+    ("dns.caaIodef[*]", "DNS-plan input: CAA iodef records"),
+    (
         "dns.dkim.publicKeys",
         "DNS-plan input: the directory `dns plan` reads public keys from",
     ),
