@@ -159,21 +159,10 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
                         }
                         return Ok(());
                     }
-                    let wanted = match zone.as_deref() {
-                        Some(z) => z.trim_end_matches('.').to_ascii_lowercase(),
-                        None => {
-                            report(&source, &only_one_zone(&plan), format);
-                            cfg.domain.as_str().to_owned()
-                        }
-                    };
-                    if plan.zone_of(&wanted) != Some(wanted.as_str()) {
-                        let zones: Vec<&str> =
-                            plan.domains.iter().map(|d| d.domain.as_str()).collect();
-                        return Err(io(format!(
-                            "`{wanted}` is not a mail domain of this config (they are: {})",
-                            zones.join(", ")
-                        )));
+                    if zone.is_none() {
+                        report(&source, &only_one_zone(&plan), format);
                     }
+                    let wanted = chosen_zone(&plan, zone.as_deref()).map_err(io)?;
                     write::zone(&plan, &wanted, serial)
                 }
                 PlanFormat::Json => write::json(&plan),
@@ -226,6 +215,26 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             }
         }
     }
+}
+
+/// The zone `--zone` names (the primary domain's without it), which must be a mail domain.
+fn chosen_zone(plan: &Plan, zone: Option<&str>) -> Result<String, String> {
+    let wanted = match zone {
+        Some(z) => z.trim_end_matches('.').to_ascii_lowercase(),
+        None => plan
+            .domains
+            .first()
+            .map(|d| d.domain.clone())
+            .unwrap_or_default(),
+    };
+    if plan.zone_of(&wanted) == Some(wanted.as_str()) {
+        return Ok(wanted);
+    }
+    let zones: Vec<&str> = plan.domains.iter().map(|d| d.domain.as_str()).collect();
+    Err(format!(
+        "`{wanted}` is not a mail domain of this config (they are: {})",
+        zones.join(", ")
+    ))
 }
 
 /// A zone file holds one zone, so a file or standard output gets the primary domain's unless
@@ -349,45 +358,14 @@ fn keygen(config_path: &Path, cfg: &Config, output: &Path, force: bool) -> Resul
                 .collect::<Vec<_>>()
         })
         .collect();
-    let targets = public
+    let targets: Vec<&Path> = public
         .iter()
         .map(PathBuf::as_path)
         .chain((!to_stdout).then_some(output))
-        .collect::<Vec<_>>();
-    if !force {
-        // `symlink_metadata`: a dangling symlink is something there too.
-        if let Some(p) = targets
-            .iter()
-            .find(|p| std::fs::symlink_metadata(p).is_ok())
-        {
-            return Err(format!(
-                "{} exists; pass --force to replace the keys (and then publish the new DNS records)",
-                p.display()
-            ));
-        }
-    }
-    for p in &targets {
-        writable_target(p)?;
-    }
-    let secret_name = cfg
-        .dns
-        .dkim
-        .secret_name
-        .clone()
-        .unwrap_or_else(|| mailu_k8s_dns::keygen::DEFAULT_SECRET.to_owned());
+        .collect();
+    check_key_targets(&targets, force)?;
     let generated = mailu_k8s_dns::keygen::generate(cfg)?;
-    let secret = mailu_k8s_manifests::mail_dns::dkim_secret(
-        &secret_name,
-        &cfg.namespace,
-        mailu_k8s_dns::keygen::private_files(&generated),
-    );
-    let manifest = mailu_k8s_manifests::yaml_documents_with_header(
-        mailu_k8s_manifests::mail_dns::DKIM_SECRET_HEADER,
-        &mailu_k8s_manifests::Manifest {
-            objects: vec![secret.into()],
-        }
-        .values(),
-    );
+    let (secret_name, manifest) = secret_manifest(cfg, &generated);
     let mut staged = Vec::new();
     for (k, path) in generated.iter().zip(&public) {
         staged.push(stage(path, k.public_pem.as_bytes(), Access::Shared)?);
@@ -408,11 +386,6 @@ fn keygen(config_path: &Path, cfg: &Config, output: &Path, force: bool) -> Resul
     for file in staged {
         file.commit()?;
     }
-    let hint = if cfg.dns.dkim.secret_name.is_none() {
-        format!(" and set `dns.dkim.secretName: {secret_name}` so admin uses them")
-    } else {
-        String::new()
-    };
     let secret_at = if to_stdout {
         "the Secret to standard output (private keys: pipe it to kubectl, kubeseal or sops)"
             .to_owned()
@@ -421,6 +394,10 @@ fn keygen(config_path: &Path, cfg: &Config, output: &Path, force: bool) -> Resul
             "{} (private keys: apply it with kubectl, keep it out of git)",
             output.display()
         )
+    };
+    let hint = match cfg.dns.dkim.secret_name {
+        None => format!(" and set `dns.dkim.secretName: {secret_name}` so admin uses them"),
+        Some(_) => String::new(),
     };
     let _ = std::io::Write::write_all(
         &mut std::io::stderr(),
@@ -431,5 +408,50 @@ fn keygen(config_path: &Path, cfg: &Config, output: &Path, force: bool) -> Resul
         )
         .as_bytes(),
     );
+    Ok(())
+}
+
+/// The Secret of the private keys (its name, and the YAML under its own header).
+fn secret_manifest(
+    cfg: &Config,
+    generated: &[mailu_k8s_dns::keygen::Generated],
+) -> (String, String) {
+    let secret_name = cfg
+        .dns
+        .dkim
+        .secret_name
+        .clone()
+        .unwrap_or_else(|| mailu_k8s_dns::keygen::DEFAULT_SECRET.to_owned());
+    let secret = mailu_k8s_manifests::mail_dns::dkim_secret(
+        &secret_name,
+        &cfg.namespace,
+        mailu_k8s_dns::keygen::private_files(generated),
+    );
+    let manifest = mailu_k8s_manifests::yaml_documents_with_header(
+        mailu_k8s_manifests::mail_dns::DKIM_SECRET_HEADER,
+        &mailu_k8s_manifests::Manifest {
+            objects: vec![secret.into()],
+        }
+        .values(),
+    );
+    (secret_name, manifest)
+}
+
+/// Before a key is made: nothing at any target without `--force` (`symlink_metadata`, so a
+/// dangling symlink counts), and nothing but a regular file with it.
+fn check_key_targets(targets: &[&Path], force: bool) -> Result<(), String> {
+    if !force
+        && let Some(p) = targets
+            .iter()
+            .find(|p| std::fs::symlink_metadata(p).is_ok())
+    {
+        return Err(format!(
+            "{} exists; pass --force to replace the keys (and then publish the new DNS records)",
+            p.display()
+        ));
+    }
+    for p in targets {
+        writable_target(p)?;
+    }
     Ok(())
 }
