@@ -660,6 +660,7 @@ fn missing_key_notes(
         .map(|((selector, key_type), domains)| {
             let (whom, it, value) = match domains.as_slice() {
                 [one] => (one.clone(), "it", format!("{dir}/{one}.{selector}.pub")),
+                // Named in the message, so the value is the pattern of their files.
                 many => {
                     let mut named = many[..many.len().min(NAMED)].join(", ");
                     if many.len() > NAMED {
@@ -678,7 +679,7 @@ fn missing_key_notes(
                 format!("no {} public key for {whom} (selector `{selector}`): the plan has no DKIM record for {it}", key_type.as_str()),
             )
             .with_value(value)
-            .with_hint("run `mailu-k8s dkim keygen`, or export the key Mailu generated (admin → Mail domains → DNS) into that file")
+            .with_hint(format!("run `mailu-k8s dkim keygen`, or export the key Mailu generated (admin → Mail domains → DNS) into {}", if it == "it" { "that file" } else { "those files" }))
         })
         .collect()
 }
