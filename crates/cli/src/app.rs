@@ -162,8 +162,9 @@ fn execute(cli: Cli) -> Outcome {
             write_output(output.as_deref(), ext, &text).map_err(|e| (source, Failure::Io(e)))
         }
         Command::Check { config } => {
-            let (source, loaded) = load(&config)?;
-            report(&source, &loaded.warnings, format);
+            // Every problem in one pass: the DNS plan is built from the same config, so what
+            // `dns plan` would refuse is this config's problem too (its notes stay with `dns plan`).
+            let (source, _, _) = crate::dns_cmd::build_plan(&config, format)?;
             if format == MessageFormat::Text {
                 let _ = writeln!(io::stderr(), "{source}: no errors");
             }
@@ -297,6 +298,15 @@ fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), Stri
     write_atomically(&target, text.as_bytes())
 }
 
+/// Who may read a file we write.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// As `File::create` makes it (0666 before the umask); a replaced file keeps its mode.
+    Shared,
+    /// Only the owner (0600), whatever the file it replaces allowed: key material.
+    Owner,
+}
+
 /// Writes through a temporary file in the same directory and renames it into place, so the
 /// target is either the old file or the complete new one, never a partial write.
 ///
@@ -305,18 +315,46 @@ fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), Stri
 /// regular file (a FIFO, a socket, a device) is refused: the rename would replace it, and
 /// `-o /dev/stdout` would not mean standard output.
 pub(crate) fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), String> {
-    let existing = match std::fs::metadata(target) {
-        Ok(meta) if meta.is_file() => Some(meta.permissions()),
-        Ok(meta) => {
-            return Err(format!(
-                "cannot write {}: it is {}, not a regular file (write to a file or a directory, \
-                 or `-o -` for standard output)",
-                target.display(),
-                describe(&meta.file_type())
-            ));
-        }
-        Err(_) => None,
-    };
+    stage(target, bytes, Access::Shared)?.commit()
+}
+
+/// A file written completely beside its target, not yet renamed into place: several files are
+/// staged first and committed only when all of them were written, so a failure while writing
+/// leaves every target as it was. Dropped uncommitted, the temporary file is removed.
+pub(crate) struct Staged {
+    temp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+impl Staged {
+    /// Renames the file into place. A symlink at the target is replaced, never followed.
+    pub(crate) fn commit(self) -> Result<(), String> {
+        let target = self.target;
+        self.temp
+            .persist(&target)
+            .map_err(|e| format!("cannot write {}: {}", target.display(), e.error))?;
+        Ok(())
+    }
+}
+
+/// The permissions of the regular file at `target` (none there: `None`); anything else there
+/// is refused.
+pub(crate) fn writable_target(target: &Path) -> Result<Option<std::fs::Permissions>, String> {
+    match std::fs::metadata(target) {
+        Ok(meta) if meta.is_file() => Ok(Some(meta.permissions())),
+        Ok(meta) => Err(format!(
+            "cannot write {}: it is {}, not a regular file (write to a file or a directory, \
+             or `-o -` for standard output)",
+            target.display(),
+            describe(&meta.file_type())
+        )),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `target` (see [`write_atomically`]).
+pub(crate) fn stage(target: &Path, bytes: &[u8], access: Access) -> Result<Staged, String> {
+    let existing = writable_target(target)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -330,20 +368,24 @@ pub(crate) fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), String
     let prefix = format!(".{name}.");
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".tmp").rand_bytes(16);
-    // Created as `File::create` would (0666 before the umask), not tempfile's 0600.
+    // Shared: created as `File::create` would (0666 before the umask), not tempfile's 0600.
+    // Owner: tempfile's 0600 from the start, so the key is never readable by others.
     #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    if access == Access::Shared {
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    }
     let mut temp = builder.tempfile_in(&dir).map_err(|e| cannot(&e))?;
-    if let Some(permissions) = existing {
+    if let (Access::Shared, Some(permissions)) = (access, existing) {
         // A replaced file keeps its mode.
         temp.as_file()
             .set_permissions(permissions)
             .map_err(|e| cannot(&e))?;
     }
     temp.write_all(bytes).map_err(|e| cannot(&e))?;
-    // On failure the temporary file is removed when dropped.
-    temp.persist(target).map_err(|e| cannot(&e.error))?;
-    Ok(())
+    Ok(Staged {
+        temp,
+        target: target.to_path_buf(),
+    })
 }
 
 /// A file type in words, for the refusal above.

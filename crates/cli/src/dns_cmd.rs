@@ -15,8 +15,8 @@ use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
 
 use crate::app::{
-    Failure, MessageFormat, Outcome, load, printable, render_text, report, write_atomically,
-    write_stdout,
+    Access, Failure, MessageFormat, Outcome, load, printable, render_text, report, stage,
+    writable_target, write_atomically, write_stdout,
 };
 
 #[derive(Subcommand, Debug)]
@@ -36,7 +36,7 @@ pub enum DnsCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// With `--format zone` to a file or standard output: which mail domain's zone (default:
-        /// `domain`).
+        /// `domain`, with a warning naming the others: a zone file holds one zone).
         #[arg(long)]
         zone: Option<String>,
         /// The SOA serial of `--format zone`.
@@ -168,7 +168,8 @@ pub enum DkimCommand {
         /// The config file.
         #[arg(default_value = "mailu.yaml")]
         config: PathBuf,
-        /// Where to write the Secret manifest.
+        /// Where to write the Secret manifest (mode 0600), or `-` for standard output (to pipe
+        /// it into `kubectl apply -f -`, `kubeseal` or `sops`).
         #[arg(short, long, default_value = "dkim-secret.yaml")]
         output: PathBuf,
         /// Replace existing keys (the published DNS records must then change too).
@@ -221,7 +222,7 @@ fn read_keys(config_path: &Path, config: &Config) -> Result<DkimKeys, String> {
     Ok(keys)
 }
 
-fn build_plan(
+pub(crate) fn build_plan(
     config_path: &Path,
     format: MessageFormat,
 ) -> Result<(String, Config, Plan), (String, Failure)> {
@@ -252,25 +253,17 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             let io = |e: String| (source.clone(), Failure::Io(e));
             let text = match out {
                 PlanFormat::Zone => {
-                    let zones: Vec<&str> = plan.domains.iter().map(|d| d.domain.as_str()).collect();
                     if let Some(dir) = output.as_deref().filter(|p| p.is_dir()) {
-                        for z in &zones {
-                            write_atomically(
-                                &dir.join(format!("{z}.zone")),
-                                write::zone(&plan, z, serial).as_bytes(),
-                            )
-                            .map_err(io)?;
+                        for (z, text) in write::zones(&plan, serial) {
+                            write_atomically(&dir.join(format!("{z}.zone")), text.as_bytes())
+                                .map_err(io)?;
                         }
                         return Ok(());
                     }
-                    let wanted = zone.as_deref().unwrap_or(cfg.domain.as_str());
-                    let wanted = wanted.trim_end_matches('.').to_ascii_lowercase();
-                    if !zones.contains(&wanted.as_str()) {
-                        return Err(io(format!(
-                            "`{wanted}` is not a mail domain of this config (they are: {})",
-                            zones.join(", ")
-                        )));
+                    if zone.is_none() {
+                        report(&source, &only_one_zone(&plan), format);
                     }
+                    let wanted = chosen_zone(&plan, zone.as_deref()).map_err(io)?;
                     write::zone(&plan, &wanted, serial)
                 }
                 PlanFormat::Json => write::json(&plan),
@@ -285,7 +278,10 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
                             text.push_str(&format!("# {line}\n"));
                         }
                     }
-                    text.push_str(&mailu_k8s_manifests::yaml_documents(&[object]));
+                    text.push_str(&mailu_k8s_manifests::yaml_documents_with_header(
+                        write::EXTERNAL_DNS_HEADER,
+                        &[object],
+                    ));
                     text
                 }
             };
@@ -399,6 +395,58 @@ fn read_tls_keys(files: &[PathBuf]) -> Result<Vec<[u8; 32]>, String> {
     Ok(out)
 }
 
+/// The zone `--zone` names (the primary domain's without it), which must be a mail domain.
+fn chosen_zone(plan: &Plan, zone: Option<&str>) -> Result<String, String> {
+    let wanted = match zone {
+        Some(z) => z.trim_end_matches('.').to_ascii_lowercase(),
+        None => plan
+            .domains
+            .first()
+            .map(|d| d.domain.clone())
+            .unwrap_or_default(),
+    };
+    if plan.zone_of(&wanted) == Some(wanted.as_str()) {
+        return Ok(wanted);
+    }
+    let zones: Vec<&str> = plan.domains.iter().map(|d| d.domain.as_str()).collect();
+    Err(format!(
+        "`{wanted}` is not a mail domain of this config (they are: {})",
+        zones.join(", ")
+    ))
+}
+
+/// A zone file holds one zone, so a file or standard output gets the primary domain's unless
+/// `--zone` picks another: said as a warning when the config has more, so nobody publishes one
+/// zone believing it is the whole plan.
+fn only_one_zone(plan: &Plan) -> Vec<Diagnostic> {
+    let [first, rest @ ..] = plan.domains.as_slice() else {
+        return Vec::new();
+    };
+    if rest.is_empty() {
+        return Vec::new();
+    }
+    let others: Vec<&str> = rest.iter().take(5).map(|d| d.domain.as_str()).collect();
+    let more = rest.len().saturating_sub(others.len());
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    vec![
+        Diagnostic::warning(
+            mailu_k8s_config::Code::PlanIncomplete,
+            "dns.domains",
+            format!(
+                "printed the zone of {} only; {} other mail domain(s) have zones of their own: {}{tail}",
+                first.domain,
+                rest.len(),
+                others.join(", ")
+            ),
+        )
+        .with_hint("`-o DIR` writes every zone as `<domain>.zone`; `--zone DOMAIN` prints one"),
+    ]
+}
+
 /// `IP` or `IP:PORT` (`[v6]:PORT`); port 53 by default.
 fn parse_server(raw: &str) -> Result<SocketAddr, String> {
     if let Ok(ip) = raw.parse::<std::net::IpAddr>() {
@@ -487,84 +535,125 @@ pub fn dkim(command: DkimCommand, format: MessageFormat) -> Outcome {
             let (source, loaded) = load(&config)?;
             report(&source, &loaded.warnings, format);
             let cfg = loaded.config;
-            let io = |e: String| (source.clone(), Failure::Io(e));
-            let dir = key_dir(&config, &cfg);
-            if !force {
-                for p in
-                    std::iter::once(output.clone()).chain(cfg.dns.domains.iter().flat_map(|d| {
-                        cfg.dns
-                            .dkim
-                            .selectors()
-                            .map(|(s, _)| key_file(&dir, d.as_str(), s))
-                            .collect::<Vec<_>>()
-                    }))
-                {
-                    if p.exists() {
-                        return Err(io(format!(
-                            "{} exists; pass --force to replace the keys (and then publish the new DNS records)",
-                            p.display()
-                        )));
-                    }
-                }
-            }
-            let secret_name = cfg
-                .dns
-                .dkim
-                .secret_name
-                .clone()
-                .unwrap_or_else(|| mailu_k8s_dns::keygen::DEFAULT_SECRET.to_owned());
-            let generated = mailu_k8s_dns::keygen::generate(&cfg).map_err(io)?;
-            let secret = mailu_k8s_manifests::mail_dns::dkim_secret(
-                &secret_name,
-                &cfg.namespace,
-                mailu_k8s_dns::keygen::private_files(&generated),
-            );
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| io(format!("cannot create {}: {e}", dir.display())))?;
-            let manifest = mailu_k8s_manifests::Manifest {
-                objects: vec![secret.into()],
-            }
-            .to_yaml();
-            write_private(&output, manifest.as_bytes()).map_err(io)?;
-            for k in &generated {
-                write_atomically(
-                    &key_file(&dir, &k.domain, &k.selector),
-                    k.public_pem.as_bytes(),
-                )
-                .map_err(io)?;
-            }
-            let hint = if cfg.dns.dkim.secret_name.is_none() {
-                format!(" and set `dns.dkim.secretName: {secret_name}` so admin uses them")
-            } else {
-                String::new()
-            };
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                format!(
-                    "wrote {} (private keys: apply it with kubectl, keep it out of git) and {} public key(s) in {}; publish them with `mailu-k8s dns plan`{hint}\n",
-                    output.display(),
-                    generated.len(),
-                    dir.display()
-                )
-                .as_bytes(),
-            );
-            Ok(())
+            keygen(&config, &cfg, &output, force).map_err(|e| (source, Failure::Io(e)))
         }
     }
 }
 
-/// Writes a file only its owner can read.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut f = options
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    f.write_all(bytes)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+/// Generates the keys and writes both halves or neither: every target is checked before a key
+/// is made, every file is written completely beside its target (the Secret only its owner may
+/// read, whatever the file it replaces allowed) and only then renamed into place; with `-o -`
+/// the Secret goes to standard output before the public keys are renamed, and a failure
+/// there (a closed pipe: the keys would be lost) leaves the public keys as they were.
+fn keygen(config_path: &Path, cfg: &Config, output: &Path, force: bool) -> Result<(), String> {
+    let to_stdout = output == Path::new("-");
+    let dir = key_dir(config_path, cfg);
+    let public: Vec<PathBuf> = cfg
+        .dns
+        .domains
+        .iter()
+        .flat_map(|d| {
+            cfg.dns
+                .dkim
+                .selectors()
+                .map(|(s, _)| key_file(&dir, d.as_str(), s))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let targets: Vec<&Path> = public
+        .iter()
+        .map(PathBuf::as_path)
+        .chain((!to_stdout).then_some(output))
+        .collect();
+    check_key_targets(&targets, force)?;
+    let generated = mailu_k8s_dns::keygen::generate(cfg)?;
+    let (secret_name, manifest) = secret_manifest(cfg, &generated);
+    let mut staged = Vec::new();
+    for (k, path) in generated.iter().zip(&public) {
+        staged.push(stage(path, k.public_pem.as_bytes(), Access::Shared)?);
+    }
+    if to_stdout {
+        // Not `write_stdout`: a closed pipe is a failure here, the private keys would be lost.
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, manifest.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| {
+                format!(
+                    "cannot write the Secret to standard output: {e} (no public key was changed)"
+                )
+            })?;
+    } else {
+        staged.push(stage(output, manifest.as_bytes(), Access::Owner)?);
+    }
+    for file in staged {
+        file.commit()?;
+    }
+    let secret_at = if to_stdout {
+        "the Secret to standard output (private keys: pipe it to kubectl, kubeseal or sops)"
+            .to_owned()
+    } else {
+        format!(
+            "{} (private keys: apply it with kubectl, keep it out of git)",
+            output.display()
+        )
+    };
+    let hint = match cfg.dns.dkim.secret_name {
+        None => format!(" and set `dns.dkim.secretName: {secret_name}` so admin uses them"),
+        Some(_) => String::new(),
+    };
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!(
+            "wrote {secret_at} and {} public key(s) in {}; publish them with `mailu-k8s dns plan`{hint}\n",
+            generated.len(),
+            dir.display()
+        )
+        .as_bytes(),
+    );
+    Ok(())
+}
+
+/// The Secret of the private keys (its name, and the YAML under its own header).
+fn secret_manifest(
+    cfg: &Config,
+    generated: &[mailu_k8s_dns::keygen::Generated],
+) -> (String, String) {
+    let secret_name = cfg
+        .dns
+        .dkim
+        .secret_name
+        .clone()
+        .unwrap_or_else(|| mailu_k8s_dns::keygen::DEFAULT_SECRET.to_owned());
+    let secret = mailu_k8s_manifests::mail_dns::dkim_secret(
+        &secret_name,
+        &cfg.namespace,
+        mailu_k8s_dns::keygen::private_files(generated),
+    );
+    let manifest = mailu_k8s_manifests::yaml_documents_with_header(
+        mailu_k8s_manifests::mail_dns::DKIM_SECRET_HEADER,
+        &mailu_k8s_manifests::Manifest {
+            objects: vec![secret.into()],
+        }
+        .values(),
+    );
+    (secret_name, manifest)
+}
+
+/// Before a key is made: nothing at any target without `--force` (`symlink_metadata`, so a
+/// dangling symlink counts), and nothing but a regular file with it.
+fn check_key_targets(targets: &[&Path], force: bool) -> Result<(), String> {
+    if !force
+        && let Some(p) = targets
+            .iter()
+            .find(|p| std::fs::symlink_metadata(p).is_ok())
+    {
+        return Err(format!(
+            "{} exists; pass --force to replace the keys (and then publish the new DNS records)",
+            p.display()
+        ));
+    }
+    for p in targets {
+        writable_target(p)?;
+    }
+    Ok(())
 }

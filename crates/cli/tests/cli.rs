@@ -213,10 +213,36 @@ fn yaml_errors_name_line_and_column() {
 }
 
 #[test]
+fn check_refuses_what_dns_plan_would_refuse() {
+    // A relay with no SPF include: `dns plan` cannot plan SPF, so `check` says so in the same pass.
+    let config = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\negress: {mode: relay, relay: {host: smtp.relay.example, port: 587}}\n";
+    cargo_bin_cmd!("mailu-k8s")
+        .args(["check", "-"])
+        .write_stdin(config)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("error[MK405]: dns.spfIncludes"));
+    let with_include = format!("{config}dns: {{spfIncludes: [spf.relay.example]}}\n");
+    cargo_bin_cmd!("mailu-k8s")
+        .args(["check", "-"])
+        .write_stdin(with_include)
+        .assert()
+        .success();
+}
+
+#[test]
 fn check_accepts_the_examples() {
-    for name in ["quickstart", "production"] {
+    let dir = example("quickstart").with_file_name("");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("examples")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() > 10, "{paths:?}");
+    for path in paths {
         cargo_bin_cmd!("mailu-k8s")
-            .args(["check", example(name).to_str().expect("utf-8")])
+            .args(["check", path.to_str().expect("utf-8")])
             .assert()
             .success()
             .stderr(predicate::str::contains("no errors"));
@@ -489,4 +515,213 @@ fn an_existing_output_is_replaced_only_by_a_successful_run() {
         2,
         "no stray files"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `dkim keygen` writes private keys with the same care as `synth`'s output, and more.
+
+const KEYGEN_CONFIG: &str = "\
+domain: example.com
+hostnames: [mail.example.com]
+subnet: 10.42.0.0/16
+secrets: {mailuSecretKey: s}
+resolver: {serviceIP: 10.43.0.53}
+";
+
+/// A config in a fresh directory (the public keys go to `dkim/` beside it).
+fn keygen_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("mailu.yaml");
+    std::fs::write(&config, KEYGEN_CONFIG).expect("config");
+    (dir, config)
+}
+
+fn keygen(config: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    cargo_bin_cmd!("mailu-k8s")
+        .args(["dkim", "keygen", config.to_str().expect("utf-8")])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).expect("meta").permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn keygen_force_leaves_the_secret_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, config) = keygen_dir();
+    let secret = dir.path().join("secret.yaml");
+    std::fs::write(&secret, "old\n").expect("write");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    keygen(&config, &["--force", "-o", secret.to_str().expect("utf-8")]).success();
+    assert_eq!(
+        mode(&secret),
+        0o600,
+        "a replaced 0644 file does not keep 0644"
+    );
+    let text = std::fs::read_to_string(&secret).expect("secret");
+    assert!(text.contains("BEGIN PRIVATE KEY"));
+    // The header speaks of keys, not of `synth`.
+    assert!(text.starts_with("# DKIM private keys"), "{text}");
+    assert!(!text.contains("mailu-k8s synth"), "{text}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn keygen_never_writes_through_a_symlink() {
+    let (dir, config) = keygen_dir();
+    let secret = dir.path().join("secret.yaml");
+    let elsewhere = dir.path().join("elsewhere.yaml");
+    // A dangling symlink is something there: refused without --force, nothing created.
+    std::os::unix::fs::symlink(&elsewhere, &secret).expect("symlink");
+    keygen(&config, &["-o", secret.to_str().expect("utf-8")])
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    assert!(!elsewhere.exists(), "the link was not followed");
+    assert!(!dir.path().join("dkim").exists(), "no public key either");
+    // With --force the link itself is replaced; the file it names stays as it was.
+    std::fs::write(&elsewhere, "not yours\n").expect("write");
+    keygen(&config, &["--force", "-o", secret.to_str().expect("utf-8")]).success();
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).expect("read"),
+        "not yours\n"
+    );
+    let meta = std::fs::symlink_metadata(&secret).expect("meta");
+    assert!(
+        meta.file_type().is_file(),
+        "a regular file replaced the link"
+    );
+    assert_eq!(mode(&secret), 0o600);
+}
+
+#[cfg(unix)]
+#[test]
+fn keygen_refuses_a_fifo_without_blocking_and_writes_nothing() {
+    let (dir, config) = keygen_dir();
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    keygen(&config, &["--force", "-o", fifo.to_str().expect("utf-8")])
+        .code(2)
+        .stderr(predicate::str::contains("FIFO"));
+    assert!(
+        !dir.path().join("dkim/example.com.dkim.pub").exists(),
+        "no public key without its private half"
+    );
+}
+
+#[test]
+fn keygen_writes_both_halves_or_neither() {
+    let (dir, config) = keygen_dir();
+    let secret = dir.path().join("secret.yaml");
+    // A public key's place is taken by a directory: the run fails before anything is written.
+    std::fs::create_dir_all(dir.path().join("dkim/example.com.dkim.pub")).expect("mkdir");
+    keygen(&config, &["--force", "-o", secret.to_str().expect("utf-8")])
+        .code(2)
+        .stderr(predicate::str::contains("example.com.dkim.pub"));
+    assert!(!secret.exists(), "no private key without its public half");
+    // Both written, then replaced together.
+    std::fs::remove_dir(dir.path().join("dkim/example.com.dkim.pub")).expect("rmdir");
+    keygen(&config, &["-o", secret.to_str().expect("utf-8")]).success();
+    let public =
+        std::fs::read_to_string(dir.path().join("dkim/example.com.dkim.pub")).expect("pub");
+    assert!(public.contains("BEGIN PUBLIC KEY"));
+}
+
+#[test]
+fn keygen_to_stdout_pipes_the_secret() {
+    let (dir, config) = keygen_dir();
+    let out = keygen(&config, &["-o", "-"]).success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("kind: Secret") && stdout.contains("BEGIN PRIVATE KEY"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("-").exists(), "not a file named `-`");
+    assert!(dir.path().join("dkim/example.com.dkim.pub").exists());
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("standard output"), "{stderr}");
+    // The Secret reads back as one object.
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&stdout).expect("YAML");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["kind"], "Secret");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `dns plan` with several mail domains: a zone file holds one zone.
+
+#[test]
+fn dns_plan_to_stdout_says_which_zone_it_printed() {
+    let (dir, config) = keygen_dir();
+    std::fs::write(
+        &config,
+        format!("{KEYGEN_CONFIG}dns: {{domains: [example.net, example.org]}}\n"),
+    )
+    .expect("config");
+    let plan = |args: &[&str]| {
+        cargo_bin_cmd!("mailu-k8s")
+            .args(["dns", "plan", config.to_str().expect("utf-8")])
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let out = plan(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let zone = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(zone.matches("$ORIGIN").count(), 1, "{zone}");
+    assert!(zone.contains("$ORIGIN example.com."));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("printed the zone of example.com only")
+            && stderr.contains("example.net, example.org")
+            && stderr.contains("-o DIR"),
+        "{stderr}"
+    );
+    // The same as JSON findings.
+    let out = plan(&["--message-format", "json"]);
+    let notes: Vec<Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    assert!(notes.iter().any(|d| {
+        d["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["path"] == "dns.domains"))
+    }));
+    // Picked explicitly: no warning about the others.
+    let out = plan(&["--zone", "example.net"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("$ORIGIN example.net."));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("dns.domains"));
+    // A directory gets every zone.
+    let zones = dir.path().join("zones");
+    std::fs::create_dir(&zones).expect("mkdir");
+    assert_eq!(
+        plan(&["-o", zones.to_str().expect("utf-8")]).status.code(),
+        Some(0)
+    );
+    for d in ["example.com", "example.net", "example.org"] {
+        let text = std::fs::read_to_string(zones.join(format!("{d}.zone"))).expect("zone");
+        assert!(text.contains(&format!("$ORIGIN {d}.")));
+    }
+    // external-dns output names the command that makes it.
+    let out = plan(&["--format", "external-dns"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("run `mailu-k8s dns plan` again"), "{text}");
+    assert!(!text.contains("mailu-k8s synth"), "{text}");
 }

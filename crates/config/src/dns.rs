@@ -4,8 +4,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-pub use crate::file_dns::{Alignment, DmarcAction, MtaStsMode};
-use crate::rules::DnsName;
+pub use crate::file_dns::{AcmeMethod, Alignment, DmarcAction, MtaStsMode};
+use crate::rules::{DnsName, Problem};
 
 /// Mailu's default DKIM selector (`DKIM_SELECTOR`).
 pub const DEFAULT_DKIM_SELECTOR: &str = "dkim";
@@ -25,15 +25,95 @@ pub struct Dns {
     /// Empty: `ns1.<domain>` per zone.
     pub nameservers: Vec<DnsName>,
     /// `include:` domains of the SPF record.
-    pub spf_includes: Vec<DnsName>,
+    pub spf_includes: Vec<SpfDomain>,
     pub dkim: Dkim,
     pub dmarc: Dmarc,
     pub mta_sts: Option<MtaSts>,
     pub tls_rpt: Option<TlsRpt>,
-    /// CAA `issue` values.
-    pub caa: Vec<DnsName>,
+    /// The CAs allowed to issue (CAA `issue`), with their RFC 8657 parameters.
+    pub caa: Vec<CaaIssuer>,
+    /// CAA `iodef` report addresses.
+    pub caa_iodef: Vec<ReportUri>,
     /// DANE for inbound mail: TLSA records for the MX host, and a key that survives renewal.
     pub dane: bool,
+}
+
+/// A CA allowed to issue: its domain (RFC 8659 §4.2's issuer-domain-name), and the ACME
+/// account and challenge types it is restricted to (RFC 8657).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaaIssuer {
+    pub domain: DnsName,
+    pub account_uri: Option<String>,
+    pub validation_methods: Vec<AcmeMethod>,
+}
+
+/// The domain of an SPF `include:` (RFC 7208 §7.1 `domain-spec` without macros), lower case.
+///
+/// Not a host name: SPF records live at names such as `_spf.google.com` (Google Workspace's
+/// documented include), so labels may hold `_`. Only letters, digits, `-`, `_` and `.` are
+/// taken: nothing that could end the term (blanks, quotes) or start a macro (`%`). The last
+/// label is RFC 7208's `toplabel`: letters, digits and inner `-`, at least one letter.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SpfDomain(String);
+
+impl SpfDomain {
+    pub fn parse(raw: &str) -> Result<SpfDomain, Problem> {
+        let fail = |message: String, hint: &str| Problem {
+            message,
+            hint: hint.to_owned(),
+        };
+        if raw.contains('%') {
+            return Err(fail(
+                format!("`{raw}` holds an SPF macro (`%`)"),
+                "name the include's domain literally, e.g. `_spf.google.com`",
+            ));
+        }
+        if let Some(bad) = raw
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            return Err(fail(
+                format!(
+                    "`{raw}` contains `{}`, which an SPF include's domain cannot hold",
+                    bad.escape_debug()
+                ),
+                "use only letters, digits, `-`, `_` and `.` (internationalised names as punycode, `xn--...`)",
+            ));
+        }
+        let labels: Vec<&str> = raw.split('.').collect();
+        if raw.len() > 253
+            || labels.len() < 2
+            || labels.iter().any(|l| l.is_empty() || l.len() > 63)
+        {
+            return Err(fail(
+                format!("`{raw}` is not a full domain name"),
+                "write the provider's SPF domain as documented, e.g. `_spf.google.com` (no leading, trailing or double dots)",
+            ));
+        }
+        let top = labels[labels.len() - 1];
+        let ldh = top.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ldh
+            || top.starts_with('-')
+            || top.ends_with('-')
+            || !top.bytes().any(|b| b.is_ascii_alphabetic())
+        {
+            return Err(fail(
+                format!("`{raw}` does not end in a domain's top label"),
+                "write the provider's SPF domain as documented, e.g. `_spf.google.com`",
+            ));
+        }
+        Ok(SpfDomain(raw.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SpfDomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +228,7 @@ impl Default for Dns {
             tls_rpt: None,
             caa: Vec::new(),
             dane: false,
+            caa_iodef: Vec::new(),
         }
     }
 }

@@ -3,6 +3,8 @@
 //! and `egress`). Same conventions as `file.rs`: doc comments become the JSON Schema's
 //! descriptions; values are unchecked text until `validate_dns`.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +33,8 @@ pub struct DnsFile {
     /// Domains whose SPF records the mail domains' SPF includes (`include:`), besides the
     /// egress addresses: the relay provider's with `egress.mode: relay` (e.g.
     /// `spf.relay-provider.example`, from its documentation), and other services that send as
-    /// your domains. Each costs at least one of SPF's 10 DNS lookups.
+    /// your domains, e.g. `_spf.google.com` for Google Workspace (SPF domains may hold `_`;
+    /// macros are not taken). Each costs at least one of SPF's 10 DNS lookups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spf_includes: Vec<String>,
     /// DKIM keys: the selector and where the keys come from.
@@ -51,9 +54,18 @@ pub struct DnsFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_rpt: Option<TlsRptFile>,
     /// Certificate authorities allowed to issue for the mail domains (CAA `issue` records), e.g.
-    /// `[letsencrypt.org]`. Empty: no CAA records.
+    /// `[letsencrypt.org]`: the CA's domain as it documents it. Empty: no CAA records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caa: Vec<String>,
+    /// Restrictions on a CA of `caa`, by its domain (RFC 8657): only your ACME account, only some
+    /// challenge types, e.g. `{letsencrypt.org: {accountUri: https://acme-v02.api.letsencrypt.org/acme/acct/123456789, validationMethods: [http-01]}}`.
+    /// Written as parameters of that CA's `issue` record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub caa_parameters: BTreeMap<String, CaaParametersFile>,
+    /// Where CAs report issuance requests that CAA refused (CAA `iodef`, RFC 8659 §4.4):
+    /// addresses (`security@example.com` or `mailto:` URIs) or `https://` URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caa_iodef: Vec<String>,
     /// Publish DANE for inbound mail (RFC 7672): a TLSA `3 1 1` record at
     /// `_25._tcp.<first hostname>` holding the SHA-256 of the certificate's public key, which
     /// `mailu-k8s dns plan --tls-cert <PEM>` reads (the key is not known before cert-manager makes
@@ -62,6 +74,42 @@ pub struct DnsFile {
     /// from a DNSSEC-signed zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dane: Option<DaneFile>,
+}
+
+/// RFC 8657 parameters of a CA's CAA `issue` record.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CaaParametersFile {
+    /// The one ACME account allowed to issue (`accounturi`): the account URL your ACME client
+    /// registered (cert-manager: the ClusterIssuer's `status.acme.uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_uri: Option<String>,
+    /// The ACME challenge types allowed (`validationmethods`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validation_methods: Vec<AcmeMethod>,
+}
+
+/// An ACME challenge type (RFC 8555 §8, RFC 8737).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+pub enum AcmeMethod {
+    #[serde(rename = "http-01")]
+    Http01,
+    #[serde(rename = "dns-01")]
+    Dns01,
+    #[serde(rename = "tls-alpn-01")]
+    TlsAlpn01,
+}
+
+impl AcmeMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AcmeMethod::Http01 => "http-01",
+            AcmeMethod::Dns01 => "dns-01",
+            AcmeMethod::TlsAlpn01 => "tls-alpn-01",
+        }
+    }
 }
 
 /// DANE (RFC 7672). No settings yet: its presence turns it on (`dane: {}`).

@@ -595,6 +595,55 @@ pub fn check_secret_key(raw: &str) -> Result<(), Problem> {
     }
 }
 
+/// A PostgreSQL database name Mailu can carry. Mailu pastes it unescaped into a URI
+/// (admin's `configuration.py` line 105, `postgresql://{DB_USER}:{DB_PW}@{DB_HOST}/{DB_NAME}`;
+/// webmail's `start.py` lines 39-44, `pgsql://…/%s`), and Roundcube's URI into a single-quoted
+/// PHP string (`webmails/roundcube/config/config.inc.php` line 6,
+/// `$config['db_dsnw'] = '{{ DB_DSNW }}';`): a `'` ends the string and what follows runs as PHP,
+/// a `\` escapes the closing quote, `/ ? # @ :` and `%` change the URI. Letters, digits, `_`,
+/// `-` and `.` are safe in all three; PostgreSQL takes names up to 63 bytes.
+pub fn check_database_name(raw: &str) -> Result<(), Problem> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 63
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            format!(
+                "`{}` is not a database name Mailu can use",
+                raw.escape_debug()
+            ),
+            "use 1 to 63 letters, digits, `_`, `-` or `.`: Mailu writes the name unescaped into a URI and Roundcube's into PHP code",
+        ))
+    }
+}
+
+/// Text Mailu pastes unescaped into XML element content: `SITENAME` in the Apple configuration
+/// profile admin serves (`core/admin/mailu/internal/views/autoconfig.py` lines 100-150,
+/// `<string>{sitename}</string>`). `<` and `&` would start markup (a `</string><key>…` adds
+/// keys to the profile), `>` is refused with them for symmetry, and XML 1.0 allows no control
+/// character but tab, LF and CR (§2.2), nor U+FFFE/U+FFFF.
+pub fn check_xml_text(raw: &str) -> Result<(), Problem> {
+    let bad = raw.chars().find(|c| {
+        matches!(c, '<' | '>' | '&' | '\u{fffe}' | '\u{ffff}')
+            || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    });
+    match bad {
+        None => Ok(()),
+        Some(c) => Err(problem(
+            format!(
+                "`{}` holds `{}`, which Mailu would paste unescaped into XML",
+                raw.escape_debug(),
+                c.escape_debug()
+            ),
+            "leave out `<`, `>`, `&` and control characters (Mailu's admin writes this into the Apple mail profile unescaped)",
+        )),
+    }
+}
+
 /// Checks an IANA time zone name against the tz database compiled into the binary (so results
 /// do not depend on the machine).
 pub fn check_timezone(raw: &str) -> Result<(), Problem> {

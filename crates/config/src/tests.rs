@@ -425,7 +425,64 @@ const COMPONENT_RULES: &[(&str, Code, &str, &str)] = &[
         "mailu.branding.website",
         "https://",
     ),
+    // Mailu's admin pastes SITENAME into the Apple mail profile's XML unescaped.
+    (
+        "mailu: {branding: {siteName: 'Mail</string><key>PayloadType</key><string>x'}}\n",
+        Code::InvalidValue,
+        "mailu.branding.siteName",
+        "Apple mail profile",
+    ),
+    (
+        "mailu: {branding: {siteName: \"Tom & Jerry\"}}\n",
+        Code::InvalidValue,
+        "mailu.branding.siteName",
+        "`&`",
+    ),
+    (
+        "mailu: {branding: {siteName: \"Mail\\u0001\"}}\n",
+        Code::InvalidValue,
+        "mailu.branding.siteName",
+        "control characters",
+    ),
+    // Roundcube's database name ends up in a single-quoted PHP string (config.inc.php).
+    (
+        "components: {webmail: true}\nwebmail:\n  roundcubeDatabase: {host: pg, secretName: rc, database: \"roundcube';system('id');//\"}\n",
+        Code::InvalidValue,
+        "webmail.roundcubeDatabase.database",
+        "PHP",
+    ),
+    (
+        "components: {webmail: true}\nwebmail:\n  roundcubeDatabase: {host: pg, secretName: rc, database: 'rc\\'}\n",
+        Code::InvalidValue,
+        "webmail.roundcubeDatabase.database",
+        "letters, digits",
+    ),
+    (
+        "database: {type: postgresql, postgresql: {host: pg, secretName: db, database: 'mailu%2Fx'}}\n",
+        Code::InvalidValue,
+        "database.postgresql.database",
+        "URI",
+    ),
 ];
+
+/// What Mailu's templates carry safely is still accepted.
+#[test]
+fn plain_site_names_and_database_names_load() {
+    let text = format!(
+        "{MINIMAL}components: {{webmail: true}}\nmailu: {{branding: {{siteName: \"Acme Mail — \\\"Post\\\" (EU)\"}}}}\nwebmail:\n  roundcubeDatabase: {{host: pg, secretName: rc, database: rc_db-1.main}}\nnetworkPolicies: {{database: {{cidrs: [10.0.5.0/24]}}}}\n"
+    );
+    let c = load(text.as_bytes())
+        .unwrap_or_else(|e| panic!("{e:#?}"))
+        .config;
+    assert_eq!(
+        c.components
+            .webmail
+            .as_ref()
+            .and_then(|w| w.roundcube_database.as_ref())
+            .map(|d| d.database.as_str()),
+        Some("rc_db-1.main")
+    );
+}
 
 #[test]
 fn component_rules_table() {

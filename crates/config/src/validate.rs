@@ -333,23 +333,12 @@ fn validate_database(c: &mut Checker, db: Option<&file::DatabaseFile>) -> Option
                 &pg.host,
                 DnsName::parse,
             );
-            let database = if pg.database.is_empty()
-                || pg.database.len() > 63
-                || pg.database.contains(['/', '?', '#', '@', ':', ' '])
-            {
-                c.findings.push(
-                    Diagnostic::error(
-                        Code::InvalidValue,
-                        "database.postgresql.database",
-                        "not a usable database name",
-                    )
-                    .with_value(&pg.database)
-                    .with_hint("use 1 to 63 characters without `/ ? # @ :` or spaces"),
-                );
-                None
-            } else {
-                Some(pg.database.clone())
-            };
+            let database = c.check(
+                Code::InvalidValue,
+                "database.postgresql.database",
+                &pg.database,
+                |v| rules::check_database_name(v).map(|()| v.to_owned()),
+            );
             let credentials =
                 c.secret_keys("database.postgresql", &pg.secret_name, &pg.secret_keys);
             Some(Database::Postgresql(Postgresql {
@@ -768,6 +757,14 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
             }
         }),
     };
+    if let Some(name) = &m.branding.site_name {
+        c.check(
+            Code::InvalidValue,
+            "mailu.branding.siteName",
+            name,
+            rules::check_xml_text,
+        );
+    }
     if let Some(bg) = &m.branding.logo_background
         && !(bg.starts_with('#')
             && matches!(bg.len(), 4 | 7)
@@ -909,18 +906,26 @@ fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components>
                     .port
                     .or(main.map(|pg| pg.port))
                     .unwrap_or_else(file::defaults::postgresql_port);
+                let database = c.check(
+                    Code::InvalidValue,
+                    "webmail.roundcubeDatabase.database",
+                    &rc.database,
+                    |v| rules::check_database_name(v).map(|()| v.to_owned()),
+                );
                 let credentials = c.secret_keys(
                     "webmail.roundcubeDatabase",
                     &rc.secret_name,
                     &rc.secret_keys,
                 );
-                match (host, credentials) {
-                    (Some(host), Some(credentials)) => Some(Some(RoundcubeDatabase {
-                        host,
-                        port,
-                        database: rc.database.clone(),
-                        credentials,
-                    })),
+                match (host, credentials, database) {
+                    (Some(host), Some(credentials), Some(database)) => {
+                        Some(Some(RoundcubeDatabase {
+                            host,
+                            port,
+                            database,
+                            credentials,
+                        }))
+                    }
                     _ => None,
                 }
             }

@@ -79,12 +79,13 @@ pub(crate) fn validate_dns(
     let d = &file.dns;
     let mut dns = Dns::default();
 
-    // Mail domains: `domain` first.
+    // Mail domains: `domain` first. A set finds repeats (a list scan was quadratic).
     dns.domains.extend(domain.cloned());
+    let mut seen: std::collections::HashSet<DnsName> = dns.domains.iter().cloned().collect();
     for (i, raw) in d.domains.iter().enumerate() {
         let path = index("dns.domains", i);
         if let Some(name) = check_into(out, Code::InvalidDnsName, &path, raw, DnsName::parse_fqdn) {
-            if dns.domains.contains(&name) {
+            if !seen.insert(name.clone()) {
                 out.push(
                     Diagnostic::error(
                         Code::InvalidValue,
@@ -166,7 +167,7 @@ pub(crate) fn validate_dns(
             Code::InvalidDnsName,
             &index("dns.spfIncludes", i),
             raw,
-            DnsName::parse_fqdn,
+            SpfDomain::parse,
         ) {
             dns.spf_includes.push(name);
         }
@@ -345,20 +346,86 @@ pub(crate) fn validate_dns(
             .collect();
         dns.tls_rpt = Some(TlsRpt { rua });
     }
+    validate_caa(d, &mut dns, out);
+    dns.dane = d.dane.is_some();
+    let errors_after = out.iter().filter(|d| d.is_error()).count();
+    (errors_after == errors_before).then_some(Validated { dns, mailu_dmarc })
+}
+
+/// `dns.caa`, `dns.caaParameters`, `dns.caaIodef`.
+fn validate_caa(d: &crate::file_dns::DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
     for (i, raw) in d.caa.iter().enumerate() {
-        if let Some(ca) = check_into(
+        if let Some(domain) = check_into(
             out,
             Code::InvalidDnsName,
             &index("dns.caa", i),
             raw,
             DnsName::parse_fqdn,
         ) {
-            dns.caa.push(ca);
+            dns.caa.push(CaaIssuer {
+                domain,
+                account_uri: None,
+                validation_methods: Vec::new(),
+            });
         }
     }
-    dns.dane = d.dane.is_some();
-    let errors_after = out.iter().filter(|d| d.is_error()).count();
-    (errors_after == errors_before).then_some(Validated { dns, mailu_dmarc })
+    for (ca, p) in &d.caa_parameters {
+        let path = format!("dns.caaParameters.{ca}");
+        let Some(issuer) = dns.caa.iter_mut().find(|c| c.domain.as_str() == ca) else {
+            out.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    path,
+                    format!("`{}` is not one of `dns.caa`", ca.escape_debug()),
+                )
+                .with_hint("add the CA to `dns.caa`, or use the domain written there"),
+            );
+            continue;
+        };
+        if let Some(raw) = &p.account_uri {
+            issuer.account_uri = check_into(
+                out,
+                Code::InvalidValue,
+                &format!("{path}.accountUri"),
+                raw,
+                account_uri,
+            );
+        }
+        let mut methods = p.validation_methods.clone();
+        methods.sort();
+        methods.dedup();
+        issuer.validation_methods = methods;
+    }
+    for (i, raw) in d.caa_iodef.iter().enumerate() {
+        if let Some(uri) = check_into(
+            out,
+            Code::InvalidValue,
+            &index("dns.caaIodef", i),
+            raw,
+            parse_report_uri,
+        ) {
+            dns.caa_iodef.push(uri);
+        }
+    }
+}
+
+/// An ACME account URL (RFC 8657 §3): `https://`, a host name, and only characters that stay
+/// in a CAA parameter-value (RFC 8659 §4.2: visible ASCII but `;`) and in a quoted zone-file
+/// string (no `"` or `\`).
+fn account_uri(raw: &str) -> Result<String, Problem> {
+    let host = raw
+        .strip_prefix("https://")
+        .map(|rest| rest.split(['/', ':', '?']).next().unwrap_or_default());
+    let chars_ok = raw
+        .bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) && !matches!(b, b';' | b'"' | b'\\'));
+    match host {
+        Some(h) if chars_ok && DnsName::parse_fqdn(h).is_ok() => Ok(raw.to_owned()),
+        _ => Err(problem(
+            format!("`{}` is not an ACME account URL", raw.escape_debug()),
+            "copy the account URL your ACME client registered, e.g. `https://acme-v02.api.letsencrypt.org/acme/acct/123456789` (cert-manager: the ClusterIssuer's status.acme.uri)",
+        )),
+    }
 }
 
 /// Whether an address is reachable from the internet (not private, loopback, link-local,
@@ -552,7 +619,61 @@ mod tests {
                 "rename",
             ),
             (
+                "dns: {caa: [letsencrypt.org], caaParameters: {sectigo.com: {validationMethods: [dns-01]}}}\n",
+                Code::InvalidValue,
+                "dns.caaParameters.sectigo.com",
+                "dns.caa",
+            ),
+            (
+                "dns: {caa: [letsencrypt.org], caaParameters: {letsencrypt.org: {accountUri: 'https://acme.example/acct/1; x=y'}}}\n",
+                Code::InvalidValue,
+                "dns.caaParameters.letsencrypt.org.accountUri",
+                "status.acme.uri",
+            ),
+            (
+                "dns: {caa: [letsencrypt.org], caaParameters: {letsencrypt.org: {accountUri: 'http://acme.example/acct/1'}}}\n",
+                Code::InvalidValue,
+                "dns.caaParameters.letsencrypt.org.accountUri",
+                "https://",
+            ),
+            (
+                "dns: {caa: [letsencrypt.org], caaParameters: {letsencrypt.org: {validationMethods: [http01]}}}\n",
+                Code::InvalidEnumValue,
+                "dns.caaParameters.letsencrypt.org.validationMethods[0]",
+                "",
+            ),
+            (
+                "dns: {caaIodef: ['security at example.com']}\n",
+                Code::InvalidValue,
+                "dns.caaIodef[0]",
+                "",
+            ),
+            (
                 "dns: {spfIncludes: ['_spf example']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
+                "",
+            ),
+            (
+                "dns: {spfIncludes: ['_spf.example.com ip4:0.0.0.0/0']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
+                "letters, digits",
+            ),
+            (
+                "dns: {spfIncludes: ['%{d}.spf.example.com']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
+                "literally",
+            ),
+            (
+                "dns: {spfIncludes: ['spf.example._com']}\n",
+                Code::InvalidDnsName,
+                "dns.spfIncludes[0]",
+                "_spf.google.com",
+            ),
+            (
+                "dns: {spfIncludes: ['\"spf.example.com']}\n",
                 Code::InvalidDnsName,
                 "dns.spfIncludes[0]",
                 "",
@@ -571,6 +692,17 @@ mod tests {
                 "{path}: {d:?}"
             );
         }
+    }
+
+    /// SPF domain-specs are not host names (RFC 7208 §7.1): Google Workspace's documented
+    /// include is `_spf.google.com`.
+    #[test]
+    fn spf_includes_take_underscores() {
+        let c = load_with("dns: {spfIncludes: [_spf.Google.com, _netblocks.example.com]}\n")
+            .expect("valid")
+            .config;
+        let got: Vec<&str> = c.dns.spf_includes.iter().map(|d| d.as_str()).collect();
+        assert_eq!(got, ["_spf.google.com", "_netblocks.example.com"]);
     }
 
     #[test]

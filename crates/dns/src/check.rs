@@ -1130,15 +1130,16 @@ async fn check_policies<L: Lookup>(dns: &L, d: &DomainPlan) -> Outcome {
         let path = format!("{} CAA", d.domain);
         let found = dns.caa(&d.domain).await;
         if !out.failed(&path, &found) {
-            let missing: Vec<&String> = d
+            // Compared as a CA reads them (crate::caa), not as strings.
+            let missing: Vec<_> = d
                 .caa
                 .iter()
-                .filter(|c| !found.records().contains(c))
+                .filter(|c| !found.records().iter().any(|r| c.is_published_by(r)))
                 .collect();
             if missing.is_empty() {
                 out.ok();
             } else {
-                out.push(err(Code::CaaMismatch, &path, "a planned CAA record is missing: the certificate authority may refuse to issue", format!("publish `{}. CAA {}`", d.domain, missing[0])).with_value(found.records().join(", ")));
+                out.push(err(Code::CaaMismatch, &path, "a planned CAA record is missing: the certificate authority may refuse to issue", format!("publish `{}. CAA {}` (an issuer with a trailing dot authorises no one)", d.domain, missing[0].presentation())).with_value(found.records().join(", ")));
             }
         }
     }

@@ -3,6 +3,7 @@
 //! (`write`), and compared with the live DNS (`check`) and the live mail host (`connected`: the
 //! MTA-STS policy over HTTPS, DANE over SMTP STARTTLS).
 
+pub mod caa;
 pub mod check;
 pub mod connected;
 pub mod dane;

@@ -2,11 +2,11 @@
 //! topology (the egress model gives SPF's addresses and the HELO name, the exposure model the
 //! SRV records), as typed hickory-proto records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use hickory_proto::rr::rdata::{A, AAAA, CAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData};
 use serde::Serialize;
 
@@ -17,6 +17,7 @@ use mailu_k8s_topology::egress::Identity;
 use mailu_k8s_topology::mail_dns::{MTA_STS_HOST_LABEL, MtaStsPolicy};
 use mailu_k8s_topology::{MailPath, Topology};
 
+use crate::caa::CaaProperty;
 use crate::dkim::PublicKey;
 use crate::spf::{MAX_LOOKUPS, Mechanism, Qualifier, Spf, Term};
 
@@ -38,6 +39,7 @@ pub struct Entry {
 
 /// A PTR record the address's provider must set (reverse zones belong to them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PtrInstruction {
     pub ip: IpAddr,
     /// `25.113.0.203.in-addr.arpa`.
@@ -73,7 +75,7 @@ pub struct DomainPlan {
     pub tls_rpt: Option<String>,
     /// (SRV name, `Some((port, target))` or `None` for "not offered").
     pub srv: Vec<(String, Option<(u16, String)>)>,
-    pub caa: Vec<String>,
+    pub caa: Vec<CaaProperty>,
 }
 
 /// The whole plan.
@@ -97,6 +99,9 @@ pub struct Plan {
     pub nameservers: Vec<String>,
     /// What the plan cannot promise (warnings).
     pub notes: Vec<Diagnostic>,
+    /// The mail domains as a set: [`Plan::zone_of`] looks a name's suffixes up in it, so
+    /// sorting every record into its zone stays linear in the number of domains.
+    zones: HashSet<String>,
 }
 
 /// A name from a validated DNS name (always absolute).
@@ -351,6 +356,7 @@ pub fn build(
         .collect();
 
     let mut domains = Vec::new();
+    let mut missing_keys: BTreeMap<(String, KeyType), Vec<String>> = BTreeMap::new();
     for dom in &d.domains {
         let dn = dom.as_str();
         push(
@@ -377,15 +383,10 @@ pub fn build(
                     RData::TXT(txt(&k.record())),
                     "DKIM: the key mail is signed with",
                 ),
-                None => notes.push(
-                    Diagnostic::warning(
-                        Code::PlanIncomplete,
-                        "dns.dkim",
-                        format!("no {} public key for {dn} (selector `{selector}`): the plan has no DKIM record for it", key_type.as_str()),
-                    )
-                    .with_value(format!("{}/{dn}.{selector}.pub", d.dkim.public_keys))
-                    .with_hint("run `mailu-k8s dkim keygen`, or export the key Mailu generated (admin → Mail domains → DNS) into that file"),
-                ),
+                None => missing_keys
+                    .entry((selector.to_owned(), key_type))
+                    .or_default()
+                    .push(dn.to_owned()),
             }
             dkim.push((selector.to_owned(), key_type, key));
         }
@@ -481,15 +482,14 @@ pub fn build(
             }
         }
         let mut caa = Vec::new();
-        for ca in &d.caa {
-            let rec = CAA::new_issue(false, Some(name(ca.as_str())), Vec::new());
-            caa.push(rec.to_string());
+        for property in caa_properties(config) {
             push(
                 &mut entries,
                 dn,
-                RData::CAA(rec),
+                RData::CAA(property.rdata()),
                 "CAA: who may issue certificates",
             );
+            caa.push(property);
         }
 
         domains.push(DomainPlan {
@@ -505,6 +505,7 @@ pub fn build(
         });
     }
 
+    notes.extend(missing_key_notes(config, missing_keys));
     for (h, addrs) in &hosts {
         for ip in addrs {
             let data = match ip {
@@ -523,6 +524,7 @@ pub fn build(
         );
     }
 
+    check_txt_sizes(&entries, &mut errors, &mut notes);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -531,6 +533,7 @@ pub fn build(
         .iter()
         .map(|n| n.as_str().to_owned())
         .collect();
+    let zones = domains.iter().map(|d| d.domain.clone()).collect();
     Ok(Plan {
         domains,
         ttl,
@@ -543,7 +546,142 @@ pub fn build(
         mta_sts_policy: policy.map(|p| p.text()),
         nameservers,
         notes,
+        zones,
     })
+}
+
+/// The CAA properties of every mail domain: an `issue` per CA (RFC 8657 parameters as
+/// configured), then an `iodef` per report address.
+fn caa_properties(config: &Config) -> Vec<CaaProperty> {
+    let d = &config.dns;
+    let issue = d.caa.iter().map(|ca| {
+        let mut params = Vec::new();
+        if let Some(uri) = &ca.account_uri {
+            params.push(("accounturi", uri.clone()));
+        }
+        if !ca.validation_methods.is_empty() {
+            let methods: Vec<&str> = ca.validation_methods.iter().map(|m| m.as_str()).collect();
+            params.push(("validationmethods", methods.join(",")));
+        }
+        CaaProperty::issue(ca.domain.as_str(), &params)
+    });
+    let iodef = d
+        .caa_iodef
+        .iter()
+        .map(|uri| CaaProperty::iodef(&uri.to_string()));
+    issue.chain(iodef).collect()
+}
+
+/// The largest DNS message (RFC 1035 §4.2.2: TCP's two-octet length; EDNS cannot go further).
+pub const MAX_MESSAGE: usize = 65_535;
+/// What RFC 7208 §3.4 asks an SPF answer to fit in: a plain UDP response (RFC 1035 §2.3.4).
+pub const SPF_UDP_SIZE: usize = 512;
+
+/// The size of a response carrying `e` alone: header (12), the question (the name, type and
+/// class), and the answer with its name compressed to a pointer (2), type, class, TTL and
+/// length (10), and the record data (each TXT string is preceded by its length octet).
+fn answer_size(e: &Entry) -> Option<usize> {
+    let RData::TXT(t) = &e.data else {
+        return None;
+    };
+    let name_wire = e.name.to_ascii().trim_end_matches('.').len() + 2;
+    let rdata: usize = t.txt_data.iter().map(|s| s.len() + 1).sum();
+    Some(12 + name_wire + 4 + 2 + 10 + rdata)
+}
+
+/// The config field that makes a TXT record long, and how to shorten it.
+fn txt_field(purpose: &str) -> (&'static str, &'static str) {
+    match purpose.split(':').next().unwrap_or_default() {
+        p if p.starts_with("SPF") => (
+            "egress.ips",
+            "authorise fewer addresses, or publish them in SPF records of your own and name those in `dns.spfIncludes`",
+        ),
+        "DMARC" => ("dns.dmarc", "list fewer report addresses"),
+        "TLS-RPT" => ("dns.tlsRpt.rua", "list fewer report addresses"),
+        _ => ("dns", "shorten the record"),
+    }
+}
+
+/// A TXT record that cannot travel in a DNS message is refused (no server could answer with
+/// it, and zone loaders reject it); an SPF answer over 512 octets is a warning: RFC 7208 §3.4
+/// asks it to fit UDP, and receivers that cannot use TCP see no SPF at all.
+fn check_txt_sizes(entries: &[Entry], errors: &mut Vec<Diagnostic>, notes: &mut Vec<Diagnostic>) {
+    // Each record text is the same for every domain: one finding per field, the largest.
+    let mut largest: BTreeMap<&'static str, (usize, &Entry)> = BTreeMap::new();
+    for e in entries {
+        if let Some(size) = answer_size(e)
+            && largest
+                .get(txt_field(e.purpose).0)
+                .is_none_or(|(s, _)| size > *s)
+        {
+            largest.insert(txt_field(e.purpose).0, (size, e));
+        }
+    }
+    for (path, (size, e)) in largest {
+        let fix = txt_field(e.purpose).1;
+        let purpose = e.purpose.split(':').next().unwrap_or_default();
+        let at = e.name.to_ascii();
+        let at = at.trim_end_matches('.');
+        if size > MAX_MESSAGE {
+            errors.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    path,
+                    format!("the {purpose} record at {at} would take a {size}-octet answer: no DNS message holds more than {MAX_MESSAGE} octets, so no server could publish it"),
+                )
+                .with_hint(fix),
+            );
+        } else if size > SPF_UDP_SIZE && path == "egress.ips" {
+            notes.push(
+                Diagnostic::warning(
+                    Code::PlanIncomplete,
+                    path,
+                    format!("the SPF answer at {at} takes {size} octets, more than the {SPF_UDP_SIZE} RFC 7208 §3.4 asks for: receivers that cannot retry over TCP see no SPF"),
+                )
+                .with_hint(fix),
+            );
+        }
+    }
+}
+
+/// One warning per selector whose public key is missing, naming the domains (a few, and how
+/// many more): one line per domain would flood a config with thousands of domains.
+fn missing_key_notes(
+    config: &Config,
+    missing: BTreeMap<(String, KeyType), Vec<String>>,
+) -> Vec<Diagnostic> {
+    const NAMED: usize = 5;
+    let dir = &config.dns.dkim.public_keys;
+    let mut by_selector: Vec<_> = missing.into_iter().collect();
+    // RSA first, as the selectors are listed.
+    by_selector.sort_by_key(|((_, t), _)| *t);
+    by_selector
+        .into_iter()
+        .map(|((selector, key_type), domains)| {
+            let (whom, it, value) = match domains.as_slice() {
+                [one] => (one.clone(), "it", format!("{dir}/{one}.{selector}.pub")),
+                // Named in the message, so the value is the pattern of their files.
+                many => {
+                    let mut named = many[..many.len().min(NAMED)].join(", ");
+                    if many.len() > NAMED {
+                        named.push_str(&format!(" and {} more", many.len() - NAMED));
+                    }
+                    (
+                        format!("{} mail domains ({named})", many.len()),
+                        "them",
+                        format!("{dir}/<domain>.{selector}.pub"),
+                    )
+                }
+            };
+            Diagnostic::warning(
+                Code::PlanIncomplete,
+                "dns.dkim",
+                format!("no {} public key for {whom} (selector `{selector}`): the plan has no DKIM record for {it}", key_type.as_str()),
+            )
+            .with_value(value)
+            .with_hint(format!("run `mailu-k8s dkim keygen`, or export the key Mailu generated (admin → Mail domains → DNS) into {}", if it == "it" { "that file" } else { "those files" }))
+        })
+        .collect()
 }
 
 /// `v=DMARC1; p=...; rua=...; ruf=...; adkim=...; aspf=...`: valid under RFC 7489 and DMARCbis.
@@ -566,14 +704,27 @@ pub fn dmarc_record(config: &Config) -> String {
 }
 
 impl Plan {
-    /// The zone (a mail domain) a name belongs to: the longest mail domain it is in.
+    /// The zone (a mail domain) a name belongs to: the longest mail domain it is in. The
+    /// name's suffixes are looked up, longest first: a scan of every domain for every record
+    /// made the plan quadratic (19,800 domains took minutes).
     pub fn zone_of(&self, n: &str) -> Option<&str> {
+        let mut rest = n.trim_end_matches('.');
+        loop {
+            if let Some(zone) = self.zones.get(rest) {
+                return Some(zone);
+            }
+            rest = &rest[rest.find('.')? + 1..];
+        }
+    }
+
+    /// The mail domain a name outside every zone is named after (`example.net._report._dmarc.
+    /// reports.example.org` is example.net's): its zone file lists it.
+    pub fn named_after(&self, n: &str) -> Option<&str> {
         let n = n.trim_end_matches('.');
-        self.domains
-            .iter()
-            .map(|d| d.domain.as_str())
-            .filter(|d| n == *d || n.ends_with(&format!(".{d}")))
-            .max_by_key(|d| d.len())
+        n.match_indices('.')
+            .filter_map(|(i, _)| self.zones.get(&n[..i]))
+            .map(String::as_str)
+            .next()
     }
 
     /// The zone's name servers: the configured ones, or `ns1.<zone>`.

@@ -56,6 +56,10 @@ impl Table {
     pub fn cname(self, name: &str, target: &str) -> Self {
         self.add(name, "CNAME", target.to_owned())
     }
+    /// A CAA record in hickory's presentation: `0 issue "letsencrypt.org"`.
+    pub fn caa(self, name: &str, presentation: &str) -> Self {
+        self.add(name, "CAA", presentation.to_owned())
+    }
 
     fn get<T>(
         &self,

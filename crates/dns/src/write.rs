@@ -1,9 +1,10 @@
 //! Writers of the plan: a BIND zone file per mail domain (what `nsd-checkzone` and DNS hosting
 //! imports read), JSON for tools, and external-dns `DNSEndpoint` objects.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hickory_proto::rr::{Name, RData};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::plan::{Entry, Plan, txt_value};
@@ -74,7 +75,8 @@ pub fn presentation(data: &RData) -> String {
         RData::CNAME(c) => fqdn(&c.0),
         RData::NS(n) => fqdn(&n.0),
         RData::PTR(p) => fqdn(&p.0),
-        RData::CAA(c) => c.to_string(),
+        // hickory's Display does not escape the value.
+        RData::CAA(c) => format!("{} {} {}", c.flags(), c.tag, quote(&c.value)),
         RData::SOA(s) => format!(
             "{} {} {} {} {} {} {}",
             fqdn(&s.mname),
@@ -102,39 +104,91 @@ fn line(e: &Entry) -> String {
 /// The zone file of one mail domain: SOA and NS (`serial` in the SOA), every record in the zone,
 /// and as comments the records that belong elsewhere, the PTR records to set and the notes.
 pub fn zone(plan: &Plan, zone: &str, serial: u32) -> String {
-    let mut out = format!(
-        "; The mail DNS of {zone}, planned by mailu-k8s {} from the config.\n\
-         ; Generated: change the config and run `mailu-k8s dns plan` again.\n\
-         $ORIGIN {zone}.\n$TTL {}\n",
-        env!("CARGO_PKG_VERSION"),
-        plan.ttl
-    );
-    let mut last = "";
-    for e in plan.apex(zone, serial).iter().chain(
-        plan.entries
-            .iter()
-            .filter(|e| plan.zone_of(&e.name.to_ascii()) == Some(zone)),
-    ) {
-        if e.purpose != last {
-            out.push_str(&format!("; {}\n", e.purpose));
-            last = e.purpose;
-        }
-        out.push_str(&line(e));
-        out.push('\n');
-    }
-    let elsewhere: Vec<&Entry> = plan
-        .entries
+    let sorted = Sorted::of(plan);
+    sorted.render(plan, zone, serial)
+}
+
+/// Every mail domain's zone file, in the plan's order, as (domain, text): what `-o DIR` writes.
+pub fn zones(plan: &Plan, serial: u32) -> Vec<(String, String)> {
+    let sorted = Sorted::of(plan);
+    plan.domains
         .iter()
-        .filter(|e| plan.zone_of(&e.name.to_ascii()).is_none())
-        .collect();
-    if !elsewhere.is_empty() {
-        out.push_str(
-            "\n; Records of names outside the mail domains: publish them in their own zones.\n",
-        );
-        for e in elsewhere {
-            out.push_str(&format!(";   {}    ; {}\n", line(e), e.purpose));
+        .map(|d| (d.domain.clone(), sorted.render(plan, &d.domain, serial)))
+        .collect()
+}
+
+/// The plan's records sorted by zone in one pass (looking each record's zone up per zone file
+/// made `-o DIR` quadratic in the number of domains).
+struct Sorted<'p> {
+    /// The records in each zone.
+    inside: HashMap<&'p str, Vec<&'p Entry>>,
+    /// Records outside every zone named after one (a report authorisation), with their
+    /// position in the plan.
+    named_after: HashMap<&'p str, Vec<(usize, &'p Entry)>>,
+    /// Records outside every zone that concern all of them (host names in another zone).
+    shared: Vec<(usize, &'p Entry)>,
+}
+
+impl<'p> Sorted<'p> {
+    fn of(plan: &'p Plan) -> Sorted<'p> {
+        let mut sorted = Sorted {
+            inside: HashMap::new(),
+            named_after: HashMap::new(),
+            shared: Vec::new(),
+        };
+        for (i, e) in plan.entries.iter().enumerate() {
+            let n = e.name.to_ascii();
+            match (plan.zone_of(&n), plan.named_after(&n)) {
+                (Some(z), _) => sorted.inside.entry(z).or_default().push(e),
+                (None, Some(z)) => sorted.named_after.entry(z).or_default().push((i, e)),
+                (None, None) => sorted.shared.push((i, e)),
+            }
         }
+        sorted
     }
+
+    fn render(&self, plan: &Plan, zone: &str, serial: u32) -> String {
+        let mut out = format!(
+            "; The mail DNS of {zone}, planned by mailu-k8s {} from the config.\n\
+             ; Generated: change the config and run `mailu-k8s dns plan` again.\n",
+            env!("CARGO_PKG_VERSION"),
+        );
+        if plan.domains.len() > 1 {
+            out.push_str(&format!(
+                "; One of {} mail domains, each with a zone file of its own (`mailu-k8s dns plan -o DIR` writes them all).\n",
+                plan.domains.len()
+            ));
+        }
+        out.push_str(&format!("$ORIGIN {zone}.\n$TTL {}\n", plan.ttl));
+        let mut last = "";
+        let apex = plan.apex(zone, serial);
+        let inside = self.inside.get(zone).map(Vec::as_slice).unwrap_or_default();
+        for e in apex.iter().chain(inside.iter().copied()) {
+            if e.purpose != last {
+                out.push_str(&format!("; {}\n", e.purpose));
+                last = e.purpose;
+            }
+            out.push_str(&line(e));
+            out.push('\n');
+        }
+        let mut elsewhere: Vec<(usize, &Entry)> = self.shared.clone();
+        elsewhere.extend(self.named_after.get(zone).into_iter().flatten().copied());
+        elsewhere.sort_by_key(|(i, _)| *i);
+        if !elsewhere.is_empty() {
+            out.push_str(
+                "\n; Records of names outside the mail domains: publish them in their own zones.\n",
+            );
+            for (_, e) in elsewhere {
+                out.push_str(&format!(";   {}    ; {}\n", line(e), e.purpose));
+            }
+        }
+        trailer(plan, zone, &mut out);
+        out
+    }
+}
+
+/// The comments after the records: PTR instructions, the MTA-STS policy, the notes.
+fn trailer(plan: &Plan, zone: &str, out: &mut String) {
     if !plan.ptr.is_empty() {
         out.push_str("\n; Reverse DNS: the provider of each address sets its PTR record.\n");
         for p in &plan.ptr {
@@ -163,52 +217,121 @@ pub fn zone(plan: &Plan, zone: &str, serial: u32) -> String {
             }
         }
     }
-    out
 }
 
-fn entry_json(plan: &Plan, e: &Entry) -> Value {
-    let mut v = json!({
-        "name": bare(&e.name),
-        "type": rtype(&e.data),
-        "ttl": e.ttl,
-        "data": presentation(&e.data),
-        "zone": plan.zone_of(&e.name.to_ascii()),
-        "purpose": e.purpose,
-    });
-    if let RData::TXT(t) = &e.data {
-        v["value"] = json!(txt_value(t));
-        v["strings"] = json!(
+/// One record of the JSON plan. Records and SPF lists are written as they are serialised,
+/// not built as `serde_json::Value` trees first (19,800 domains took 1 GB that way).
+#[derive(Serialize)]
+struct Record<'a> {
+    name: String,
+    #[serde(rename = "type")]
+    rtype: &'static str,
+    ttl: u32,
+    data: String,
+    zone: Option<&'a str>,
+    purpose: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    strings: Option<Vec<String>>,
+}
+
+fn record<'a>(plan: &'a Plan, e: &Entry) -> Record<'a> {
+    let txt = match &e.data {
+        RData::TXT(t) => Some(t),
+        _ => None,
+    };
+    Record {
+        name: bare(&e.name),
+        rtype: rtype(&e.data),
+        ttl: e.ttl,
+        data: presentation(&e.data),
+        zone: plan.zone_of(&e.name.to_ascii()),
+        purpose: e.purpose,
+        value: txt.map(txt_value),
+        strings: txt.map(|t| {
             t.txt_data
                 .iter()
                 .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect::<Vec<_>>()
-        );
+                .collect()
+        }),
     }
-    v
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpfRecord<'a> {
+    name: &'a str,
+    record: String,
+    lookups: u32,
+    void_lookups: u32,
+}
+
+fn spf_record<'a>(name: &'a str, spf: &crate::spf::Spf) -> SpfRecord<'a> {
+    SpfRecord {
+        name,
+        record: spf.to_string(),
+        lookups: spf.own_lookups(),
+        void_lookups: 0,
+    }
+}
+
+/// A sequence serialised from the plan as it is written.
+struct Seq<'a, T>(&'a Plan, fn(&'a Plan) -> Box<dyn Iterator<Item = T> + 'a>);
+
+impl<T: Serialize> Serialize for Seq<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq((self.1)(self.0))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Document<'a> {
+    domains: Seq<'a, &'a str>,
+    mail_host: &'a str,
+    ttl: u32,
+    records: Seq<'a, Record<'a>>,
+    ptr: &'a [crate::plan::PtrInstruction],
+    spf: Seq<'a, SpfRecord<'a>>,
+    mta_sts_policy: &'a Option<String>,
+    notes: &'a [mailu_k8s_config::Diagnostic],
 }
 
 /// The plan as one JSON document.
 pub fn json(plan: &Plan) -> String {
-    let spf: Vec<Value> = plan
-        .domains
-        .iter()
-        .map(|d| json!({ "name": d.domain, "record": d.spf.to_string(), "lookups": d.spf.own_lookups(), "voidLookups": 0 }))
-        .chain(plan.helo_spf.iter().map(|(n, s)| json!({ "name": n, "record": s.to_string(), "lookups": s.own_lookups(), "voidLookups": 0 })))
-        .collect();
-    let doc = json!({
-        "domains": plan.domains.iter().map(|d| d.domain.clone()).collect::<Vec<_>>(),
-        "mailHost": plan.mail_host,
-        "ttl": plan.ttl,
-        "records": plan.entries.iter().map(|e| entry_json(plan, e)).collect::<Vec<_>>(),
-        "ptr": plan.ptr,
-        "spf": spf,
-        "mtaStsPolicy": plan.mta_sts_policy,
-        "notes": plan.notes,
-    });
+    let doc = Document {
+        domains: Seq(plan, |p| {
+            Box::new(p.domains.iter().map(|d| d.domain.as_str()))
+        }),
+        mail_host: &plan.mail_host,
+        ttl: plan.ttl,
+        records: Seq(plan, |p| {
+            Box::new(p.entries.iter().map(move |e| record(p, e)))
+        }),
+        ptr: &plan.ptr,
+        spf: Seq(plan, |p| {
+            Box::new(
+                p.domains
+                    .iter()
+                    .map(|d| spf_record(&d.domain, &d.spf))
+                    .chain(p.helo_spf.iter().map(|(n, s)| spf_record(n, s))),
+            )
+        }),
+        mta_sts_policy: &plan.mta_sts_policy,
+        notes: &plan.notes,
+    };
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
 }
+
+/// The comment above `--format external-dns` output.
+pub const EXTERNAL_DNS_HEADER: &str = concat!(
+    "# Generated by mailu-k8s ",
+    env!("CARGO_PKG_VERSION"),
+    " from a validated config. Do not edit: change the config and run `mailu-k8s dns plan` again.\n"
+);
 
 /// The name of the `DNSEndpoint` object.
 pub const DNS_ENDPOINT_NAME: &str = "mailu-dns";

@@ -1,6 +1,8 @@
 //! Golden snapshots of the plans for the egress examples (zone file and JSON), the DNSEndpoint
 //! against external-dns's schema, and what the plan says when it cannot promise something.
 
+mod common;
+
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -169,4 +171,163 @@ fn srv_records_follow_the_offered_ports() {
     // Only inside the cluster: nothing is offered to clients.
     let internal = plan_of(&load(BASE));
     assert!(internal.domains[0].srv.iter().all(|(_, t)| t.is_none()));
+}
+
+/// Every key of the JSON plan is camelCase, as in the config and the manifests
+/// (`ptr[].reverse_name` was the one exception).
+#[test]
+fn json_plan_keys_are_camel_case() {
+    fn keys(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    out.push(k.clone());
+                    keys(child, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| keys(i, out)),
+            _ => {}
+        }
+    }
+    for name in egress_examples() {
+        let doc: Value =
+            serde_json::from_str(&write::json(&plan_of(&example(&name)))).expect("JSON");
+        let mut all = Vec::new();
+        keys(&doc, &mut all);
+        assert!(all.iter().any(|k| k == "reverseName") || doc["ptr"] == Value::Array(vec![]));
+        for k in all {
+            assert!(
+                k.starts_with(|c: char| c.is_ascii_lowercase())
+                    && k.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{name}: `{k}` is not camelCase"
+            );
+        }
+    }
+}
+
+/// Thousands of mail domains: every record lands in its zone's file and nowhere else, and a
+/// missing key is one warning per selector, not one per domain. Sorting records into zones was
+/// quadratic (a scan of every domain per record; 19,800 domains took minutes): timing is in
+/// BENCHMARKS.md, never asserted here.
+#[test]
+fn thousands_of_domains_each_get_their_own_zone() {
+    const N: usize = 3000;
+    let domains: Vec<String> = (0..N).map(|i| format!("d{i}.example.net")).collect();
+    let config = load(&format!(
+        "{BASE}egress: {{mode: static, ips: [203.0.113.25]}}\ndns: {{domains: [{}], caa: [letsencrypt.org], dmarc: {{rua: [d@reports.example.org]}}}}\n",
+        domains.join(", ")
+    ));
+    let plan = plan_of(&config);
+    let zones = write::zones(&plan, 1);
+    assert_eq!(zones.len(), N + 1);
+    assert_eq!(
+        plan.notes.iter().filter(|n| n.path == "dns.dkim").count(),
+        1
+    );
+    for (zone, text) in zones.iter().step_by(499) {
+        // Its own report authorisation, no other domain's.
+        let reports: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("._report._dmarc."))
+            .collect();
+        assert_eq!(reports.len(), 1, "{zone}: {reports:?}");
+        assert!(reports[0].starts_with(&format!(";   {zone}._report._dmarc.")));
+        assert!(text.contains("One of 3001 mail domains"));
+        if common::nsd_available("thousands_of_domains_each_get_their_own_zone") {
+            common::checkzone(zone, text).unwrap_or_else(|e| panic!("{zone}: {e}"));
+        }
+    }
+    // The same text as the zone of one domain alone.
+    assert_eq!(zones[7].1, write::zone(&plan, &zones[7].0, 1));
+    let doc: Value = serde_json::from_str(&write::json(&plan)).expect("JSON");
+    assert_eq!(doc["domains"].as_array().map(Vec::len), Some(N + 1));
+}
+
+/// An SPF record no DNS message can carry is refused (NSD rejects it as "too large rdata
+/// element"); the largest that fits is written and loads; over 512 octets is a warning
+/// (RFC 7208 §3.4).
+#[test]
+fn spf_records_must_fit_a_dns_message() {
+    let with_ips = |n: usize| {
+        let ips: Vec<String> = (0..n)
+            .map(|i| format!("203.{}.{}.1", i / 250, i % 250))
+            .collect();
+        load(&format!(
+            "{BASE}egress: {{mode: static, ips: [{}]}}\n",
+            ips.join(", ")
+        ))
+    };
+    let config = with_ips(4500);
+    let errors = plan::build(&config, &Topology::from_config(&config), &DkimKeys::new())
+        .expect_err("refused");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(
+        (errors[0].code, errors[0].path.as_str()),
+        (Code::InvalidValue, "egress.ips")
+    );
+    assert!(errors[0].message.contains("65535"), "{errors:#?}");
+    assert!(
+        errors[0]
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("dns.spfIncludes")
+    );
+
+    let spf_warnings = |plan: &Plan| plan.notes.iter().filter(|n| n.path == "egress.ips").count();
+    let big = plan_of(&with_ips(4000));
+    assert_eq!(spf_warnings(&big), 1);
+    if common::nsd_available("spf_records_must_fit_a_dns_message") {
+        common::checkzone("example.com", &write::zone(&big, "example.com", 1))
+            .expect("the largest SPF record that fits loads");
+    }
+    assert_eq!(spf_warnings(&plan_of(&with_ips(40))), 1, "over 512 octets");
+    assert_eq!(spf_warnings(&plan_of(&with_ips(2))), 0);
+}
+
+/// CAA with RFC 8657 parameters and iodef: the zone carries the value forms CAs compare
+/// (`0 issue "letsencrypt.org; accounturi=…"`, no trailing dot), NSD loads and serves it, and
+/// `dns check` against NSD finds exactly what the plan wrote; the form earlier plans wrote
+/// (`"letsencrypt.org."`) is MK453.
+#[test]
+fn caa_records_are_what_cas_compare_and_what_the_check_accepts() {
+    let config = load(&format!(
+        "{BASE}dns: {{caa: [letsencrypt.org, sectigo.com], caaParameters: {{letsencrypt.org: {{accountUri: 'https://acme-v02.api.letsencrypt.org/acme/acct/123456789', validationMethods: [http-01, dns-01]}}}}, caaIodef: [security@example.com, 'https://iodef.example.com/report']}}\n"
+    ));
+    let plan = plan_of(&config);
+    let zone = write::zone(&plan, "example.com", 1);
+    let caa: Vec<&str> = zone.lines().filter(|l| l.contains(" CAA ")).collect();
+    assert_eq!(
+        caa,
+        [
+            "example.com. 3600 IN CAA 0 issue \"letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/acme/acct/123456789; validationmethods=http-01,dns-01\"",
+            "example.com. 3600 IN CAA 0 issue \"sectigo.com\"",
+            "example.com. 3600 IN CAA 0 iodef \"mailto:security@example.com\"",
+            "example.com. 3600 IN CAA 0 iodef \"https://iodef.example.com/report\"",
+        ]
+    );
+    if !common::nsd_available("caa_records_are_what_cas_compare_and_what_the_check_accepts") {
+        return;
+    }
+    common::checkzone("example.com", &zone).expect("nsd-checkzone");
+    let caa_findings = |zone: &str| {
+        let nsd = common::Nsd::start(&[("example.com".to_owned(), zone.to_owned())]);
+        mailu_k8s_dns::check::run(&config, &plan, Some(nsd.addr))
+            .expect("check runs")
+            .findings
+            .into_iter()
+            .filter(|d| d.code == Code::CaaMismatch)
+            .collect::<Vec<_>>()
+    };
+    assert!(caa_findings(&zone).is_empty(), "{:#?}", caa_findings(&zone));
+    let dotted = zone.replace("\"sectigo.com\"", "\"sectigo.com.\"");
+    let found = caa_findings(&dotted);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("CAA 0 issue \"sectigo.com\"`")),
+        "{found:#?}"
+    );
 }

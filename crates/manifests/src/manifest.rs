@@ -201,7 +201,13 @@ impl Manifest {
 /// Objects as JSON data written the way [`Manifest::to_yaml`] writes them: the header, then each
 /// document after `---`.
 pub fn yaml_documents(values: &[Value]) -> String {
-    let mut out = String::from(HEADER);
+    yaml_documents_with_header(HEADER, values)
+}
+
+/// [`yaml_documents`] under another header (comment lines ending in a newline), for output
+/// that `synth` does not make (`dkim keygen`'s Secret, `dns plan`'s `DNSEndpoint`).
+pub fn yaml_documents_with_header(header: &str, values: &[Value]) -> String {
+    let mut out = String::from(header);
     for value in values {
         out.push_str("---\n");
         // Writing a JSON value into a String cannot fail: every key is a string, every number

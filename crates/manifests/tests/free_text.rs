@@ -10,6 +10,9 @@
 //!   output, and nowhere else; in a container's `env[].value`, `command` and `args` with `$`
 //!   written as `$$` (Kubernetes expands `$(VAR)` there).
 //!
+//! Values Mailu pastes unescaped into PHP, XML or a URI (`SINKS`) must hold nothing that ends
+//! their place there.
+//!
 //! The YAML must read back, with serde-saphyr and with libyaml (PyYAML's `CSafeLoader`, found
 //! through `$MAILU_K8S_PYTHON` or `.venv/bin/python`), as exactly the objects synthesized: the
 //! same (kind, name) list, the same values.
@@ -76,6 +79,11 @@ const CONVERTED: &[(&str, &str)] = &[
     ),
     ("dns.tlsRpt.rua[*]", "DNS-plan input: the TLS-RPT record"),
     ("dns.caa[*]", "DNS-plan input: CAA records"),
+    (
+        "dns.caaParameters.ca-qd.example.accountUri",
+        "DNS-plan input: a CAA issue record's accounturi",
+    ),
+    ("dns.caaIodef[*]", "DNS-plan input: CAA iodef records"),
     (
         "dns.dkim.publicKeys",
         "DNS-plan input: the directory `dns plan` reads public keys from",
@@ -565,6 +573,7 @@ fn check(
     *tally.entry("written").or_default() += left.len() as u32;
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
     let objects = manifest.values();
+    sinks_are_safe(&objects)?;
 
     // Each value exactly at its places, nowhere else.
     let converted = left.iter().any(|(f, _)| f.converted);
@@ -665,6 +674,92 @@ fn check(
         part.push_str(document);
     }
     read_back(&part, &changed, pyyaml)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Beyond YAML: Mailu pastes some variables unescaped into code and markup.
+
+/// Where Mailu 2024.06.57 writes a variable without escaping it.
+#[derive(Debug, Clone, Copy)]
+enum Sink {
+    /// Inside `'…'` in PHP: `webmails/roundcube/config/config.inc.php` line 6,
+    /// `$config['db_dsnw'] = '{{ DB_DSNW }}';`, `DB_DSNW` being `pgsql://USER:PW@HOST/NAME`
+    /// (`webmails/start.py` lines 39-44). A `'` ends the string, a `\` escapes its end.
+    PhpSingleQuoted,
+    /// Element content in XML: `core/admin/mailu/internal/views/autoconfig.py` (the Apple
+    /// profile, lines 100-150: `<string>{sitename}</string>`, `{hostname}` in the others).
+    XmlText,
+    /// A URI's path or host, unescaped: `postgresql://{DB_USER}:{DB_PW}@{DB_HOST}/{DB_NAME}`
+    /// (admin `configuration.py` line 105) and `DB_DSNW` above.
+    Uri,
+}
+
+/// The variables with a sink, from Mailu's source (the user and password come from Secrets:
+/// the README lists what breaks them). `HOSTNAMES`' first name is `HOSTNAME` in autoconfig.py.
+const SINKS: &[(&str, Sink)] = &[
+    ("ROUNDCUBE_DB_NAME", Sink::PhpSingleQuoted),
+    ("ROUNDCUBE_DB_NAME", Sink::Uri),
+    ("ROUNDCUBE_DB_HOST", Sink::PhpSingleQuoted),
+    ("ROUNDCUBE_DB_HOST", Sink::Uri),
+    ("DB_NAME", Sink::Uri),
+    ("DB_HOST", Sink::Uri),
+    ("SITENAME", Sink::XmlText),
+    ("HOSTNAMES", Sink::XmlText),
+];
+
+impl Sink {
+    /// The first character of `value` this sink cannot carry.
+    fn breaks(self, value: &str) -> Option<char> {
+        value.chars().find(|&c| match self {
+            Sink::PhpSingleQuoted => c == '\'' || c == '\\',
+            Sink::XmlText => {
+                matches!(c, '<' | '&' | '\u{fffe}' | '\u{ffff}')
+                    || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            }
+            // RFC 3986 unreserved, `:` between host and port, `,` between host names.
+            Sink::Uri => !(c.is_ascii_alphanumeric() || "-._~:,".contains(c)),
+        })
+    }
+}
+
+/// Every variable with a sink, wherever it is set (a container's `env`, or `mailu-env`),
+/// carries only what its sink can.
+fn sinks_are_safe(objects: &[Value]) -> Result<(), String> {
+    fn visit(v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(map) => {
+                if let (Some(Value::String(n)), Some(Value::String(value))) =
+                    (map.get("name"), map.get("value"))
+                {
+                    out.push((n.clone(), value.clone()));
+                }
+                if map.get("kind").and_then(Value::as_str) == Some("ConfigMap")
+                    && let Some(Value::Object(data)) = map.get("data")
+                {
+                    for (k, value) in data {
+                        if let Value::String(value) = value {
+                            out.push((k.clone(), value.clone()));
+                        }
+                    }
+                }
+                map.values().for_each(|c| visit(c, out));
+            }
+            Value::Array(items) => items.iter().for_each(|c| visit(c, out)),
+            _ => {}
+        }
+    }
+    let mut vars = Vec::new();
+    objects.iter().for_each(|o| visit(o, &mut vars));
+    for (name, value) in vars {
+        for (_, sink) in SINKS.iter().filter(|(n, _)| *n == name) {
+            if let Some(c) = sink.breaks(&value) {
+                return Err(format!(
+                    "{name} = {value:?} holds {c:?}, which Mailu pastes unescaped into {sink:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `yaml` must read back as `objects` with serde-saphyr and with libyaml.
