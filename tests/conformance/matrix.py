@@ -87,12 +87,16 @@ VARIATIONS = {
                                                   "deferOnError": True}}},
     "tls-policy-lenient": {"mailu": {"tlsPolicy": {"inboundEnforce": False, "outboundLevel": "encrypt",
                                                    "deferOnError": False}}},
+    # A relay's SPF include is required (`check` refuses a relay SPF cannot vouch for).
     "relay-authenticated": {"egress": {"mode": "relay", "relay": {
-        "host": "smtp.relay.example", "port": 587, "secretName": "mailu-relay-credentials"}}},
-    "relay-open": {"egress": {"mode": "relay", "relay": {"host": "smtp.relay.example"}}},
+        "host": "smtp.relay.example", "port": 587, "secretName": "mailu-relay-credentials"}},
+        "dns": {"spfIncludes": ["spf.relay.example"]}},
+    "relay-open": {"egress": {"mode": "relay", "relay": {"host": "smtp.relay.example"}},
+                   "dns": {"spfIncludes": ["spf.relay.example"]}},
     # SMTPS (implicit TLS): postfix needs a wrapper-mode transport for the relay only.
     "relay-smtps": {"egress": {"mode": "relay", "relay": {
-        "host": "smtp.relay.example", "port": 465, "secretName": "mailu-relay-credentials"}}},
+        "host": "smtp.relay.example", "port": 465, "secretName": "mailu-relay-credentials"}},
+        "dns": {"spfIncludes": ["spf.relay.example"]}},
     "relay-nets": {"mailu": {"relayNets": ["172.16.5.0/24", "fd12:3456:789a::/64"]}},
     "overrides": {
         "components": {"webmail": True},
