@@ -14,7 +14,7 @@ use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
 use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
 
-use crate::app::{
+use crate::io::{
     Access, Failure, MessageFormat, Outcome, load, printable, render_text, report, stage,
     writable_target, write_atomically, write_stdout,
 };
