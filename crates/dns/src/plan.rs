@@ -162,12 +162,7 @@ pub fn build(
 ) -> Result<Plan, Vec<Diagnostic>> {
     let d = &config.dns;
     let mail_host = config.hostnames.primary.as_str().to_owned();
-    let mut draft = Draft {
-        ttl: d.ttl,
-        entries: Vec::new(),
-        notes: Vec::new(),
-        errors: Vec::new(),
-    };
+    let mut draft = Draft::new(d.ttl);
 
     let sending = sending(topology);
     let spf = spf_record(config, &sending, &mut draft);
@@ -214,11 +209,6 @@ pub fn build(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let nameservers = d
-        .nameservers
-        .iter()
-        .map(|n| n.as_str().to_owned())
-        .collect();
     let zones = domains.iter().map(|d| d.domain.clone()).collect();
     Ok(Plan {
         domains,
@@ -230,7 +220,11 @@ pub fn build(
         ptr,
         helo_spf,
         mta_sts_policy: policy.map(|p| p.text()),
-        nameservers,
+        nameservers: d
+            .nameservers
+            .iter()
+            .map(|n| n.as_str().to_owned())
+            .collect(),
         notes,
         zones,
     })
@@ -246,6 +240,15 @@ struct Draft {
 }
 
 impl Draft {
+    fn new(ttl: u32) -> Draft {
+        Draft {
+            ttl,
+            entries: Vec::new(),
+            notes: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
     /// A record at `n`, with the plan's TTL.
     fn push(&mut self, n: &str, data: RData, purpose: &'static str) {
         self.entries.push(Entry {
@@ -367,10 +370,16 @@ fn spf_record(config: &Config, sending: &Sending, draft: &mut Draft) -> Spf {
         },
         Mechanism::All,
     ));
-    // The record's own lookups; each include adds its record's (`dns check` counts those).
+    check_spf_lookups(&spf, &mut draft.errors);
+    spf
+}
+
+/// The record's own lookups over the limit refuse the plan; each include adds its record's,
+/// which only `dns check` can count.
+fn check_spf_lookups(spf: &Spf, errors: &mut Vec<Diagnostic>) {
     let own = spf.own_lookups();
     if own > MAX_LOOKUPS {
-        draft.errors.push(
+        errors.push(
             Diagnostic::error(
                 Code::SpfLookupLimit,
                 "dns.spfIncludes",
@@ -380,7 +389,6 @@ fn spf_record(config: &Config, sending: &Sending, draft: &mut Draft) -> Spf {
             .with_hint("list fewer includes; replace a provider's include with its ip4:/ip6: ranges where it publishes them"),
         );
     }
-    spf
 }
 
 /// Every host name with the inbound addresses (none when they are unknown, with a note).
