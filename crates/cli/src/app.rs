@@ -1,10 +1,12 @@
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use mailu_k8s_config::{Diagnostic, Loaded};
+use crate::io::{
+    Failure, MessageFormat, Outcome, load, printable, report, write_atomically, write_stdout,
+};
 
 /// Turn one validated config file into everything needed to run Mailu on Kubernetes.
 ///
@@ -71,22 +73,6 @@ enum Format {
     Json,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum MessageFormat {
-    Text,
-    Json,
-}
-
-/// A failure that ends the run with exit code 2, or 1 for problems a live check found.
-pub(crate) enum Failure {
-    /// The config has errors (already collected).
-    Invalid(Vec<Diagnostic>),
-    /// Reading or writing failed.
-    Io(String),
-    /// A live check found problems (exit code 1); the findings are already reported.
-    Problems,
-}
-
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -138,8 +124,6 @@ fn json_requested() -> bool {
     })
 }
 
-pub(crate) type Outcome = Result<(), (String, Failure)>;
-
 fn execute(cli: Cli) -> Outcome {
     let format = cli.message_format;
     match cli.command {
@@ -183,108 +167,6 @@ fn execute(cli: Cli) -> Outcome {
     }
 }
 
-pub(crate) fn load(path: &Path) -> Result<(String, Loaded), (String, Failure)> {
-    let source = if path == Path::new("-") {
-        "<stdin>".to_owned()
-    } else {
-        path.display().to_string()
-    };
-    let bytes = read_input(path).map_err(|e| (source.clone(), Failure::Io(e)))?;
-    match mailu_k8s_config::load(&bytes) {
-        Ok(loaded) => Ok((source, loaded)),
-        Err(findings) => Err((source, Failure::Invalid(findings))),
-    }
-}
-
-/// Reads at most one byte past the config size limit, so a huge or endless input fails fast.
-fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    let limit = mailu_k8s_config::MAX_CONFIG_BYTES as u64 + 1;
-    let mut bytes = Vec::new();
-    if path == Path::new("-") {
-        io::stdin()
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-    } else {
-        let file = std::fs::File::open(path).map_err(|e| {
-            let hint = if e.kind() == io::ErrorKind::NotFound {
-                " (run `mailu-k8s init` to create a starter config)"
-            } else {
-                ""
-            };
-            format!("cannot read {}: {e}{hint}", path.display())
-        })?;
-        file.take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    }
-    Ok(bytes)
-}
-
-pub(crate) fn report(source: &str, findings: &[Diagnostic], format: MessageFormat) {
-    if findings.is_empty() {
-        return;
-    }
-    let mut err = io::stderr().lock();
-    match format {
-        MessageFormat::Text => {
-            for d in findings {
-                let _ = write!(err, "{}", render_text(d, source));
-            }
-            let errors = findings.iter().filter(|d| d.is_error()).count();
-            let warnings = findings.len() - errors;
-            let _ = writeln!(err, "{source}: {errors} error(s), {warnings} warning(s)");
-        }
-        MessageFormat::Json => {
-            let doc = serde_json::json!({ "source": source, "findings": findings });
-            let _ = writeln!(err, "{}", serde_json::to_string(&doc).unwrap_or_default());
-        }
-    }
-}
-
-/// Text for a terminal: control characters (C0, DEL, C1) and the invisible bidirectional
-/// marks written as escapes (`\u{1b}`, `\r`, `\n`), so what a config file or a DNS server holds
-/// can neither move the cursor, recolour or retitle the terminal, nor forge a line of output.
-/// JSON output needs none of this: serde escapes control characters.
-pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    fn escaped(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
-    if !s.chars().any(escaped) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        if escaped(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// A finding as text, every part of it [`printable`].
-pub(crate) fn render_text(d: &Diagnostic, source: &str) -> String {
-    let mut safe = d.clone();
-    safe.path = printable(&d.path).into_owned();
-    safe.message = printable(&d.message).into_owned();
-    safe.value = d.value.as_deref().map(|v| printable(v).into_owned());
-    safe.hint = d.hint.as_deref().map(|h| printable(h).into_owned());
-    safe.render(&printable(source))
-}
-
-/// Writes stdout; a closed pipe (`| head`) is a normal end, not an error.
-pub(crate) fn write_stdout(text: &str) -> Result<(), String> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write standard output: {e}")),
-    }
-}
-
 fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), String> {
     let file_name = format!("mailu.k8s.{ext}");
     let target = match output {
@@ -296,118 +178,6 @@ fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), Stri
         None => Path::new("dist").join(file_name),
     };
     write_atomically(&target, text.as_bytes())
-}
-
-/// Who may read a file we write.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Access {
-    /// As `File::create` makes it (0666 before the umask); a replaced file keeps its mode.
-    Shared,
-    /// Only the owner (0600), whatever the file it replaces allowed: key material.
-    Owner,
-}
-
-/// Writes through a temporary file in the same directory and renames it into place, so the
-/// target is either the old file or the complete new one, never a partial write.
-///
-/// The temporary file is created exclusively (`O_EXCL`) under an unpredictable name, so a
-/// symlink planted in the directory is never followed. A target that exists and is not a
-/// regular file (a FIFO, a socket, a device) is refused: the rename would replace it, and
-/// `-o /dev/stdout` would not mean standard output.
-pub(crate) fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), String> {
-    stage(target, bytes, Access::Shared)?.commit()
-}
-
-/// A file written completely beside its target, not yet renamed into place: several files are
-/// staged first and committed only when all of them were written, so a failure while writing
-/// leaves every target as it was. Dropped uncommitted, the temporary file is removed.
-pub(crate) struct Staged {
-    temp: tempfile::NamedTempFile,
-    target: PathBuf,
-}
-
-impl Staged {
-    /// Renames the file into place. A symlink at the target is replaced, never followed.
-    pub(crate) fn commit(self) -> Result<(), String> {
-        let target = self.target;
-        self.temp
-            .persist(&target)
-            .map_err(|e| format!("cannot write {}: {}", target.display(), e.error))?;
-        Ok(())
-    }
-}
-
-/// The permissions of the regular file at `target` (none there: `None`); anything else there
-/// is refused.
-pub(crate) fn writable_target(target: &Path) -> Result<Option<std::fs::Permissions>, String> {
-    match std::fs::metadata(target) {
-        Ok(meta) if meta.is_file() => Ok(Some(meta.permissions())),
-        Ok(meta) => Err(format!(
-            "cannot write {}: it is {}, not a regular file (write to a file or a directory, \
-             or `-o -` for standard output)",
-            target.display(),
-            describe(&meta.file_type())
-        )),
-        Err(_) => Ok(None),
-    }
-}
-
-/// Writes `bytes` to a temporary file beside `target` (see [`write_atomically`]).
-pub(crate) fn stage(target: &Path, bytes: &[u8], access: Access) -> Result<Staged, String> {
-    let existing = writable_target(target)?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| format!("{} is not a file path", target.display()))?;
-    let cannot = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", target.display());
-    let prefix = format!(".{name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp").rand_bytes(16);
-    // Shared: created as `File::create` would (0666 before the umask), not tempfile's 0600.
-    // Owner: tempfile's 0600 from the start, so the key is never readable by others.
-    #[cfg(unix)]
-    if access == Access::Shared {
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    }
-    let mut temp = builder.tempfile_in(&dir).map_err(|e| cannot(&e))?;
-    if let (Access::Shared, Some(permissions)) = (access, existing) {
-        // A replaced file keeps its mode.
-        temp.as_file()
-            .set_permissions(permissions)
-            .map_err(|e| cannot(&e))?;
-    }
-    temp.write_all(bytes).map_err(|e| cannot(&e))?;
-    Ok(Staged {
-        temp,
-        target: target.to_path_buf(),
-    })
-}
-
-/// A file type in words, for the refusal above.
-fn describe(kind: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if kind.is_socket() {
-            return "a socket";
-        }
-        if kind.is_char_device() || kind.is_block_device() {
-            return "a device";
-        }
-    }
-    if kind.is_dir() {
-        "a directory"
-    } else {
-        "a special file"
-    }
 }
 
 /// The schema file `init` writes beside the config, named in the config's modeline.
@@ -454,26 +224,6 @@ mod tests {
         let loaded =
             mailu_k8s_config::load(STARTER_CONFIG.as_bytes()).expect("starter config loads");
         assert!(loaded.warnings.is_empty());
-    }
-
-    #[test]
-    fn findings_print_control_characters_escaped() {
-        use mailu_k8s_config::Code;
-        let d = Diagnostic::error(
-            Code::DmarcInvalid,
-            "_dmarc.example.com TXT (DMARC)",
-            "bad\r\n",
-        )
-        .with_value("v=DMARC1; p=none\u{1b}]0;title\u{7}\r\nerror[MK000]: forged\u{0}\u{9b}31m")
-        .with_hint("\u{202e}fix it");
-        let text = render_text(&d, "DNS\n");
-        assert!(
-            !text.contains(['\u{1b}', '\u{7}', '\r', '\u{0}', '\u{9b}', '\u{202e}']),
-            "{text:?}"
-        );
-        assert_eq!(text.lines().count(), 4, "{text}");
-        assert!(text.contains("= value: v=DMARC1; p=none\\u{1b}]0;title\\u{7}\\r\\nerror[MK000]: forged\\u{0}\\u{9b}31m\n"), "{text}");
-        assert_eq!(printable("plain é text"), "plain é text");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
 use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
 
-use crate::app::{
+use crate::io::{
     Access, Failure, MessageFormat, Outcome, load, printable, render_text, report, stage,
     writable_target, write_atomically, write_stdout,
 };
@@ -254,11 +254,7 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             let text = match out {
                 PlanFormat::Zone => {
                     if let Some(dir) = output.as_deref().filter(|p| p.is_dir()) {
-                        for (z, text) in write::zones(&plan, serial) {
-                            write_atomically(&dir.join(format!("{z}.zone")), text.as_bytes())
-                                .map_err(io)?;
-                        }
-                        return Ok(());
+                        return write_zone_files(&plan, dir, serial).map_err(io);
                     }
                     if zone.is_none() {
                         report(&source, &only_one_zone(&plan), format);
@@ -267,29 +263,9 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
                     write::zone(&plan, &wanted, serial)
                 }
                 PlanFormat::Json => write::json(&plan),
-                PlanFormat::ExternalDns => {
-                    let object = write::dns_endpoint(&plan, &cfg.namespace, with_txt);
-                    let mut text = String::new();
-                    if !with_txt {
-                        text.push_str(
-                            "# TXT records are not included (pass --with-txt to include them):\n",
-                        );
-                        for line in textwrap(write::EXTERNAL_DNS_TXT_NOTE, 96) {
-                            text.push_str(&format!("# {line}\n"));
-                        }
-                    }
-                    text.push_str(&mailu_k8s_manifests::yaml_documents_with_header(
-                        write::EXTERNAL_DNS_HEADER,
-                        &[object],
-                    ));
-                    text
-                }
+                PlanFormat::ExternalDns => external_dns_text(&plan, &cfg, with_txt),
             };
-            match output.as_deref() {
-                None => write_stdout(&text).map_err(io),
-                Some(p) if p == Path::new("-") => write_stdout(&text).map_err(io),
-                Some(p) => write_atomically(p, text.as_bytes()).map_err(io),
-            }
+            write_output(output.as_deref(), &text).map_err(io)
         }
         DnsCommand::Check {
             config,
@@ -304,17 +280,8 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             let out = out.unwrap_or(format);
             let (source, cfg, plan) = build_plan(&config, format)?;
             let usage = |e: String| (source.clone(), Failure::Io(e));
-            let server = |raw: Option<String>| raw.as_deref().map(parse_server).transpose();
-            let options = Options {
-                nameserver: server(nameserver).map_err(usage)?,
-                authoritative: server(authoritative).map_err(usage)?,
-                timeout,
-                scope: if only.is_empty() {
-                    Scope::skip(&skip)
-                } else {
-                    Scope::only(&only)
-                },
-            };
+            let options =
+                check_options(nameserver, authoritative, timeout, &only, &skip).map_err(usage)?;
             let tls = tls.options().map_err(usage)?;
             let mut found = mailu_k8s_dns::check::run_with(&plan, &options).map_err(usage)?;
             // The policy host and the TLSA records are names in the mail domains. When the DNS
@@ -335,6 +302,62 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             }
         }
     }
+}
+
+/// `--format zone -o DIR`: one `<domain>.zone` per mail domain, each written atomically.
+fn write_zone_files(plan: &Plan, dir: &Path, serial: u32) -> Result<(), String> {
+    for (z, text) in write::zones(plan, serial) {
+        write_atomically(&dir.join(format!("{z}.zone")), text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// `--format external-dns`: the `DNSEndpoint`, after a comment saying why the TXT records are
+/// left out (unless `--with-txt`).
+fn external_dns_text(plan: &Plan, cfg: &Config, with_txt: bool) -> String {
+    let object = write::dns_endpoint(plan, &cfg.namespace, with_txt);
+    let mut text = String::new();
+    if !with_txt {
+        text.push_str("# TXT records are not included (pass --with-txt to include them):\n");
+        for line in textwrap(write::EXTERNAL_DNS_TXT_NOTE, 96) {
+            text.push_str(&format!("# {line}\n"));
+        }
+    }
+    text.push_str(&mailu_k8s_manifests::yaml_documents_with_header(
+        write::EXTERNAL_DNS_HEADER,
+        &[object],
+    ));
+    text
+}
+
+/// `-o FILE` (written atomically), or standard output without `-o` or with `-o -`.
+fn write_output(output: Option<&Path>, text: &str) -> Result<(), String> {
+    match output {
+        None => write_stdout(text),
+        Some(p) if p == Path::new("-") => write_stdout(text),
+        Some(p) => write_atomically(p, text.as_bytes()),
+    }
+}
+
+/// The check's options from `dns check`'s flags: `--only` when given, else `--skip`.
+fn check_options(
+    nameserver: Option<String>,
+    authoritative: Option<String>,
+    timeout: Duration,
+    only: &[Check],
+    skip: &[Check],
+) -> Result<Options, String> {
+    let server = |raw: Option<String>| raw.as_deref().map(parse_server).transpose();
+    Ok(Options {
+        nameserver: server(nameserver)?,
+        authoritative: server(authoritative)?,
+        timeout,
+        scope: if only.is_empty() {
+            Scope::skip(skip)
+        } else {
+            Scope::only(only)
+        },
+    })
 }
 
 /// Whom the check asked, for the report.

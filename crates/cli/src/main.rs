@@ -3,6 +3,7 @@
 
 mod app;
 mod dns_cmd;
+mod io;
 
 fn main() -> std::process::ExitCode {
     app::run()

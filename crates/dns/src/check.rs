@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -259,38 +260,60 @@ struct Asked {
 /// start (no resolver configuration, no runtime); a server that does not answer, failed queries
 /// and the time limit are findings.
 pub fn run_with(plan: &Plan, options: &Options) -> Result<Outcome, String> {
+    // The time limit starts now: finding the servers silent counts towards it.
     let budget = Budget::new(options.timeout);
-    let nothing_checked = |findings: Vec<Diagnostic>, why: &str| Outcome {
+    let asked = match servers_asked(options) {
+        Ok(asked) => asked,
+        Err(e) => {
+            let finding = err(
+                Code::LookupFailed,
+                "system resolver",
+                e,
+                "ask a server with `--nameserver IP[:PORT]`; nothing was checked",
+            );
+            return Ok(nothing_checked(
+                options,
+                vec![finding],
+                "no resolver is configured",
+            ));
+        }
+    };
+    let silent = unreachable(&asked, lookup::PROBE_TIMEOUT.min(options.timeout));
+    if !silent.is_empty() {
+        return Ok(nothing_checked(
+            options,
+            silent,
+            "a name server does not answer",
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the DNS client: {e}"))?;
+    rt.block_on(check_within(plan, options, budget))
+}
+
+/// The outcome of a check that could not ask anything, and why.
+fn nothing_checked(options: &Options, findings: Vec<Diagnostic>, why: &str) -> Outcome {
+    Outcome {
         findings,
         checked: 0,
         skipped: options.scope.skipped(),
         incomplete: Some(format!("{why}: nothing was checked")),
-    };
-    let system = match options.nameserver {
-        Some(_) => Vec::new(),
-        None => match lookup::system_servers() {
-            Ok(servers) => servers,
-            Err(e) => {
-                return Ok(nothing_checked(
-                    vec![err(
-                        Code::LookupFailed,
-                        "system resolver",
-                        e,
-                        "ask a server with `--nameserver IP[:PORT]`; nothing was checked",
-                    )],
-                    "no resolver is configured",
-                ));
-            }
-        },
-    };
+    }
+}
+
+/// The servers the check asks: `--nameserver` or the system's resolvers (`Err` when their
+/// configuration cannot be read), and `--authoritative`.
+fn servers_asked(options: &Options) -> Result<Vec<Asked>, String> {
     let mut asked: Vec<Asked> = match options.nameserver {
         Some(addr) => vec![Asked {
             addr,
             role: "--nameserver",
         }],
-        None => system
-            .iter()
-            .map(|&addr| Asked {
+        None => lookup::system_servers()?
+            .into_iter()
+            .map(|addr| Asked {
                 addr,
                 role: "system resolver",
             })
@@ -302,51 +325,51 @@ pub fn run_with(plan: &Plan, options: &Options) -> Result<Outcome, String> {
             role: "--authoritative",
         });
     }
-    let silent = unreachable(&asked, lookup::PROBE_TIMEOUT.min(options.timeout));
-    if !silent.is_empty() {
-        return Ok(nothing_checked(silent, "a name server does not answer"));
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the DNS client: {e}"))?;
-    rt.block_on(async {
-        let dns = Routed {
-            zones: plan.domains.iter().map(|d| d.domain.clone()).collect(),
-            ours: options
-                .authoritative
-                .map(|a| HickoryLookup::with_budget(Some(a), budget.clone()))
-                .transpose()?,
-            rest: HickoryLookup::with_budget(options.nameserver, budget.clone())?,
+    Ok(asked)
+}
+
+/// The checks `options.scope` names, each lookup bounded by `budget`; what the time limit cut
+/// short makes the outcome incomplete.
+async fn check_within(
+    plan: &Plan,
+    options: &Options,
+    budget: Arc<Budget>,
+) -> Result<Outcome, String> {
+    let dns = Routed {
+        zones: plan.domains.iter().map(|d| d.domain.clone()).collect(),
+        ours: options
+            .authoritative
+            .map(|a| HickoryLookup::with_budget(Some(a), budget.clone()))
+            .transpose()?,
+        rest: HickoryLookup::with_budget(options.nameserver, budget.clone())?,
+    };
+    // Every lookup ends by the deadline; this only guards against a check that would not.
+    let guard = tokio::time::Instant::from_std(budget.deadline()) + Duration::from_secs(1);
+    let mut out =
+        match tokio::time::timeout_at(guard, check_scoped(&dns, plan, &options.scope)).await {
+            Ok(out) => out,
+            Err(_) => Outcome {
+                findings: vec![err(
+                    Code::LookupFailed,
+                    "",
+                    format!(
+                        "the check did not finish within its time limit ({})",
+                        lookup::seconds(options.timeout)
+                    ),
+                    "run it again, with a longer `--timeout` if the server is slow",
+                )],
+                skipped: options.scope.skipped(),
+                ..Outcome::default()
+            },
         };
-        // Every lookup ends by the deadline; this only guards against a check that would not.
-        let guard = tokio::time::Instant::from_std(budget.deadline()) + Duration::from_secs(1);
-        let mut out =
-            match tokio::time::timeout_at(guard, check_scoped(&dns, plan, &options.scope)).await {
-                Ok(out) => out,
-                Err(_) => Outcome {
-                    findings: vec![err(
-                        Code::LookupFailed,
-                        "",
-                        format!(
-                            "the check did not finish within its time limit ({})",
-                            lookup::seconds(options.timeout)
-                        ),
-                        "run it again, with a longer `--timeout` if the server is slow",
-                    )],
-                    skipped: options.scope.skipped(),
-                    ..Outcome::default()
-                },
-            };
-        if budget.cut() > 0 {
-            out.incomplete = Some(format!(
-                "the time limit ({}) passed with {} queries unanswered; they are findings (MK460), and everything else is reported as found",
-                lookup::seconds(options.timeout),
-                budget.cut()
-            ));
-        }
-        Ok(out)
-    })
+    if budget.cut() > 0 {
+        out.incomplete = Some(format!(
+            "the time limit ({}) passed with {} queries unanswered; they are findings (MK460), and everything else is reported as found",
+            lookup::seconds(options.timeout),
+            budget.cut()
+        ));
+    }
+    Ok(out)
 }
 
 /// The servers that do not answer a first question (each asked at once), as findings. The
@@ -650,31 +673,7 @@ async fn check_spf_at<L: Lookup>(
     out: &mut Outcome,
 ) -> Option<String> {
     let path = format!("{name} TXT (SPF)");
-    let found = spf::records(dns, name).await;
-    if out.failed(&path, &found) {
-        return None;
-    }
-    let records = found.records().to_vec();
-    let text = match records.as_slice() {
-        [] => {
-            out.push(err(
-                Code::SpfMissing,
-                &path,
-                "no SPF record",
-                "publish the planned SPF record (`mailu-k8s dns plan`)",
-            ));
-            return None;
-        }
-        [one] => one.clone(),
-        many => {
-            out.push(
-                err(Code::SpfMultiple, &path, format!("{} SPF records: receivers treat that as a permanent error (RFC 7208 §4.5) and SPF fails for every message", many.len()), "keep exactly one `v=spf1` record: merge them")
-                    .with_value(many.join(" | ")),
-            );
-            return None;
-        }
-    };
-    out.ok();
+    let text = the_spf_record(dns, name, &path, out).await?;
     let queries: Vec<Query> = ips
         .iter()
         .map(|ip| Query {
@@ -689,36 +688,82 @@ async fn check_spf_at<L: Lookup>(
         spf::check_host(dns, q, name.to_owned(), &mut c).await
     }));
     let (analysis, results) = tokio::join!(spf::analyse(dns, name), evaluations);
+    check_spf_limits(&analysis, &path, &text, out);
+    for (q, result) in queries.iter().zip(results) {
+        check_spf_result(q.ip, result, &path, &text, out);
+    }
+    Some(text)
+}
+
+/// The one SPF record at `name`; none (with a finding) when the query fails, there is no
+/// record, or there are several (a permanent error to receivers).
+async fn the_spf_record<L: Lookup>(
+    dns: &L,
+    name: &str,
+    path: &str,
+    out: &mut Outcome,
+) -> Option<String> {
+    let found = spf::records(dns, name).await;
+    if out.failed(path, &found) {
+        return None;
+    }
+    match found.records() {
+        [] => {
+            out.push(err(
+                Code::SpfMissing,
+                path,
+                "no SPF record",
+                "publish the planned SPF record (`mailu-k8s dns plan`)",
+            ));
+            None
+        }
+        [one] => {
+            out.ok();
+            Some(one.clone())
+        }
+        many => {
+            out.push(
+                err(Code::SpfMultiple, path, format!("{} SPF records: receivers treat that as a permanent error (RFC 7208 §4.5) and SPF fails for every message", many.len()), "keep exactly one `v=spf1` record: merge them")
+                    .with_value(many.join(" | ")),
+            );
+            None
+        }
+    }
+}
+
+/// The record as receivers walk it (RFC 7208 §4.6.4): no loop, at most [`MAX_LOOKUPS`] lookups
+/// and [`MAX_VOID_LOOKUPS`] void ones; within them, no failed query and nothing unevaluable.
+fn check_spf_limits(analysis: &spf::Analysis, path: &str, text: &str, out: &mut Outcome) {
     if let Some(chain) = &analysis.looped {
         out.push(
-            err(Code::SpfLookupLimit, &path, format!("the record loops: {} leads back to a record on its own path; receivers follow it until {MAX_LOOKUPS} DNS lookups (RFC 7208 §4.6.4) and SPF fails", chain.join(" → ")), "remove the include or redirect that leads back")
-                .with_value(&text),
+            err(Code::SpfLookupLimit, path, format!("the record loops: {} leads back to a record on its own path; receivers follow it until {MAX_LOOKUPS} DNS lookups (RFC 7208 §4.6.4) and SPF fails", chain.join(" → ")), "remove the include or redirect that leads back")
+                .with_value(text),
         );
     } else if analysis.counts.lookups > MAX_LOOKUPS {
         out.push(
-            err(Code::SpfLookupLimit, &path, format!("the record needs more than {MAX_LOOKUPS} DNS lookups; receivers stop at {MAX_LOOKUPS} (RFC 7208 §4.6.4) and SPF fails"), "replace includes with ip4:/ip6: ranges, or drop includes you no longer need")
-                .with_value(&text),
+            err(Code::SpfLookupLimit, path, format!("the record needs more than {MAX_LOOKUPS} DNS lookups; receivers stop at {MAX_LOOKUPS} (RFC 7208 §4.6.4) and SPF fails"), "replace includes with ip4:/ip6: ranges, or drop includes you no longer need")
+                .with_value(text),
         );
     } else if analysis.counts.void_lookups > MAX_VOID_LOOKUPS {
         out.push(
-            err(Code::SpfVoidLookupLimit, &path, format!("more than {MAX_VOID_LOOKUPS} lookups find nothing; receivers stop after {MAX_VOID_LOOKUPS} (RFC 7208 §4.6.4) and SPF fails"), "remove mechanisms naming hosts or includes that do not exist")
-                .with_value(&text),
+            err(Code::SpfVoidLookupLimit, path, format!("more than {MAX_VOID_LOOKUPS} lookups find nothing; receivers stop after {MAX_VOID_LOOKUPS} (RFC 7208 §4.6.4) and SPF fails"), "remove mechanisms naming hosts or includes that do not exist")
+                .with_value(text),
         );
     } else {
         let mut clean = true;
         if let Some(e) = &analysis.failed {
-            out.failed(&path, &Answer::<()>::Failed(e.clone()));
+            out.failed(path, &Answer::<()>::Failed(e.clone()));
             clean = false;
         }
         if let Some(e) = &analysis.error {
             out.push(
                 err(
                     Code::SpfInvalid,
-                    &path,
+                    path,
                     format!("the record cannot be evaluated: {e}"),
                     "fix the record (`mailu-k8s dns plan` has one that works)",
                 )
-                .with_value(&text),
+                .with_value(text),
             );
             clean = false;
         }
@@ -726,24 +771,25 @@ async fn check_spf_at<L: Lookup>(
             out.ok();
         }
     }
-    for (q, result) in queries.iter().zip(results) {
-        match result {
-            SpfResult::Pass => out.ok(),
-            SpfResult::TempError(e) => {
-                out.failed(&path, &Answer::<()>::Failed(e));
-            }
-            r => out.push(
-                err(
-                    Code::SpfNotAuthorised,
-                    &path,
-                    format!("SPF gives `{r}` for {}, an address mail leaves from", q.ip),
-                    not_authorised_hint(&text, q.ip, &r),
-                )
-                .with_value(&text),
-            ),
+}
+
+/// What the record gives a sending address: a pass, or a finding saying what to change.
+fn check_spf_result(ip: IpAddr, result: SpfResult, path: &str, text: &str, out: &mut Outcome) {
+    match result {
+        SpfResult::Pass => out.ok(),
+        SpfResult::TempError(e) => {
+            out.failed(path, &Answer::<()>::Failed(e));
         }
+        r => out.push(
+            err(
+                Code::SpfNotAuthorised,
+                path,
+                format!("SPF gives `{r}` for {ip}, an address mail leaves from"),
+                not_authorised_hint(text, ip, &r),
+            )
+            .with_value(text),
+        ),
     }
-    Some(text)
 }
 
 async fn check_spf<L: Lookup>(dns: &L, plan: &Plan, d: &DomainPlan) -> Outcome {

@@ -152,32 +152,138 @@ pub const SRV_SERVICES: [(&str, MailService); 7] = [
 ];
 
 /// Builds the plan. `Err` holds every reason the plan is refused.
+///
+/// The records come in the order the zone files list them: each mail domain's records (see
+/// [`plan_domain`]), then the host names' addresses, then the HELO name's SPF.
 pub fn build(
     config: &Config,
     topology: &Topology,
     keys: &DkimKeys,
 ) -> Result<Plan, Vec<Diagnostic>> {
     let d = &config.dns;
-    let ttl = d.ttl;
     let mail_host = config.hostnames.primary.as_str().to_owned();
-    let mut entries = Vec::new();
-    let mut notes = Vec::new();
-    let mut errors = Vec::new();
-    let push = |entries: &mut Vec<Entry>, n: &str, data: RData, purpose: &'static str| {
-        entries.push(Entry {
-            name: name(n),
+    let mut draft = Draft::new(d.ttl);
+
+    let sending = sending(topology);
+    let spf = spf_record(config, &sending, &mut draft);
+    let mut hosts = host_addresses(config, &mut draft.notes);
+    let mut ptr = Vec::new();
+    let mut helo_spf = None;
+    if let Sending::Addresses { ips, helo } = &sending {
+        add_addresses(&mut hosts, helo, ips);
+        helo_spf = Some((helo.clone(), helo_spf_record(&spf)));
+        ptr = ptr_instructions(config, topology, ips, helo);
+    }
+    let policy = MtaStsPolicy::from_config(config);
+
+    let common = Common {
+        config,
+        keys,
+        mail_host: &mail_host,
+        spf: &spf,
+        spf_text: spf.to_string(),
+        dmarc: dmarc_record(config),
+        mta_sts_id: policy.as_ref().map(MtaStsPolicy::id),
+        offered: offered_services(topology),
+        caa: caa_properties(config),
+    };
+    let mut missing_keys = MissingKeys::new();
+    let domains: Vec<DomainPlan> = d
+        .domains
+        .iter()
+        .map(|dom| plan_domain(&mut draft, &common, dom.as_str(), &mut missing_keys))
+        .collect();
+    draft.notes.extend(missing_key_notes(config, missing_keys));
+    plan_addresses(&mut draft, &hosts);
+    if let Some((helo, record)) = &helo_spf {
+        plan_helo_spf(&mut draft, helo, record);
+    }
+
+    let Draft {
+        ttl,
+        entries,
+        mut notes,
+        mut errors,
+    } = draft;
+    check_txt_sizes(&entries, &mut errors, &mut notes);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let zones = domains.iter().map(|d| d.domain.clone()).collect();
+    Ok(Plan {
+        domains,
+        ttl,
+        entries,
+        mail_host,
+        hosts,
+        sending,
+        ptr,
+        helo_spf,
+        mta_sts_policy: policy.map(|p| p.text()),
+        nameservers: d
+            .nameservers
+            .iter()
+            .map(|n| n.as_str().to_owned())
+            .collect(),
+        notes,
+        zones,
+    })
+}
+
+/// The plan as it is built: its records so far, what it cannot promise (notes) and why it is
+/// refused (errors). Every `plan_*` function adds to it; `build` decides at the end.
+struct Draft {
+    ttl: u32,
+    entries: Vec<Entry>,
+    notes: Vec<Diagnostic>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Draft {
+    fn new(ttl: u32) -> Draft {
+        Draft {
             ttl,
+            entries: Vec::new(),
+            notes: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A record at `n`, with the plan's TTL.
+    fn push(&mut self, n: &str, data: RData, purpose: &'static str) {
+        self.entries.push(Entry {
+            name: name(n),
+            ttl: self.ttl,
             data,
             purpose,
         });
-    };
+    }
+}
 
-    // What outbound mail is promised.
-    let node_ips: Vec<IpAddr> = match topology.egress.identity() {
-        Identity::Addresses { also_authorise, .. } => also_authorise.to_vec(),
-        _ => Vec::new(),
-    };
-    let sending = match topology.egress.identity() {
+/// What every mail domain's records are made from: the same in every zone, so computed once
+/// rather than once per domain (configs hold thousands of domains).
+struct Common<'a> {
+    config: &'a Config,
+    keys: &'a DkimKeys,
+    /// The MX target, and the target of every CNAME and SRV record.
+    mail_host: &'a str,
+    spf: &'a Spf,
+    spf_text: String,
+    dmarc: String,
+    /// The MTA-STS policy's id, when there is a policy.
+    mta_sts_id: Option<String>,
+    /// The mail services clients can reach from outside the cluster, and on which port.
+    offered: BTreeMap<MailService, u16>,
+    caa: Vec<CaaProperty>,
+}
+
+/// The domains whose DKIM public key is missing, by (selector, key type): one note each.
+type MissingKeys = BTreeMap<(String, KeyType), Vec<String>>;
+
+/// What outbound mail is promised, from the egress model: the egress addresses and the
+/// addresses it also authorises (the nodes'), without repeats.
+fn sending(topology: &Topology) -> Sending {
+    match topology.egress.identity() {
         Identity::Addresses {
             ips,
             also_authorise,
@@ -197,11 +303,16 @@ pub fn build(
         }
         Identity::Relay(_) => Sending::Relay,
         Identity::Unpredictable => Sending::Unpredictable,
-    };
+    }
+}
 
-    // SPF of the mail domains.
+/// The SPF record of every mail domain: the sending addresses (or, with no predictable
+/// address, the MX), the configured includes, then `-all` (`~all` when nothing is promised).
+/// A relay nothing authorises, or a record over the lookup limit, refuses the plan.
+fn spf_record(config: &Config, sending: &Sending, draft: &mut Draft) -> Spf {
+    let d = &config.dns;
     let mut spf = Spf::default();
-    match &sending {
+    match sending {
         Sending::Addresses { ips, .. } => {
             spf.terms.extend(ips.iter().map(|ip| {
                 Term::Directive(
@@ -215,7 +326,7 @@ pub fn build(
         }
         Sending::Relay => {
             if d.spf_includes.is_empty() {
-                errors.push(
+                draft.errors.push(
                     Diagnostic::error(
                         Code::SpfNotAuthorised,
                         "dns.spfIncludes",
@@ -236,7 +347,7 @@ pub fn build(
                     v6: None,
                 },
             ));
-            notes.push(
+            draft.notes.push(
                 Diagnostic::warning(
                     Code::PlanIncomplete,
                     "egress.mode",
@@ -252,14 +363,20 @@ pub fn build(
             .map(|i| Term::Directive(Qualifier::Pass, Mechanism::Include(i.as_str().to_owned()))),
     );
     spf.terms.push(Term::Directive(
-        if sending == Sending::Unpredictable {
+        if *sending == Sending::Unpredictable {
             Qualifier::SoftFail
         } else {
             Qualifier::Fail
         },
         Mechanism::All,
     ));
-    // The record's own lookups; each include adds its record's (`dns check` counts those).
+    check_spf_lookups(&spf, &mut draft.errors);
+    spf
+}
+
+/// The record's own lookups over the limit refuse the plan; each include adds its record's,
+/// which only `dns check` can count.
+fn check_spf_lookups(spf: &Spf, errors: &mut Vec<Diagnostic>) {
     let own = spf.own_lookups();
     if own > MAX_LOOKUPS {
         errors.push(
@@ -272,13 +389,11 @@ pub fn build(
             .with_hint("list fewer includes; replace a provider's include with its ip4:/ip6: ranges where it publishes them"),
         );
     }
+}
 
-    // Host names and their addresses.
-    let mut hosts: Vec<(String, Vec<IpAddr>)> = config
-        .hostnames
-        .all()
-        .map(|h| (h.as_str().to_owned(), d.inbound_ips.clone()))
-        .collect();
+/// Every host name with the inbound addresses (none when they are unknown, with a note).
+fn host_addresses(config: &Config, notes: &mut Vec<Diagnostic>) -> Vec<(String, Vec<IpAddr>)> {
+    let d = &config.dns;
     if d.inbound_ips.is_empty() {
         notes.push(
             Diagnostic::warning(
@@ -289,37 +404,63 @@ pub fn build(
             .with_hint("set `dns.inboundIps` (or `exposure.service.loadBalancerIP`) to the address clients reach front at"),
         );
     }
-    let mut ptr = Vec::new();
-    let mut helo_spf = None;
-    if let Sending::Addresses { ips, helo } = &sending {
-        match hosts.iter_mut().find(|(h, _)| h == helo) {
-            Some((_, addrs)) => {
-                for ip in ips {
-                    if !addrs.contains(ip) {
-                        addrs.push(*ip);
-                    }
+    config
+        .hostnames
+        .all()
+        .map(|h| (h.as_str().to_owned(), d.inbound_ips.clone()))
+        .collect()
+}
+
+/// The HELO name resolves to the sending addresses: added to its host entry when it is one of
+/// the host names, a host of its own otherwise.
+fn add_addresses(hosts: &mut Vec<(String, Vec<IpAddr>)>, helo: &str, ips: &[IpAddr]) {
+    match hosts.iter_mut().find(|(h, _)| h == helo) {
+        Some((_, addrs)) => {
+            for ip in ips {
+                if !addrs.contains(ip) {
+                    addrs.push(*ip);
                 }
             }
-            None => hosts.push((helo.clone(), ips.clone())),
         }
-        let mut helo_record = Spf::default();
-        helo_record.terms.extend(
-            spf.terms
-                .iter()
-                .filter(|t| {
-                    matches!(
-                        t,
-                        Term::Directive(_, Mechanism::Ip4(..) | Mechanism::Ip6(..))
-                    )
-                })
-                .cloned(),
-        );
-        helo_record
-            .terms
-            .push(Term::Directive(Qualifier::Fail, Mechanism::All));
-        helo_spf = Some((helo.clone(), helo_record));
-        let source = config.egress.ip_source;
-        for ip in ips {
+        None => hosts.push((helo.to_owned(), ips.to_vec())),
+    }
+}
+
+/// The HELO name's own SPF record (RFC 7208 §2.3): the domains' addresses alone, then `-all`.
+fn helo_spf_record(spf: &Spf) -> Spf {
+    let mut helo_record = Spf::default();
+    helo_record.terms.extend(
+        spf.terms
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t,
+                    Term::Directive(_, Mechanism::Ip4(..) | Mechanism::Ip6(..))
+                )
+            })
+            .cloned(),
+    );
+    helo_record
+        .terms
+        .push(Term::Directive(Qualifier::Fail, Mechanism::All));
+    helo_record
+}
+
+/// The PTR record each sending address needs, and where to set it: reverse zones belong to
+/// whoever owns the address (the node's provider, the NAT gateway's, the floating address's).
+fn ptr_instructions(
+    config: &Config,
+    topology: &Topology,
+    ips: &[IpAddr],
+    helo: &str,
+) -> Vec<PtrInstruction> {
+    let node_ips: &[IpAddr] = match topology.egress.identity() {
+        Identity::Addresses { also_authorise, .. } => also_authorise,
+        _ => &[],
+    };
+    let source = config.egress.ip_source;
+    ips.iter()
+        .map(|ip| {
             let how = match (config.egress.kind(), source) {
                 _ if node_ips.contains(ip) => format!(
                     "at the provider of the node with address {ip}, e.g. `hcloud server set-rdns <server> --ip {ip} --hostname {helo}`"
@@ -334,220 +475,237 @@ pub fn build(
                     "at the provider of the node with address {ip}, e.g. `hcloud server set-rdns <server> --ip {ip} --hostname {helo}`"
                 ),
             };
-            ptr.push(PtrInstruction {
+            PtrInstruction {
                 ip: *ip,
                 reverse_name: crate::lookup::reverse_name(*ip),
-                name: helo.clone(),
+                name: helo.to_owned(),
                 how,
-            });
-        }
-    }
+            }
+        })
+        .collect()
+}
 
-    // The MTA-STS policy.
-    let policy = MtaStsPolicy::from_config(config);
-
-    // Client discovery: which SRV services are offered, and on which port.
-    let offered: BTreeMap<MailService, u16> = topology
+/// Client discovery: which mail services are reachable from outside, and on which port.
+fn offered_services(topology: &Topology) -> BTreeMap<MailService, u16> {
+    topology
         .exposure
         .mail
         .iter()
         .filter(|r| r.path != MailPath::ClusterOnly)
         .map(|r| (r.service, r.port.number.get()))
-        .collect();
+        .collect()
+}
 
-    let mut domains = Vec::new();
-    let mut missing_keys: BTreeMap<(String, KeyType), Vec<String>> = BTreeMap::new();
-    for dom in &d.domains {
-        let dn = dom.as_str();
-        push(
-            &mut entries,
-            dn,
-            RData::MX(MX::new(10, name(&mail_host))),
-            "mail for the domain goes to the mail host",
-        );
-        let spf_text = spf.to_string();
-        push(
-            &mut entries,
-            dn,
-            RData::TXT(txt(&spf_text)),
-            "SPF: the addresses mail leaves from",
-        );
+/// One mail domain's records, in zone-file order, and what the checker expects of it (the
+/// `plan_*` functions below mirror `check`'s `check_*` ones, record kind by record kind).
+fn plan_domain(
+    draft: &mut Draft,
+    common: &Common,
+    dn: &str,
+    missing_keys: &mut MissingKeys,
+) -> DomainPlan {
+    plan_mx(draft, dn, common.mail_host);
+    plan_spf(draft, dn, &common.spf_text);
+    let dkim = plan_dkim(draft, common, dn, missing_keys);
+    plan_dmarc(draft, dn, &common.dmarc);
+    let report_authorizations = plan_report_authorizations(draft, common.config, dn);
+    let mta_sts_id = plan_mta_sts(draft, common, dn);
+    let tls_rpt = plan_tls_rpt(draft, common.config, dn);
+    let srv = plan_srv(draft, common, dn);
+    plan_caa(draft, dn, &common.caa);
+    DomainPlan {
+        domain: dn.to_owned(),
+        spf: common.spf.clone(),
+        dkim,
+        dmarc: common.dmarc.clone(),
+        report_authorizations,
+        mta_sts_id,
+        tls_rpt,
+        srv,
+        caa: common.caa.clone(),
+    }
+}
 
-        let mut dkim = Vec::new();
-        for (selector, key_type) in d.dkim.selectors() {
-            let key = keys.get(&(dn.to_owned(), selector.to_owned())).cloned();
-            match &key {
-                Some(k) => push(
-                    &mut entries,
-                    &format!("{selector}._domainkey.{dn}"),
-                    RData::TXT(txt(&k.record())),
-                    "DKIM: the key mail is signed with",
-                ),
-                None => missing_keys
-                    .entry((selector.to_owned(), key_type))
-                    .or_default()
-                    .push(dn.to_owned()),
-            }
-            dkim.push((selector.to_owned(), key_type, key));
+fn plan_mx(draft: &mut Draft, dn: &str, mail_host: &str) {
+    draft.push(
+        dn,
+        RData::MX(MX::new(10, name(mail_host))),
+        "mail for the domain goes to the mail host",
+    );
+}
+
+fn plan_spf(draft: &mut Draft, dn: &str, spf_text: &str) {
+    draft.push(
+        dn,
+        RData::TXT(txt(spf_text)),
+        "SPF: the addresses mail leaves from",
+    );
+}
+
+/// A DKIM record per selector whose public key the operator has; the others are collected in
+/// `missing_keys`, for one note per selector. Both kinds are expected by the checker.
+fn plan_dkim(
+    draft: &mut Draft,
+    common: &Common,
+    dn: &str,
+    missing_keys: &mut MissingKeys,
+) -> Vec<(String, KeyType, Option<PublicKey>)> {
+    let mut dkim = Vec::new();
+    for (selector, key_type) in common.config.dns.dkim.selectors() {
+        let key = common
+            .keys
+            .get(&(dn.to_owned(), selector.to_owned()))
+            .cloned();
+        match &key {
+            Some(k) => draft.push(
+                &format!("{selector}._domainkey.{dn}"),
+                RData::TXT(txt(&k.record())),
+                "DKIM: the key mail is signed with",
+            ),
+            None => missing_keys
+                .entry((selector.to_owned(), key_type))
+                .or_default()
+                .push(dn.to_owned()),
         }
+        dkim.push((selector.to_owned(), key_type, key));
+    }
+    dkim
+}
 
-        let dmarc = dmarc_record(config);
-        push(
-            &mut entries,
-            &format!("_dmarc.{dn}"),
-            RData::TXT(txt(&dmarc)),
-            "DMARC: what receivers do with mail that fails",
-        );
-        let mut report_authorizations = Vec::new();
-        for mb in d.dmarc.rua.iter().chain(&d.dmarc.ruf) {
-            let rd = mb.domain.as_str();
-            if rd != dn && !rd.ends_with(&format!(".{dn}")) {
-                let n = format!("{dn}._report._dmarc.{rd}");
-                if !report_authorizations.contains(&n) {
-                    report_authorizations.push(n.clone());
-                    push(
-                        &mut entries,
-                        &n,
-                        RData::TXT(txt("v=DMARC1")),
-                        "DMARC: the report domain agrees to receive reports",
-                    );
-                }
-            }
-        }
+fn plan_dmarc(draft: &mut Draft, dn: &str, dmarc: &str) {
+    draft.push(
+        &format!("_dmarc.{dn}"),
+        RData::TXT(txt(dmarc)),
+        "DMARC: what receivers do with mail that fails",
+    );
+}
 
-        let mta_sts_id = policy.as_ref().map(|p| {
-            let id = p.id();
-            push(
-                &mut entries,
-                &format!("_mta-sts.{dn}"),
-                RData::TXT(txt(&format!("v=STSv1; id={id}"))),
-                "MTA-STS: a policy exists; its id changes with it",
-            );
-            push(
-                &mut entries,
-                &format!("{MTA_STS_HOST_LABEL}.{dn}"),
-                RData::CNAME(CNAME(name(&mail_host))),
-                "MTA-STS: front serves the policy",
-            );
-            id
-        });
-        let tls_rpt = d.tls_rpt.as_ref().map(|t| {
-            let rua: Vec<String> = t.rua.iter().map(ToString::to_string).collect();
-            let value = format!("v=TLSRPTv1; rua={}", rua.join(","));
-            push(
-                &mut entries,
-                &format!("_smtp._tls.{dn}"),
-                RData::TXT(txt(&value)),
-                "TLS-RPT: where TLS failure reports go",
-            );
-            value
-        });
-
-        let mut srv = Vec::new();
-        for (service, mail) in SRV_SERVICES {
-            let n = format!("{service}.{dn}");
-            let target = offered.get(&mail).map(|port| (*port, mail_host.clone()));
-            let data = match &target {
-                Some((port, host)) => SRV::new(0, 1, *port, name(host)),
-                None => SRV::new(0, 0, 0, Name::root()),
-            };
-            push(
-                &mut entries,
-                &n,
-                RData::SRV(data),
-                if target.is_some() {
-                    "client discovery: the service and its port"
-                } else {
-                    "client discovery: not offered"
-                },
-            );
-            srv.push((n, target));
-        }
-        if config.exposure.client_discovery {
-            let n = format!("_autodiscover._tcp.{dn}");
-            push(
-                &mut entries,
-                &n,
-                RData::SRV(SRV::new(0, 1, 443, name(&mail_host))),
-                "client discovery: Outlook's autodiscover",
-            );
-            srv.push((n, Some((443, mail_host.clone()))));
-            for label in ["autoconfig", "autodiscover"] {
-                push(
-                    &mut entries,
-                    &format!("{label}.{dn}"),
-                    RData::CNAME(CNAME(name(&mail_host))),
-                    "client discovery: front serves the configuration",
+/// DMARC reports sent outside the domain need the report domain's consent (RFC 7489 §7.1):
+/// one `<domain>._report._dmarc.<report domain>` record per report domain.
+fn plan_report_authorizations(draft: &mut Draft, config: &Config, dn: &str) -> Vec<String> {
+    let d = &config.dns;
+    let mut report_authorizations = Vec::new();
+    for mb in d.dmarc.rua.iter().chain(&d.dmarc.ruf) {
+        let rd = mb.domain.as_str();
+        if rd != dn && !rd.ends_with(&format!(".{dn}")) {
+            let n = format!("{dn}._report._dmarc.{rd}");
+            if !report_authorizations.contains(&n) {
+                report_authorizations.push(n.clone());
+                draft.push(
+                    &n,
+                    RData::TXT(txt("v=DMARC1")),
+                    "DMARC: the report domain agrees to receive reports",
                 );
             }
         }
-        let mut caa = Vec::new();
-        for property in caa_properties(config) {
-            push(
-                &mut entries,
-                dn,
-                RData::CAA(property.rdata()),
-                "CAA: who may issue certificates",
-            );
-            caa.push(property);
-        }
-
-        domains.push(DomainPlan {
-            domain: dn.to_owned(),
-            spf: spf.clone(),
-            dkim,
-            dmarc,
-            report_authorizations,
-            mta_sts_id,
-            tls_rpt,
-            srv,
-            caa,
-        });
     }
+    report_authorizations
+}
 
-    notes.extend(missing_key_notes(config, missing_keys));
-    for (h, addrs) in &hosts {
+/// When there is an MTA-STS policy: its TXT record, and the `mta-sts` host front serves it on.
+fn plan_mta_sts(draft: &mut Draft, common: &Common, dn: &str) -> Option<String> {
+    let id = common.mta_sts_id.as_ref()?;
+    draft.push(
+        &format!("_mta-sts.{dn}"),
+        RData::TXT(txt(&format!("v=STSv1; id={id}"))),
+        "MTA-STS: a policy exists; its id changes with it",
+    );
+    draft.push(
+        &format!("{MTA_STS_HOST_LABEL}.{dn}"),
+        RData::CNAME(CNAME(name(common.mail_host))),
+        "MTA-STS: front serves the policy",
+    );
+    Some(id.clone())
+}
+
+/// The TLS-RPT record, when reports are configured; its value, for the checker.
+fn plan_tls_rpt(draft: &mut Draft, config: &Config, dn: &str) -> Option<String> {
+    let t = config.dns.tls_rpt.as_ref()?;
+    let rua: Vec<String> = t.rua.iter().map(ToString::to_string).collect();
+    let value = format!("v=TLSRPTv1; rua={}", rua.join(","));
+    draft.push(
+        &format!("_smtp._tls.{dn}"),
+        RData::TXT(txt(&value)),
+        "TLS-RPT: where TLS failure reports go",
+    );
+    Some(value)
+}
+
+/// Client discovery: an SRV record per service of [`SRV_SERVICES`] (RFC 6186's "not offered"
+/// for those not reachable), and with `exposure.clientDiscovery` Outlook's autodiscover SRV
+/// and the `autoconfig`/`autodiscover` hosts.
+fn plan_srv(draft: &mut Draft, common: &Common, dn: &str) -> Vec<(String, Option<(u16, String)>)> {
+    let mail_host = common.mail_host;
+    let mut srv = Vec::new();
+    for (service, mail) in SRV_SERVICES {
+        let n = format!("{service}.{dn}");
+        let target = common
+            .offered
+            .get(&mail)
+            .map(|port| (*port, mail_host.to_owned()));
+        let data = match &target {
+            Some((port, host)) => SRV::new(0, 1, *port, name(host)),
+            None => SRV::new(0, 0, 0, Name::root()),
+        };
+        draft.push(
+            &n,
+            RData::SRV(data),
+            if target.is_some() {
+                "client discovery: the service and its port"
+            } else {
+                "client discovery: not offered"
+            },
+        );
+        srv.push((n, target));
+    }
+    if common.config.exposure.client_discovery {
+        let n = format!("_autodiscover._tcp.{dn}");
+        draft.push(
+            &n,
+            RData::SRV(SRV::new(0, 1, 443, name(mail_host))),
+            "client discovery: Outlook's autodiscover",
+        );
+        srv.push((n, Some((443, mail_host.to_owned()))));
+        for label in ["autoconfig", "autodiscover"] {
+            draft.push(
+                &format!("{label}.{dn}"),
+                RData::CNAME(CNAME(name(mail_host))),
+                "client discovery: front serves the configuration",
+            );
+        }
+    }
+    srv
+}
+
+fn plan_caa(draft: &mut Draft, dn: &str, caa: &[CaaProperty]) {
+    for property in caa {
+        draft.push(
+            dn,
+            RData::CAA(property.rdata()),
+            "CAA: who may issue certificates",
+        );
+    }
+}
+
+/// An A or AAAA record per host name and address.
+fn plan_addresses(draft: &mut Draft, hosts: &[(String, Vec<IpAddr>)]) {
+    for (h, addrs) in hosts {
         for ip in addrs {
             let data = match ip {
                 IpAddr::V4(a) => RData::A(A(*a)),
                 IpAddr::V6(a) => RData::AAAA(AAAA(*a)),
             };
-            push(&mut entries, h, data, "the host's address");
+            draft.push(h, data, "the host's address");
         }
     }
-    if let Some((helo, record)) = &helo_spf {
-        push(
-            &mut entries,
-            helo,
-            RData::TXT(txt(&record.to_string())),
-            "SPF of the HELO name (RFC 7208 §2.3)",
-        );
-    }
+}
 
-    check_txt_sizes(&entries, &mut errors, &mut notes);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let nameservers = d
-        .nameservers
-        .iter()
-        .map(|n| n.as_str().to_owned())
-        .collect();
-    let zones = domains.iter().map(|d| d.domain.clone()).collect();
-    Ok(Plan {
-        domains,
-        ttl,
-        entries,
-        mail_host,
-        hosts,
-        sending,
-        ptr,
-        helo_spf,
-        mta_sts_policy: policy.map(|p| p.text()),
-        nameservers,
-        notes,
-        zones,
-    })
+fn plan_helo_spf(draft: &mut Draft, helo: &str, record: &Spf) {
+    draft.push(
+        helo,
+        RData::TXT(txt(&record.to_string())),
+        "SPF of the HELO name (RFC 7208 §2.3)",
+    );
 }
 
 /// The CAA properties of every mail domain: an `issue` per CA (RFC 8657 parameters as

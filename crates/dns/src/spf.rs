@@ -195,6 +195,110 @@ fn check_domain_spec(d: &str) -> Result<String, String> {
     Ok(d.to_owned())
 }
 
+/// The modifiers a record may hold at most once (§6), as parsing meets them.
+#[derive(Default)]
+struct Seen {
+    redirect: bool,
+    exp: bool,
+}
+
+/// A modifier's name and value: `name=value`, the name starting with a letter (§4.6.1).
+fn split_modifier(raw: &str) -> Option<(&str, &str)> {
+    let (name, value) = raw.split_once('=')?;
+    let is_name = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    is_name.then_some((name, value))
+}
+
+/// `redirect=`, `exp=` (each at most once, checked before the value), or a modifier kept as
+/// it is.
+fn parse_modifier(name: &str, value: &str, seen: &mut Seen) -> Result<Term, String> {
+    let name = name.to_ascii_lowercase();
+    match name.as_str() {
+        "redirect" if seen.redirect => Err("two `redirect=` modifiers".into()),
+        "exp" if seen.exp => Err("two `exp=` modifiers".into()),
+        "redirect" => {
+            seen.redirect = true;
+            Ok(Term::Redirect(check_domain_spec(value)?))
+        }
+        "exp" => {
+            seen.exp = true;
+            Ok(Term::Explanation(check_domain_spec(value)?))
+        }
+        _ => Ok(Term::Unknown(name, value.to_owned())),
+    }
+}
+
+/// A qualifier (`+` when absent) and a mechanism (§4.6.2, §5).
+fn parse_directive(raw: &str) -> Result<Term, String> {
+    // The qualifier characters have no case: the raw first byte is the lower-cased one.
+    let (q, body) = match raw.as_bytes()[0] {
+        b'+' => (Qualifier::Pass, &raw[1..]),
+        b'-' => (Qualifier::Fail, &raw[1..]),
+        b'~' => (Qualifier::SoftFail, &raw[1..]),
+        b'?' => (Qualifier::Neutral, &raw[1..]),
+        _ => (Qualifier::Pass, raw),
+    };
+    let name_end = body.find([':', '/']).unwrap_or(body.len());
+    let (name, rest) = body.split_at(name_end);
+    let m = match name.to_ascii_lowercase().as_str() {
+        "all" if rest.is_empty() => Mechanism::All,
+        "include" => Mechanism::Include(check_domain_spec(
+            rest.strip_prefix(':').ok_or("`include` needs `:domain`")?,
+        )?),
+        "exists" => Mechanism::Exists(check_domain_spec(
+            rest.strip_prefix(':').ok_or("`exists` needs `:domain`")?,
+        )?),
+        "a" => {
+            let (domain, v4, v6) = domain_and_cidr(rest)?;
+            Mechanism::A { domain, v4, v6 }
+        }
+        "mx" => {
+            let (domain, v4, v6) = domain_and_cidr(rest)?;
+            Mechanism::Mx { domain, v4, v6 }
+        }
+        "ptr" => Mechanism::Ptr(match rest {
+            "" => None,
+            r => Some(check_domain_spec(
+                r.strip_prefix(':').ok_or("`ptr` takes `:domain`")?,
+            )?),
+        }),
+        "ip4" => {
+            let (addr, p) = address_and_prefix(rest, "ip4", "IPv4", 32)?;
+            Mechanism::Ip4(addr, p)
+        }
+        "ip6" => {
+            let (addr, p) = address_and_prefix(rest, "ip6", "IPv6", 128)?;
+            Mechanism::Ip6(addr, p)
+        }
+        _ => return Err(format!("unknown mechanism `{raw}`")),
+    };
+    Ok(Term::Directive(q, m))
+}
+
+/// `:address` and an optional `/prefix` of an `ip4` or `ip6` mechanism (`family` names the
+/// address kind in errors; `max` is its longest prefix).
+fn address_and_prefix<A: std::str::FromStr>(
+    rest: &str,
+    mechanism: &str,
+    family: &str,
+    max: u8,
+) -> Result<(A, Option<u8>), String> {
+    let r = rest
+        .strip_prefix(':')
+        .ok_or_else(|| format!("`{mechanism}` needs `:address`"))?;
+    let (addr, p) = match r.split_once('/') {
+        Some((a, p)) => (a, Some(parse_prefix(p, max)?)),
+        None => (r, None),
+    };
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("`{addr}` is not an {family} address"))?;
+    Ok((addr, p))
+}
+
 impl Spf {
     /// Parses a record (§4.6, §5, §6). Unknown mechanisms are errors; unknown modifiers are kept.
     pub fn parse(text: &str) -> Result<Spf, String> {
@@ -202,90 +306,12 @@ impl Spf {
             return Err("the record does not start with `v=spf1`".into());
         }
         let mut terms = Vec::new();
-        let (mut redirect, mut exp) = (false, false);
+        let mut seen = Seen::default();
         for raw in text[6..].split(' ').filter(|t| !t.is_empty()) {
-            let lower = raw.to_ascii_lowercase();
-            // Modifiers: `name=value`, name starting with a letter.
-            if let Some((name, value)) = raw.split_once('=')
-                && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            {
-                let name = name.to_ascii_lowercase();
-                match name.as_str() {
-                    "redirect" if redirect => return Err("two `redirect=` modifiers".into()),
-                    "exp" if exp => return Err("two `exp=` modifiers".into()),
-                    "redirect" => {
-                        redirect = true;
-                        terms.push(Term::Redirect(check_domain_spec(value)?));
-                    }
-                    "exp" => {
-                        exp = true;
-                        terms.push(Term::Explanation(check_domain_spec(value)?));
-                    }
-                    _ => terms.push(Term::Unknown(name, value.to_owned())),
-                }
-                continue;
-            }
-            let (q, body) = match lower.as_bytes()[0] {
-                b'+' => (Qualifier::Pass, &raw[1..]),
-                b'-' => (Qualifier::Fail, &raw[1..]),
-                b'~' => (Qualifier::SoftFail, &raw[1..]),
-                b'?' => (Qualifier::Neutral, &raw[1..]),
-                _ => (Qualifier::Pass, raw),
-            };
-            let name_end = body.find([':', '/']).unwrap_or(body.len());
-            let (name, rest) = body.split_at(name_end);
-            let m = match name.to_ascii_lowercase().as_str() {
-                "all" if rest.is_empty() => Mechanism::All,
-                "include" => Mechanism::Include(check_domain_spec(
-                    rest.strip_prefix(':').ok_or("`include` needs `:domain`")?,
-                )?),
-                "exists" => Mechanism::Exists(check_domain_spec(
-                    rest.strip_prefix(':').ok_or("`exists` needs `:domain`")?,
-                )?),
-                "a" => {
-                    let (domain, v4, v6) = domain_and_cidr(rest)?;
-                    Mechanism::A { domain, v4, v6 }
-                }
-                "mx" => {
-                    let (domain, v4, v6) = domain_and_cidr(rest)?;
-                    Mechanism::Mx { domain, v4, v6 }
-                }
-                "ptr" => Mechanism::Ptr(match rest {
-                    "" => None,
-                    r => Some(check_domain_spec(
-                        r.strip_prefix(':').ok_or("`ptr` takes `:domain`")?,
-                    )?),
-                }),
-                "ip4" => {
-                    let r = rest.strip_prefix(':').ok_or("`ip4` needs `:address`")?;
-                    let (addr, p) = match r.split_once('/') {
-                        Some((a, p)) => (a, Some(parse_prefix(p, 32)?)),
-                        None => (r, None),
-                    };
-                    Mechanism::Ip4(
-                        addr.parse()
-                            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?,
-                        p,
-                    )
-                }
-                "ip6" => {
-                    let r = rest.strip_prefix(':').ok_or("`ip6` needs `:address`")?;
-                    let (addr, p) = match r.split_once('/') {
-                        Some((a, p)) => (a, Some(parse_prefix(p, 128)?)),
-                        None => (r, None),
-                    };
-                    Mechanism::Ip6(
-                        addr.parse()
-                            .map_err(|_| format!("`{addr}` is not an IPv6 address"))?,
-                        p,
-                    )
-                }
-                _ => return Err(format!("unknown mechanism `{raw}`")),
-            };
-            terms.push(Term::Directive(q, m));
+            terms.push(match split_modifier(raw) {
+                Some((name, value)) => parse_modifier(name, value, &mut seen)?,
+                None => parse_directive(raw)?,
+            });
         }
         Ok(Spf { terms })
     }
@@ -515,82 +541,114 @@ async fn evaluate<L: Lookup>(
         if m.costs_lookup() {
             counts.lookup()?;
         }
-        let matched = match m {
-            Mechanism::All => true,
-            Mechanism::Ip4(net, p) => in_net(q.ip, IpAddr::V4(*net), p.unwrap_or(32)),
-            Mechanism::Ip6(net, p) => in_net(q.ip, IpAddr::V6(*net), p.unwrap_or(128)),
-            Mechanism::Include(target) => {
-                let target = expand(target, q, domain);
-                // The target's own record: a void lookup when there is none.
-                let fetched = fetch(dns, &target).await;
-                counts.void_if(fetched == Fetched::None)?;
-                match check_fetched(dns, q, target.clone(), fetched, counts).await {
-                    SpfResult::Pass => true,
-                    SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => false,
-                    SpfResult::None => {
-                        return Err(SpfResult::PermError(format!(
-                            "include:{target} has no SPF record"
-                        )));
-                    }
-                    e => return Err(e),
-                }
-            }
-            Mechanism::A { domain: d, v4, v6 } => {
-                let target = d
-                    .as_deref()
-                    .map_or(domain.to_owned(), |d| expand(d, q, domain));
-                addresses_match(dns, q.ip, &target, *v4, *v6, counts, true).await?
-            }
-            Mechanism::Mx { domain: d, v4, v6 } => {
-                let target = d
-                    .as_deref()
-                    .map_or(domain.to_owned(), |d| expand(d, q, domain));
-                let mx = dns.mx(&target).await;
-                counts.void(&target, &mx)?;
-                if mx.records().len() > MAX_MX_NAMES {
-                    return Err(SpfResult::PermError(format!(
-                        "mx:{target} has more than {MAX_MX_NAMES} MX records"
-                    )));
-                }
-                let mut any = false;
-                for (_, host) in mx.records() {
-                    if addresses_match(dns, q.ip, host, *v4, *v6, counts, false).await? {
-                        any = true;
-                        break;
-                    }
-                }
-                any
-            }
-            Mechanism::Ptr(d) => {
-                let target = d
-                    .as_deref()
-                    .map_or(domain.to_owned(), |d| expand(d, q, domain));
-                let names = dns.ptr(q.ip).await;
-                counts.void(&crate::lookup::reverse_name(q.ip), &names)?;
-                let mut any = false;
-                for name in names.records().iter().take(MAX_MX_NAMES) {
-                    let confirmed = addresses_match(dns, q.ip, name, None, None, counts, false)
-                        .await
-                        .unwrap_or(false);
-                    if confirmed && (name == &target || name.ends_with(&format!(".{target}"))) {
-                        any = true;
-                        break;
-                    }
-                }
-                any
-            }
-            Mechanism::Exists(d) => {
-                let target = expand(d, q, domain);
-                let a = dns.a(&target).await;
-                counts.void(&target, &a)?;
-                !a.records().is_empty()
-            }
-        };
-        if matched {
+        if mechanism_matches(dns, q, domain, m, counts).await? {
             return Ok(Some(qualifier.result()));
         }
     }
     Ok(None)
+}
+
+/// Whether `m` matches `q.ip` (§5); `Err` ends the evaluation with that result.
+async fn mechanism_matches<L: Lookup>(
+    dns: &L,
+    q: &Query,
+    domain: &str,
+    m: &Mechanism,
+    counts: &mut Counts,
+) -> Result<bool, SpfResult> {
+    // The domain-spec a mechanism names, macros expanded; the current domain when it names none.
+    let target = |d: &Option<String>| {
+        d.as_deref()
+            .map_or(domain.to_owned(), |d| expand(d, q, domain))
+    };
+    Ok(match m {
+        Mechanism::All => true,
+        Mechanism::Ip4(net, p) => in_net(q.ip, IpAddr::V4(*net), p.unwrap_or(32)),
+        Mechanism::Ip6(net, p) => in_net(q.ip, IpAddr::V6(*net), p.unwrap_or(128)),
+        Mechanism::Include(target) => include_matches(dns, q, domain, target, counts).await?,
+        Mechanism::A { domain: d, v4, v6 } => {
+            addresses_match(dns, q.ip, &target(d), *v4, *v6, counts, true).await?
+        }
+        Mechanism::Mx { domain: d, v4, v6 } => {
+            mx_matches(dns, q.ip, &target(d), *v4, *v6, counts).await?
+        }
+        Mechanism::Ptr(d) => ptr_matches(dns, q.ip, &target(d), counts).await?,
+        Mechanism::Exists(d) => {
+            let target = expand(d, q, domain);
+            let a = dns.a(&target).await;
+            counts.void(&target, &a)?;
+            !a.records().is_empty()
+        }
+    })
+}
+
+/// `include:` (§5.2): matches when the target's record passes; a target without a record is
+/// a permerror, and its errors are the evaluation's.
+async fn include_matches<L: Lookup>(
+    dns: &L,
+    q: &Query,
+    domain: &str,
+    target: &str,
+    counts: &mut Counts,
+) -> Result<bool, SpfResult> {
+    let target = expand(target, q, domain);
+    // The target's own record: a void lookup when there is none.
+    let fetched = fetch(dns, &target).await;
+    counts.void_if(fetched == Fetched::None)?;
+    match check_fetched(dns, q, target.clone(), fetched, counts).await {
+        SpfResult::Pass => Ok(true),
+        SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => Ok(false),
+        SpfResult::None => Err(SpfResult::PermError(format!(
+            "include:{target} has no SPF record"
+        ))),
+        e => Err(e),
+    }
+}
+
+/// `mx` (§5.4): matches when `ip` is an address of one of the target's (at most
+/// [`MAX_MX_NAMES`]) mail hosts.
+async fn mx_matches<L: Lookup>(
+    dns: &L,
+    ip: IpAddr,
+    target: &str,
+    v4: Option<u8>,
+    v6: Option<u8>,
+    counts: &mut Counts,
+) -> Result<bool, SpfResult> {
+    let mx = dns.mx(target).await;
+    counts.void(target, &mx)?;
+    if mx.records().len() > MAX_MX_NAMES {
+        return Err(SpfResult::PermError(format!(
+            "mx:{target} has more than {MAX_MX_NAMES} MX records"
+        )));
+    }
+    for (_, host) in mx.records() {
+        if addresses_match(dns, ip, host, v4, v6, counts, false).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `ptr` (§5.5): matches when a name `ip` reverses to, confirmed by its own addresses, is the
+/// target or below it.
+async fn ptr_matches<L: Lookup>(
+    dns: &L,
+    ip: IpAddr,
+    target: &str,
+    counts: &mut Counts,
+) -> Result<bool, SpfResult> {
+    let names = dns.ptr(ip).await;
+    counts.void(&crate::lookup::reverse_name(ip), &names)?;
+    for name in names.records().iter().take(MAX_MX_NAMES) {
+        let confirmed = addresses_match(dns, ip, name, None, None, counts, false)
+            .await
+            .unwrap_or(false);
+        if confirmed && (name == target || name.ends_with(&format!(".{target}"))) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Whether `ip` is among `name`'s addresses (of its own family), within the given prefixes.
@@ -671,61 +729,7 @@ pub fn expand(spec: &str, q: &Query, domain: &str) -> String {
                     }
                     body.push(c);
                 }
-                let mut it = body.chars();
-                let raw_letter = it.next().unwrap_or('d');
-                let letter = raw_letter.to_ascii_lowercase();
-                let rest: String = it.collect();
-                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                let after = rest.get(digits.len()..).unwrap_or("");
-                let reverse = after.starts_with(['r', 'R']);
-                let delims: Vec<char> = after
-                    .trim_start_matches(['r', 'R'])
-                    .chars()
-                    .filter(|c| ".-+,/_=".contains(*c))
-                    .collect();
-                let value = match letter {
-                    's' => format!("{}@{}", q.local_part, q.sender_domain),
-                    'l' => q.local_part.clone(),
-                    'o' => q.sender_domain.clone(),
-                    'd' => domain.to_owned(),
-                    'i' => match q.ip {
-                        IpAddr::V4(a) => a.to_string(),
-                        IpAddr::V6(a) => a
-                            .octets()
-                            .iter()
-                            .flat_map(|b| [b >> 4, b & 0xf])
-                            .map(|n| format!("{n:x}"))
-                            .collect::<Vec<_>>()
-                            .join("."),
-                    },
-                    'h' => q.helo.clone(),
-                    'v' => if q.ip.is_ipv4() { "in-addr" } else { "ip6" }.to_owned(),
-                    _ => "unknown".to_owned(),
-                };
-                let mut parts: Vec<&str> = value
-                    .split(|c| {
-                        if delims.is_empty() {
-                            c == '.'
-                        } else {
-                            delims.contains(&c)
-                        }
-                    })
-                    .collect();
-                if reverse {
-                    parts.reverse();
-                }
-                if let Ok(n) = digits.parse::<usize>()
-                    && n > 0
-                    && n < parts.len()
-                {
-                    parts = parts.split_off(parts.len() - n);
-                }
-                let joined = parts.join(".");
-                if raw_letter.is_ascii_uppercase() {
-                    out.push_str(&url_escape(&joined));
-                } else {
-                    out.push_str(&joined);
-                }
+                out.push_str(&expand_macro(&body, q, domain));
             }
             Some(other) => {
                 out.push('%');
@@ -735,6 +739,72 @@ pub fn expand(spec: &str, q: &Query, domain: &str) -> String {
         }
     }
     truncate_domain(out.to_ascii_lowercase())
+}
+
+/// One `%{...}` macro (§7.1), given what is between the braces: the letter's value, split at
+/// the delimiters (`.` by default), reversed with `r`, its rightmost labels kept with a digit
+/// transformer, joined with `.`, and URL-escaped when the letter is upper-case.
+fn expand_macro(body: &str, q: &Query, domain: &str) -> String {
+    let mut it = body.chars();
+    let raw_letter = it.next().unwrap_or('d');
+    let rest: String = it.collect();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let after = rest.get(digits.len()..).unwrap_or("");
+    let reverse = after.starts_with(['r', 'R']);
+    let delims: Vec<char> = after
+        .trim_start_matches(['r', 'R'])
+        .chars()
+        .filter(|c| ".-+,/_=".contains(*c))
+        .collect();
+    let value = macro_value(raw_letter.to_ascii_lowercase(), q, domain);
+    let mut parts: Vec<&str> = value
+        .split(|c| {
+            if delims.is_empty() {
+                c == '.'
+            } else {
+                delims.contains(&c)
+            }
+        })
+        .collect();
+    if reverse {
+        parts.reverse();
+    }
+    if let Ok(n) = digits.parse::<usize>()
+        && n > 0
+        && n < parts.len()
+    {
+        parts = parts.split_off(parts.len() - n);
+    }
+    let joined = parts.join(".");
+    if raw_letter.is_ascii_uppercase() {
+        url_escape(&joined)
+    } else {
+        joined
+    }
+}
+
+/// The value of a (lower-case) macro letter (§7.2); `i` of an IPv6 address is its nibbles,
+/// dot-separated.
+fn macro_value(letter: char, q: &Query, domain: &str) -> String {
+    match letter {
+        's' => format!("{}@{}", q.local_part, q.sender_domain),
+        'l' => q.local_part.clone(),
+        'o' => q.sender_domain.clone(),
+        'd' => domain.to_owned(),
+        'i' => match q.ip {
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => a
+                .octets()
+                .iter()
+                .flat_map(|b| [b >> 4, b & 0xf])
+                .map(|n| format!("{n:x}"))
+                .collect::<Vec<_>>()
+                .join("."),
+        },
+        'h' => q.helo.clone(),
+        'v' => if q.ip.is_ipv4() { "in-addr" } else { "ip6" }.to_owned(),
+        _ => "unknown".to_owned(),
+    }
 }
 
 /// The longest domain name in text form, without the trailing dot (§7.3).
@@ -884,11 +954,6 @@ fn walk<'a, L: Lookup>(
             sender_domain: path.first().cloned().unwrap_or_else(|| domain.clone()),
             helo: domain.clone(),
         };
-        let macro_free = |d: &Option<String>| d.as_deref().is_none_or(|d| !d.contains('%'));
-        let target_of = |d: &Option<String>| {
-            d.as_deref()
-                .map_or(domain.clone(), |d| expand(d, &q, &domain))
-        };
         for term in &spf.terms {
             let Term::Directive(_, m) = term else {
                 continue;
@@ -900,44 +965,7 @@ fn walk<'a, L: Lookup>(
             if a.stopped() {
                 return;
             }
-            match m {
-                Mechanism::Include(t) if !t.contains('%') => {
-                    follow(dns, t.to_ascii_lowercase(), a, path, "include").await;
-                }
-                Mechanism::A { domain: d, .. } if macro_free(d) => {
-                    let target = target_of(d);
-                    let (v4, v6) = tokio::join!(dns.a(&target), dns.aaaa(&target));
-                    if let Some(e) = v4.failure().or(v6.failure()) {
-                        a.failed.get_or_insert(format!("{target}: {e}"));
-                    } else if v4.is_void() && v6.is_void() {
-                        a.void();
-                    }
-                }
-                Mechanism::Mx { domain: d, .. } if macro_free(d) => {
-                    let target = target_of(d);
-                    let mx = dns.mx(&target).await;
-                    if let Some(e) = mx.failure() {
-                        a.failed.get_or_insert(format!("{target}: {e}"));
-                    } else if mx.is_void() {
-                        a.void();
-                    }
-                    if mx.records().len() > MAX_MX_NAMES {
-                        a.error.get_or_insert(format!(
-                            "mx:{target} has more than {MAX_MX_NAMES} MX records"
-                        ));
-                    }
-                }
-                Mechanism::Exists(d) if !d.contains('%') => {
-                    let target = d.to_ascii_lowercase();
-                    let found = dns.a(&target).await;
-                    if let Some(e) = found.failure() {
-                        a.failed.get_or_insert(format!("{target}: {e}"));
-                    } else if found.is_void() {
-                        a.void();
-                    }
-                }
-                _ => {}
-            }
+            walk_mechanism(dns, &domain, &q, m, a, path).await;
             if a.stopped() {
                 return;
             }
@@ -952,6 +980,62 @@ fn walk<'a, L: Lookup>(
             follow(dns, target.to_ascii_lowercase(), a, path, "redirect").await;
         }
     })
+}
+
+/// What a mechanism of the record at `domain` leads to: an include is followed; `a`, `mx` and
+/// `exists` are asked, their void answers and failures counted. A target with macros is left
+/// alone: it depends on the sender, so no walk can know it.
+async fn walk_mechanism<L: Lookup>(
+    dns: &L,
+    domain: &str,
+    q: &Query,
+    m: &Mechanism,
+    a: &mut Analysis,
+    path: &mut Vec<String>,
+) {
+    let macro_free = |d: &Option<String>| d.as_deref().is_none_or(|d| !d.contains('%'));
+    let target_of = |d: &Option<String>| {
+        d.as_deref()
+            .map_or(domain.to_owned(), |d| expand(d, q, domain))
+    };
+    match m {
+        Mechanism::Include(t) if !t.contains('%') => {
+            follow(dns, t.to_ascii_lowercase(), a, path, "include").await;
+        }
+        Mechanism::A { domain: d, .. } if macro_free(d) => {
+            let target = target_of(d);
+            let (v4, v6) = tokio::join!(dns.a(&target), dns.aaaa(&target));
+            if let Some(e) = v4.failure().or(v6.failure()) {
+                a.failed.get_or_insert(format!("{target}: {e}"));
+            } else if v4.is_void() && v6.is_void() {
+                a.void();
+            }
+        }
+        Mechanism::Mx { domain: d, .. } if macro_free(d) => {
+            let target = target_of(d);
+            let mx = dns.mx(&target).await;
+            if let Some(e) = mx.failure() {
+                a.failed.get_or_insert(format!("{target}: {e}"));
+            } else if mx.is_void() {
+                a.void();
+            }
+            if mx.records().len() > MAX_MX_NAMES {
+                a.error.get_or_insert(format!(
+                    "mx:{target} has more than {MAX_MX_NAMES} MX records"
+                ));
+            }
+        }
+        Mechanism::Exists(d) if !d.contains('%') => {
+            let target = d.to_ascii_lowercase();
+            let found = dns.a(&target).await;
+            if let Some(e) = found.failure() {
+                a.failed.get_or_insert(format!("{target}: {e}"));
+            } else if found.is_void() {
+                a.void();
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
