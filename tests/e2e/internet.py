@@ -658,10 +658,11 @@ def _file_name(origin: str) -> str:
     return "root" if origin == "." else origin.rstrip(".")
 
 
-def tcp_open(ns, addr: str, port: int) -> bool:
-    """Whether a TCP connection to addr:port from ns succeeds (Debian's python3, no venv)."""
+def tcp_open(ns, addr: str, port: int, banner: bool = True) -> bool:
+    """Whether a TCP connection to addr:port from ns succeeds (and, with `banner`, the server
+    speaks first, as SMTP does) (Debian's python3, no venv)."""
     code = (f"import socket,sys\ns=socket.create_connection(({addr!r},{port}),timeout=2)\n"
-            "s.settimeout(2); b=s.recv(200); sys.exit(0 if b else 1)")
+            + ("s.settimeout(2); b=s.recv(200); sys.exit(0 if b else 1)" if banner else "sys.exit(0)"))
     try:
         return ns.exec(["/usr/bin/python3", "-c", code], check=False, timeout=10).returncode == 0
     except subprocess.TimeoutExpired:
