@@ -253,6 +253,7 @@ class Internet:
         self.extra: list[str] = []
         self.started = False
         self._etc_netns: list[Path] = []
+        self.cleanup_paths: list[Path] = []
         atexit.register(self.close)
 
         configured = set(self.plan_zones) | {_fqdn(d) for d in self.plan.get("domains", [])}
@@ -644,9 +645,11 @@ class Internet:
             time.sleep(0.2)
 
     def close(self):
-        for d in self._etc_netns:
+        """Removes what the Internet made outside its namespaces and workdir (/etc/netns entries,
+        a /var/tmp spool). Namespaces and processes belong to the Run and go with it."""
+        for d in self._etc_netns + self.cleanup_paths:
             shutil.rmtree(d, ignore_errors=True)
-        self._etc_netns = []
+        self._etc_netns, self.cleanup_paths = [], []
 
 
 def _has_ad(dig_output: str) -> bool:
@@ -670,15 +673,15 @@ def tcp_open(ns, addr: str, port: int, banner: bool = True) -> bool:
 
 
 def sweep_etc() -> list[str]:
-    """Removes /etc/netns/<run prefix>* directories of runs whose process is gone (netns.sweep()
-    removes their namespaces)."""
+    """Removes /etc/netns/<run prefix>* and /var/tmp/<run prefix>* of runs whose process is gone
+    (netns.sweep() removes their namespaces)."""
     gone = []
-    base = Path("/etc/netns")
-    if not base.is_dir():
-        return gone
-    for d in base.iterdir():
-        m = re.match(r"^mke(\d+)-", d.name)
-        if m and not Path(f"/proc/{m.group(1)}").exists():
-            shutil.rmtree(d, ignore_errors=True)
-            gone.append(d.name)
+    for base in (Path("/etc/netns"), Path("/var/tmp")):
+        if not base.is_dir():
+            continue
+        for d in base.iterdir():
+            m = re.match(r"^mke(\d+)-", d.name)
+            if m and not Path(f"/proc/{m.group(1)}").exists():
+                shutil.rmtree(d, ignore_errors=True)
+                gone.append(str(d))
     return gone

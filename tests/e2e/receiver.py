@@ -20,6 +20,8 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -72,6 +74,20 @@ class Receiver:
         self.inet = inet
         self.python = python
         self.dir = inet.workdir / "mx"
+        if not _traversable(inet.workdir):
+            # postfix opens its data_directory as mail_owner and virtual(8) writes as nobody: they
+            # must reach the directory. A workdir under a private (0700) directory such as
+            # mkdtemp's gets a world-traversable stand-in in /var/tmp, linked from the workdir and
+            # removed at close.
+            base = Path("/var/tmp") / f"{inet.run.prefix}inet-mx"
+            shutil.rmtree(base, ignore_errors=True)
+            base.mkdir(mode=0o755, parents=True)
+            base.chmod(0o755)
+            if self.dir.is_symlink() or self.dir.exists():
+                self.dir.unlink() if self.dir.is_symlink() else shutil.rmtree(self.dir)
+            self.dir.symlink_to(base)
+            inet.cleanup_paths.append(base)
+            self.dir = base
         self.conf = self.dir / "etc"
         self.mail = self.dir / "mail"
         self.verdicts = self.dir / "verdicts"
@@ -145,6 +161,15 @@ class Receiver:
         from internet import tcp_open
         return (self.dir / "judge.ready").exists() and all(
             tcp_open(self.inet.res_ns, a, 25) for a in self.inet.mx_addrs)
+
+
+def _traversable(path: Path) -> bool:
+    """Whether every directory from / to path can be entered by any user."""
+    p = Path(path).resolve()
+    for d in [p, *p.parents]:
+        if d.exists() and not (d.stat().st_mode & stat.S_IXOTH):
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------
