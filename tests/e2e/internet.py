@@ -158,7 +158,7 @@ class Allocator:
                 if blocked is not None:
                     addr = blocked.broadcast_address + 1
                     continue
-                if addr in self.used:
+                if addr in self.used or (version == 4 and int(addr) & 0xFF in (0, 255)):
                     addr += 1
                     continue
                 self.used.add(addr)
@@ -300,6 +300,8 @@ class Internet:
         """`local-zone: "<zone>" nodefault` for each unbound built-in zone under which the stand-in
         serves a name Mailu's side looks up (its domains, their PTRs, the foreign domain, the relay,
         extra records); not for the Internet's own infrastructure reverse names."""
+        if not self.zones:
+            self._build_zones()
         names = set()
         for origin, zone in self.zones.items():
             if origin in ("in-addr.arpa.", "ip6.arpa."):
@@ -618,7 +620,7 @@ class Internet:
         server = server or self.res_addrs[0]
         return ns.exec(["dig", "+time=2", "+tries=2", f"@{server}", *args], check=False).stdout
 
-    def _wait_ready(self, seconds: float = 30):
+    def _wait_ready(self, seconds: float = 60):
         deadline = time.monotonic() + seconds
         checks = {
             "nsd": lambda: "status: NOERROR" in self.dig(self.res_ns, "SOA", ".", server=self.dns_addrs[0]),
