@@ -194,8 +194,10 @@ def judge_message(raw: bytes, authserv_id: str, relay_ips: set[str], maillog: Pa
     import authheaders
     import authres
     import dkim
+    import dns.exception
     import dns.resolver
     import dns.reversename
+    import email.utils
     import spf
 
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
@@ -251,22 +253,40 @@ def judge_message(raw: bytes, authserv_id: str, relay_ips: set[str], maillog: Pa
         out["spf_helo"] = spf.check2(i=source, s=f"postmaster@{helo}", h=helo)[0]
     except Exception:
         out["spf_helo"] = "temperror"
-    # DKIM (dkimpy) each signature directly.
+    # DKIM (dkimpy), every signature: authheaders alone verifies only the first one, and a
+    # message may carry several (Mailu signs with RSA and, when configured, Ed25519).
     sigs = []
-    d = dkim.DKIM(body)
     for i, sig in enumerate(msg.get_all("DKIM-Signature", [])):
-        tags = dict(t.strip().split("=", 1) for t in str(sig).replace("\n", "").split(";") if "=" in t)
+        tags = {k.strip(): v.strip() for k, v in
+                (t.split("=", 1) for t in "".join(str(sig).split()).split(";") if "=" in t)}
+        entry = {"d": tags.get("d", ""), "s": tags.get("s", ""), "a": tags.get("a", ""),
+                 "i": tags.get("i") or "@" + tags.get("d", ""), "ok": False, "error": None}
         try:
-            ok = d.verify(idx=i)
+            entry["ok"] = bool(dkim.DKIM(body).verify(idx=i))
+        except dns.exception.DNSException as e:
+            entry["error"], entry["temperror"] = repr(e), True
         except Exception as e:
-            ok = False
-            tags["error"] = repr(e)
-        sigs.append({"d": tags.get("d", "").strip(), "s": tags.get("s", "").strip(),
-                     "a": tags.get("a", "").strip(), "ok": bool(ok), "error": tags.get("error")})
+            entry["error"] = repr(e)
+        sigs.append(entry)
     out["dkim_signatures"] = sigs
-    # authheaders: SPF + DKIM + DMARC (alignment with From), as one Authentication-Results.
+    from_domain = (email.utils.parseaddr(msg.get("From", ""))[1].rpartition("@")[2]).lower()
+
+    def aligned(d: str) -> bool:  # relaxed alignment (RFC 7489 §3.1.1), organisational domain by suffix
+        d = d.lower()
+        return d == from_domain or d.endswith("." + from_domain) or from_domain.endswith("." + d)
+
+    passing = [x for x in sigs if x["ok"]]
+    chosen = next((x for x in passing if aligned(x["d"])), passing[0] if passing else (sigs[0] if sigs else None))
+    if chosen is None:
+        prev = f"Authentication-Results: {authserv_id}; dkim=none"
+    else:
+        res = "pass" if chosen["ok"] else ("temperror" if chosen.get("temperror") else "fail")
+        prev = f"Authentication-Results: {authserv_id}; dkim={res} header.d={chosen['d']} header.i={chosen['i']}"
+    # authheaders: SPF (pyspf) against the connecting address, HELO and MAIL FROM as postfix got
+    # them, and DMARC (its own implementation: policy discovery, SPF/DKIM alignment with From)
+    # on top of that DKIM result.
     try:
-        ar = authheaders.authenticate_message(body, authserv_id, spf=True, dkim=True, dmarc=True,
+        ar = authheaders.authenticate_message(body, authserv_id, prev=prev, spf=True, dkim=True, dmarc=True,
                                               ip=source, mail_from=mail_from, helo=helo)
     except Exception as e:
         ar = f"Authentication-Results: {authserv_id}; none (judge error {e!r})"
@@ -274,14 +294,9 @@ def judge_message(raw: bytes, authserv_id: str, relay_ips: set[str], maillog: Pa
     results = {"spf": "none", "dkim": "none", "dmarc": "none"}
     try:
         parsed = authres.AuthenticationResultsHeader.parse(ar)
-        seen = {}
         for r in parsed.results:
-            seen.setdefault(r.method, []).append(r.result)
-        for method in results:
-            if method in seen:
-                vals = seen[method]
-                # DKIM: pass when any signature passes (RFC 6376 §6.1).
-                results[method] = "pass" if "pass" in vals else vals[0]
+            if r.method in results and results[r.method] == "none":
+                results[r.method] = r.result
     except Exception as e:
         out["auth_results_parse_error"] = repr(e)
     out.update(results)

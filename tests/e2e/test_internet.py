@@ -102,10 +102,12 @@ def start(planned: Planned, tmp: Path, tag: str, zone: str | None = None, plan: 
     return run, inet
 
 
-def send(ns, inet, planned: Planned, source: str | None, helo: str, **kw) -> dict:
+def send(ns, inet, planned: Planned, source: str | None, helo: str, sign: bool = True, **kw) -> dict:
     args = [PY, str(SEND), "--to", inet.foreign_rcpt, "--mail-from", f"alice@{planned.domain}",
             "--helo", helo, "--resolver", inet.resolver_addresses()[0 if not source or ":" not in source else 1],
-            "--dkim-key", str(planned.key), "--selector", planned.selector, "--domain", planned.domain]
+            "--selector", planned.selector, "--domain", planned.domain]
+    if sign:
+        args += ["--dkim-key", str(planned.key)]
     if source:
         args += ["--source", source]
     for k, v in kw.items():
@@ -237,6 +239,21 @@ def test_planned_egress_passes(cilium):
     assert v["helo_resolves_to_source"] and v["via_relay"] is False
 
 
+def test_dkim_none_and_several_signatures(cilium, tmp_path):
+    """No signature is dkim=none (DMARC then rests on SPF alone); a failing signature above a
+    good one does not hide it (RFC 6376 §6.1: any valid signature passes)."""
+    planned, run, inet = cilium
+    ns = run.netns("sender2")
+    egress = planned.plan["ptr"][0]["ip"]
+    inet.attach(ns, [egress])
+    v = verdict(inet, send(ns, inet, planned, egress, planned.helo, sign=False))
+    assert v["dkim"] == "none" and v["spf"] == "pass" and v["dmarc"] == "pass", v["raw_auth_results"]
+    other = Planned("egress-cilium-1.17", tmp_path)
+    v = verdict(inet, send(ns, inet, planned, egress, planned.helo, top_dkim_key=other.key))
+    assert [s["ok"] for s in v["dkim_signatures"]] == [False, True], v["dkim_signatures"]
+    assert v["dkim"] == "pass" and v["dmarc"] == "pass", v["raw_auth_results"]
+
+
 def test_unlisted_address_fails_spf_and_fcrdns(cilium):
     planned, run, inet = cilium
     ns = run.netns("stranger")
@@ -247,6 +264,9 @@ def test_unlisted_address_fails_spf_and_fcrdns(cilium):
     assert v["dkim"] == "pass"           # the signature does not depend on the path
     assert v["fcrdns"] is False and v["ptr"] is None and v["source"] == addr
     assert any("cannot find your hostname" in w for w in v["postfix_warnings"]), v["postfix_warnings"]
+    # Neither SPF nor DKIM: DMARC fails.
+    v = verdict(inet, send(ns, inet, planned, addr, planned.helo, sign=False))
+    assert (v["spf"], v["dkim"], v["dmarc"]) == ("fail", "none", "fail"), v["raw_auth_results"]
 
 
 # ------------------------------------------------------------------------------------------------
