@@ -230,7 +230,9 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
 
         c = cl.Cluster(run, m, work, tpl, subnet=env_value(m, "SUBNET") or cfg["subnet"],
                        subnet6=env_value(m, "SUBNET6") or cfg.get("subnet6"), log=print)
-        c.unbound_extra = inet.unbound_extra()
+        # Mailu's resolver must see the Internet's reverse names too (a sender's PTR), which
+        # unbound would answer itself for the ranges the stand-in uses.
+        c.unbound_extra = sorted(set(inet.unbound_extra()) | set(getattr(inet, "_unbound_extra_all", lambda: [])()))
         c.plan_pods()
         node1 = c.add_node("node1", c.node_labels())
         mode = (cfg.get("egress") or {}).get("mode", "none")
