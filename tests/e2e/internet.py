@@ -34,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -254,6 +255,7 @@ class Internet:
         self.started = False
         self._etc_netns: list[Path] = []
         self.cleanup_paths: list[Path] = []
+        self.hostnames: dict[str, str] = {}
         atexit.register(self.close)
 
         configured = set(self.plan_zones) | {_fqdn(d) for d in self.plan.get("domains", [])}
@@ -298,8 +300,9 @@ class Internet:
 
     def unbound_extra(self) -> list[str]:
         """`local-zone: "<zone>" nodefault` for each unbound built-in zone under which the stand-in
-        serves a name Mailu's side looks up (its domains, their PTRs, the foreign domain, the relay,
-        extra records); not for the Internet's own infrastructure reverse names."""
+        serves a name Mailu's side looks up: its domains, their PTRs, the foreign domain, the relay,
+        extra records, and the reverse names of `host()` clients (the pools' reverse zones, e.g.
+        64.100.in-addr.arpa and d.f.ip6.arpa, also built-in zones of unbound)."""
         if not self.zones:
             self._build_zones()
         names = set()
@@ -311,6 +314,9 @@ class Internet:
             names.add(_fqdn(p["reverse_name"]))
         for line in self.extra:
             names.add(_record_owner(line))
+        # host() names its clients in reverse DNS too, from the Internet's pools.
+        for pool in self._pools_in_use():
+            names.add(_reverse_name(str(pool.network_address + 1)))
         hit = sorted({z for z in UNBOUND_DEFAULT_ZONES for n in names if _within(n, z)})
         return [f'local-zone: "{z}" nodefault' for z in hit]
 
@@ -343,12 +349,62 @@ class Internet:
         return ra, nb
 
     def host(self, name: str, version=(4, 6)):
+        """An Internet client namespace. Like any decent mail-sending host on the Internet it has
+        a name, `<name>.<foreign_domain>` (`hostname_of(ns)`), with A/AAAA and PTR records that
+        agree (FCrDNS), and the foreign domain's SPF covers the Internet's own address pool; use
+        that name in HELO and an address at the foreign domain as sender, and a receiving Mailu
+        sees a well-behaved peer (no greylisting for a missing reverse name)."""
         versions = (version,) if isinstance(version, int) else tuple(version)
         ns = self._netns(f"ih-{name}"[:20])
         addrs = [self.alloc.allocate(v) for v in versions]
         self.attach(ns, addrs)
         self.resolv_conf(ns, versions)
+        label = re.sub(r"[^a-z0-9-]", "-", name.lower()).strip("-")[:40] or "host"
+        fqdn = f"{label}.{self.foreign_domain}."
+        foreign = self.zones[_fqdn(self.foreign_domain)]
+        n = 1
+        while foreign.has(fqdn, "A") or foreign.has(fqdn, "AAAA") or foreign.has(fqdn, "MX"):
+            n += 1
+            fqdn = f"{label}-{n}.{self.foreign_domain}."
+        lines = []
+        for a in addrs:
+            lines.append(f"{fqdn} 300 IN {'A' if ipaddress.ip_address(a).version == 4 else 'AAAA'} {a}")
+            lines.append(f"{_reverse_name(a)} 300 IN PTR {fqdn}")
+        self.publish(lines)
+        self.hostnames[ns.name] = fqdn.rstrip(".")
         return ns, addrs
+
+    def hostname_of(self, ns) -> str | None:
+        """The published name of a `host()` namespace (forward and reverse DNS agree)."""
+        return self.hostnames.get(ns.name if hasattr(ns, "name") else ns)
+
+    def publish(self, zone_lines: list[str], timeout: float = 10):
+        """Adds records after start (unsigned zones only: not the root or example.org): rewrites
+        the zone files, has NSD reload them (SIGHUP) and waits until it serves the last one."""
+        if not self.started and not hasattr(self, "nsd_proc"):
+            self.add_records(zone_lines)
+            return
+        touched = set()
+        for line in zone_lines:
+            zone = self._zone_for(_record_owner(line))
+            if zone.origin in ("example.org.", "."):
+                raise ValueError(f"publish(): {zone.origin} is signed; use add_records() before start()")
+            zone.add(line)
+            touched.add(zone.origin)
+        for origin in touched:
+            path = self.zone_files.get(origin)
+            if path is None:  # a new zone: needs a delegation in the signed root
+                raise ValueError(f"publish(): no served zone holds {origin}; use add_records() before start()")
+            path.write_text(self.zones[origin].text())
+        self.nsd_proc.send_signal(signal.SIGHUP)
+        owner, rtype = zone_lines[-1].split()[0], zone_lines[-1].split()[3]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.dig(self.res_ns, "+norec", rtype, owner, server=self.dns_addrs[0])
+            if "status: NOERROR" in out and re.search(r"ANSWER: [1-9]", out):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"NSD did not serve {owner} {rtype} after reload")
 
     def resolv_conf(self, ns, versions=(4, 6)):
         """/etc/netns/<ns>/resolv.conf naming the Internet's resolver (ip netns exec bind-mounts
@@ -446,7 +502,9 @@ class Internet:
         # The foreign domain: MX, its host, no MTA-STS (a clean "no policy").
         mx4, mx6 = self.mx_addrs
         self.zones[_fqdn(self.foreign_domain)] = Zone(self.foreign_domain)
+        pools = " ".join(f"ip{n.version}:{n}" for n in self._pools_in_use())
         for line in (f"{self.foreign_domain}. 3600 IN MX 10 {self.mx_host}.",
+                     f'{self.foreign_domain}. 3600 IN TXT "v=spf1 {pools} -all"',
                      f"{self.mx_host}. 3600 IN A {mx4}", f"{self.mx_host}. 3600 IN AAAA {mx6}",
                      f"{_reverse_name(mx4)} 3600 IN PTR {self.mx_host}.",
                      f"{_reverse_name(mx6)} 3600 IN PTR {self.mx_host}."):
@@ -481,6 +539,14 @@ class Internet:
         for origin in sorted(self.zones):
             if origin != ".":
                 root.add(f"{origin} 3600 IN NS {NS_NAME}")
+
+    def _pools_in_use(self) -> list:
+        """The pools the Internet's own addresses come from (hosts, infrastructure, nodes)."""
+        out = []
+        for a in (self.dns_addrs[0], self.dns_addrs[1]):
+            ip = ipaddress.ip_address(a)
+            out.append(next(p for p in self.alloc.pools[ip.version] if ip in p))
+        return out
 
     def _spf_includes(self) -> set[str]:
         out = set()
@@ -585,7 +651,7 @@ class Internet:
             c = subprocess.run(["nsd-checkzone", origin, str(path)], capture_output=True, text=True)
             if c.returncode != 0:
                 raise RuntimeError(f"nsd-checkzone {origin}: {c.stderr}{c.stdout}")
-        self.dns_ns.spawn(["nsd", "-d", "-c", str(d / "nsd.conf")], d / "nsd.out", name="nsd")
+        self.nsd_proc = self.dns_ns.spawn(["nsd", "-d", "-c", str(d / "nsd.conf")], d / "nsd.out", name="nsd")
 
     def _unbound_conf(self, directory: Path, interfaces: list[str], extra: list[str]) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

@@ -214,6 +214,16 @@ def test_mailu_unbound_validates_and_resolves(cilium, tmp_path):
     out = dig(inet, ns, "+dnssec", "MX", planned.domain, server="127.0.0.1")
     assert "status: NOERROR" in out and not internet._has_ad(out), out
     assert "NXDOMAIN" in dig(inet, ns, f"_mta-sts.{inet.foreign_domain}", "TXT", server="127.0.0.1")
+    # An Internet client from host() has forward-confirmed reverse DNS, also as Mailu sees it.
+    peer, addrs = inet.host("peer")
+    name = inet.hostname_of(peer)
+    assert name == f"peer.{inet.foreign_domain}"
+    for a in addrs:
+        assert dig(inet, ns, "+short", "-x", a, server="127.0.0.1").strip() == name + "."
+        rtype = "AAAA" if ":" in a else "A"
+        assert ipaddress.ip_address(dig(inet, ns, "+short", rtype, name, server="127.0.0.1").strip()) == ipaddress.ip_address(a)
+    spf = dig(inet, ns, "+short", "TXT", inet.foreign_domain, server="127.0.0.1")
+    assert "v=spf1 ip4:" in spf, spf
 
 
 def test_unbound_extra_is_needed(cilium, tmp_path):
