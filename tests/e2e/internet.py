@@ -753,3 +753,16 @@ def sweep_etc() -> list[str]:
                 shutil.rmtree(d, ignore_errors=True)
                 gone.append(str(d))
     return gone
+
+
+if __name__ == "__main__":
+    # `python3 tests/e2e/internet.py install`: the Debian packages and the venv (as root);
+    # `python3 tests/e2e/internet.py sweep`: leftovers of killed runs outside their namespaces.
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "install":
+        installed = ensure_tools()
+        print(f"packages installed: {installed or 'none needed'}; venv python: {install()}")
+    elif cmd == "sweep":
+        print("\n".join(sweep_etc()) or "nothing to sweep")
+    else:
+        sys.exit("usage: internet.py install|sweep")

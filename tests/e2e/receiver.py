@@ -185,7 +185,12 @@ def parse_received(value: str) -> dict | None:
     m = RECEIVED_RE.match(" ".join(value.split()))
     if not m:
         return None
-    return {"helo": m.group("helo"), "name": m.group("name"), "addr": m.group("addr")}
+    import ipaddress
+    try:
+        addr = str(ipaddress.ip_address(m.group("addr")))  # one spelling for comparisons
+    except ValueError:
+        addr = m.group("addr")
+    return {"helo": m.group("helo"), "name": m.group("name"), "addr": addr}
 
 
 def judge_message(raw: bytes, authserv_id: str, relay_ips: set[str], maillog: Path | None) -> dict:
@@ -322,7 +327,8 @@ def judge_main(argv: list[str]):
     p.add_argument("--relay-ips", default="")
     a = p.parse_args(argv)
     maildir, out = Path(a.maildir), Path(a.out)
-    relay_ips = {x for x in a.relay_ips.split(",") if x}
+    import ipaddress
+    relay_ips = {str(ipaddress.ip_address(x)) for x in a.relay_ips.split(",") if x}
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True, exist_ok=True)
     os.chown(maildir, 65534, 65534)
