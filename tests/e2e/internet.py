@@ -20,6 +20,10 @@ Layout (one router, every other namespace hangs off it by a veth, addresses are 
     inet-relay (relay mode) the smarthost (smarthost.py, aiosmtpd): AUTH required, then it forwards
                to the foreign MX from its own address
 
+Internet clients (`host()`) get a name under the foreign domain with agreeing A/AAAA and PTR
+records, published after start by an NSD reload (`publish()`). Cluster namespaces attached with
+`attach()` get no DNS at all unless the plan (or `add_records()`) says so.
+
 Why one NSD for every zone: NSD answers from the most specific zone it holds, and a DS query at a
 zone apex from the parent zone it also holds, so one server behaves as the whole delegation tree
 (RFC 4035 §3.1.4.1 for DS). Every delegation names `ns.mke-internet.`, an address record in the
@@ -283,7 +287,7 @@ class Internet:
 
     def add_records(self, zone_lines: list[str]):
         if self.started:
-            raise RuntimeError("add_records() after start(): records are loaded at start")
+            return self.publish(zone_lines)  # served zones only (NSD reload)
         self.extra.extend(l for l in zone_lines if l.strip() and not l.strip().startswith(";"))
 
     def resolver_addresses(self) -> list[str]:
