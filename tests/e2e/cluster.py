@@ -428,7 +428,7 @@ zone:
 
     def flask(self, argv: list[str], timeout=60) -> subprocess.CompletedProcess:
         p = self.pod("admin")
-        c = next(iter(p.containers.values())) if "admin" not in p.containers else p.containers["admin"]
+        c = list(p.containers.values())[-1]  # the main container (init containers come first)
         return c.exec(["setpriv", "--reuid", "mailu", "--regid", "mailu", "--init-groups", "flask", "mailu", *argv],
                       env=self._admin_env(c), cwd="/app", timeout=timeout)
 

@@ -90,7 +90,7 @@ def outbound(c, inet, res, cfg, plan, creds, mode, steered, host_ns, lb, mutate)
     user, upw = creds["user"]
     helo = expected_helo(plan, cfg)
     ips = set((cfg.get("egress") or {}).get("ips") or [])
-    postfix = next(iter(c.pod("postfix").containers.values()))
+    postfix = list(c.pod("postfix").containers.values())[-1]
     fams = families(c, cfg) if mode != "relay" else [4]
     for fam in fams:
         if len(fams) > 1:

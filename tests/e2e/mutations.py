@@ -44,9 +44,14 @@ def mutate_manifest(name: str, m: Manifest) -> Manifest | None:
                 d["spec"]["template"]["spec"].pop("nodeSelector", None)
     elif name == "dkim-selector-differs":
         # admin signs with a selector the DNS plan did not publish.
+        # admin reads DKIM_SELECTOR (core/admin/mailu/configuration.py:57): set it on admin's
+        # container, replacing the one the manifest sets, if any.
         for d in docs:
-            if d.get("kind") == "ConfigMap" and d["metadata"]["name"].endswith("-env"):
-                d["data"]["DKIM_SELECTOR"] = "wrong"
+            if d.get("kind") == "Deployment" and d["metadata"]["name"].endswith("-admin"):
+                for ct in d["spec"]["template"]["spec"]["containers"]:
+                    env = [e for e in ct.get("env") or [] if e["name"] != "DKIM_SELECTOR"]
+                    env.append({"name": "DKIM_SELECTOR", "value": "wrong"})
+                    ct["env"] = env
     elif name == "helo-dropped":
         for d in docs:
             if d.get("kind") == "ConfigMap" and "postfix.cf" in (d.get("data") or {}):
