@@ -279,7 +279,9 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
 
         steered = egress.apply(c, inet, m.docs, gateway)
         res.add("egress datapath (from the manifest's objects)", True,
-                steered or f"no egress object selects a pod: every pod leaves from its node ({mode})")
+                steered or {"static": "no egress object: every pod leaves through the provider's NAT (static)",
+                            "relay": "no egress object: postfix hands outbound mail to the smarthost (relay)"}.get(
+                    mode, f"no egress object selects a pod: every pod leaves from its node's address ({mode})"))
         c.cluster_dns(node1)
         c.services()
         expose(c, edge, m, front_svc, inbound)

@@ -124,9 +124,9 @@ def outbound(c, inet, res, cfg, plan, creds, mode, steered, host_ns, lb, mutate)
             if not v.get("via_relay"):
                 problems.append("did not come through the smarthost")
             log = inet.smarthost_log()
-            if not any(e.get("auth_user") == creds["relay"]["username"] or e.get("user") == creds["relay"]["username"]
+            if not any(e.get("auth_ok") and e.get("auth_user") == creds["relay"]["username"] and e.get("tls")
                        for e in log):
-                problems.append(f"the smarthost saw no AUTH as {creds['relay']['username']}: {log[-3:]}")
+                problems.append(f"the smarthost saw no AUTH over TLS as {creds['relay']['username']}: {log[-3:]}")
         else:
             if v.get("source") not in ips:
                 problems.append(f"source {v.get('source')} is not one of egress.ips {sorted(ips)}")
