@@ -132,10 +132,9 @@ class Cluster:
         ns.sysctl("net.ipv4.ip_forward", "1")
         ns.sysctl("net.ipv6.conf.all.forwarding", "1")
         ns.sysctl("net.ipv4.conf.all.rp_filter", "0")
-        node.pods4 = list(self.subnet.subnets(new_prefix=24))[idx]
+        node.pods4 = _nth_subnet(self.subnet, 24, idx)
         if self.subnet6:
-            node.pods6 = list(self.subnet6.subnets(new_prefix=max(self.subnet6.prefixlen, 112)))[idx] \
-                if self.subnet6.prefixlen < 112 else self.subnet6
+            node.pods6 = _nth_subnet(self.subnet6, 112, idx) if self.subnet6.prefixlen < 112 else self.subnet6
         # The pod network and the Service range go over the fabric; the Internet over the uplink.
         ns.route(str(self.subnet), "via", node.fabric_peer4)
         if self.subnet6:
@@ -335,6 +334,13 @@ zone:
         return env
 
     def prepare_pod(self, p: PodInfo):
+        # The kubelet mounts a Secret volume only when the Secret exists (or the volume is
+        # optional): otherwise the pod stays in ContainerCreating.
+        for v in p.spec.get("volumes") or []:
+            sec = v.get("secret")
+            if sec and not sec.get("optional") and (p.namespace, sec["secretName"]) not in self.m.secret_values:
+                raise RuntimeError(f"{p.name}: Secret {sec['secretName']} does not exist: the kubelet cannot "
+                                   f"mount volume {v['name']} (the pod stays ContainerCreating)")
         kcs = list(self.k8s_containers(p, False))
         p.volumes = PodVolumes(self.m, kcs[0], self.workdir / "pods" / p.name / "pod", self.workdir)
 
@@ -567,6 +573,12 @@ exec /usr/bin/rspamd -f -u _rspamd -g _rspamd
                 return True, detail
             time.sleep(1)
         return False, detail
+
+
+def _nth_subnet(net, prefix: int, n: int):
+    """The n-th /prefix of net (without enumerating a /56's 2^56 subnets)."""
+    size = 2 ** (net.max_prefixlen - prefix)
+    return ipaddress.ip_network((int(net.network_address) + n * size, prefix))
 
 
 def _links(ns: Netns) -> list[str]:

@@ -31,6 +31,7 @@ import egress  # noqa: E402
 import flows  # noqa: E402
 import mutations  # noqa: E402
 from k8s import Manifest  # noqa: E402
+from podfs import throwaway_certificates  # noqa: E402
 from mailu import Templates  # noqa: E402
 from netns import Run, sweep  # noqa: E402
 
@@ -131,6 +132,20 @@ def fill_secrets(m: Manifest, cfg: dict, work: Path) -> dict:
         else:
             values[key] = pysecrets.token_hex(16)
         m.secrets.setdefault((ns, name), {})[key] = "(set by the suite)"
+    # Secret volumes without items: front's kubernetes.io/tls Secret (a throw-away certificate
+    # for every host name). The DKIM key Secret is the one keygen wrote (add_secret_docs); when
+    # it is not applied, the kubelet cannot mount it (Cluster.prepare_pod).
+    dkim_secret = ((cfg.get("dns") or {}).get("dkim") or {}).get("secretName")
+    for d in m.docs:
+        if d.get("kind") not in ("Deployment", "StatefulSet", "DaemonSet"):
+            continue
+        ns = d["metadata"].get("namespace", "default")
+        for v in d["spec"]["template"]["spec"].get("volumes") or []:
+            name = (v.get("secret") or {}).get("secretName")
+            if name and name != dkim_secret and (ns, name) not in m.secret_values and not v["secret"].get("items"):
+                crt, key = throwaway_certificates(str(work))["rsa"]
+                m.secret_values[(ns, name)] = {"tls.crt": crt, "tls.key": key}
+                m.secrets[(ns, name)] = {"tls.crt": "(set by the suite)", "tls.key": "(set by the suite)"}
     for ns, name, key, use in secret_refs(m):
         v = m.secret_values.get((ns, name), {}).get(key)
         if use == "INITIAL_ADMIN_PW":

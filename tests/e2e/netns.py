@@ -14,6 +14,7 @@ import atexit
 import ipaddress
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -149,6 +150,11 @@ class Run:
                 pass
         for _, p in self.processes:
             _kill_group(p.pid, signal.SIGKILL)
+        for _, p in self.processes:  # reap them: a long run of many configs leaves no zombies
+            try:
+                p.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
         for ns in reversed(self.namespaces):
             _kill_namespace(ns.name)
             _ip("netns", "del", ns.name, check=False)
@@ -193,4 +199,11 @@ def sweep() -> list[str]:
             _kill_namespace(name)
             _ip("netns", "del", name, check=False)
             gone.append(name)
+    # /etc/netns/<namespace>/ (per-namespace resolv.conf) of runs that no longer exist.
+    etc = Path("/etc/netns")
+    for d in (etc.iterdir() if etc.is_dir() else []):
+        m = PREFIX_RE.match(d.name)
+        if m and not Path(f"/proc/{m.group(1)}").exists():
+            shutil.rmtree(d, ignore_errors=True)
+            gone.append(str(d))
     return gone
