@@ -79,9 +79,13 @@ def run_all(c, inet, res, cfg, plan, creds, inbound, mode, steered, mutate):
 
 
 def families(c, cfg) -> list[int]:
+    """The address families outbound is driven over: IPv6 too on a dual-stack cluster whose plan
+    has an IPv6 egress address, or whose config says `egress.ipv6: disable` (then the IPv6 path
+    must be refused: the message still leaves over IPv4)."""
     fam = [4]
-    ips = (cfg.get("egress") or {}).get("ips") or []
-    if c.subnet6 and any(":" in a for a in ips):
+    eg = cfg.get("egress") or {}
+    ips = eg.get("ips") or []
+    if c.subnet6 and (any(":" in a for a in ips) or eg.get("ipv6") == "disable"):
         fam.append(6)
     return fam
 
@@ -98,7 +102,10 @@ def outbound(c, inet, res, cfg, plan, creds, mode, steered, host_ns, lb, mutate)
             postfix.exec(["postconf", "-e", f"smtp_address_preference=ipv{fam}"])
             postfix.exec(["postfix", "reload"])
             time.sleep(1)
+        ipv6_disabled = fam == 6 and (cfg.get("egress") or {}).get("ipv6") == "disable"
         label = f"outbound over IPv{fam}" if len(fams) > 1 else "outbound"
+        if ipv6_disabled:
+            label = "outbound with IPv6 preferred, egress.ipv6: disable (the IPv6 path refused: IPv4 used)"
         r = client(host_ns, op="smtp", host=lb, port=587, mode="starttls", user=user, password=upw,
                    mail_from=user, rcpt=inet.foreign_rcpt, subject=label)
         if not r.get("ok"):
@@ -136,6 +143,8 @@ def outbound(c, inet, res, cfg, plan, creds, mode, steered, host_ns, lb, mutate)
                 problems.append("no forward-confirmed reverse DNS")
             if (v.get("helo") or "").rstrip(".") != helo:
                 problems.append(f"HELO {v.get('helo')} is not the planned {helo}")
+        if ipv6_disabled and ":" in (v.get("source") or ""):
+            problems.append("postfix sent over IPv6 although egress.ipv6 is disable")
         res.add(f"{label}: the receiver's verdict (SPF, DKIM, DMARC, source, PTR, FCrDNS, HELO)",
                 not problems, {**detail, "problems": problems} if problems else detail)
     if len(fams) > 1:
