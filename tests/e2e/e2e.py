@@ -248,7 +248,7 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
     with Run(work / "run") as run:
         relay = creds["relay"]
         inet = Internet(run, work / "internet", zones, plan, avoid_list(cfg, plan, m), relay)
-        inbound = inbound_addresses(cfg, plan, inet)
+        inbound = inbound_addresses(cfg, plan, inet, dual=bool(env_value(m, "SUBNET6") or cfg.get("subnet6")))
         records = []
         host = plan.get("mailHost") or cfg["hostnames"][0]
         if not any(r["type"] in ("A", "AAAA") and r["name"].rstrip(".") == host for r in plan.get("records", [])):
@@ -328,15 +328,18 @@ def env_value(m: Manifest, key: str) -> str | None:
     return None
 
 
-def inbound_addresses(cfg: dict, plan: dict, inet) -> list[str]:
+def inbound_addresses(cfg: dict, plan: dict, inet, dual: bool = False) -> list[str]:
     """Where clients reach front: the plan's A/AAAA for the mail host, the LoadBalancer IP, or a
-    fresh address (then published as the mail host's A record)."""
+    fresh address (then published as the mail host's A record; on a dual-stack cluster an IPv6
+    one too, published as AAAA, as a dual-stack LoadBalancer Service gets)."""
     host = plan.get("mailHost") or cfg["hostnames"][0]
     addrs = [r["data"] for r in plan.get("records", []) if r["type"] in ("A", "AAAA")
              and r["name"].rstrip(".") == host]
     if not addrs:
         lb = ((cfg.get("exposure") or {}).get("service") or {}).get("loadBalancerIP")
         addrs = [lb] if lb else [inet.allocate(4)]
+        if dual and not any(":" in a for a in addrs):
+            addrs.append(inet.allocate(6))
     return addrs
 
 

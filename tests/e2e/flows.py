@@ -52,6 +52,17 @@ def run_all(c, inet, res, cfg, plan, creds, inbound, mode, steered, mutate):
         r3 = client(host_ns, op="pop3", host=lb, port=995, user=user, password=upw, message_id=mid)
         res.add("inbound message read back over POP3 (995)", r3.get("ok"), r3.get("detail"))
 
+    # The same over IPv6 when front has an IPv6 address (a dual-stack Service).
+    v6 = [a for a in inbound if ":" in a]
+    if v6 and c.subnet6:
+        r = client(sender_ns, op="smtp", host=v6[0], port=25, mail_from=f"someone@{inet.foreign_domain}",
+                   rcpt=user, subject="inbound over IPv6", helo=helo)
+        res.add("inbound SMTP over IPv6 to a mailbox (port 25)", r.get("ok"), r.get("detail"))
+        if r.get("ok"):
+            r2 = client(host_ns, op="imap", host=v6[0], port=993, user=user, password=upw,
+                        message_id=r["message_id"], wait=60)
+            res.add("inbound message read back over IMAP over IPv6", r2.get("ok"), r2.get("detail"))
+
     # Relay for a stranger: refused, permanently (5xx), for an existing foreign domain.
     r = client(host_ns, op="smtp", host=lb, port=25, mail_from=f"stranger@{inet.foreign_domain}",
                rcpt=inet.foreign_rcpt, subject="open relay?")
