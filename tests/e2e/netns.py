@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,8 +86,10 @@ class Run:
     def __post_init__(self):
         self.workdir.mkdir(parents=True, exist_ok=True)
         atexit.register(self.close)
+        self._previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous = signal.getsignal(sig)
+            self._previous[sig] = previous
 
             def handler(signum, frame, previous=previous):
                 self.close()
@@ -137,9 +140,27 @@ class Run:
         return p
 
     def close(self):
+        """Kills every process and removes every namespace. SIGINT/SIGTERM are held back while it
+        runs (a Ctrl-C during teardown must not leave namespaces behind) and delivered after."""
         if self._closed:
             return
         self._closed = True
+        main = threading.current_thread() is threading.main_thread()
+        held = {signal.SIGINT, signal.SIGTERM}
+        if main:
+            signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        try:
+            self._teardown()
+        finally:
+            if main:
+                for sig, previous in getattr(self, "_previous", {}).items():
+                    try:
+                        signal.signal(sig, previous)
+                    except (TypeError, ValueError):
+                        pass
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+    def _teardown(self):
         for _, p in reversed(self.processes):
             _kill_group(p.pid, signal.SIGTERM)
         deadline = time.monotonic() + 5
@@ -158,6 +179,8 @@ class Run:
         for ns in reversed(self.namespaces):
             _kill_namespace(ns.name)
             _ip("netns", "del", ns.name, check=False)
+        # A process that double-forked out of its group and out of every namespace we know of
+        # (none should) would survive; a namespace whose `ip netns pids` was empty is gone.
 
 
 def _wait_not_tentative(ns: Netns, dev: str, seconds: float = 5):
