@@ -115,6 +115,7 @@ class Cluster:
         self.dns_ns: Netns | None = None
         self.dns_ip = ""
         self.notes: list[str] = []
+        self.extra_dns: list[tuple[str, str]] = []  # (name under cluster.local, address)
 
     # ------------------------------------------------------------------ topology
 
@@ -267,6 +268,10 @@ class Cluster:
                     lines.append(f"{name} IN A {p.ip4}")
                     if p.ip6:
                         lines.append(f"{name} IN AAAA {p.ip6}")
+        for name, addr in self.extra_dns:
+            rel = name.rstrip(".")
+            rel = rel[: -len(".cluster.local")] if rel.endswith(".cluster.local") else rel
+            lines.append(f"{rel} IN {'AAAA' if ':' in addr else 'A'} {addr}")
         (d / "cluster.local.zone").write_text("\n".join(lines) + "\n")
         (d / "nsd.conf").write_text(f"""server:
   ip-address: {ip}
@@ -291,6 +296,61 @@ zone:
                                "--dport", "53", "-j", "DNAT", "--to-destination", f"{ip}:53"])
         _wait(lambda: ns.exec(["dig", f"@{ip}", "+short", "+time=1", "+tries=1", "SOA", "cluster.local"],
                               check=False).stdout.strip() != "", 15, "cluster DNS (NSD) answers")
+
+    # ------------------------------------------------------------------ services outside Mailu
+
+    def external_pod(self, node: Node, name: str, n: int) -> tuple[Netns, str]:
+        """A pod of another namespace (a database, a Redis the config points at): an address on
+        the node, no container (Debian's server runs in the namespace)."""
+        ns = self.run.netns(name)
+        ip = str(node.pods4.network_address + n)
+        pa, na = self.run.link(ns, node.ns, [f"{ip}/32"], ["169.254.1.1/32"])
+        ns.ip("route", "add", "169.254.1.1", "dev", pa, "scope", "link")
+        ns.ip("route", "add", "default", "via", "169.254.1.1", "dev", pa)
+        node.ns.ip("route", "add", f"{ip}/32", "dev", na)
+        return ns, ip
+
+    def external_postgresql(self, node: Node, host: str, port: int, db: str, user: str, password: str):
+        """Debian's PostgreSQL at the host and port the config names, with the role and database
+        Mailu is given (what a user's database operator would have made)."""
+        ns, ip = self.external_pod(node, "ext-postgres", 3)
+        self.extra_dns.append((host, ip))
+        d = self.workdir / "postgres"
+        d.mkdir(parents=True, exist_ok=True)
+        os.chmod(d, 0o777)
+        bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+        data = d / "data"
+        pw = d / "pw"
+        pw.write_text("bootstrap\n")
+        os.chmod(pw, 0o644)
+        as_pg = ["setpriv", "--reuid", "postgres", "--regid", "postgres", "--init-groups"]
+        subprocess.run([*as_pg, str(bindir / "initdb"), "-D", str(data), "-A", "scram-sha-256", "-U", "postgres",
+                        f"--pwfile={pw}"], check=True, capture_output=True, cwd="/tmp")
+        with open(data / "pg_hba.conf", "a") as f:
+            f.write(f"host all all {self.subnet} scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n")
+        ns.spawn([*as_pg, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-c", "listen_addresses=*",
+                  "-c", f"unix_socket_directories={d}"], d / "postgres.log", name="postgres")
+        env = {"PGPASSWORD": "bootstrap", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        _wait(lambda: ns.exec([str(bindir / "pg_isready"), "-h", ip, "-p", str(port)], check=False).returncode == 0,
+              30, "PostgreSQL accepts connections")
+        sql = (f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password}'; "
+               f"CREATE DATABASE \"{db}\" OWNER \"{user}\";")
+        r = ns.exec(["psql", "-h", ip, "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                    check=False, env=env)
+        if r.returncode != 0:
+            # psql runs one transaction for -c with two statements only if allowed: split them.
+            for stmt in sql.split("; "):
+                ns.exec(["psql", "-h", ip, "-p", str(port), "-U", "postgres", "-c", stmt.rstrip(";")], env=env)
+        return ip
+
+    def external_redis(self, node: Node, host: str):
+        ns, ip = self.external_pod(node, "ext-redis", 4)
+        self.extra_dns.append((host, ip))
+        d = self.workdir / "ext-redis"
+        d.mkdir(parents=True, exist_ok=True)
+        ns.spawn(["redis-server", "--protected-mode", "no", "--bind", ip, "--dir", str(d), "--save", ""],
+                 d / "redis.log", name="redis")
+        return ip
 
     # ------------------------------------------------------------------ containers
 

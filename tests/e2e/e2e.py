@@ -292,6 +292,7 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
                 gateways[key] = g
             return gateways[key]
 
+        externals(c, node1, m, res)
         steered = egress.apply(c, inet, m.docs, gateway)
         res.add("egress datapath (from the manifest's objects)", True,
                 steered or {"static": "no egress object: every pod leaves through the provider's NAT (static)",
@@ -319,6 +320,29 @@ def keep(work: Path):
         print(f"  E2E_KEEP: the run stays up until {flag} is removed (workdir {work})", flush=True)
         while Path(flag).exists():
             time.sleep(1)
+
+
+def externals(c: cl.Cluster, node: cl.Node, m: Manifest, res: Result):
+    """Services the config points at outside Mailu's namespace: PostgreSQL (`database`) and
+    Redis (`redis.host`), started where admin's environment says they are."""
+    from k8s import container_env
+    admin = next((kc for kc in m.containers(include_init=False) if kc.workload.endswith("-admin")), None)
+    if admin is None:
+        return
+    env, _ = container_env(m, admin)
+    if env.get("DB_FLAVOR") == "postgresql":
+        host = env.get("DB_HOST", "database")
+        port = 5432
+        if ":" in host:
+            host, port = host.rsplit(":", 1)[0], int(host.rsplit(":", 1)[1])
+        c.external_postgresql(node, host, int(env.get("DB_PORT", port)), env.get("DB_NAME", "mailu"),
+                              env.get("DB_USER", "mailu"), env.get("DB_PW", ""))
+        res.add("database", True, f"PostgreSQL (Debian's) at {host}:{port}, role {env.get('DB_USER')}, "
+                f"database {env.get('DB_NAME', 'mailu')}")
+    redis = env.get("REDIS_ADDRESS", "")
+    if redis and not any(p.component == "redis" for p in c.pods):
+        c.external_redis(node, redis.split(":")[0])
+        res.add("redis", True, f"Redis (Debian's redis-server) at {redis}, outside Mailu's namespace")
 
 
 def env_value(m: Manifest, key: str) -> str | None:
