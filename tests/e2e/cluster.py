@@ -352,6 +352,84 @@ zone:
                  d / "redis.log", name="redis")
         return ip
 
+    def ingress_controller(self, node: Node, ingresses: list[dict], public: list[str]):
+        """An ingress-nginx stand-in for `networking.k8s.io/v1` Ingress objects: Debian's nginx in
+        a pod of its own, terminating TLS for each rule's host (a throw-away certificate for the
+        Secret cert-manager would fill) and proxying each path to the Service's pod with the
+        headers ingress-nginx sends (Host, X-Forwarded-For/-Proto, X-Real-IP). The public
+        address's ports 80 and 443 are DNATed to it (a LoadBalancer shared with front's, as
+        `metallb.universe.tf/allow-shared-ip` does)."""
+        ns, ip = self.external_pod(node, "ingress", 5)
+        d = self.workdir / "ingress"
+        d.mkdir(parents=True, exist_ok=True)
+        crt, key = throwaway_certificates(str(self.workdir))["rsa"]
+        (d / "tls.crt").write_text(crt)
+        (d / "tls.key").write_text(key)
+        servers = []
+        for ing in ingresses:
+            ns_name = ing["metadata"].get("namespace", "default")
+            svcs = {s["metadata"]["name"]: s for s in self.m.services.get(ns_name, [])}
+            for rule in ing["spec"].get("rules") or []:
+                locs = []
+                for path in (rule.get("http") or {}).get("paths") or []:
+                    b = path["backend"]["service"]
+                    svc = svcs.get(b["name"])
+                    pods = self.selected(svc) if svc else []
+                    if not pods:
+                        continue
+                    port = b["port"].get("number")
+                    sport = next((p for p in svc["spec"]["ports"]
+                                  if p["port"] == port or p.get("name") == b["port"].get("name")), None)
+                    target = self.target_port(pods[0], sport) if sport else port
+                    locs.append(f"""    location {path.get('path', '/')} {{
+      proxy_pass http://{pods[0].ip4}:{target};
+      proxy_set_header Host $host;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Port $server_port;
+      client_max_body_size 60m;
+    }}""")
+                host = rule.get("host", "_")
+                body = "\n".join(locs)
+                servers.append(f"""  server {{
+    listen 443 ssl;
+    server_name {host};
+    ssl_certificate {d}/tls.crt;
+    ssl_certificate_key {d}/tls.key;
+{body}
+  }}
+  server {{
+    listen 80;
+    server_name {host};
+    return 308 https://$host$request_uri;
+  }}""")
+        (d / "nginx.conf").write_text(f"""pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{}}
+http {{
+  access_log {d}/access.log;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+{chr(10).join(servers)}
+}}
+""")
+        ns.spawn(["nginx", "-c", str(d / "nginx.conf"), "-g", "daemon off;"], d / "nginx.out", name="ingress")
+        for a in public:
+            for port in (80, 443):
+                v6 = ":" in a
+                if v6:
+                    continue
+                node.ns.exec(["iptables", "-w", "-t", "nat", "-A", "PREROUTING", "-d", a, "-p", "tcp",
+                              "--dport", str(port), "-j", "DNAT", "--to-destination", f"{ip}:{port}"])
+        _wait(lambda: ns.exec(["bash", "-c", f"exec 3<>/dev/tcp/{ip}/443"], check=False).returncode == 0, 15,
+              "the ingress stand-in listens")
+        return {80, 443}
+
     # ------------------------------------------------------------------ containers
 
     def pod(self, component: str) -> PodInfo | None:

@@ -300,7 +300,12 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
                     mode, f"no egress object selects a pod: every pod leaves from its node's address ({mode})"))
         c.cluster_dns(node1)
         c.services()
-        expose(c, edge, m, front_svc, inbound)
+        c.offered = expose(c, edge, m, front_svc, inbound)
+        ingresses = [d for d in m.docs if d.get("kind") == "Ingress"]
+        if ingresses and 443 not in c.offered:
+            c.offered |= c.ingress_controller(edge, ingresses, inbound)
+            res.add("web edge", True, "an ingress-nginx stand-in (Debian's nginx) serves the Ingress objects "
+                    "on 80/443 of the public address")
 
         if not start_all(c, res, inet, creds, cfg):
             keep(work)
@@ -417,20 +422,25 @@ def snat(node: cl.Node, c: cl.Cluster, own: list[str]):
                       "-o", node.uplink, "-j", "SNAT", "--to-source", a])
 
 
-def expose(c: cl.Cluster, node: cl.Node, m: Manifest, front_svc: dict | None, inbound: list[str]):
+def expose(c: cl.Cluster, node: cl.Node, m: Manifest, front_svc: dict | None, inbound: list[str]) -> set[int]:
+    """Programs the edge; returns the ports the exposure offers on the public address."""
     front = c.pod("front")
+    offered = set()
     if front_svc is not None:
         # A LoadBalancer with externalTrafficPolicy: Local: the node holding the address DNATs to
         # the pod, the client's address is kept.
         for a in inbound:
             for port in front_svc["spec"].get("ports") or []:
                 c.dnat(node, a, front, port["port"], c.target_port(front, port), port.get("protocol", "TCP"))
+                offered.add(int(port["port"]))
     else:
         for ct in front.spec.get("containers") or []:
             for p in ct.get("ports") or []:
                 if p.get("hostPort"):
+                    offered.add(int(p["hostPort"]))
                     for a in inbound:
                         c.dnat(node, a, front, p["hostPort"], p["containerPort"], p.get("protocol", "TCP"))
+    return offered
 
 
 def start_all(c: cl.Cluster, res: Result, inet, creds: dict, cfg: dict) -> bool:
