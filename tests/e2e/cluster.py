@@ -19,6 +19,7 @@ import ipaddress
 import json
 import os
 import secrets as pysecrets
+import re
 import shlex
 import shutil
 import subprocess
@@ -352,15 +353,16 @@ zone:
                  d / "redis.log", name="redis")
         return ip
 
-    def ingress_controller(self, node: Node, ingresses: list[dict], public: list[str]):
+    def ingress_controller(self, node: Node, ingresses: list[dict], public: list[str],
+                           pod_name: str = "ingress", n: int = 5):
         """An ingress-nginx stand-in for `networking.k8s.io/v1` Ingress objects: Debian's nginx in
         a pod of its own, terminating TLS for each rule's host (a throw-away certificate for the
         Secret cert-manager would fill) and proxying each path to the Service's pod with the
         headers ingress-nginx sends (Host, X-Forwarded-For/-Proto, X-Real-IP). The public
         address's ports 80 and 443 are DNATed to it (a LoadBalancer shared with front's, as
         `metallb.universe.tf/allow-shared-ip` does)."""
-        ns, ip = self.external_pod(node, "ingress", 5)
-        d = self.workdir / "ingress"
+        ns, ip = self.external_pod(node, pod_name, n)
+        d = self.workdir / pod_name
         d.mkdir(parents=True, exist_ok=True)
         crt, key = throwaway_certificates(str(self.workdir))["rsa"]
         (d / "tls.crt").write_text(crt)
@@ -429,6 +431,68 @@ http {{
         _wait(lambda: ns.exec(["bash", "-c", f"exec 3<>/dev/tcp/{ip}/443"], check=False).returncode == 0, 15,
               "the ingress stand-in listens")
         return {80, 443}
+
+    # Traefik's entry points as its Helm chart and the README name them (the installation
+    # defines them; the objects only name them).
+    ENTRYPOINTS = {"web": 80, "websecure": 443, "smtp": 25, "submissions": 465, "submission": 587,
+                   "imaps": 993, "pop3s": 995, "imap": 143, "pop3": 110, "sieve": 4190}
+
+    def traefik(self, node: Node, docs: list[dict], public: list[str]) -> set[int]:
+        """A Traefik stand-in for IngressRoute (web: TLS terminated, as the ingress stand-in) and
+        IngressRouteTCP (edgeproxy.py: bytes forwarded, a PROXY v2 header first when the route's
+        ServersTransportTCP asks for it)."""
+        import json as _json
+        transports = {(d["metadata"].get("namespace"), d["metadata"]["name"]): d
+                      for d in docs if d.get("kind") == "ServersTransportTCP"}
+        offered = set()
+        web = []
+        for d in docs:
+            if d.get("kind") != "IngressRoute":
+                continue
+            ns_name = d["metadata"].get("namespace", "default")
+            for r in d["spec"].get("routes") or []:
+                hosts = re.findall(r"Host\(`([^`]+)`\)", r.get("match", ""))
+                svc = (r.get("services") or [{}])[0]
+                web.append({"metadata": {"namespace": ns_name}, "spec": {"rules": [
+                    {"host": h, "http": {"paths": [{"path": "/", "backend": {"service": {
+                        "name": svc.get("name"), "port": {"number": svc.get("port")}}}}]}} for h in hosts]}})
+        if web:
+            offered |= self.ingress_controller(node, web, public, pod_name="traefik-web", n=6)
+        ns, ip = self.external_pod(node, "traefik-tcp", 7)
+        routes = []
+        for d in docs:
+            if d.get("kind") != "IngressRouteTCP":
+                continue
+            ns_name = d["metadata"].get("namespace", "default")
+            svcs = {s["metadata"]["name"]: s for s in self.m.services.get(ns_name, [])}
+            port = self.ENTRYPOINTS.get((d["spec"].get("entryPoints") or [""])[0])
+            for r in d["spec"].get("routes") or []:
+                svc_ref = (r.get("services") or [{}])[0]
+                svc = svcs.get(svc_ref.get("name"))
+                pods = self.selected(svc) if svc else []
+                if not pods or port is None:
+                    continue
+                sport = next((p for p in svc["spec"]["ports"] if p["port"] == svc_ref.get("port")), None)
+                target = self.target_port(pods[0], sport) if sport else svc_ref.get("port")
+                tr = transports.get((ns_name, svc_ref.get("serversTransport")))
+                proxy = ((tr or {}).get("spec", {}).get("proxyProtocol") or {}).get("version")
+                routes.append({"listen": ip, "port": port, "backend": pods[0].ip4, "backend_port": target,
+                               "proxy": proxy})
+        d = self.workdir / "traefik-tcp"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "routes.json").write_text(_json.dumps(routes, indent=1))
+        ns.spawn([sys.executable, str(HERE / "edgeproxy.py"), str(d / "routes.json")], d / "edgeproxy.log",
+                 name="traefik-tcp")
+        for r in routes:
+            offered.add(r["port"])
+            for a in public:
+                if ":" not in a:
+                    node.ns.exec(["iptables", "-w", "-t", "nat", "-A", "PREROUTING", "-d", a, "-p", "tcp",
+                                  "--dport", str(r["port"]), "-j", "DNAT", "--to-destination", f"{ip}:{r['port']}"])
+        if routes:
+            _wait(lambda: ns.exec(["bash", "-c", f"exec 3<>/dev/tcp/{ip}/{routes[0]['port']}"],
+                                  check=False).returncode == 0, 15, "the Traefik stand-in listens")
+        return offered
 
     # ------------------------------------------------------------------ containers
 

@@ -237,7 +237,8 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
     front_svc = next((s for ss in m.services.values() for s in ss
                       if s["spec"].get("type") == "LoadBalancer"), None)
     hostport = any(d.get("kind") == "DaemonSet" for d in m.docs)
-    if front_svc is None and not hostport:
+    traefik = any(d.get("kind") == "IngressRouteTCP" for d in m.docs)
+    if front_svc is None and not hostport and not traefik:
         kinds = sorted({d["kind"] for d in m.docs if d["kind"] in (
             "Ingress", "IngressRoute", "IngressRouteTCP", "HTTPRoute", "TCPRoute", "TLSRoute")})
         res.add("exposure", False, f"SKIPPED: front is reached through {', '.join(kinds) or 'nothing'}: "
@@ -248,7 +249,10 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
     with Run(work / "run") as run:
         relay = creds["relay"]
         inet = Internet(run, work / "internet", zones, plan, avoid_list(cfg, plan, m), relay)
-        inbound = inbound_addresses(cfg, plan, inet, dual=bool(env_value(m, "SUBNET6") or cfg.get("subnet6")))
+        # An IPv6 public address only for front's own LoadBalancer Service on a dual-stack cluster
+        # (an ingress controller's Service is the installation's, not the manifest's).
+        inbound = inbound_addresses(cfg, plan, inet, dual=bool(env_value(m, "SUBNET6") or cfg.get("subnet6"))
+                                    and front_svc is not None)
         records = []
         host = plan.get("mailHost") or cfg["hostnames"][0]
         if not any(r["type"] in ("A", "AAAA") and r["name"].rstrip(".") == host for r in plan.get("records", [])):
@@ -300,7 +304,11 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
                     mode, f"no egress object selects a pod: every pod leaves from its node's address ({mode})"))
         c.cluster_dns(node1)
         c.services()
-        c.offered = expose(c, edge, m, front_svc, inbound)
+        c.offered = expose(c, edge, m, front_svc, inbound) if (front_svc is not None or hostport) else set()
+        if traefik:
+            c.offered |= c.traefik(edge, m.docs, inbound)
+            res.add("edge", True, "a Traefik stand-in serves the IngressRoute (TLS terminated) and IngressRouteTCP "
+                    "objects (PROXY v2 where their ServersTransportTCP asks) on the public address")
         ingresses = [d for d in m.docs if d.get("kind") == "Ingress"]
         if ingresses and 443 not in c.offered:
             c.offered |= c.ingress_controller(edge, ingresses, inbound)
