@@ -494,6 +494,60 @@ http {{
                                   check=False).returncode == 0, 15, "the Traefik stand-in listens")
         return offered
 
+    def gateway_api(self, node: Node, docs: list[dict], public: list[str], proxy_ports: set[int]) -> set[int]:
+        """A Gateway API implementation stand-in: HTTPRoute as the ingress stand-in (TLS
+        terminated), TCPRoute and TLSRoute (passthrough) by edgeproxy.py. The Gateway's listeners
+        are the installation's: each route listens on its backend's port, and sends a PROXY v2
+        header to the ports front expects it on (PROXY_PROTOCOL; the config says the Gateway is
+        set up to send it, `backendSendsProxyProtocol`)."""
+        import json as _json
+        offered = set()
+        web = []
+        for d in docs:
+            if d.get("kind") != "HTTPRoute":
+                continue
+            ns_name = d["metadata"].get("namespace", "default")
+            for rule in d["spec"].get("rules") or []:
+                b = (rule.get("backendRefs") or [{}])[0]
+                web.append({"metadata": {"namespace": ns_name}, "spec": {"rules": [
+                    {"host": h, "http": {"paths": [{"path": "/", "backend": {"service": {
+                        "name": b.get("name"), "port": {"number": b.get("port")}}}}]}}
+                    for h in d["spec"].get("hostnames") or ["_"]]}})
+        if web:
+            offered |= self.ingress_controller(node, web, public, pod_name="gateway-web", n=6)
+        ns, ip = self.external_pod(node, "gateway-tcp", 7)
+        routes = []
+        for d in docs:
+            if d.get("kind") not in ("TCPRoute", "TLSRoute"):
+                continue
+            ns_name = d["metadata"].get("namespace", "default")
+            svcs = {s["metadata"]["name"]: s for s in self.m.services.get(ns_name, [])}
+            for rule in d["spec"].get("rules") or []:
+                b = (rule.get("backendRefs") or [{}])[0]
+                svc = svcs.get(b.get("name"))
+                pods = self.selected(svc) if svc else []
+                if not pods:
+                    continue
+                sport = next((p for p in svc["spec"]["ports"] if p["port"] == b.get("port")), None)
+                target = self.target_port(pods[0], sport) if sport else b.get("port")
+                routes.append({"listen": ip, "port": b.get("port"), "backend": pods[0].ip4, "backend_port": target,
+                               "proxy": 2 if b.get("port") in proxy_ports else None})
+        d = self.workdir / "gateway-tcp"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "routes.json").write_text(_json.dumps(routes, indent=1))
+        ns.spawn([sys.executable, str(HERE / "edgeproxy.py"), str(d / "routes.json")], d / "edgeproxy.log",
+                 name="gateway-tcp")
+        for r in routes:
+            offered.add(r["port"])
+            for a in public:
+                if ":" not in a:
+                    node.ns.exec(["iptables", "-w", "-t", "nat", "-A", "PREROUTING", "-d", a, "-p", "tcp",
+                                  "--dport", str(r["port"]), "-j", "DNAT", "--to-destination", f"{ip}:{r['port']}"])
+        if routes:
+            _wait(lambda: ns.exec(["bash", "-c", f"exec 3<>/dev/tcp/{ip}/{routes[0]['port']}"],
+                                  check=False).returncode == 0, 15, "the Gateway stand-in listens")
+        return offered
+
     # ------------------------------------------------------------------ containers
 
     def pod(self, component: str) -> PodInfo | None:

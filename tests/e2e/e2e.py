@@ -238,7 +238,8 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
                       if s["spec"].get("type") == "LoadBalancer"), None)
     hostport = any(d.get("kind") == "DaemonSet" for d in m.docs)
     traefik = any(d.get("kind") == "IngressRouteTCP" for d in m.docs)
-    if front_svc is None and not hostport and not traefik:
+    gateway_api = any(d.get("kind") in ("TCPRoute", "TLSRoute") for d in m.docs)
+    if front_svc is None and not hostport and not traefik and not gateway_api:
         kinds = sorted({d["kind"] for d in m.docs if d["kind"] in (
             "Ingress", "IngressRoute", "IngressRouteTCP", "HTTPRoute", "TCPRoute", "TLSRoute")})
         res.add("exposure", False, f"SKIPPED: front is reached through {', '.join(kinds) or 'nothing'}: "
@@ -305,6 +306,11 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
         c.cluster_dns(node1)
         c.services()
         c.offered = expose(c, edge, m, front_svc, inbound) if (front_svc is not None or hostport) else set()
+        if gateway_api:
+            pp = {int(x) for x in (env_value(m, "PROXY_PROTOCOL") or "").split(",") if x.isdigit()}
+            c.offered |= c.gateway_api(edge, m.docs, inbound, pp)
+            res.add("edge", True, "a Gateway API stand-in serves the HTTPRoute (TLS terminated), TCPRoute and "
+                    f"TLSRoute objects, with PROXY v2 to front's ports {sorted(pp)} (PROXY_PROTOCOL)")
         if traefik:
             c.offered |= c.traefik(edge, m.docs, inbound)
             res.add("edge", True, "a Traefik stand-in serves the IngressRoute (TLS terminated) and IngressRouteTCP "
