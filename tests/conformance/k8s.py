@@ -11,6 +11,7 @@ to dummy non-empty values.
 """
 from __future__ import annotations
 
+import base64
 import math
 import re
 from dataclasses import dataclass, field
@@ -31,6 +32,12 @@ NODE_ALLOCATABLE_MEMORY = 24 * 2**30
 
 def dummy_secret_value(secret: str, key: str) -> str:
     return f"dummy-{secret}-{key}"
+
+
+def secret_value(manifest: "Manifest", ns: str, secret: str, key: str) -> str:
+    """The key's value when the manifest carries the Secret, else a dummy non-empty value."""
+    value = manifest.secret_values.get((ns, secret), {}).get(key)
+    return dummy_secret_value(secret, key) if value is None else value
 
 
 @dataclass
@@ -62,6 +69,10 @@ class Manifest:
     configmaps: dict = field(default_factory=dict)
     secrets: dict = field(default_factory=dict)
     services: dict = field(default_factory=dict)
+    # Values of the Secrets the manifest itself carries (stringData, or data decoded): a Secret
+    # applied with the manifest resolves to its value, as in a cluster. The behaviour suite
+    # (tests/e2e) adds the Secrets a user would create (keys, passwords, certificates) this way.
+    secret_values: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path) -> "Manifest":
@@ -83,6 +94,9 @@ class Manifest:
                 m.secrets[(ns, name)] = dict(d.get("stringData") or {}) or {
                     k: "(base64)" for k in (d.get("data") or {})
                 }
+                values = {k: base64.b64decode(v).decode() for k, v in (d.get("data") or {}).items()}
+                values.update({k: str(v) for k, v in (d.get("stringData") or {}).items()})
+                m.secret_values[(ns, name)] = values
             elif d.get("kind") == "Service":
                 m.services.setdefault(ns, []).append(d)
         return m
@@ -238,14 +252,14 @@ def container_env(manifest: Manifest, c: Container) -> tuple[dict, list[str]]:
                 notes.append(f"envFrom Secret {name}: keys unknown (not in the manifest), nothing added")
                 continue
             for k in data:
-                env[prefix + k] = dummy_secret_value(name, k)
+                env[prefix + k] = secret_value(manifest, c.namespace, name, k)
     for e in c.spec.get("env") or []:
         name = e["name"]
         if "valueFrom" in e:
             vf = e["valueFrom"]
             if "secretKeyRef" in vf:
                 ref = vf["secretKeyRef"]
-                value = dummy_secret_value(ref["name"], ref["key"])
+                value = secret_value(manifest, c.namespace, ref["name"], ref["key"])
             elif "configMapKeyRef" in vf:
                 ref = vf["configMapKeyRef"]
                 data = manifest.configmaps.get((c.namespace, ref["name"]))

@@ -136,10 +136,13 @@ class Pod:
                 f"({', '.join(TLS_SECRET_KEYS)}) holding a throw-away self-signed certificate"
             )
         crt, key = throwaway_certificates(str(self.workdir))["rsa"]
+        values = self.manifest.secret_values.get((self.ns, name), {})
         for k, path in pairs:
             f = d / path
             f.parent.mkdir(parents=True, exist_ok=True)
-            if k.endswith(".key"):
+            if k in values:
+                f.write_text(values[k])
+            elif k.endswith(".key"):
                 f.write_text(key)
             elif k.endswith((".crt", ".pem", ".cert")):
                 f.write_text(crt)
