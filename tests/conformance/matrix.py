@@ -116,6 +116,9 @@ VARIATIONS = {
     },
     "api-on": {"mailu": {"apiEnabled": True}, "secrets": {"apiToken": "mailu-api-token"}},
     "ipv6": {"subnet6": "fd00:10:42::/56"},
+    # IPv4 only for postfix's SMTP client services (master.cf -o), smtpd still dual-stack.
+    "ipv6-disable": {"subnet6": "fd00:10:42::/56",
+                     "egress": {"mode": "static", "ips": ["203.0.113.10"], "ipv6": "disable"}},
     "network-policies-off": {"networkPolicies": {"enabled": False}},
     "full-text-search-off": {"mailu": {"fullTextSearch": []}},
     "all-components": {"components": {"webmail": True, "clamav": True, "oletools": True, "tika": True,

@@ -43,18 +43,6 @@ START_ORDER = ["resolver", "redis", "admin", "postfix", "dovecot", "rspamd", "fr
 # printed as KNOWN-BUG with the receiver's detail; it does not fail the run. When it passes, the
 # line says so: remove the entry with the fix.
 KNOWN_PRODUCT_BUGS = {
-    "egress-relay-465": {
-        "outbound": "egress.relay.port 465 (SMTPS): postfix refuses to send (\"SMTPS wrappermode (TCP port 465) "
-                    "requires setting smtp_tls_wrappermode = yes, and smtp_tls_security_level = encrypt\"): "
-                    "the relay transport needs those two settings (lead engineer fixing on main)",
-    },
-    "egress-ipv6-disable": {
-        "inbound SMTP over IPv6": "egress.ipv6: disable writes a global `inet_protocols = ipv4` "
-                                  "(crates/topology/src/egress.rs:170): postfix then rejects front's XCLIENT "
-                                  "for every IPv6 client (\"5.5.4 Bad ADDR syntax: IPV6:...\"), so mail from IPv6 "
-                                  "senders is refused; restrict IPv4 to postfix's SMTP client instead "
-                                  "(master.cf `-o inet_protocols=ipv4` on the smtp/relay transports)",
-    },
 }
 
 

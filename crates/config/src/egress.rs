@@ -12,8 +12,10 @@ use crate::rules::DnsName;
 /// postfix parameters the egress settings own, written into postfix's `postfix.cf` override
 /// file. Validation refuses a user's `postfix.cf` that sets one of them while mailu-k8s does.
 pub mod postfix_params {
-    /// `inet_protocols = ipv4` makes postfix send (and listen) over IPv4 only.
-    pub const INET_PROTOCOLS: &str = "inet_protocols";
+    /// postfix's SMTP client services in Mailu's master.cf (core/postfix/conf/master.cf:46,48 at
+    /// 2024.06.57: `smtp unix … smtp`, `relay unix … smtp`); `egress.ipv6: disable` gives each
+    /// `-o inet_protocols=ipv4`.
+    pub const SENDING_SERVICES: [&str; 2] = ["smtp", "relay"];
     /// The name postfix's SMTP client says in HELO/EHLO.
     pub const SMTP_HELO_NAME: &str = "smtp_helo_name";
     /// The override file Mailu's postfix reads line by line (`postconf -e`).

@@ -1750,10 +1750,10 @@ const EGRESS_RULES: &[(&str, Code, &str, &str)] = &[
         "",
     ),
     (
-        "subnet6: fd00:42::/56\negress: {mode: static, ips: [203.0.113.10], ipv6: disable}\nworkloads: {postfix: {overrides: {postfix.cf: \"inet_protocols = all\\n\"}}}\n",
+        "subnet6: fd00:42::/56\negress: {mode: static, ips: [203.0.113.10], ipv6: disable}\nworkloads: {postfix: {overrides: {postfix.master: \"smtp/unix = smtp unix - - n - - smtp -o smtp_bind_address6=::1\\n\"}}}\n",
         Code::InvalidValue,
-        "workloads.postfix.overrides.postfix.cf",
-        "remove the `inet_protocols` line",
+        "workloads.postfix.overrides.postfix.master",
+        "mailu-k8s writes the service",
     ),
     (
         "egress: {mode: static, ips: [203.0.113.10]}\nworkloads: {postfix: {overrides: {postfix.cf: \"smtp_helo_name=mx.example.com\\n\"}}}\n",

@@ -253,16 +253,8 @@ pub(crate) fn validate_egress(
         && e.relay
             .as_ref()
             .is_some_and(|r| r.port.get() == postfix_params::IMPLICIT_TLS_PORT);
-    check_postfix_overrides(
-        &mut c,
-        ipv6,
-        helo_name.as_ref(),
-        hostnames,
-        implicit_tls_relay,
-    );
-    if implicit_tls_relay {
-        check_postfix_master_overrides(&mut c);
-    }
+    check_postfix_overrides(&mut c, helo_name.as_ref(), hostnames, implicit_tls_relay);
+    check_postfix_master_overrides(&mut c, ipv6 == Some(Ipv6Path::Disabled), implicit_tls_relay);
 
     let mode = match kind {
         EgressModeKind::None => Some(EgressMode::None),
@@ -723,7 +715,6 @@ fn pinning(c: &mut Ctx, e: &EgressFile) -> BTreeMap<String, String> {
 /// The user's own `postfix.cf` must not set what the egress settings write into it.
 fn check_postfix_overrides(
     c: &mut Ctx,
-    ipv6: Option<Ipv6Path>,
     helo: Option<&DnsName>,
     hostnames: Option<&Hostnames>,
     implicit_tls_relay: bool,
@@ -739,11 +730,6 @@ fn check_postfix_overrides(
     };
     let helo_override = helo.is_some_and(|h| hostnames.is_none_or(|n| &n.primary != h));
     let owned: Vec<(&str, &str)> = [
-        (
-            ipv6 == Some(Ipv6Path::Disabled),
-            postfix_params::INET_PROTOCOLS,
-            "`egress.ipv6: disable` sets it",
-        ),
         (
             helo_override,
             postfix_params::SMTP_HELO_NAME,
@@ -789,8 +775,9 @@ fn check_postfix_overrides(
     }
 }
 
-/// The user's own `postfix.master` must not define the service a relay on port 465 adds.
-fn check_postfix_master_overrides(c: &mut Ctx) {
+/// The user's own `postfix.master` must not define the services the egress settings write:
+/// the SMTP client services for `ipv6: disable`, the TLS-wrapping one for a relay on port 465.
+fn check_postfix_master_overrides(c: &mut Ctx, ipv4_only: bool, implicit_tls_relay: bool) {
     let Some(text) = c
         .file
         .workloads
@@ -800,28 +787,41 @@ fn check_postfix_master_overrides(c: &mut Ctx) {
     else {
         return;
     };
-    let service = format!("{}/", postfix_params::RELAY_TLS_SERVICE);
+    let ipv4 = "`egress.ipv6: disable` gives it `-o inet_protocols=ipv4`";
+    let owned = postfix_params::SENDING_SERVICES
+        .map(|s| (ipv4_only, s, ipv4))
+        .into_iter()
+        .chain([(
+            implicit_tls_relay,
+            postfix_params::RELAY_TLS_SERVICE,
+            "`egress.relay.port: 465` adds it",
+        )])
+        .filter(|(on, _, _)| *on);
     let path = format!(
         "workloads.postfix.overrides.{}",
         postfix_params::MASTER_OVERRIDE_FILE
     );
-    let taken = text
-        .lines()
-        .map(str::trim_start)
-        .find(|line| line.starts_with(&service));
-    if let Some(line) = taken {
-        c.push(
-            err(
-                Code::InvalidValue,
-                &path,
-                format!(
-                    "defines `{}`, which `egress.relay.port: 465` adds",
-                    postfix_params::RELAY_TLS_SERVICE
-                ),
-                "remove that line: mailu-k8s writes the service that wraps the relay connection in TLS",
-            )
-            .with_value(line),
-        );
+    let mut findings = Vec::new();
+    for (_, service, why) in owned {
+        let key = format!("{service}/unix");
+        let taken = text
+            .lines()
+            .map(str::trim_start)
+            .find(|line| line.split(['=', ' ']).next() == Some(key.as_str()));
+        if let Some(line) = taken {
+            findings.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    format!("defines `{key}`, which {why}"),
+                    "remove that line: mailu-k8s writes the service from `egress`",
+                )
+                .with_value(line),
+            );
+        }
+    }
+    for f in findings {
+        c.push(f);
     }
 }
 

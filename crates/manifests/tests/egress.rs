@@ -584,8 +584,20 @@ fn postfix_settings_follow_the_users_own_lines() {
         lines,
         [
             "smtp_address_preference = ipv4",
-            "inet_protocols = ipv4",
             "smtp_helo_name = out.example.com"
+        ]
+    );
+    // IPv4 only for the SMTP client's services, not postfix-wide: smtpd keeps taking front's
+    // XCLIENT for IPv6 clients.
+    let master = cm["data"]["postfix.master"]
+        .as_str()
+        .expect("postfix.master");
+    let entries: Vec<&str> = master.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        entries,
+        [
+            "smtp/unix = smtp unix - - n - - smtp -o inet_protocols=ipv4",
+            "relay/unix = relay unix - - n - - smtp -o inet_protocols=ipv4"
         ]
     );
     // Mailu passes each line to `postconf -e`: none may be empty or continue another.

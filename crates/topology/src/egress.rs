@@ -166,9 +166,6 @@ impl Egress {
     /// postfix parameters the egress needs (`name`, `value`), in order, for its `postfix.cf`.
     pub fn postfix_settings(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if self.settings.ipv6 == Ipv6Path::Disabled {
-            out.push((postfix_params::INET_PROTOCOLS, "ipv4".to_owned()));
-        }
         if let Some(name) = &self.helo_override {
             out.push((postfix_params::SMTP_HELO_NAME, name.to_string()));
         }
@@ -187,15 +184,45 @@ impl Egress {
     /// `master.cf` entries the egress needs, as `postconf -Me` takes them (`service/type = line`),
     /// for the `postfix.master` override file.
     pub fn postfix_master_entries(&self) -> Vec<String> {
-        if !self.relay_needs_implicit_tls() {
-            return Vec::new();
+        // `ipv6: disable` confines postfix's SMTP client, not postfix: a global `inet_protocols =
+        // ipv4` would also make smtpd refuse front's XCLIENT for every IPv6 client ("5.5.4 Bad
+        // ADDR syntax"), so inbound mail from IPv6 senders would bounce (found by the behaviour
+        // suite). Each sending transport gets it as its own `-o` (smtp(8) reads it per process).
+        let ipv4_only = match self.settings.ipv6 {
+            Ipv6Path::Disabled => " -o inet_protocols=ipv4",
+            _ => "",
+        };
+        let entry = |service: &str, options: &str| {
+            format!("{service}/unix = {service} unix - - n - - smtp{options}{ipv4_only}")
+        };
+        let mut out = Vec::new();
+        if !ipv4_only.is_empty() {
+            // The stock client services of Mailu's master.cf (core/postfix/conf/master.cf), as
+            // they are but for the option.
+            out.extend(postfix_params::SENDING_SERVICES.map(|service| entry(service, "")));
         }
-        // postfix refuses to send to port 465 without wrapper mode: "SMTPS wrappermode (TCP port
-        // 465) requires setting smtp_tls_wrappermode = yes, and smtp_tls_security_level = encrypt".
-        let service = postfix_params::RELAY_TLS_SERVICE;
-        vec![format!(
-            "{service}/unix = {service} unix - - n - - smtp -o smtp_tls_wrappermode=yes -o smtp_tls_security_level=encrypt"
-        )]
+        if self.relay_needs_implicit_tls() {
+            // postfix refuses to send to port 465 without wrapper mode: "SMTPS wrappermode (TCP
+            // port 465) requires setting smtp_tls_wrappermode = yes, and
+            // smtp_tls_security_level = encrypt".
+            out.push(entry(
+                postfix_params::RELAY_TLS_SERVICE,
+                " -o smtp_tls_wrappermode=yes -o smtp_tls_security_level=encrypt",
+            ));
+        }
+        out
+    }
+
+    /// The `master.cf` services mailu-k8s writes (to refuse a user's own line for one of them).
+    pub fn postfix_master_services(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.settings.ipv6 == Ipv6Path::Disabled {
+            out.extend(postfix_params::SENDING_SERVICES);
+        }
+        if self.relay_needs_implicit_tls() {
+            out.push(postfix_params::RELAY_TLS_SERVICE);
+        }
+        out
     }
 
     /// A relay on port 465 speaks TLS from the first byte (RFC 8314 §3.3), not STARTTLS.
@@ -360,17 +387,23 @@ mod tests {
     }
 
     #[test]
-    fn ipv4_only_postfix_is_a_postfix_setting() {
+    fn ipv4_only_is_the_smtp_clients_setting() {
         let e = egress(
             "subnet6: fd00:42::/56\negress: {mode: static, ips: [203.0.113.10], ipv6: disable}\n",
         );
         assert_eq!(
             e.postfix_settings(),
+            [("smtp_helo_name", "out.example.com".to_owned())]
+        );
+        // The SMTP client only: smtpd must still take front's XCLIENT for IPv6 clients.
+        assert_eq!(
+            e.postfix_master_entries(),
             [
-                ("inet_protocols", "ipv4".to_owned()),
-                ("smtp_helo_name", "out.example.com".to_owned())
+                "smtp/unix = smtp unix - - n - - smtp -o inet_protocols=ipv4",
+                "relay/unix = relay unix - - n - - smtp -o inet_protocols=ipv4"
             ]
         );
+        assert_eq!(e.postfix_master_services(), ["smtp", "relay"]);
     }
 
     #[test]
