@@ -315,7 +315,7 @@ class Internet:
                 continue
             names.update(zone.names())
         for p in self.plan.get("ptr", []):
-            names.add(_fqdn(p["reverse_name"]))
+            names.add(_fqdn(p["reverseName"]))
         for line in self.extra:
             names.add(_record_owner(line))
         # host() names its clients in reverse DNS too, from the Internet's pools.
@@ -502,7 +502,7 @@ class Internet:
                 self._place(f"{_fqdn(r['name'])} {r.get('ttl', 3600)} IN {r['type']} {r['data']}")
         # Reverse DNS: exactly the plan's PTR instructions.
         for p in self.plan.get("ptr", []):
-            self._place(f"{_fqdn(p['reverse_name'])} 3600 IN PTR {_fqdn(p['name'])}")
+            self._place(f"{_fqdn(p['reverseName'])} 3600 IN PTR {_fqdn(p['name'])}")
         # The foreign domain: MX, its host, no MTA-STS (a clean "no policy").
         mx4, mx6 = self.mx_addrs
         self.zones[_fqdn(self.foreign_domain)] = Zone(self.foreign_domain)
