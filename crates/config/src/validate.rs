@@ -664,6 +664,22 @@ struct MailuSettings {
 }
 
 fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSettings {
+    check_full_text_search(c, m);
+    check_relay_nets(c, m);
+    check_rate_limits(c, m);
+    check_recipient_delimiter(c, m);
+    check_local_parts(c, m);
+    check_welcome(c, m);
+    let default_quota_bytes = default_quota_bytes(c, m);
+    check_branding(c, m);
+    check_web_paths(c, m);
+    MailuSettings {
+        default_quota_bytes,
+    }
+}
+
+/// `mailu.fullTextSearch`: two-letter language codes.
+fn check_full_text_search(c: &mut Checker, m: &file::MailuFile) {
     for (i, lang) in m.full_text_search.iter().enumerate() {
         if lang.len() != 2 || !lang.bytes().all(|b| b.is_ascii_lowercase()) {
             c.findings.push(
@@ -673,12 +689,20 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
             );
         }
     }
+}
+
+/// `mailu.relayNets`: private CIDRs.
+fn check_relay_nets(c: &mut Checker, m: &file::MailuFile) {
     for (i, net) in m.relay_nets.iter().enumerate() {
         // postfix relays for these without authentication (`mynetworks`, main.cf line 18).
         if let Err(p) = rules::check_private_cidr(net) {
             c.push(Code::InvalidCidr, &format!("mailu.relayNets[{i}]"), net, p);
         }
     }
+}
+
+/// `mailu.rateLimits`: Mailu's rate-limit syntax.
+fn check_rate_limits(c: &mut Checker, m: &file::MailuFile) {
     for (key, value) in [
         ("message", &m.rate_limits.message),
         ("authIp", &m.rate_limits.auth_ip),
@@ -690,6 +714,10 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
             c.push(Code::InvalidValue, &format!("mailu.rateLimits.{key}"), v, p);
         }
     }
+}
+
+/// `mailu.recipientDelimiter`: a few of the characters postfix accepts.
+fn check_recipient_delimiter(c: &mut Checker, m: &file::MailuFile) {
     if let Some(d) = &m.recipient_delimiter
         && (d.is_empty() || d.len() > 4 || !d.chars().all(|ch| "+-_.=#".contains(ch)))
     {
@@ -703,6 +731,10 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
             .with_hint("use one or a few of `+ - _ . = #`, typically `+`"),
         );
     }
+}
+
+/// `mailu.postmaster` and the older `mailu.dmarc` addresses: local parts.
+fn check_local_parts(c: &mut Checker, m: &file::MailuFile) {
     for (path, value) in [
         ("mailu.postmaster", &m.postmaster),
         ("mailu.dmarc.rua", &m.dmarc.rua),
@@ -712,6 +744,10 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
             c.check(Code::InvalidValue, path, v, rules::check_local_part);
         }
     }
+}
+
+/// `mailu.welcome`: a subject and a body.
+fn check_welcome(c: &mut Checker, m: &file::MailuFile) {
     if let Some(w) = &m.welcome {
         for (key, v) in [("subject", &w.subject), ("body", &w.body)] {
             if v.trim().is_empty() {
@@ -726,37 +762,10 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
             }
         }
     }
-    let default_quota_bytes = match &m.default_quota {
-        None => Some(None),
-        Some(q) => c.quantity("mailu.defaultQuota", q).and_then(|q| {
-            // Stored in a signed 64-bit database column; larger values would saturate.
-            if q.value() >= 2f64.powi(63) {
-                c.findings.push(
-                    Diagnostic::error(
-                        Code::OutOfRange,
-                        "mailu.defaultQuota",
-                        "larger than any mailbox can be (2^63 bytes)",
-                    )
-                    .with_value(q.as_str())
-                    .with_hint("e.g. `1G` or `50Gi`"),
-                );
-                None
-            } else if q.value() < 1.0 || q.value().fract() != 0.0 {
-                c.findings.push(
-                    Diagnostic::error(
-                        Code::InvalidQuantity,
-                        "mailu.defaultQuota",
-                        "a quota is a whole number of bytes",
-                    )
-                    .with_value(q.as_str())
-                    .with_hint("e.g. `1G` or `5Gi`"),
-                );
-                None
-            } else {
-                Some(Some(q.value() as u64))
-            }
-        }),
-    };
+}
+
+/// `mailu.branding`: XML-safe site name, a CSS hex colour, http(s) URLs.
+fn check_branding(c: &mut Checker, m: &file::MailuFile) {
     if let Some(name) = &m.branding.site_name {
         c.check(
             Code::InvalidValue,
@@ -798,6 +807,10 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
             );
         }
     }
+}
+
+/// `mailu.webPaths`: paths front can serve, each its own.
+fn check_web_paths(c: &mut Checker, m: &file::MailuFile) {
     let mut seen_paths = std::collections::BTreeMap::new();
     for (key, path) in [
         ("admin", &m.web_paths.admin),
@@ -839,14 +852,64 @@ fn validate_mailu_settings(c: &mut Checker, m: &file::MailuFile) -> MailuSetting
             );
         }
     }
-    MailuSettings {
-        default_quota_bytes,
+}
+
+/// `mailu.defaultQuota`: a whole number of bytes below 2^63; `Some(None)` when not given,
+/// `None` after a finding.
+fn default_quota_bytes(c: &mut Checker, m: &file::MailuFile) -> Option<Option<u64>> {
+    match &m.default_quota {
+        None => Some(None),
+        Some(q) => c.quantity("mailu.defaultQuota", q).and_then(|q| {
+            // Stored in a signed 64-bit database column; larger values would saturate.
+            if q.value() >= 2f64.powi(63) {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::OutOfRange,
+                        "mailu.defaultQuota",
+                        "larger than any mailbox can be (2^63 bytes)",
+                    )
+                    .with_value(q.as_str())
+                    .with_hint("e.g. `1G` or `50Gi`"),
+                );
+                None
+            } else if q.value() < 1.0 || q.value().fract() != 0.0 {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::InvalidQuantity,
+                        "mailu.defaultQuota",
+                        "a quota is a whole number of bytes",
+                    )
+                    .with_value(q.as_str())
+                    .with_hint("e.g. `1G` or `5Gi`"),
+                );
+                None
+            } else {
+                Some(Some(q.value() as u64))
+            }
+        }),
     }
 }
 
 /// The core components cannot be switched off; optional ones bring their settings along.
 fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components> {
     let k = &file.components;
+    check_core_components_on(c, k);
+    let webmail = webmail(c, file);
+    check_clamav_claim(c, file);
+    let resolver = resolver(c, file);
+    Some(Components {
+        webmail: webmail?,
+        clamav: k.clamav,
+        fetchmail: k.fetchmail,
+        webdav: k.webdav,
+        oletools: k.oletools,
+        tika: k.tika,
+        resolver: resolver?,
+    })
+}
+
+/// The core components are always on.
+fn check_core_components_on(c: &mut Checker, k: &file::ComponentsFile) {
     for (name, value) in [
         ("admin", k.admin),
         ("front", k.front),
@@ -866,89 +929,14 @@ fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components>
             );
         }
     }
+}
 
-    let webmail = if k.webmail {
-        let roundcube_database = match &file.webmail.roundcube_database {
-            None => Some(None),
-            Some(rc) => {
-                if file.mailu.webmail_type != WebmailType::Roundcube {
-                    c.findings.push(
-                        Diagnostic::error(
-                            Code::InvalidValue,
-                            "webmail.roundcubeDatabase",
-                            "a Roundcube database is given but the webmail is SnappyMail",
-                        )
-                        .with_hint("remove `webmail.roundcubeDatabase`, or set `mailu.webmailType: roundcube`"),
-                    );
-                }
-                let main = file.database.as_ref().and_then(|d| d.postgresql.as_ref());
-                let host = match (&rc.host, main) {
-                    (Some(h), _) => c.check(
-                        Code::InvalidDnsName,
-                        "webmail.roundcubeDatabase.host",
-                        h,
-                        DnsName::parse,
-                    ),
-                    (None, Some(pg)) => DnsName::parse(&pg.host).ok(),
-                    (None, None) => {
-                        c.findings.push(
-                            Diagnostic::error(
-                                Code::MissingKey,
-                                "webmail.roundcubeDatabase.host",
-                                "no PostgreSQL host for Roundcube",
-                            )
-                            .with_hint("give `host`, or configure `database.postgresql` to share its server"),
-                        );
-                        None
-                    }
-                };
-                let port = rc
-                    .port
-                    .or(main.map(|pg| pg.port))
-                    .unwrap_or_else(file::defaults::postgresql_port);
-                let database = c.check(
-                    Code::InvalidValue,
-                    "webmail.roundcubeDatabase.database",
-                    &rc.database,
-                    |v| rules::check_database_name(v).map(|()| v.to_owned()),
-                );
-                let credentials = c.secret_keys(
-                    "webmail.roundcubeDatabase",
-                    &rc.secret_name,
-                    &rc.secret_keys,
-                );
-                match (host, credentials, database) {
-                    (Some(host), Some(credentials), Some(database)) => {
-                        Some(Some(RoundcubeDatabase {
-                            host,
-                            port,
-                            database,
-                            credentials,
-                        }))
-                    }
-                    _ => None,
-                }
-            }
-        };
-        if let Some(plugins) = &file.webmail.roundcube_plugins {
-            for (i, p) in plugins.iter().enumerate() {
-                if p.is_empty()
-                    || !p
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                {
-                    c.findings.push(
-                        Diagnostic::error(
-                            Code::InvalidValue,
-                            format!("webmail.roundcubePlugins[{i}]"),
-                            format!("`{p}` is not a plugin name"),
-                        )
-                        .with_value(p)
-                        .with_hint("plugin names are letters, digits, `_` and `-`, e.g. `archive`"),
-                    );
-                }
-            }
-        }
+/// The webmail and its `webmail` settings; settings for a webmail that is off are refused.
+/// `None` after a finding.
+fn webmail(c: &mut Checker, file: &ConfigFile) -> Option<Option<Webmail>> {
+    if file.components.webmail {
+        let roundcube_database = roundcube_database(c, file);
+        check_roundcube_plugins(c, file);
         roundcube_database.map(|roundcube_database| {
             Some(Webmail {
                 kind: file.mailu.webmail_type,
@@ -968,8 +956,104 @@ fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components>
             );
         }
         Some(None)
-    };
+    }
+}
 
+/// `webmail.roundcubeDatabase`: only for Roundcube; a host (its own or the main PostgreSQL's), a
+/// database name and credentials. `Some(None)` when not given, `None` after a finding.
+fn roundcube_database(c: &mut Checker, file: &ConfigFile) -> Option<Option<RoundcubeDatabase>> {
+    match &file.webmail.roundcube_database {
+        None => Some(None),
+        Some(rc) => {
+            if file.mailu.webmail_type != WebmailType::Roundcube {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        "webmail.roundcubeDatabase",
+                        "a Roundcube database is given but the webmail is SnappyMail",
+                    )
+                    .with_hint(
+                        "remove `webmail.roundcubeDatabase`, or set `mailu.webmailType: roundcube`",
+                    ),
+                );
+            }
+            let main = file.database.as_ref().and_then(|d| d.postgresql.as_ref());
+            let host = match (&rc.host, main) {
+                (Some(h), _) => c.check(
+                    Code::InvalidDnsName,
+                    "webmail.roundcubeDatabase.host",
+                    h,
+                    DnsName::parse,
+                ),
+                (None, Some(pg)) => DnsName::parse(&pg.host).ok(),
+                (None, None) => {
+                    c.findings.push(
+                        Diagnostic::error(
+                            Code::MissingKey,
+                            "webmail.roundcubeDatabase.host",
+                            "no PostgreSQL host for Roundcube",
+                        )
+                        .with_hint(
+                            "give `host`, or configure `database.postgresql` to share its server",
+                        ),
+                    );
+                    None
+                }
+            };
+            let port = rc
+                .port
+                .or(main.map(|pg| pg.port))
+                .unwrap_or_else(file::defaults::postgresql_port);
+            let database = c.check(
+                Code::InvalidValue,
+                "webmail.roundcubeDatabase.database",
+                &rc.database,
+                |v| rules::check_database_name(v).map(|()| v.to_owned()),
+            );
+            let credentials = c.secret_keys(
+                "webmail.roundcubeDatabase",
+                &rc.secret_name,
+                &rc.secret_keys,
+            );
+            match (host, credentials, database) {
+                (Some(host), Some(credentials), Some(database)) => Some(Some(RoundcubeDatabase {
+                    host,
+                    port,
+                    database,
+                    credentials,
+                })),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// `webmail.roundcubePlugins`: plugin names.
+fn check_roundcube_plugins(c: &mut Checker, file: &ConfigFile) {
+    if let Some(plugins) = &file.webmail.roundcube_plugins {
+        for (i, p) in plugins.iter().enumerate() {
+            if p.is_empty()
+                || !p
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("webmail.roundcubePlugins[{i}]"),
+                        format!("`{p}` is not a plugin name"),
+                    )
+                    .with_value(p)
+                    .with_hint("plugin names are letters, digits, `_` and `-`, e.g. `archive`"),
+                );
+            }
+        }
+    }
+}
+
+/// clamav creates its own signature volumes: no `existingClaim`.
+fn check_clamav_claim(c: &mut Checker, file: &ConfigFile) {
+    let k = &file.components;
     if k.clamav
         && file
             .storage
@@ -986,7 +1070,12 @@ fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components>
             .with_hint("remove `existingClaim`; the signatures are downloaded again when needed"),
         );
     }
-    let resolver = if k.resolver.unwrap_or(true) {
+}
+
+/// The resolver's fixed Service address, required when it runs and refused when it does not.
+/// `None` after a finding.
+fn resolver(c: &mut Checker, file: &ConfigFile) -> Option<Option<Resolver>> {
+    if file.components.resolver.unwrap_or(true) {
         match &file.resolver.service_ip {
             None => {
                 c.findings.push(
@@ -1023,17 +1112,7 @@ fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components>
             );
         }
         Some(None)
-    };
-
-    Some(Components {
-        webmail: webmail?,
-        clamav: k.clamav,
-        fetchmail: k.fetchmail,
-        webdav: k.webdav,
-        oletools: k.oletools,
-        tika: k.tika,
-        resolver: resolver?,
-    })
+    }
 }
 
 fn validate_images(c: &mut Checker, i: &file::ImagesFile) -> Option<Images> {

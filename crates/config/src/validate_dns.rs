@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use crate::diagnostic::{Code, Diagnostic, index};
 use crate::dns::*;
 use crate::file::{ConfigFile, DmarcFile};
+use crate::file_dns::DnsFile;
 use crate::rules::{self, DnsName, Problem};
 use crate::validate::check_into;
 
@@ -79,7 +80,34 @@ pub(crate) fn validate_dns(
     let d = &file.dns;
     let mut dns = Dns::default();
 
-    // Mail domains: `domain` first. A set finds repeats (a list scan was quadratic).
+    validate_domains(d, domain, &mut dns, out);
+    validate_inbound_ips(file, &mut dns, out);
+    if let Some(ttl) = d.ttl {
+        dns.ttl = ttl;
+    }
+    validate_nameservers(d, &mut dns, out);
+    validate_spf_includes(d, &mut dns, out);
+    validate_dkim_selectors(d, &mut dns, out);
+    validate_dkim_files(d, &mut dns, out);
+    validate_dmarc_reports(d, &mut dns, out);
+    check_dmarc_reports_set_once(file, out);
+    let mailu_dmarc = mailu_dmarc(file, domain, &mut dns);
+    validate_mta_sts(file, &mut dns, out);
+    validate_tls_rpt(d, &mut dns, out);
+    validate_caa(d, &mut dns, out);
+    dns.dane = d.dane.is_some();
+    let errors_after = out.iter().filter(|d| d.is_error()).count();
+    (errors_after == errors_before).then_some(Validated { dns, mailu_dmarc })
+}
+
+/// Mail domains: `domain` first, then `dns.domains`, each a valid FQDN, listed once.
+fn validate_domains(
+    d: &DnsFile,
+    domain: Option<&DnsName>,
+    dns: &mut Dns,
+    out: &mut Vec<Diagnostic>,
+) {
+    // A set finds repeats (a list scan was quadratic).
     dns.domains.extend(domain.cloned());
     let mut seen: std::collections::HashSet<DnsName> = dns.domains.iter().cloned().collect();
     for (i, raw) in d.domains.iter().enumerate() {
@@ -100,8 +128,12 @@ pub(crate) fn validate_dns(
             }
         }
     }
+}
 
-    // Inbound addresses.
+/// Inbound addresses: `dns.inboundIps` (IP addresses, each once, public ones warned about), or
+/// by default front's `loadBalancerIP`.
+fn validate_inbound_ips(file: &ConfigFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+    let d = &file.dns;
     for (i, raw) in d.inbound_ips.iter().enumerate() {
         let path = index("dns.inboundIps", i);
         match raw.parse::<IpAddr>() {
@@ -145,10 +177,10 @@ pub(crate) fn validate_dns(
     {
         dns.inbound_ips.push(ip);
     }
+}
 
-    if let Some(ttl) = d.ttl {
-        dns.ttl = ttl;
-    }
+/// `dns.nameservers`: FQDNs.
+fn validate_nameservers(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
     for (i, raw) in d.nameservers.iter().enumerate() {
         if let Some(ns) = check_into(
             out,
@@ -160,7 +192,10 @@ pub(crate) fn validate_dns(
             dns.nameservers.push(ns);
         }
     }
+}
 
+/// `dns.spfIncludes`: domains an SPF `include:` can name.
+fn validate_spf_includes(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
     for (i, raw) in d.spf_includes.iter().enumerate() {
         if let Some(name) = check_into(
             out,
@@ -172,8 +207,10 @@ pub(crate) fn validate_dns(
             dns.spf_includes.push(name);
         }
     }
+}
 
-    // DKIM.
+/// DKIM selectors: valid DNS labels; the Ed25519 one differs from the RSA one.
+fn validate_dkim_selectors(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
     if let Some(raw) = &d.dkim.selector
         && let Some(s) = check_into(
             out,
@@ -208,6 +245,10 @@ pub(crate) fn validate_dns(
             dns.dkim.ed25519_selector = Some(s);
         }
     }
+}
+
+/// Where the DKIM keys live: `secretName` a Kubernetes name, `publicKeys` a non-empty directory.
+fn validate_dkim_files(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
     if let Some(raw) = &d.dkim.secret_name {
         dns.dkim.secret_name = check_into(
             out,
@@ -231,8 +272,10 @@ pub(crate) fn validate_dns(
             dns.dkim.public_keys = raw.clone();
         }
     }
+}
 
-    // DMARC.
+/// DMARC: the policy, alignment, and `rua`/`ruf` report addresses.
+fn validate_dmarc_reports(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
     let m = &d.dmarc;
     if let Some(policy) = m.policy {
         dns.dmarc.policy = policy;
@@ -255,6 +298,11 @@ pub(crate) fn validate_dns(
             }
         }
     }
+}
+
+/// DMARC report addresses in `dns.dmarc` or the older `mailu.dmarc`, not both.
+fn check_dmarc_reports_set_once(file: &ConfigFile, out: &mut Vec<Diagnostic>) {
+    let m = &file.dns.dmarc;
     let legacy = &file.mailu.dmarc;
     for (key, old, new) in [("rua", &legacy.rua, &m.rua), ("ruf", &legacy.ruf, &m.ruf)] {
         if old.is_some() && !new.is_empty() {
@@ -271,6 +319,12 @@ pub(crate) fn validate_dns(
             );
         }
     }
+}
+
+/// The older `mailu.dmarc` alone fills `dns.dmarc`'s reports; Mailu's `DMARC_RUA`/`DMARC_RUF`
+/// are the first report addresses' local parts when they are in `domain`.
+fn mailu_dmarc(file: &ConfigFile, domain: Option<&DnsName>, dns: &mut Dns) -> DmarcFile {
+    let legacy = &file.mailu.dmarc;
     let mut mailu_dmarc = DmarcFile::default();
     if let Some(domain) = domain {
         // The older key alone still works: a local part in `domain`.
@@ -294,8 +348,12 @@ pub(crate) fn validate_dns(
         mailu_dmarc.rua = local_in_domain(&dns.dmarc.rua);
         mailu_dmarc.ruf = local_in_domain(&dns.dmarc.ruf);
     }
+    mailu_dmarc
+}
 
-    // MTA-STS, TLS-RPT, CAA.
+/// `dns.mtaSts`: its mode and max age; front's override file of that name is left to it.
+fn validate_mta_sts(file: &ConfigFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+    let d = &file.dns;
     let front_override = file
         .workloads
         .front
@@ -317,43 +375,44 @@ pub(crate) fn validate_dns(
             max_age: s.max_age.unwrap_or(DEFAULT_MTA_STS_MAX_AGE),
         });
     }
-    if let Some(t) = &d.tls_rpt {
-        if t.rua.is_empty() {
-            out.push(
-                Diagnostic::error(
-                    Code::EmptyList,
-                    "dns.tlsRpt.rua",
-                    "TLS reporting needs somewhere to send reports",
-                )
-                .with_hint(
-                    "add an address, e.g. `rua: [tls-reports@example.com]`, or remove `dns.tlsRpt`",
-                ),
-            );
-        }
-        let rua = t
-            .rua
-            .iter()
-            .enumerate()
-            .filter_map(|(i, raw)| {
-                check_into(
-                    out,
-                    Code::InvalidValue,
-                    &index("dns.tlsRpt.rua", i),
-                    raw,
-                    parse_report_uri,
-                )
-            })
-            .collect();
-        dns.tls_rpt = Some(TlsRpt { rua });
+}
+
+/// `dns.tlsRpt`: at least one report URI, each a mail address or an https URL.
+fn validate_tls_rpt(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+    let Some(t) = &d.tls_rpt else {
+        return;
+    };
+    if t.rua.is_empty() {
+        out.push(
+            Diagnostic::error(
+                Code::EmptyList,
+                "dns.tlsRpt.rua",
+                "TLS reporting needs somewhere to send reports",
+            )
+            .with_hint(
+                "add an address, e.g. `rua: [tls-reports@example.com]`, or remove `dns.tlsRpt`",
+            ),
+        );
     }
-    validate_caa(d, &mut dns, out);
-    dns.dane = d.dane.is_some();
-    let errors_after = out.iter().filter(|d| d.is_error()).count();
-    (errors_after == errors_before).then_some(Validated { dns, mailu_dmarc })
+    let rua = t
+        .rua
+        .iter()
+        .enumerate()
+        .filter_map(|(i, raw)| {
+            check_into(
+                out,
+                Code::InvalidValue,
+                &index("dns.tlsRpt.rua", i),
+                raw,
+                parse_report_uri,
+            )
+        })
+        .collect();
+    dns.tls_rpt = Some(TlsRpt { rua });
 }
 
 /// `dns.caa`, `dns.caaParameters`, `dns.caaIodef`.
-fn validate_caa(d: &crate::file_dns::DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+fn validate_caa(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
     for (i, raw) in d.caa.iter().enumerate() {
         if let Some(domain) = check_into(
             out,

@@ -7,7 +7,8 @@ use std::net::{IpAddr, Ipv6Addr};
 use crate::diagnostic::{Code, Diagnostic, index, join};
 use crate::egress::*;
 use crate::file::{
-    AntreaEgressFile, CiliumEgressFile, ConfigFile, EgressFile, Ipv6Egress, RelayFile,
+    AntreaEgressFile, CiliumEgressFile, CiliumGatewayFile, ConfigFile, EgressFile, Ipv6Egress,
+    RelayFile,
 };
 use crate::model::{Hostnames, Relay, WorkloadSettings};
 use crate::rules::{self, DnsName};
@@ -202,6 +203,47 @@ pub(crate) fn validate_egress(
     out: &mut Vec<Diagnostic>,
 ) -> Option<Egress> {
     let errors_before = errors(out);
+    let cluster = cluster_networks(file);
+    let mut c = Ctx { file, cluster, out };
+    let e = &file.egress;
+    let kind = e.mode;
+
+    check_blocks_match_mode(&mut c, e);
+    let uses_ips = matches!(
+        kind,
+        EgressModeKind::Cilium
+            | EgressModeKind::Antrea
+            | EgressModeKind::Ovn
+            | EgressModeKind::NodeIps
+            | EgressModeKind::Static
+    );
+    let ips = addresses(&mut c, e, uses_ips);
+    let ipv6 = ipv6_path(&mut c, e, &ips);
+    let ip_source = ip_source(&mut c, e);
+    let helo_name = helo_name(&mut c, e, uses_ips, domain, hostnames);
+    let components = components(&mut c, e);
+    let node_selector = pinning(&mut c, e);
+    let implicit_tls_relay = implicit_tls_relay(e);
+    check_postfix_overrides(&mut c, helo_name.as_ref(), hostnames, implicit_tls_relay);
+    check_postfix_master_overrides(&mut c, ipv6 == Some(Ipv6Path::Disabled), implicit_tls_relay);
+    let mode = egress_mode(&mut c, e, &ips, ipv6);
+
+    if errors(c.out) > errors_before {
+        return None;
+    }
+    Some(Egress {
+        mode: mode?,
+        ips,
+        ipv6: ipv6?,
+        ip_source: ip_source?,
+        helo_name,
+        components,
+        node_selector,
+    })
+}
+
+/// The cluster's own networks: `subnet`, `subnet6` and the Service CIDRs, each once.
+fn cluster_networks(file: &ConfigFile) -> Vec<Network> {
     let mut cluster: Vec<Network> = std::iter::once(file.subnet.as_str())
         .chain(file.subnet6.as_deref())
         .chain(
@@ -213,10 +255,12 @@ pub(crate) fn validate_egress(
         .filter_map(Network::parse)
         .collect();
     cluster.dedup_by(|a, b| a.text == b.text);
-    let mut c = Ctx { file, cluster, out };
-    let e = &file.egress;
-    let kind = e.mode;
+    cluster
+}
 
+/// A `cilium`/`antrea`/`relay` block is given only for its own `egress.mode`.
+fn check_blocks_match_mode(c: &mut Ctx, e: &EgressFile) {
+    let kind = e.mode;
     for (block, given, mode) in [
         ("cilium", e.cilium.is_some(), EgressModeKind::Cilium),
         ("antrea", e.antrea.is_some(), EgressModeKind::Antrea),
@@ -234,36 +278,31 @@ pub(crate) fn validate_egress(
             ));
         }
     }
+}
 
-    let uses_ips = matches!(
-        kind,
-        EgressModeKind::Cilium
-            | EgressModeKind::Antrea
-            | EgressModeKind::Ovn
-            | EgressModeKind::NodeIps
-            | EgressModeKind::Static
-    );
-    let ips = addresses(&mut c, e, uses_ips);
-    let ipv6 = ipv6_path(&mut c, e, &ips);
-    let ip_source = ip_source(&mut c, e);
-    let helo_name = helo_name(&mut c, e, uses_ips, domain, hostnames);
-    let components = components(&mut c, e);
-    let node_selector = pinning(&mut c, e);
-    let implicit_tls_relay = kind == EgressModeKind::Relay
+/// Whether mail leaves through a relay on the implicit-TLS port (465).
+fn implicit_tls_relay(e: &EgressFile) -> bool {
+    e.mode == EgressModeKind::Relay
         && e.relay
             .as_ref()
-            .is_some_and(|r| r.port.get() == postfix_params::IMPLICIT_TLS_PORT);
-    check_postfix_overrides(&mut c, helo_name.as_ref(), hostnames, implicit_tls_relay);
-    check_postfix_master_overrides(&mut c, ipv6 == Some(Ipv6Path::Disabled), implicit_tls_relay);
+            .is_some_and(|r| r.port.get() == postfix_params::IMPLICIT_TLS_PORT)
+}
 
-    let mode = match kind {
+/// The mode's own settings, from its block.
+fn egress_mode(
+    c: &mut Ctx,
+    e: &EgressFile,
+    ips: &[IpAddr],
+    ipv6: Option<Ipv6Path>,
+) -> Option<EgressMode> {
+    match e.mode {
         EgressModeKind::None => Some(EgressMode::None),
         EgressModeKind::Ovn => Some(EgressMode::Ovn),
         EgressModeKind::NodeIps => Some(EgressMode::NodeIps),
         EgressModeKind::Static => Some(EgressMode::Static),
-        EgressModeKind::Relay => relay(&mut c, e.relay.as_ref()).map(EgressMode::Relay),
+        EgressModeKind::Relay => relay(c, e.relay.as_ref()).map(EgressMode::Relay),
         EgressModeKind::Cilium => match &e.cilium {
-            Some(cilium_file) => cilium(&mut c, cilium_file, &ips, ipv6).map(EgressMode::Cilium),
+            Some(cilium_file) => cilium(c, cilium_file, ips, ipv6).map(EgressMode::Cilium),
             None => {
                 c.push(err(
                     Code::MissingDependency,
@@ -276,105 +315,29 @@ pub(crate) fn validate_egress(
             }
         },
         EgressModeKind::Antrea => antrea(
-            &mut c,
+            c,
             e.antrea.as_ref(),
-            &gateway_ips(&ips, ipv6.unwrap_or(Ipv6Path::Disabled)),
+            &gateway_ips(ips, ipv6.unwrap_or(Ipv6Path::Disabled)),
         )
         .map(EgressMode::Antrea),
-    };
-
-    if errors(c.out) > errors_before {
-        return None;
     }
-    Some(Egress {
-        mode: mode?,
-        ips,
-        ipv6: ipv6?,
-        ip_source: ip_source?,
-        helo_name,
-        components,
-        node_selector,
-    })
 }
 
 /// `egress.ips`: valid, unique, outside the cluster, of a family the pods have.
 fn addresses(c: &mut Ctx, e: &EgressFile, uses_ips: bool) -> Vec<IpAddr> {
-    let kind = e.mode;
     if !uses_ips {
-        if !e.ips.is_empty() {
-            let hint = match kind {
-                EgressModeKind::Relay => {
-                    "remove `egress.ips`: with a relay, the relay's operator vouches for the \
-                     addresses mail leaves from (include its SPF record)"
-                }
-                _ => {
-                    "say where they come from: `mode: static` for a provider's NAT or \
-                     load-balancer addresses, `mode: nodeIps` for the nodes' own addresses"
-                }
-            };
-            c.push(err(
-                Code::InvalidValue,
-                "egress.ips",
-                format!("`mode: {}` sends from no declared address", kind.as_str()),
-                hint,
-            ));
-        }
+        check_no_ips_for_mode(c, e);
         return Vec::new();
     }
     if e.ips.is_empty() {
-        let what = match kind {
-            EgressModeKind::NodeIps => {
-                "list the public IPv4 and IPv6 addresses of every node postfix can run on"
-            }
-            EgressModeKind::Static => {
-                "list the outbound addresses of the NAT gateway or load balancer"
-            }
-            _ => "list the egress address(es), e.g. `[203.0.113.10]`",
-        };
-        c.push(err(
-            Code::EmptyList,
-            "egress.ips",
-            format!(
-                "`mode: {}` needs the addresses mail leaves from: SPF and PTR are built from them",
-                kind.as_str()
-            ),
-            what,
-        ));
+        report_missing_ips(c, e.mode);
         return Vec::new();
     }
-    let dual_stack = c.file.subnet6.is_some();
     let mut seen = Vec::new();
     for (i, raw) in e.ips.iter().enumerate() {
-        let path = index("egress.ips", i);
-        let Some(ip) = c.address(&path, raw, true) else {
-            continue;
-        };
-        if seen.contains(&ip) {
-            c.push(
-                err(
-                    Code::InvalidValue,
-                    &path,
-                    format!("`{ip}` is listed twice"),
-                    "list each address once",
-                )
-                .with_value(raw),
-            );
-            continue;
+        if let Some(ip) = listed_address(c, &index("egress.ips", i), raw, &seen) {
+            seen.push(ip);
         }
-        if ip.is_ipv6() && !dual_stack {
-            c.push(
-                err(
-                    Code::InvalidValue,
-                    &path,
-                    format!("`{ip}` is IPv6, but the pods have no IPv6 (no `subnet6`)"),
-                    "set `subnet6` to the cluster's IPv6 pod CIDR if it is dual-stack; otherwise \
-                     remove the IPv6 addresses: postfix cannot send from them",
-                )
-                .with_value(raw),
-            );
-            continue;
-        }
-        seen.push(ip);
     }
     if !seen.is_empty() && !seen.iter().any(IpAddr::is_ipv4) {
         c.push(err(
@@ -387,49 +350,99 @@ fn addresses(c: &mut Ctx, e: &EgressFile, uses_ips: bool) -> Vec<IpAddr> {
     seen
 }
 
+/// A mode that sends from no declared address has no `egress.ips`.
+fn check_no_ips_for_mode(c: &mut Ctx, e: &EgressFile) {
+    if e.ips.is_empty() {
+        return;
+    }
+    let hint = match e.mode {
+        EgressModeKind::Relay => {
+            "remove `egress.ips`: with a relay, the relay's operator vouches for the \
+             addresses mail leaves from (include its SPF record)"
+        }
+        _ => {
+            "say where they come from: `mode: static` for a provider's NAT or \
+             load-balancer addresses, `mode: nodeIps` for the nodes' own addresses"
+        }
+    };
+    c.push(err(
+        Code::InvalidValue,
+        "egress.ips",
+        format!("`mode: {}` sends from no declared address", e.mode.as_str()),
+        hint,
+    ));
+}
+
+/// A mode that sends from declared addresses needs them in `egress.ips`.
+fn report_missing_ips(c: &mut Ctx, kind: EgressModeKind) {
+    let what = match kind {
+        EgressModeKind::NodeIps => {
+            "list the public IPv4 and IPv6 addresses of every node postfix can run on"
+        }
+        EgressModeKind::Static => "list the outbound addresses of the NAT gateway or load balancer",
+        _ => "list the egress address(es), e.g. `[203.0.113.10]`",
+    };
+    c.push(err(
+        Code::EmptyList,
+        "egress.ips",
+        format!(
+            "`mode: {}` needs the addresses mail leaves from: SPF and PTR are built from them",
+            kind.as_str()
+        ),
+        what,
+    ));
+}
+
+/// One entry of `egress.ips`: an address outside the cluster, not listed before (`seen`), IPv6
+/// only when the pods have IPv6.
+fn listed_address(c: &mut Ctx, path: &str, raw: &str, seen: &[IpAddr]) -> Option<IpAddr> {
+    let ip = c.address(path, raw, true)?;
+    if seen.contains(&ip) {
+        c.push(
+            err(
+                Code::InvalidValue,
+                path,
+                format!("`{ip}` is listed twice"),
+                "list each address once",
+            )
+            .with_value(raw),
+        );
+        return None;
+    }
+    if ip.is_ipv6() && c.file.subnet6.is_none() {
+        c.push(
+            err(
+                Code::InvalidValue,
+                path,
+                format!("`{ip}` is IPv6, but the pods have no IPv6 (no `subnet6`)"),
+                "set `subnet6` to the cluster's IPv6 pod CIDR if it is dual-stack; otherwise \
+                 remove the IPv6 addresses: postfix cannot send from them",
+            )
+            .with_value(raw),
+        );
+        return None;
+    }
+    Some(ip)
+}
+
+const IPV6_PATH: &str = "egress.ipv6";
+
 /// How IPv6 leaves; `None` after reporting an ambiguous or contradictory choice.
 fn ipv6_path(c: &mut Ctx, e: &EgressFile, ips: &[IpAddr]) -> Option<Ipv6Path> {
     let kind = e.mode;
     let dual_stack = c.file.subnet6.is_some();
     let has_v6 = ips.iter().any(IpAddr::is_ipv6);
-    let path = "egress.ipv6";
-    let before_ipv6_gateway = kind == EgressModeKind::Cilium
-        && e.cilium
-            .as_ref()
-            .and_then(|f| parse_cilium_version(&f.version).ok())
-            .is_some_and(|v| !v.has_ipv6_egress_ip());
-    let no_v6_listed = |c: &mut Ctx, message: &str| {
-        c.push(err(
-            Code::MissingDependency,
-            path,
-            message.to_owned(),
-            "add the IPv6 address(es) to `egress.ips`, or set `egress.ipv6: disable` so postfix \
-             sends over IPv4 only",
-        ));
-        None
-    };
     match (kind, e.ipv6) {
         (EgressModeKind::Relay | EgressModeKind::None, None) => Some(if dual_stack {
             Ipv6Path::Unplanned
         } else {
             Ipv6Path::NotInCluster
         }),
-        (_, Some(Ipv6Egress::Disable)) => {
-            if has_v6 {
-                c.push(err(
-                    Code::InvalidValue,
-                    path,
-                    "postfix is told not to send over IPv6, yet `egress.ips` lists IPv6 addresses",
-                    "remove the IPv6 addresses from `egress.ips`, or remove `egress.ipv6: disable`",
-                ));
-                return None;
-            }
-            Some(Ipv6Path::Disabled)
-        }
+        (_, Some(Ipv6Egress::Disable)) => ipv6_disabled(c, has_v6),
         (EgressModeKind::Relay | EgressModeKind::None, Some(other)) => {
             c.push(err(
                 Code::InvalidValue,
-                path,
+                IPV6_PATH,
                 format!(
                     "`{}` needs declared addresses, which `mode: {}` has none of",
                     ipv6_name(other),
@@ -439,87 +452,132 @@ fn ipv6_path(c: &mut Ctx, e: &EgressFile, ips: &[IpAddr]) -> Option<Ipv6Path> {
             ));
             None
         }
-        (_, given) if !dual_stack => {
-            if let Some(g) = given {
-                c.push(err(
-                    Code::InvalidValue,
-                    path,
-                    format!("`{}`: the pods have no IPv6 (no `subnet6`)", ipv6_name(g)),
-                    "set `subnet6` if the cluster is dual-stack, or remove `egress.ipv6`",
-                ));
-                return None;
-            }
-            Some(Ipv6Path::NotInCluster)
-        }
+        (_, given) if !dual_stack => ipv6_not_in_cluster(c, given),
         (EgressModeKind::NodeIps, Some(Ipv6Egress::Gateway)) => {
             c.push(err(
                 Code::InvalidValue,
-                path,
+                IPV6_PATH,
                 "`mode: nodeIps` has no gateway",
                 "use `nodeIps` (or leave it out): IPv6 leaves from the nodes' addresses",
             ));
             None
         }
-        (EgressModeKind::NodeIps, _) => {
-            if has_v6 {
-                Some(Ipv6Path::NodeIps)
-            } else {
-                no_v6_listed(
-                    c,
-                    "on a dual-stack cluster postfix also sends over IPv6, from node addresses \
-                     `egress.ips` does not list",
-                )
-            }
-        }
-        (_, Some(Ipv6Egress::NodeIps)) => {
-            if has_v6 {
-                Some(Ipv6Path::NodeIps)
-            } else {
-                no_v6_listed(
-                    c,
-                    "`nodeIps` needs the nodes' IPv6 addresses in `egress.ips`",
-                )
-            }
-        }
+        (EgressModeKind::NodeIps, _) => ipv6_from_listed(
+            c,
+            has_v6,
+            "on a dual-stack cluster postfix also sends over IPv6, from node addresses \
+             `egress.ips` does not list",
+        ),
+        (_, Some(Ipv6Egress::NodeIps)) => ipv6_from_listed(
+            c,
+            has_v6,
+            "`nodeIps` needs the nodes' IPv6 addresses in `egress.ips`",
+        ),
         (_, Some(Ipv6Egress::Gateway)) => {
-            if before_ipv6_gateway {
-                c.push(err(
-                    Code::InvalidValue,
-                    path,
-                    "Cilium before 1.20 has no IPv6 egress address: IPv6 bypasses the gateway",
-                    "upgrade to Cilium 1.20 (`egress.cilium.version: \"1.20\"`), or use \
-                     `nodeIps` (list every node's IPv6) or `disable`",
-                ));
-                return None;
-            }
-            if has_v6 {
-                Some(Ipv6Path::Gateway)
-            } else {
-                no_v6_listed(c, "`gateway` needs the IPv6 egress address in `egress.ips`")
-            }
+            ipv6_through_gateway(c, has_v6, before_cilium_ipv6_gateway(e))
         }
-        (_, None) => {
-            if !has_v6 {
-                return no_v6_listed(
-                    c,
-                    "on a dual-stack cluster postfix also sends over IPv6, and that path has no \
-                     IPv6 address in `egress.ips`: it would leave from the node's own address",
-                );
-            }
-            if before_ipv6_gateway {
-                c.push(err(
-                    Code::MissingDependency,
-                    path,
-                    "IPv6 addresses are listed, but Cilium before 1.20 sends IPv6 from the \
-                     node running postfix, not through the gateway",
-                    "say what they are: `egress.ipv6: nodeIps` (every node's IPv6 address is \
-                     listed) or `disable`; or upgrade to Cilium 1.20",
-                ));
-                return None;
-            }
-            Some(Ipv6Path::Gateway)
-        }
+        (_, None) => ipv6_by_default(c, has_v6, before_cilium_ipv6_gateway(e)),
     }
+}
+
+/// Whether the mode is Cilium at a release without an IPv6 egress address (before 1.20).
+fn before_cilium_ipv6_gateway(e: &EgressFile) -> bool {
+    e.mode == EgressModeKind::Cilium
+        && e.cilium
+            .as_ref()
+            .and_then(|f| parse_cilium_version(&f.version).ok())
+            .is_some_and(|v| !v.has_ipv6_egress_ip())
+}
+
+/// Reports that IPv6 would leave from an address `egress.ips` does not list.
+fn no_ipv6_listed(c: &mut Ctx, message: &str) -> Option<Ipv6Path> {
+    c.push(err(
+        Code::MissingDependency,
+        IPV6_PATH,
+        message.to_owned(),
+        "add the IPv6 address(es) to `egress.ips`, or set `egress.ipv6: disable` so postfix \
+         sends over IPv4 only",
+    ));
+    None
+}
+
+/// `ipv6: disable`: no IPv6 address may be listed.
+fn ipv6_disabled(c: &mut Ctx, has_v6: bool) -> Option<Ipv6Path> {
+    if has_v6 {
+        c.push(err(
+            Code::InvalidValue,
+            IPV6_PATH,
+            "postfix is told not to send over IPv6, yet `egress.ips` lists IPv6 addresses",
+            "remove the IPv6 addresses from `egress.ips`, or remove `egress.ipv6: disable`",
+        ));
+        return None;
+    }
+    Some(Ipv6Path::Disabled)
+}
+
+/// Pods without IPv6: `egress.ipv6` has nothing to say.
+fn ipv6_not_in_cluster(c: &mut Ctx, given: Option<Ipv6Egress>) -> Option<Ipv6Path> {
+    if let Some(g) = given {
+        c.push(err(
+            Code::InvalidValue,
+            IPV6_PATH,
+            format!("`{}`: the pods have no IPv6 (no `subnet6`)", ipv6_name(g)),
+            "set `subnet6` if the cluster is dual-stack, or remove `egress.ipv6`",
+        ));
+        return None;
+    }
+    Some(Ipv6Path::NotInCluster)
+}
+
+/// IPv6 from the nodes' addresses, which `egress.ips` must list.
+fn ipv6_from_listed(c: &mut Ctx, has_v6: bool, message: &str) -> Option<Ipv6Path> {
+    if has_v6 {
+        Some(Ipv6Path::NodeIps)
+    } else {
+        no_ipv6_listed(c, message)
+    }
+}
+
+/// `ipv6: gateway`: a gateway with an IPv6 address, listed in `egress.ips`.
+fn ipv6_through_gateway(c: &mut Ctx, has_v6: bool, before_ipv6_gateway: bool) -> Option<Ipv6Path> {
+    if before_ipv6_gateway {
+        c.push(err(
+            Code::InvalidValue,
+            IPV6_PATH,
+            "Cilium before 1.20 has no IPv6 egress address: IPv6 bypasses the gateway",
+            "upgrade to Cilium 1.20 (`egress.cilium.version: \"1.20\"`), or use \
+             `nodeIps` (list every node's IPv6) or `disable`",
+        ));
+        return None;
+    }
+    if has_v6 {
+        Some(Ipv6Path::Gateway)
+    } else {
+        no_ipv6_listed(c, "`gateway` needs the IPv6 egress address in `egress.ips`")
+    }
+}
+
+/// No `egress.ipv6` on a dual-stack cluster: through the gateway, whose IPv6 address is listed.
+fn ipv6_by_default(c: &mut Ctx, has_v6: bool, before_ipv6_gateway: bool) -> Option<Ipv6Path> {
+    if !has_v6 {
+        return no_ipv6_listed(
+            c,
+            "on a dual-stack cluster postfix also sends over IPv6, and that path has no \
+             IPv6 address in `egress.ips`: it would leave from the node's own address",
+        );
+    }
+    if before_ipv6_gateway {
+        c.push(err(
+            Code::MissingDependency,
+            IPV6_PATH,
+            "IPv6 addresses are listed, but Cilium before 1.20 sends IPv6 from the \
+             node running postfix, not through the gateway",
+            "say what they are: `egress.ipv6: nodeIps` (every node's IPv6 address is \
+             listed) or `disable`; or upgrade to Cilium 1.20",
+        ));
+        return None;
+    }
+    Some(Ipv6Path::Gateway)
 }
 
 fn ipv6_name(v: Ipv6Egress) -> &'static str {
@@ -938,13 +996,17 @@ fn check_interface(c: &mut Ctx, path: &str, name: &str) -> bool {
     ok
 }
 
+const CILIUM: &str = "egress.cilium";
+
+/// `mode: cilium`: the release, the gateways (primary, extra, IPv6), the source nodes and the
+/// extra authorised node addresses, in that order.
 fn cilium(
     c: &mut Ctx,
     f: &CiliumEgressFile,
     ips: &[IpAddr],
     ipv6: Option<Ipv6Path>,
 ) -> Option<Cilium> {
-    let base = "egress.cilium";
+    let base = CILIUM;
     let errors_before = errors(c.out);
     let parsed_version = check_into(
         c.out,
@@ -965,39 +1027,75 @@ fn cilium(
         "the egress gateway",
         "{kubernetes.io/hostname: gw-1}",
     );
-    let egress_ip = match &f.egress_ip {
-        Some(raw) => {
-            let path = join(base, "egressIP");
-            match c.address(&path, raw, false) {
-                Some(IpAddr::V6(_)) => {
-                    let hint = if version.has_ipv6_egress_ip() {
-                        "`egressIP` is the IPv4 policy's; put the IPv6 address in `egressIPv6`"
-                            .to_owned()
-                    } else {
-                        format!(
-                            "an IPv6 egressIP needs Cilium 1.20 (`egressIPv6`); `egress.cilium.version` \
-                             is {version}: keep IPv6 off the gateway (`egress.ipv6: nodeIps` or \
-                             `disable`)"
-                        )
-                    };
-                    c.push(
-                        err(
-                            Code::InvalidValue,
-                            &path,
-                            "an IPv6 address as the IPv4 egressIP",
-                            hint,
-                        )
-                        .with_value(raw),
-                    );
-                    None
-                }
-                other => other,
-            }
+    let egress_ip = cilium_egress_ip(c, f, version);
+    check_cilium_interface(c, f);
+    let v4: Vec<IpAddr> = ips.iter().copied().filter(IpAddr::is_ipv4).collect();
+    let primary_source = cilium_primary_source(c, f, egress_ip, &v4);
+
+    // More gateways.
+    let extra = cilium_extra_gateways(c, f, version);
+    check_every_gateway_address_listed(c, 1 + f.extra_gateways.len(), v4.len());
+    check_gateway_egress_ips(c, egress_ip, &extra, ips);
+
+    // IPv6 through the gateway (1.20).
+    let ipv6_gateway = cilium_ipv6_gateway(c, f, ipv6, version, node_selector.as_ref(), ips);
+
+    let source_node_selector = cilium_source_node_selector(c, f, version);
+    let authorize_node_ips = cilium_authorize_node_ips(c, f, ips);
+
+    if errors(c.out) > errors_before {
+        return None;
+    }
+    parsed_version?;
+    let mut gateways = vec![CiliumGateway {
+        node_selector: node_selector?,
+        source: primary_source?,
+    }];
+    gateways.extend(extra);
+    Some(Cilium {
+        version,
+        gateways,
+        ipv6_gateway,
+        source_node_selector,
+        authorize_node_ips,
+        excluded_cidrs: c.cluster.iter().map(|n| n.text.clone()).collect(),
+    })
+}
+
+/// `egressIP`: an address outside the cluster, and IPv4 (the IPv4 policy's).
+fn cilium_egress_ip(c: &mut Ctx, f: &CiliumEgressFile, version: CiliumVersion) -> Option<IpAddr> {
+    let raw = f.egress_ip.as_ref()?;
+    let path = join(CILIUM, "egressIP");
+    match c.address(&path, raw, false) {
+        Some(IpAddr::V6(_)) => {
+            let hint = if version.has_ipv6_egress_ip() {
+                "`egressIP` is the IPv4 policy's; put the IPv6 address in `egressIPv6`".to_owned()
+            } else {
+                format!(
+                    "an IPv6 egressIP needs Cilium 1.20 (`egressIPv6`); `egress.cilium.version` \
+                     is {version}: keep IPv6 off the gateway (`egress.ipv6: nodeIps` or \
+                     `disable`)"
+                )
+            };
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    &path,
+                    "an IPv6 address as the IPv4 egressIP",
+                    hint,
+                )
+                .with_value(raw),
+            );
+            None
         }
-        None => None,
-    };
+        other => other,
+    }
+}
+
+/// `interface`: a valid name, and not together with `egressIP`.
+fn check_cilium_interface(c: &mut Ctx, f: &CiliumEgressFile) {
     if let Some(interface) = &f.interface {
-        let path = join(base, "interface");
+        let path = join(CILIUM, "interface");
         check_interface(c, &path, interface);
         if f.egress_ip.is_some() {
             c.push(err(
@@ -1009,18 +1107,27 @@ fn cilium(
             ));
         }
     }
-    let v4: Vec<IpAddr> = ips.iter().copied().filter(IpAddr::is_ipv4).collect();
-    let primary_source = match (&egress_ip, &f.interface) {
+}
+
+/// Where the primary gateway's IPv4 comes from: `egressIP`, `interface`, or the only IPv4
+/// address in `egress.ips` (`v4`).
+fn cilium_primary_source(
+    c: &mut Ctx,
+    f: &CiliumEgressFile,
+    egress_ip: Option<IpAddr>,
+    v4: &[IpAddr],
+) -> Option<GatewaySource> {
+    match (&egress_ip, &f.interface) {
         (Some(ip), None) => Some(GatewaySource::EgressIp(*ip)),
         (None, Some(name)) if f.egress_ip.is_none() => Some(GatewaySource::Interface(name.clone())),
-        (None, None) if f.egress_ip.is_none() => match v4.as_slice() {
+        (None, None) if f.egress_ip.is_none() => match v4 {
             [only] => Some(GatewaySource::EgressIp(*only)),
             // `egress.ips` without IPv4 is reported with the addresses.
             [] => None,
             _ => {
                 c.push(err(
                     Code::MissingDependency,
-                    &join(base, "egressIP"),
+                    &join(CILIUM, "egressIP"),
                     "`egress.ips` has several IPv4 addresses: which one is the gateway's?",
                     "set `egress.cilium.egressIP` (and give the other gateways their own in \
                      `extraGateways`)",
@@ -1029,113 +1136,132 @@ fn cilium(
             }
         },
         _ => None,
-    };
+    }
+}
 
-    // More gateways.
+/// `extraGateways` (Cilium 1.18): at most `MAX_GATEWAYS` in all; the valid ones.
+fn cilium_extra_gateways(
+    c: &mut Ctx,
+    f: &CiliumEgressFile,
+    version: CiliumVersion,
+) -> Vec<CiliumGateway> {
     let mut extra = Vec::new();
-    if !f.extra_gateways.is_empty()
-        && needs_version(
-            c,
-            &join(base, "extraGateways"),
-            "`extraGateways` (egressGateways)",
-            version,
-            18,
-        )
+    let path = join(CILIUM, "extraGateways");
+    if f.extra_gateways.is_empty()
+        || !needs_version(c, &path, "`extraGateways` (egressGateways)", version, 18)
     {
-        if f.extra_gateways.len() + 1 > CiliumVersion::MAX_GATEWAYS {
-            c.push(err(
-                Code::OutOfRange,
-                &join(base, "extraGateways"),
-                format!(
-                    "{} gateways; Cilium takes at most {}",
-                    f.extra_gateways.len() + 1,
-                    CiliumVersion::MAX_GATEWAYS
-                ),
-                "list fewer gateways",
-            ));
-        }
-        for (i, g) in f.extra_gateways.iter().enumerate() {
-            let gbase = index(&join(base, "extraGateways"), i);
-            let selector = c.selector(
-                &g.node_selector,
-                &join(&gbase, "nodeSelector"),
-                "a gateway",
-                "{kubernetes.io/hostname: gw-2}",
-            );
-            let source = match (&g.egress_ip, &g.interface) {
-                (Some(raw), None) => {
-                    let path = join(&gbase, "egressIP");
-                    match c.address(&path, raw, false) {
-                        Some(ip @ IpAddr::V4(_)) => Some(GatewaySource::EgressIp(ip)),
-                        Some(IpAddr::V6(_)) => {
-                            c.push(
-                                err(
-                                    Code::InvalidValue,
-                                    &path,
-                                    "an IPv6 address as a gateway's IPv4 egressIP",
-                                    "extra gateways carry IPv4; IPv6 uses the first gateway \
-                                     (`egressIPv6`)",
-                                )
-                                .with_value(raw),
-                            );
-                            None
-                        }
-                        None => None,
-                    }
-                }
-                (None, Some(name)) => check_interface(c, &join(&gbase, "interface"), name)
-                    .then(|| GatewaySource::Interface(name.clone())),
-                (Some(_), Some(_)) => {
-                    c.push(err(
-                        Code::InvalidValue,
-                        &join(&gbase, "interface"),
-                        "`egressIP` and `interface` together: Cilium ignores such a policy",
-                        "keep one",
-                    ));
-                    None
-                }
-                (None, None) => {
-                    c.push(err(
-                        Code::MissingKey,
-                        &gbase,
-                        "an extra gateway needs its own address",
-                        "give `egressIP` (listed in `egress.ips`) or `interface`",
-                    ));
-                    None
-                }
-            };
-            if let (Some(node_selector), Some(source)) = (selector, source) {
-                extra.push(CiliumGateway {
-                    node_selector,
-                    source,
-                });
-            }
+        return extra;
+    }
+    if f.extra_gateways.len() + 1 > CiliumVersion::MAX_GATEWAYS {
+        c.push(err(
+            Code::OutOfRange,
+            &path,
+            format!(
+                "{} gateways; Cilium takes at most {}",
+                f.extra_gateways.len() + 1,
+                CiliumVersion::MAX_GATEWAYS
+            ),
+            "list fewer gateways",
+        ));
+    }
+    for (i, g) in f.extra_gateways.iter().enumerate() {
+        let gbase = index(&path, i);
+        let selector = c.selector(
+            &g.node_selector,
+            &join(&gbase, "nodeSelector"),
+            "a gateway",
+            "{kubernetes.io/hostname: gw-2}",
+        );
+        let source = extra_gateway_source(c, &gbase, g);
+        if let (Some(node_selector), Some(source)) = (selector, source) {
+            extra.push(CiliumGateway {
+                node_selector,
+                source,
+            });
         }
     }
-    let gateway_count = 1 + f.extra_gateways.len();
-    if gateway_count > 1 && v4.len() < gateway_count {
+    extra
+}
+
+/// An extra gateway's address: an IPv4 `egressIP` or an `interface`, exactly one of them.
+fn extra_gateway_source(c: &mut Ctx, gbase: &str, g: &CiliumGatewayFile) -> Option<GatewaySource> {
+    match (&g.egress_ip, &g.interface) {
+        (Some(raw), None) => {
+            let path = join(gbase, "egressIP");
+            match c.address(&path, raw, false) {
+                Some(ip @ IpAddr::V4(_)) => Some(GatewaySource::EgressIp(ip)),
+                Some(IpAddr::V6(_)) => {
+                    c.push(
+                        err(
+                            Code::InvalidValue,
+                            &path,
+                            "an IPv6 address as a gateway's IPv4 egressIP",
+                            "extra gateways carry IPv4; IPv6 uses the first gateway \
+                             (`egressIPv6`)",
+                        )
+                        .with_value(raw),
+                    );
+                    None
+                }
+                None => None,
+            }
+        }
+        (None, Some(name)) => check_interface(c, &join(gbase, "interface"), name)
+            .then(|| GatewaySource::Interface(name.clone())),
+        (Some(_), Some(_)) => {
+            c.push(err(
+                Code::InvalidValue,
+                &join(gbase, "interface"),
+                "`egressIP` and `interface` together: Cilium ignores such a policy",
+                "keep one",
+            ));
+            None
+        }
+        (None, None) => {
+            c.push(err(
+                Code::MissingKey,
+                gbase,
+                "an extra gateway needs its own address",
+                "give `egressIP` (listed in `egress.ips`) or `interface`",
+            ));
+            None
+        }
+    }
+}
+
+/// Several gateways send from as many IPv4 addresses, each listed in `egress.ips`.
+fn check_every_gateway_address_listed(c: &mut Ctx, gateway_count: usize, v4_count: usize) {
+    if gateway_count > 1 && v4_count < gateway_count {
         c.push(err(
             Code::MissingDependency,
             "egress.ips",
             format!(
                 "{gateway_count} gateways send from {gateway_count} addresses, but `egress.ips` \
-                 has {} IPv4 address(es)",
-                v4.len()
+                 has {v4_count} IPv4 address(es)"
             ),
             "list every gateway's public IPv4 address: mail leaves through each of them",
         ));
     }
-    // A public address a gateway sends from must be one SPF authorises.
+}
+
+/// A gateway's explicit `egressIP` is its own, and a public one is one SPF authorises (listed in
+/// `egress.ips`).
+fn check_gateway_egress_ips(
+    c: &mut Ctx,
+    egress_ip: Option<IpAddr>,
+    extra: &[CiliumGateway],
+    ips: &[IpAddr],
+) {
     let explicit = egress_ip
         .iter()
-        .map(|ip| (join(base, "egressIP"), *ip))
+        .map(|ip| (join(CILIUM, "egressIP"), *ip))
         .chain(
             extra
                 .iter()
                 .enumerate()
                 .filter_map(|(i, g)| match g.source {
                     GatewaySource::EgressIp(ip) => Some((
-                        join(&index(&join(base, "extraGateways"), i), "egressIP"),
+                        join(&index(&join(CILIUM, "extraGateways"), i), "egressIP"),
                         ip,
                     )),
                     GatewaySource::Interface(_) => None,
@@ -1171,23 +1297,27 @@ fn cilium(
             );
         }
     }
+}
 
-    // IPv6 through the gateway (1.20).
-    let ipv6_gateway = match (&f.egress_ipv6, ipv6) {
+/// IPv6 through the primary gateway (Cilium 1.20, `egress.ipv6: gateway`): its `egressIPv6`.
+fn cilium_ipv6_gateway(
+    c: &mut Ctx,
+    f: &CiliumEgressFile,
+    ipv6: Option<Ipv6Path>,
+    version: CiliumVersion,
+    node_selector: Option<&BTreeMap<String, String>>,
+    ips: &[IpAddr],
+) -> Option<CiliumGateway> {
+    let path = join(CILIUM, "egressIPv6");
+    match (&f.egress_ipv6, ipv6) {
         (Some(_), _) if !version.has_ipv6_egress_ip() => {
-            needs_version(
-                c,
-                &join(base, "egressIPv6"),
-                "an IPv6 egressIP",
-                version,
-                20,
-            );
+            needs_version(c, &path, "an IPv6 egressIP", version, 20);
             None
         }
         (Some(_), Some(p)) if p != Ipv6Path::Gateway => {
             c.push(err(
                 Code::InvalidValue,
-                &join(base, "egressIPv6"),
+                &path,
                 "IPv6 does not go through the gateway (`egress.ipv6` is not `gateway`)",
                 "remove `egressIPv6`, or set `egress.ipv6: gateway`",
             ));
@@ -1195,54 +1325,10 @@ fn cilium(
         }
         (given, Some(Ipv6Path::Gateway)) => {
             let source = match given {
-                Some(raw) => match c.address(&join(base, "egressIPv6"), raw, false) {
-                    Some(ip @ IpAddr::V6(_)) => {
-                        if !is_private(ip) && !ips.contains(&ip) {
-                            c.push(
-                                err(
-                                    Code::InvalidValue,
-                                    &join(base, "egressIPv6"),
-                                    format!(
-                                        "the gateway sends from `{ip}`, which `egress.ips` does not list"
-                                    ),
-                                    format!("add `{ip}` to `egress.ips`"),
-                                )
-                                .with_value(raw),
-                            );
-                        }
-                        Some(ip)
-                    }
-                    Some(IpAddr::V4(_)) => {
-                        c.push(
-                            err(
-                                Code::InvalidValue,
-                                &join(base, "egressIPv6"),
-                                "an IPv4 address as the IPv6 egressIP",
-                                "put IPv4 in `egressIP`",
-                            )
-                            .with_value(raw),
-                        );
-                        None
-                    }
-                    None => None,
-                },
-                None => {
-                    let v6: Vec<IpAddr> = ips.iter().copied().filter(IpAddr::is_ipv6).collect();
-                    match v6.as_slice() {
-                        [only] => Some(*only),
-                        _ => {
-                            c.push(err(
-                                Code::MissingDependency,
-                                &join(base, "egressIPv6"),
-                                "`egress.ips` has several IPv6 addresses: which one is the gateway's?",
-                                "set `egress.cilium.egressIPv6`",
-                            ));
-                            None
-                        }
-                    }
-                }
+                Some(raw) => cilium_egress_ipv6(c, &path, raw, ips),
+                None => only_listed_ipv6(c, &path, ips),
             };
-            match (&node_selector, source) {
+            match (node_selector, source) {
                 (Some(sel), Some(ip)) => Some(CiliumGateway {
                     node_selector: sel.clone(),
                     source: GatewaySource::EgressIp(ip),
@@ -1251,13 +1337,71 @@ fn cilium(
             }
         }
         _ => None,
-    };
+    }
+}
 
-    let source_node_selector = match &f.source_node_selector {
+/// `egressIPv6`: an IPv6 address outside the cluster; a public one listed in `egress.ips`.
+fn cilium_egress_ipv6(c: &mut Ctx, path: &str, raw: &str, ips: &[IpAddr]) -> Option<IpAddr> {
+    match c.address(path, raw, false) {
+        Some(ip @ IpAddr::V6(_)) => {
+            if !is_private(ip) && !ips.contains(&ip) {
+                c.push(
+                    err(
+                        Code::InvalidValue,
+                        path,
+                        format!("the gateway sends from `{ip}`, which `egress.ips` does not list"),
+                        format!("add `{ip}` to `egress.ips`"),
+                    )
+                    .with_value(raw),
+                );
+            }
+            Some(ip)
+        }
+        Some(IpAddr::V4(_)) => {
+            c.push(
+                err(
+                    Code::InvalidValue,
+                    path,
+                    "an IPv4 address as the IPv6 egressIP",
+                    "put IPv4 in `egressIP`",
+                )
+                .with_value(raw),
+            );
+            None
+        }
+        None => None,
+    }
+}
+
+/// Without `egressIPv6`, the only IPv6 address in `egress.ips`.
+fn only_listed_ipv6(c: &mut Ctx, path: &str, ips: &[IpAddr]) -> Option<IpAddr> {
+    let v6: Vec<IpAddr> = ips.iter().copied().filter(IpAddr::is_ipv6).collect();
+    match v6.as_slice() {
+        [only] => Some(*only),
+        _ => {
+            c.push(err(
+                Code::MissingDependency,
+                path,
+                "`egress.ips` has several IPv6 addresses: which one is the gateway's?",
+                "set `egress.cilium.egressIPv6`",
+            ));
+            None
+        }
+    }
+}
+
+/// `sourceNodeSelector` (Cilium 1.17): a selector that selects something.
+fn cilium_source_node_selector(
+    c: &mut Ctx,
+    f: &CiliumEgressFile,
+    version: CiliumVersion,
+) -> BTreeMap<String, String> {
+    let path = join(CILIUM, "sourceNodeSelector");
+    match &f.source_node_selector {
         Some(sel)
             if needs_version(
                 c,
-                &join(base, "sourceNodeSelector"),
+                &path,
                 "`sourceNodeSelector` (selectors[].nodeSelector)",
                 version,
                 17,
@@ -1265,18 +1409,22 @@ fn cilium(
         {
             c.selector(
                 sel,
-                &join(base, "sourceNodeSelector"),
+                &path,
                 "`sourceNodeSelector`",
                 "{mailu.example.com/egress: \"true\"}",
             )
             .unwrap_or_default()
         }
         _ => BTreeMap::new(),
-    };
+    }
+}
 
+/// `authorizeNodeIps`: addresses outside the cluster, of a family the pods have, each once and
+/// not already in `egress.ips`.
+fn cilium_authorize_node_ips(c: &mut Ctx, f: &CiliumEgressFile, ips: &[IpAddr]) -> Vec<IpAddr> {
     let mut authorize_node_ips = Vec::new();
     for (i, raw) in f.authorize_node_ips.iter().enumerate() {
-        let path = index(&join(base, "authorizeNodeIps"), i);
+        let path = index(&join(CILIUM, "authorizeNodeIps"), i);
         let Some(ip) = c.address(&path, raw, true) else {
             continue;
         };
@@ -1306,24 +1454,7 @@ fn cilium(
         }
         authorize_node_ips.push(ip);
     }
-
-    if errors(c.out) > errors_before {
-        return None;
-    }
-    parsed_version?;
-    let mut gateways = vec![CiliumGateway {
-        node_selector: node_selector?,
-        source: primary_source?,
-    }];
-    gateways.extend(extra);
-    Some(Cilium {
-        version,
-        gateways,
-        ipv6_gateway,
-        source_node_selector,
-        authorize_node_ips,
-        excluded_cidrs: c.cluster.iter().map(|n| n.text.clone()).collect(),
-    })
+    authorize_node_ips
 }
 
 fn antrea(c: &mut Ctx, f: Option<&AntreaEgressFile>, ips: &[IpAddr]) -> Option<Antrea> {

@@ -122,246 +122,294 @@ pub(crate) fn validate_workloads(
 
     let mut all = BTreeMap::new();
     for name in WORKLOAD_NAMES {
-        let base = join("workloads", name);
-        let given = file_entry(&file.workloads, name);
-        if given.is_some() && !runs(file, name) {
-            out.push(err(
-                Code::MissingDependency,
-                &base,
-                format!("settings for `{name}`, which does not run"),
-                if name == "redis" {
-                    "the bundled Redis runs only without an external `redis`; remove this entry"
-                        .to_owned()
-                } else {
-                    format!("set `components.{name}: true`, or remove this entry")
-                },
-            ));
-        }
-        let w = given.cloned().unwrap_or_default();
-        check_pods(&w.pod, &base, out);
-
-        let replicas = w.replicas.map_or(1, |r| r.get());
-        if replicas > 1 {
-            check_replicas(file, name, &join(&base, "replicas"), out);
-        }
-
-        if let Some(image) = &w.image {
-            if let Some(repo) = &image.repository
-                && (repo.is_empty()
-                    || repo.ends_with('/')
-                    || !repo.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b)
-                    }))
-            {
-                out.push(
-                    err(
-                        Code::InvalidValue,
-                        &join(&base, "image.repository"),
-                        "not a valid image repository",
-                        "the full name without tag, e.g. `registry.example.com/mailu/postfix`",
-                    )
-                    .with_value(repo),
-                );
-            }
-            if let Some(tag) = &image.tag {
-                check_into(
-                    out,
-                    Code::InvalidValue,
-                    &join(&base, "image.tag"),
-                    tag,
-                    rules::check_image_tag,
-                );
-            }
-            if let Some(digest) = &image.digest {
-                check_into(
-                    out,
-                    Code::InvalidValue,
-                    &join(&base, "image.digest"),
-                    digest,
-                    rules::check_image_digest,
-                );
-            }
-        }
-
-        if let Some(sc) = &w.security_context {
-            check_kubernetes_value::<SecurityContext>(
-                sc,
-                &join(&base, "securityContext"),
-                "SecurityContext",
-                "pod.spec.containers.securityContext",
-                out,
-            );
-        }
-
-        let reads_mailu_env = MAILU_ENV_READERS.contains(&name);
-        if w.log_level.is_some() && !reads_mailu_env {
-            out.push(err(
-                Code::InvalidValue,
-                &join(&base, "logLevel"),
-                format!("`{name}` does not read Mailu's `LOG_LEVEL`"),
-                "remove it; configure the image's own logging through `extraEnv`",
-            ));
-        }
-
-        for (var, value) in &w.extra_env {
-            let path = join(&join(&base, "extraEnv"), var);
-            let well_formed = var.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
-                && var
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-            if !well_formed {
-                out.push(
-                    err(
-                        Code::InvalidValue,
-                        &path,
-                        format!("`{var}` is not an environment variable name"),
-                        "use upper-case letters, digits and `_`",
-                    )
-                    .with_value(var),
-                );
-                continue;
-            }
-            if let Some(key) = mailu_env::managed_by(var) {
-                out.push(
-                    err(
-                        Code::InvalidValue,
-                        &path,
-                        format!("`{var}` is set by mailu-k8s"),
-                        format!("set it through `{key}`"),
-                    )
-                    .with_value(var),
-                );
-                continue;
-            }
-            if reads_mailu_env && !w.allow_unknown_env && !mailu_env::is_mailu_env(var) {
-                let hint = mailu_env::known_mistake(var).map(str::to_owned).unwrap_or_else(|| match crate::structure::did_you_mean(var, mailu_env::MAILU_ENV.iter().copied()) {
-                    Some(best) => format!("did you mean `{best}`? (set `allowUnknownEnv: true` for variables of newer Mailu images)"),
-                    None => "Mailu 2024.06 never reads it; set `allowUnknownEnv: true` if your image does".to_owned(),
-                });
-                out.push(
-                    err(
-                        Code::UnknownKey,
-                        &path,
-                        format!("Mailu does not read `{var}`"),
-                        hint,
-                    )
-                    .with_value(var),
-                );
-                continue;
-            }
-            extra_env_value(var, value, &path, out);
-        }
-        if w.allow_unknown_env && w.extra_env.is_empty() {
-            out.push(err(
-                Code::InvalidValue,
-                &join(&base, "allowUnknownEnv"),
-                "set without `extraEnv`",
-                "remove it",
-            ));
-        }
-
-        if !w.overrides.is_empty() && !OVERRIDE_READERS.contains(&name) {
-            out.push(err(
-                Code::InvalidValue,
-                &join(&base, "overrides"),
-                format!("`{name}` does not read override files"),
-                format!("overrides apply to {}", OVERRIDE_READERS.join(", ")),
-            ));
-        }
-        for file_name in w.overrides.keys() {
-            if let Err(p) = rules::check_secret_key(file_name) {
-                out.push(
-                    err(
-                        Code::InvalidValue,
-                        &join(&join(&base, "overrides"), file_name),
-                        format!("`{file_name}` is not a usable file name"),
-                        p.hint,
-                    )
-                    .with_value(file_name),
-                );
-            }
-        }
-        for (key, given) in [
-            ("serviceAnnotations", !w.service_annotations.is_empty()),
-            ("serviceLabels", !w.service_labels.is_empty()),
-        ] {
-            if given && WITHOUT_SERVICE.contains(&name) {
-                out.push(err(
-                    Code::InvalidValue,
-                    &join(&base, key),
-                    format!("`{name}` listens on nothing and has no Service"),
-                    "remove it; `annotations` and `labels` apply to the pods",
-                ));
-            }
-        }
-        check_annotations(
-            &w.service_annotations,
-            &join(&base, "serviceAnnotations"),
-            out,
-        );
-        check_labels(&w.service_labels, &join(&base, "serviceLabels"), out);
-
-        let global = &file.pods;
-        let pod = &w.pod;
-        let mut pod_annotations = global.annotations.clone();
-        pod_annotations.extend(pod.annotations.clone());
-        let mut pod_labels = global.labels.clone();
-        pod_labels.extend(pod.labels.clone());
-        all.insert(
-            name,
-            WorkloadSettings {
-                replicas,
-                image_repository: w.image.as_ref().and_then(|i| i.repository.clone()),
-                image_tag: w.image.as_ref().and_then(|i| i.tag.clone()),
-                image_digest: w.image.as_ref().and_then(|i| i.digest.clone()),
-                pull_policy: w.image.as_ref().and_then(|i| i.pull_policy),
-                log_level: w.log_level,
-                node_selector: pod
-                    .node_selector
-                    .clone()
-                    .or_else(|| global.node_selector.clone())
-                    .unwrap_or_default(),
-                tolerations: pod
-                    .tolerations
-                    .clone()
-                    .or_else(|| global.tolerations.clone())
-                    .unwrap_or_default(),
-                affinity: pod
-                    .affinity
-                    .as_ref()
-                    .or(global.affinity.as_ref())
-                    .and_then(checked_kubernetes_value),
-                topology_spread: pod
-                    .topology_spread_constraints
-                    .as_ref()
-                    .or(global.topology_spread_constraints.as_ref())
-                    .map(|list| list.iter().map(topology_spread).collect())
-                    .unwrap_or_default(),
-                priority_class_name: pod
-                    .priority_class_name
-                    .clone()
-                    .or_else(|| global.priority_class_name.clone()),
-                pod_annotations,
-                pod_labels,
-                service_annotations: w.service_annotations.clone(),
-                service_labels: w.service_labels.clone(),
-                extra_env: w
-                    .extra_env
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), checked_extra_env(v)?)))
-                    .collect(),
-                overrides: w.overrides.clone(),
-                security_context: w
-                    .security_context
-                    .as_ref()
-                    .and_then(checked_kubernetes_value),
-            },
-        );
+        all.insert(name, workload(file, name, out));
     }
     if out.iter().filter(|d| d.is_error()).count() > errors_before {
         return None;
     }
     Some(all)
+}
+
+/// `workloads.<name>`: every rule for one workload, then its settings merged with `pods`.
+fn workload(file: &ConfigFile, name: &str, out: &mut Vec<Diagnostic>) -> WorkloadSettings {
+    let base = join("workloads", name);
+    let given = file_entry(&file.workloads, name);
+    if given.is_some() && !runs(file, name) {
+        out.push(err(
+            Code::MissingDependency,
+            &base,
+            format!("settings for `{name}`, which does not run"),
+            if name == "redis" {
+                "the bundled Redis runs only without an external `redis`; remove this entry"
+                    .to_owned()
+            } else {
+                format!("set `components.{name}: true`, or remove this entry")
+            },
+        ));
+    }
+    let w = given.cloned().unwrap_or_default();
+    check_pods(&w.pod, &base, out);
+
+    let replicas = w.replicas.map_or(1, |r| r.get());
+    if replicas > 1 {
+        check_replicas(file, name, &join(&base, "replicas"), out);
+    }
+    if let Some(image) = &w.image {
+        check_image(image, &base, out);
+    }
+    if let Some(sc) = &w.security_context {
+        check_kubernetes_value::<SecurityContext>(
+            sc,
+            &join(&base, "securityContext"),
+            "SecurityContext",
+            "pod.spec.containers.securityContext",
+            out,
+        );
+    }
+    let reads_mailu_env = MAILU_ENV_READERS.contains(&name);
+    if w.log_level.is_some() && !reads_mailu_env {
+        out.push(err(
+            Code::InvalidValue,
+            &join(&base, "logLevel"),
+            format!("`{name}` does not read Mailu's `LOG_LEVEL`"),
+            "remove it; configure the image's own logging through `extraEnv`",
+        ));
+    }
+    check_extra_env(&w, reads_mailu_env, &base, out);
+    check_overrides(&w, name, &base, out);
+    check_service_metadata(&w, name, &base, out);
+    workload_settings(&file.pods, &w, replicas)
+}
+
+/// `image`: a repository name without tag, a valid tag and digest.
+fn check_image(image: &file::ImageFile, base: &str, out: &mut Vec<Diagnostic>) {
+    if let Some(repo) = &image.repository
+        && (repo.is_empty()
+            || repo.ends_with('/')
+            || !repo
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b)))
+    {
+        out.push(
+            err(
+                Code::InvalidValue,
+                &join(base, "image.repository"),
+                "not a valid image repository",
+                "the full name without tag, e.g. `registry.example.com/mailu/postfix`",
+            )
+            .with_value(repo),
+        );
+    }
+    if let Some(tag) = &image.tag {
+        check_into(
+            out,
+            Code::InvalidValue,
+            &join(base, "image.tag"),
+            tag,
+            rules::check_image_tag,
+        );
+    }
+    if let Some(digest) = &image.digest {
+        check_into(
+            out,
+            Code::InvalidValue,
+            &join(base, "image.digest"),
+            digest,
+            rules::check_image_digest,
+        );
+    }
+}
+
+/// `extraEnv`: every variable checked; `allowUnknownEnv` only with some.
+fn check_extra_env(
+    w: &file::WorkloadFile,
+    reads_mailu_env: bool,
+    base: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (var, value) in &w.extra_env {
+        let path = join(&join(base, "extraEnv"), var);
+        let mailu_checked = reads_mailu_env && !w.allow_unknown_env;
+        if check_extra_env_name(var, &path, mailu_checked, out) {
+            extra_env_value(var, value, &path, out);
+        }
+    }
+    if w.allow_unknown_env && w.extra_env.is_empty() {
+        out.push(err(
+            Code::InvalidValue,
+            &join(base, "allowUnknownEnv"),
+            "set without `extraEnv`",
+            "remove it",
+        ));
+    }
+}
+
+/// An `extraEnv` name: well formed, not one mailu-k8s sets, and (`mailu_checked`) one Mailu
+/// reads. `false` after reporting it.
+fn check_extra_env_name(
+    var: &str,
+    path: &str,
+    mailu_checked: bool,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    let well_formed = var.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && var
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !well_formed {
+        out.push(
+            err(
+                Code::InvalidValue,
+                path,
+                format!("`{var}` is not an environment variable name"),
+                "use upper-case letters, digits and `_`",
+            )
+            .with_value(var),
+        );
+        return false;
+    }
+    if let Some(key) = mailu_env::managed_by(var) {
+        out.push(
+            err(
+                Code::InvalidValue,
+                path,
+                format!("`{var}` is set by mailu-k8s"),
+                format!("set it through `{key}`"),
+            )
+            .with_value(var),
+        );
+        return false;
+    }
+    if mailu_checked && !mailu_env::is_mailu_env(var) {
+        let hint = mailu_env::known_mistake(var).map(str::to_owned).unwrap_or_else(|| match crate::structure::did_you_mean(var, mailu_env::MAILU_ENV.iter().copied()) {
+            Some(best) => format!("did you mean `{best}`? (set `allowUnknownEnv: true` for variables of newer Mailu images)"),
+            None => "Mailu 2024.06 never reads it; set `allowUnknownEnv: true` if your image does".to_owned(),
+        });
+        out.push(
+            err(
+                Code::UnknownKey,
+                path,
+                format!("Mailu does not read `{var}`"),
+                hint,
+            )
+            .with_value(var),
+        );
+        return false;
+    }
+    true
+}
+
+/// `overrides`: only for the components that read them, each a usable file name.
+fn check_overrides(w: &file::WorkloadFile, name: &str, base: &str, out: &mut Vec<Diagnostic>) {
+    if !w.overrides.is_empty() && !OVERRIDE_READERS.contains(&name) {
+        out.push(err(
+            Code::InvalidValue,
+            &join(base, "overrides"),
+            format!("`{name}` does not read override files"),
+            format!("overrides apply to {}", OVERRIDE_READERS.join(", ")),
+        ));
+    }
+    for file_name in w.overrides.keys() {
+        if let Err(p) = rules::check_secret_key(file_name) {
+            out.push(
+                err(
+                    Code::InvalidValue,
+                    &join(&join(base, "overrides"), file_name),
+                    format!("`{file_name}` is not a usable file name"),
+                    p.hint,
+                )
+                .with_value(file_name),
+            );
+        }
+    }
+}
+
+/// `serviceAnnotations`/`serviceLabels`: only for workloads with a Service, and valid.
+fn check_service_metadata(
+    w: &file::WorkloadFile,
+    name: &str,
+    base: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (key, given) in [
+        ("serviceAnnotations", !w.service_annotations.is_empty()),
+        ("serviceLabels", !w.service_labels.is_empty()),
+    ] {
+        if given && WITHOUT_SERVICE.contains(&name) {
+            out.push(err(
+                Code::InvalidValue,
+                &join(base, key),
+                format!("`{name}` listens on nothing and has no Service"),
+                "remove it; `annotations` and `labels` apply to the pods",
+            ));
+        }
+    }
+    check_annotations(
+        &w.service_annotations,
+        &join(base, "serviceAnnotations"),
+        out,
+    );
+    check_labels(&w.service_labels, &join(base, "serviceLabels"), out);
+}
+
+/// One workload's settings: its own, each pod setting falling back to `pods` (`global`).
+fn workload_settings(
+    global: &file::PodsFile,
+    w: &file::WorkloadFile,
+    replicas: u32,
+) -> WorkloadSettings {
+    let pod = &w.pod;
+    let mut pod_annotations = global.annotations.clone();
+    pod_annotations.extend(pod.annotations.clone());
+    let mut pod_labels = global.labels.clone();
+    pod_labels.extend(pod.labels.clone());
+    WorkloadSettings {
+        replicas,
+        image_repository: w.image.as_ref().and_then(|i| i.repository.clone()),
+        image_tag: w.image.as_ref().and_then(|i| i.tag.clone()),
+        image_digest: w.image.as_ref().and_then(|i| i.digest.clone()),
+        pull_policy: w.image.as_ref().and_then(|i| i.pull_policy),
+        log_level: w.log_level,
+        node_selector: pod
+            .node_selector
+            .clone()
+            .or_else(|| global.node_selector.clone())
+            .unwrap_or_default(),
+        tolerations: pod
+            .tolerations
+            .clone()
+            .or_else(|| global.tolerations.clone())
+            .unwrap_or_default(),
+        affinity: pod
+            .affinity
+            .as_ref()
+            .or(global.affinity.as_ref())
+            .and_then(checked_kubernetes_value),
+        topology_spread: pod
+            .topology_spread_constraints
+            .as_ref()
+            .or(global.topology_spread_constraints.as_ref())
+            .map(|list| list.iter().map(topology_spread).collect())
+            .unwrap_or_default(),
+        priority_class_name: pod
+            .priority_class_name
+            .clone()
+            .or_else(|| global.priority_class_name.clone()),
+        pod_annotations,
+        pod_labels,
+        service_annotations: w.service_annotations.clone(),
+        service_labels: w.service_labels.clone(),
+        extra_env: w
+            .extra_env
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), checked_extra_env(v)?)))
+            .collect(),
+        overrides: w.overrides.clone(),
+        security_context: w
+            .security_context
+            .as_ref()
+            .and_then(checked_kubernetes_value),
+    }
 }
 
 /// More than one replica: only where Mailu supports it, and only with storage that allows it.
@@ -449,6 +497,31 @@ fn check_pods(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
     }
     check_annotations(&p.annotations, &join(base, "annotations"), out);
     check_labels(&p.labels, &join(base, "labels"), out);
+    check_no_reserved_labels(p, base, out);
+    if let Some(name) = &p.priority_class_name {
+        check_into(
+            out,
+            Code::InvalidKubernetesName,
+            &join(base, "priorityClassName"),
+            name,
+            rules::check_dns1123_subdomain,
+        );
+    }
+    check_tolerations(p, base, out);
+    if let Some(affinity) = &p.affinity {
+        check_kubernetes_value::<Affinity>(
+            affinity,
+            &join(base, "affinity"),
+            "Affinity",
+            "pod.spec.affinity",
+            out,
+        );
+    }
+    check_topology_spread_constraints(p, base, out);
+}
+
+/// No `app.kubernetes.io/` labels: mailu-k8s sets them, and Deployments select on them.
+fn check_no_reserved_labels(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
     for key in p.labels.keys() {
         if key.starts_with("app.kubernetes.io/") {
             out.push(
@@ -462,15 +535,11 @@ fn check_pods(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    if let Some(name) = &p.priority_class_name {
-        check_into(
-            out,
-            Code::InvalidKubernetesName,
-            &join(base, "priorityClassName"),
-            name,
-            rules::check_dns1123_subdomain,
-        );
-    }
+}
+
+/// `tolerations`: `Exists` without a value, `Equal` with a key, `tolerationSeconds` only for
+/// `NoExecute`.
+fn check_tolerations(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
     for (i, t) in p.tolerations.iter().flatten().enumerate() {
         let path = format!("{}[{i}]", join(base, "tolerations"));
         match (t.operator, &t.key, &t.value) {
@@ -497,15 +566,10 @@ fn check_pods(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    if let Some(affinity) = &p.affinity {
-        check_kubernetes_value::<Affinity>(
-            affinity,
-            &join(base, "affinity"),
-            "Affinity",
-            "pod.spec.affinity",
-            out,
-        );
-    }
+}
+
+/// `topologySpreadConstraints`: a label selector Kubernetes reads, a node label key.
+fn check_topology_spread_constraints(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
     for (i, c) in p.topology_spread_constraints.iter().flatten().enumerate() {
         let path = format!("{}[{i}]", join(base, "topologySpreadConstraints"));
         if let Some(selector) = &c.label_selector {
