@@ -534,6 +534,9 @@ def main(argv=None) -> int:
     tsrc = mailu_templates()
     tpl = Templates(Path(tsrc.root)) if getattr(tsrc, "root", None) else Templates(src)
     workroot = a.workdir or Path(tempfile.mkdtemp(prefix="mailu-e2e-"))
+    # Daemons that drop to their own users (PostgreSQL's initdb as `postgres`, postfix's spool)
+    # must traverse it: mkdtemp's 0700 stopped initdb ("could not change directory").
+    os.chmod(workroot, 0o711)
     results: list[Result] = []
     runs = [(cfgp, None) for cfgp in a.configs] if not a.mutate else \
         [(cfgp, mu) for cfgp in a.configs for mu in a.mutate]
