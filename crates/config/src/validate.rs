@@ -352,77 +352,24 @@ fn validate_database(c: &mut Checker, db: Option<&file::DatabaseFile>) -> Option
 }
 
 fn validate_storage(c: &mut Checker, s: &file::StorageFile) -> Option<Storage> {
-    let class = |c: &mut Checker, path: &str, v: &Option<String>| -> Option<Option<String>> {
-        match v {
-            None => Some(None),
-            Some(name) => c.object_name(path, name).map(Some),
-        }
-    };
-    let default_class = class(c, "storage.storageClass", &s.storage_class)?;
-    let mut volume = |name: &str, given: &Option<file::VolumeFile>, default_size: &str| {
-        let path = join("storage", name);
-        let given = given.clone().unwrap_or_default();
-        let size = c.quantity(
-            &join(&path, "size"),
-            given.size.as_deref().unwrap_or(default_size),
-        );
-        let own_class = class(c, &join(&path, "storageClass"), &given.storage_class);
-        let existing_claim = match &given.existing_claim {
-            Some(claim) => {
-                if given.size.is_some()
-                    || given.storage_class.is_some()
-                    || given.access_modes.is_some()
-                {
-                    c.findings.push(
-                        Diagnostic::error(
-                            Code::InvalidValue,
-                            join(&path, "existingClaim"),
-                            "`existingClaim` together with `size`, `storageClass` or `accessModes`",
-                            )
-                            .with_hint("an existing claim already has those; remove them, or remove `existingClaim`"),
-                    );
-                }
-                Some(c.object_name(&join(&path, "existingClaim"), claim))
-            }
-            None => None,
-        };
-        let access_modes = given
-            .access_modes
-            .clone()
-            .unwrap_or_else(|| vec![AccessMode::ReadWriteOnce]);
-        if access_modes.is_empty() {
-            c.findings.push(
-                Diagnostic::error(
-                    Code::EmptyList,
-                    join(&path, "accessModes"),
-                    "no access mode given",
-                )
-                .with_hint(
-                    "use `[ReadWriteOnce]` (the default), or `[ReadWriteMany]` for shared storage",
-                ),
-            );
-        }
-        Some(Volume {
-            size: size?,
-            storage_class: own_class?.or_else(|| default_class.clone()),
-            access_modes,
-            existing_claim: match existing_claim {
-                Some(claim) => Some(claim?),
-                None => None,
-            },
-        })
-    };
+    let default_class = storage_class(c, "storage.storageClass", &s.storage_class)?;
     use component_defaults as d;
-    let front = volume("front", &s.front, d::FRONT_VOLUME);
-    let admin = volume("admin", &s.admin, d::ADMIN_VOLUME);
-    let postfix = volume("postfix", &s.postfix, d::POSTFIX_VOLUME);
-    let dovecot = volume("dovecot", &s.dovecot, d::DOVECOT_VOLUME);
-    let rspamd = volume("rspamd", &s.rspamd, d::RSPAMD_VOLUME);
-    let redis = volume("redis", &s.redis, d::REDIS_VOLUME);
-    let webmail = volume("webmail", &s.webmail, d::WEBMAIL_VOLUME);
-    let webdav = volume("webdav", &s.webdav, d::WEBDAV_VOLUME);
-    let fetchmail = volume("fetchmail", &s.fetchmail, d::FETCHMAIL_VOLUME);
-    let clamav = volume("clamav", &s.clamav, d::CLAMAV_VOLUME);
+    let front = volume(c, "front", &s.front, d::FRONT_VOLUME, &default_class);
+    let admin = volume(c, "admin", &s.admin, d::ADMIN_VOLUME, &default_class);
+    let postfix = volume(c, "postfix", &s.postfix, d::POSTFIX_VOLUME, &default_class);
+    let dovecot = volume(c, "dovecot", &s.dovecot, d::DOVECOT_VOLUME, &default_class);
+    let rspamd = volume(c, "rspamd", &s.rspamd, d::RSPAMD_VOLUME, &default_class);
+    let redis = volume(c, "redis", &s.redis, d::REDIS_VOLUME, &default_class);
+    let webmail = volume(c, "webmail", &s.webmail, d::WEBMAIL_VOLUME, &default_class);
+    let webdav = volume(c, "webdav", &s.webdav, d::WEBDAV_VOLUME, &default_class);
+    let fetchmail = volume(
+        c,
+        "fetchmail",
+        &s.fetchmail,
+        d::FETCHMAIL_VOLUME,
+        &default_class,
+    );
+    let clamav = volume(c, "clamav", &s.clamav, d::CLAMAV_VOLUME, &default_class);
     Some(Storage {
         webmail: webmail?,
         webdav: webdav?,
@@ -434,6 +381,74 @@ fn validate_storage(c: &mut Checker, s: &file::StorageFile) -> Option<Storage> {
         dovecot: dovecot?,
         rspamd: rspamd?,
         redis: redis?,
+    })
+}
+
+/// A `storageClass`: `Some(None)` when not given, `None` after a finding.
+fn storage_class(c: &mut Checker, path: &str, v: &Option<String>) -> Option<Option<String>> {
+    match v {
+        None => Some(None),
+        Some(name) => c.object_name(path, name).map(Some),
+    }
+}
+
+/// `storage.<name>`: a size, a class (by default `default_class`), access modes, or an existing
+/// claim alone.
+fn volume(
+    c: &mut Checker,
+    name: &str,
+    given: &Option<file::VolumeFile>,
+    default_size: &str,
+    default_class: &Option<String>,
+) -> Option<Volume> {
+    let path = join("storage", name);
+    let given = given.clone().unwrap_or_default();
+    let size = c.quantity(
+        &join(&path, "size"),
+        given.size.as_deref().unwrap_or(default_size),
+    );
+    let own_class = storage_class(c, &join(&path, "storageClass"), &given.storage_class);
+    let existing_claim = match &given.existing_claim {
+        Some(claim) => {
+            if given.size.is_some() || given.storage_class.is_some() || given.access_modes.is_some()
+            {
+                c.findings.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        join(&path, "existingClaim"),
+                        "`existingClaim` together with `size`, `storageClass` or `accessModes`",
+                        )
+                        .with_hint("an existing claim already has those; remove them, or remove `existingClaim`"),
+                );
+            }
+            Some(c.object_name(&join(&path, "existingClaim"), claim))
+        }
+        None => None,
+    };
+    let access_modes = given
+        .access_modes
+        .clone()
+        .unwrap_or_else(|| vec![AccessMode::ReadWriteOnce]);
+    if access_modes.is_empty() {
+        c.findings.push(
+            Diagnostic::error(
+                Code::EmptyList,
+                join(&path, "accessModes"),
+                "no access mode given",
+            )
+            .with_hint(
+                "use `[ReadWriteOnce]` (the default), or `[ReadWriteMany]` for shared storage",
+            ),
+        );
+    }
+    Some(Volume {
+        size: size?,
+        storage_class: own_class?.or_else(|| default_class.clone()),
+        access_modes,
+        existing_claim: match existing_claim {
+            Some(claim) => Some(claim?),
+            None => None,
+        },
     })
 }
 
@@ -555,7 +570,41 @@ fn validate_compute(
 
 fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) -> Option<Mailu> {
     let m = &file.mailu;
-    let initial_account = match &m.initial_account {
+    // An invalid initial account stops here, before the API and the other `mailu` settings.
+    let initial_account = initial_account(c, file, domain)?;
+    let api = api(c, file);
+    let settings = validate_mailu_settings(c, m);
+    Some(Mailu {
+        log_level: m.log_level,
+        message_size_limit_mb: m.message_size_limit.get(),
+        initial_account,
+        api: api?,
+        full_text_search: m.full_text_search.clone(),
+        antivirus_action: m.antivirus_action,
+        fetchmail_delay_seconds: m.fetchmail_delay.get(),
+        rate_limits: m.rate_limits.clone(),
+        recipient_delimiter: m.recipient_delimiter.clone(),
+        postmaster: m.postmaster.clone(),
+        dmarc: m.dmarc.clone(),
+        welcome: m.welcome.clone(),
+        default_spam_threshold: m.default_spam_threshold,
+        tls_policy: m.tls_policy.clone(),
+        reject_unlisted_recipient: m.reject_unlisted_recipient,
+        branding: m.branding.clone(),
+        web_paths: m.web_paths.clone(),
+        relay_nets: m.relay_nets.clone(),
+        default_quota_bytes: settings.default_quota_bytes?,
+    })
+}
+
+/// `mailu.initialAccount`: when enabled, a valid username and domain and the password's Secret.
+/// `Some(None)` when off, `None` after a finding (which ends `validate_mailu`).
+fn initial_account(
+    c: &mut Checker,
+    file: &ConfigFile,
+    domain: Option<&DnsName>,
+) -> Option<Option<InitialAccount>> {
+    match &file.mailu.initial_account {
         Some(a) if a.enabled => {
             let username = c.check(
                 Code::InvalidValue,
@@ -604,8 +653,13 @@ fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) 
             }
             Some(None)
         }
-    };
-    let api = if m.api_enabled {
+    }
+}
+
+/// `mailu.apiEnabled`: needs the Secret holding the API token. `Some(None)` when off, `None` after
+/// a finding.
+fn api(c: &mut Checker, file: &ConfigFile) -> Option<Option<Api>> {
+    if file.mailu.api_enabled {
         match &file.secrets.api_token {
             Some(name) => c.object_name("secrets.apiToken", name).map(|name| {
                 Some(Api {
@@ -634,29 +688,7 @@ fn validate_mailu(c: &mut Checker, file: &ConfigFile, domain: Option<&DnsName>) 
             c.object_name("secrets.apiToken", name);
         }
         Some(None)
-    };
-    let settings = validate_mailu_settings(c, m);
-    Some(Mailu {
-        log_level: m.log_level,
-        message_size_limit_mb: m.message_size_limit.get(),
-        initial_account: initial_account?,
-        api: api?,
-        full_text_search: m.full_text_search.clone(),
-        antivirus_action: m.antivirus_action,
-        fetchmail_delay_seconds: m.fetchmail_delay.get(),
-        rate_limits: m.rate_limits.clone(),
-        recipient_delimiter: m.recipient_delimiter.clone(),
-        postmaster: m.postmaster.clone(),
-        dmarc: m.dmarc.clone(),
-        welcome: m.welcome.clone(),
-        default_spam_threshold: m.default_spam_threshold,
-        tls_policy: m.tls_policy.clone(),
-        reject_unlisted_recipient: m.reject_unlisted_recipient,
-        branding: m.branding.clone(),
-        web_paths: m.web_paths.clone(),
-        relay_nets: m.relay_nets.clone(),
-        default_quota_bytes: settings.default_quota_bytes?,
-    })
+    }
 }
 
 struct MailuSettings {
