@@ -437,11 +437,28 @@ http {{
     ENTRYPOINTS = {"web": 80, "websecure": 443, "smtp": 25, "submissions": 465, "submission": 587,
                    "imaps": 993, "pop3s": 995, "imap": 143, "pop3": 110, "sieve": 4190}
 
+    def _start_edge_proxy(self, node, ns, ip: str, public, routes: list, name: str, what: str) -> set:
+        """An L4 stand-in (edgeproxy.py) serving `routes` at `ip`, the public IPv4 addresses DNATed
+        to it on the node; returns the ports it offers once it listens."""
+        d = self.workdir / name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "routes.json").write_text(json.dumps(routes, indent=1))
+        ns.spawn([sys.executable, str(HERE / "edgeproxy.py"), str(d / "routes.json")], d / "edgeproxy.log",
+                 name=name)
+        for r in routes:
+            for a in public:
+                if ":" not in a:
+                    node.ns.exec(["iptables", "-w", "-t", "nat", "-A", "PREROUTING", "-d", a, "-p", "tcp",
+                                  "--dport", str(r["port"]), "-j", "DNAT", "--to-destination", f"{ip}:{r['port']}"])
+        if routes:
+            _wait(lambda: ns.exec(["bash", "-c", f"exec 3<>/dev/tcp/{ip}/{routes[0]['port']}"],
+                                  check=False).returncode == 0, 15, what)
+        return {r["port"] for r in routes}
+
     def traefik(self, node: Node, docs: list[dict], public: list[str]) -> set[int]:
         """A Traefik stand-in for IngressRoute (web: TLS terminated, as the ingress stand-in) and
         IngressRouteTCP (edgeproxy.py: bytes forwarded, a PROXY v2 header first when the route's
         ServersTransportTCP asks for it)."""
-        import json as _json
         transports = {(d["metadata"].get("namespace"), d["metadata"]["name"]): d
                       for d in docs if d.get("kind") == "ServersTransportTCP"}
         offered = set()
@@ -478,20 +495,7 @@ http {{
                 proxy = ((tr or {}).get("spec", {}).get("proxyProtocol") or {}).get("version")
                 routes.append({"listen": ip, "port": port, "backend": pods[0].ip4, "backend_port": target,
                                "proxy": proxy})
-        d = self.workdir / "traefik-tcp"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "routes.json").write_text(_json.dumps(routes, indent=1))
-        ns.spawn([sys.executable, str(HERE / "edgeproxy.py"), str(d / "routes.json")], d / "edgeproxy.log",
-                 name="traefik-tcp")
-        for r in routes:
-            offered.add(r["port"])
-            for a in public:
-                if ":" not in a:
-                    node.ns.exec(["iptables", "-w", "-t", "nat", "-A", "PREROUTING", "-d", a, "-p", "tcp",
-                                  "--dport", str(r["port"]), "-j", "DNAT", "--to-destination", f"{ip}:{r['port']}"])
-        if routes:
-            _wait(lambda: ns.exec(["bash", "-c", f"exec 3<>/dev/tcp/{ip}/{routes[0]['port']}"],
-                                  check=False).returncode == 0, 15, "the Traefik stand-in listens")
+        offered |= self._start_edge_proxy(node, ns, ip, public, routes, "traefik-tcp", "the Traefik stand-in listens")
         return offered
 
     def gateway_api(self, node: Node, docs: list[dict], public: list[str], proxy_ports: set[int]) -> set[int]:
@@ -500,7 +504,6 @@ http {{
         are the installation's: each route listens on its backend's port, and sends a PROXY v2
         header to the ports front expects it on (PROXY_PROTOCOL; the config says the Gateway is
         set up to send it, `backendSendsProxyProtocol`)."""
-        import json as _json
         offered = set()
         web = []
         for d in docs:
@@ -532,20 +535,7 @@ http {{
                 target = self.target_port(pods[0], sport) if sport else b.get("port")
                 routes.append({"listen": ip, "port": b.get("port"), "backend": pods[0].ip4, "backend_port": target,
                                "proxy": 2 if b.get("port") in proxy_ports else None})
-        d = self.workdir / "gateway-tcp"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "routes.json").write_text(_json.dumps(routes, indent=1))
-        ns.spawn([sys.executable, str(HERE / "edgeproxy.py"), str(d / "routes.json")], d / "edgeproxy.log",
-                 name="gateway-tcp")
-        for r in routes:
-            offered.add(r["port"])
-            for a in public:
-                if ":" not in a:
-                    node.ns.exec(["iptables", "-w", "-t", "nat", "-A", "PREROUTING", "-d", a, "-p", "tcp",
-                                  "--dport", str(r["port"]), "-j", "DNAT", "--to-destination", f"{ip}:{r['port']}"])
-        if routes:
-            _wait(lambda: ns.exec(["bash", "-c", f"exec 3<>/dev/tcp/{ip}/{routes[0]['port']}"],
-                                  check=False).returncode == 0, 15, "the Gateway stand-in listens")
+        offered |= self._start_edge_proxy(node, ns, ip, public, routes, "gateway-tcp", "the Gateway stand-in listens")
         return offered
 
     # ------------------------------------------------------------------ containers
