@@ -65,6 +65,15 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Print a shell completion script.
+    ///
+    /// bash: `mailu-k8s completions bash > ~/.local/share/bash-completion/completions/mailu-k8s`;
+    /// zsh: `mailu-k8s completions zsh > "${fpath[1]}/_mailu-k8s"`;
+    /// fish: `mailu-k8s completions fish > ~/.config/fish/completions/mailu-k8s.fish`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -164,6 +173,26 @@ fn execute(cli: Cli) -> Outcome {
         Command::Init { path, force } => {
             init(&path, force).map_err(|e| (String::new(), Failure::Io(e)))
         }
+        Command::Completions { shell } => {
+            write_stdout(&completions(shell)).map_err(|e| (String::new(), Failure::Io(e)))
+        }
+    }
+}
+
+/// The completion script clap_complete writes for `shell`, from the same definition that
+/// parses the arguments (so it cannot fall behind a new flag).
+fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "mailu-k8s", &mut out);
+    let script = String::from_utf8_lossy(&out).into_owned();
+    match shell {
+        // clap_complete 4.6 names bash's per-subcommand cases `mailu__subcmd__k8s__…` while it
+        // tracks the command as `mailu__k8s__…` when the binary's name has a hyphen, so nothing
+        // after the first word completes (clap-rs/clap#6421, open). One spelling makes them
+        // meet; a no-op once upstream is fixed. tests/cli.rs runs the script in bash.
+        clap_complete::Shell::Bash => script.replace("mailu__subcmd__k8s", "mailu__k8s"),
+        _ => script,
     }
 }
 
@@ -224,6 +253,17 @@ mod tests {
         let loaded =
             mailu_k8s_config::load(STARTER_CONFIG.as_bytes()).expect("starter config loads");
         assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn completions_cover_every_command_and_flag() {
+        use clap::ValueEnum;
+        for shell in clap_complete::Shell::value_variants() {
+            let script = completions(*shell);
+            for word in ["synth", "keygen", "--message-format", "--authoritative"] {
+                assert!(script.contains(word), "{shell}: {word} missing");
+            }
+        }
     }
 
     #[test]
