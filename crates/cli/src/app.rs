@@ -65,6 +65,16 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// List every Secret the manifests reference: its keys, who reads each, the characters Mailu
+    /// cannot take, and the `kubectl create secret` command with placeholders (never a value).
+    Secrets {
+        /// The config file (`-` for standard input).
+        #[arg(default_value = "mailu.yaml")]
+        config: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = crate::secrets_cmd::SecretsFormat::Text)]
+        format: crate::secrets_cmd::SecretsFormat,
+    },
     /// Print a shell completion script.
     ///
     /// bash: `mailu-k8s completions bash > ~/.local/share/bash-completion/completions/mailu-k8s`;
@@ -173,6 +183,10 @@ fn execute(cli: Cli) -> Outcome {
         Command::Init { path, force } => {
             init(&path, force).map_err(|e| (String::new(), Failure::Io(e)))
         }
+        Command::Secrets {
+            config,
+            format: out,
+        } => crate::secrets_cmd::secrets(&config, out, format),
         Command::Completions { shell } => {
             write_stdout(&completions(shell)).map_err(|e| (String::new(), Failure::Io(e)))
         }

@@ -4,6 +4,7 @@
 mod app;
 mod dns_cmd;
 mod io;
+mod secrets_cmd;
 
 fn main() -> std::process::ExitCode {
     app::run()

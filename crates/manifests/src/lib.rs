@@ -15,6 +15,7 @@ pub mod network;
 mod overrides;
 mod pods;
 pub mod resolver;
+pub mod secrets;
 mod security;
 mod volumes;
 pub mod workloads;
