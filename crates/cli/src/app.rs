@@ -75,6 +75,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = crate::secrets_cmd::SecretsFormat::Text)]
         format: crate::secrets_cmd::SecretsFormat,
     },
+    /// Draw the deployment from the topology model: components and ports, connections, the
+    /// edge, the egress path and its address, and what the NetworkPolicies allow.
+    Graph {
+        /// The config file (`-` for standard input).
+        #[arg(default_value = "mailu.yaml")]
+        config: PathBuf,
+        /// Mermaid (renders in GitHub and GitLab Markdown) or Graphviz DOT.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
     /// Print a shell completion script.
     ///
     /// bash: `mailu-k8s completions bash > ~/.local/share/bash-completion/completions/mailu-k8s`;
@@ -84,6 +94,12 @@ enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -187,6 +203,20 @@ fn execute(cli: Cli) -> Outcome {
             config,
             format: out,
         } => crate::secrets_cmd::secrets(&config, out, format),
+        Command::Graph {
+            config,
+            format: out,
+        } => {
+            let (source, loaded) = load(&config)?;
+            report(&source, &loaded.warnings, format);
+            let topology = mailu_k8s_topology::Topology::from_config(&loaded.config);
+            let graph = mailu_k8s_topology::graph::Graph::of(&loaded.config, &topology);
+            let text = match out {
+                GraphFormat::Mermaid => graph.to_mermaid(),
+                GraphFormat::Dot => graph.to_dot(),
+            };
+            write_stdout(&text).map_err(|e| (source, Failure::Io(e)))
+        }
         Command::Completions { shell } => {
             write_stdout(&completions(shell)).map_err(|e| (String::new(), Failure::Io(e)))
         }
