@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::io::{
-    Failure, MessageFormat, Outcome, load, printable, report, write_atomically, write_stdout,
+    Access, Failure, MessageFormat, Outcome, load, printable, report, stage, write_atomically,
+    write_stdout,
 };
 
 /// Turn one validated config file into everything needed to run Mailu on Kubernetes.
@@ -37,6 +38,10 @@ enum Command {
         /// Output format: multi-document YAML, or a JSON `v1 List`.
         #[arg(long, value_enum, default_value_t = Format::Yaml)]
         format: Format,
+        /// Write one YAML file per component, `shared.yaml` (cluster-scoped and shared objects)
+        /// and a `kustomization.yaml` into DIR, for `kubectl apply -k DIR` and overlays.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "format"])]
+        split: Option<PathBuf>,
     },
     /// Validate a config and report every problem; write nothing.
     Check {
@@ -166,10 +171,14 @@ fn execute(cli: Cli) -> Outcome {
             config,
             output,
             format: out_format,
+            split,
         } => {
             let (source, loaded) = load(&config)?;
             report(&source, &loaded.warnings, format);
             let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
+            if let Some(dir) = split {
+                return write_split(&dir, &manifest).map_err(|e| (source, Failure::Io(e)));
+            }
             let text = match out_format {
                 Format::Yaml => manifest.to_yaml(),
                 Format::Json => manifest.to_json(),
@@ -238,6 +247,53 @@ fn completions(shell: clap_complete::Shell) -> String {
         clap_complete::Shell::Bash => script.replace("mailu__subcmd__k8s", "mailu__k8s"),
         _ => script,
     }
+}
+
+/// Writes the split files: all are staged first and renamed into place only when every one was
+/// written; then files an earlier split wrote (they start with the generator's header) that
+/// this one no longer has are removed, so the directory is exactly this output.
+fn write_split(dir: &Path, manifest: &mailu_k8s_manifests::Manifest) -> Result<(), String> {
+    use mailu_k8s_manifests::split;
+    let files = split::split(manifest);
+    let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let mut staged = Vec::new();
+    for (name, part) in &files {
+        staged.push(stage(
+            &dir.join(name),
+            part.to_yaml().as_bytes(),
+            Access::Shared,
+        )?);
+    }
+    let kustomization = split::kustomization(&names);
+    staged.push(stage(
+        &dir.join(split::KUSTOMIZATION_FILE),
+        kustomization.as_bytes(),
+        Access::Shared,
+    )?);
+    for s in staged {
+        s.commit()?;
+    }
+    names.push(split::KUSTOMIZATION_FILE.to_owned());
+    remove_stale(dir, &names)
+}
+
+/// Removes `*.yaml` files in `dir` that an earlier `synth --split` wrote and `keep` lacks.
+fn remove_stale(dir: &Path, keep: &[String]) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".yaml") || keep.contains(&name) {
+            continue;
+        }
+        let ours = std::fs::read_to_string(entry.path())
+            .is_ok_and(|t| t.starts_with(mailu_k8s_manifests::HEADER));
+        if ours {
+            std::fs::remove_file(entry.path())
+                .map_err(|e| format!("cannot remove {}: {e}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), String> {
