@@ -80,6 +80,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = crate::secrets_cmd::SecretsFormat::Text)]
         format: crate::secrets_cmd::SecretsFormat,
     },
+    /// Compare two configs, two rendered outputs, or one of each, object by object: what is
+    /// added, removed (needs pruning), changed (field paths), and which workloads roll.
+    /// Exit 0: the same; 1: different; 2: an input is unreadable or invalid.
+    Diff {
+        /// The current config or rendered output (YAML documents or a JSON `List`).
+        old: PathBuf,
+        /// The new one.
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = crate::diff_cmd::DiffFormat::Text)]
+        format: crate::diff_cmd::DiffFormat,
+    },
     /// Draw the deployment from the topology model: components and ports, connections, the
     /// edge, the egress path and its address, and what the NetworkPolicies allow.
     Graph {
@@ -212,6 +223,11 @@ fn execute(cli: Cli) -> Outcome {
             config,
             format: out,
         } => crate::secrets_cmd::secrets(&config, out, format),
+        Command::Diff {
+            old,
+            new,
+            format: out,
+        } => crate::diff_cmd::run(&old, &new, out, format),
         Command::Graph {
             config,
             format: out,

@@ -2,6 +2,7 @@
 //! 2 bad input, bad usage or an I/O error (nothing was written).
 
 mod app;
+mod diff_cmd;
 mod dns_cmd;
 mod io;
 mod secrets_cmd;

@@ -6,6 +6,7 @@
 //! it with [`Manifest::to_yaml`] or [`Manifest::to_json`].
 
 pub mod crd;
+pub mod diff;
 pub mod edge;
 pub mod egress;
 pub mod env;
