@@ -27,6 +27,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Validate a config and write the Kubernetes manifests.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s synth mailu.yaml                  # writes dist/mailu.k8s.yaml\n  mailu-k8s synth mailu.yaml -o - | kubectl apply -f -\n  mailu-k8s synth mailu.yaml --split deploy/mailu && kubectl apply -k deploy/mailu"
+    )]
     Synth {
         /// The config file (`-` for standard input).
         #[arg(default_value = "mailu.yaml")]
@@ -44,24 +47,37 @@ enum Command {
         split: Option<PathBuf>,
     },
     /// Validate a config and report every problem; write nothing.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s check mailu.yaml\n  mailu-k8s check mailu.yaml --message-format json   # for CI and editors"
+    )]
     Check {
         /// The config file (`-` for standard input).
         #[arg(default_value = "mailu.yaml")]
         config: PathBuf,
     },
     /// Print the config file's JSON Schema (draft-07, for yaml-language-server and editors).
+    #[command(after_help = "Examples:\n  mailu-k8s schema > mailu-k8s.schema.json")]
     Schema,
     /// The DNS records the installation needs: print the plan, or check the live DNS against it.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s dns plan mailu.yaml -o zones/\n  mailu-k8s dns check mailu.yaml"
+    )]
     Dns {
         #[command(subcommand)]
         command: crate::dns_cmd::DnsCommand,
     },
     /// DKIM keys.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s dkim keygen mailu.yaml -o dkim-secret.yaml && kubectl apply -f dkim-secret.yaml"
+    )]
     Dkim {
         #[command(subcommand)]
         command: crate::dns_cmd::DkimCommand,
     },
     /// Write a commented starter config and its schema next to it.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s init                                # mailu.yaml + mailu-k8s.schema.json here"
+    )]
     Init {
         /// Where to write the config.
         #[arg(default_value = "mailu.yaml")]
@@ -72,6 +88,9 @@ enum Command {
     },
     /// List every Secret the manifests reference: its keys, who reads each, the characters Mailu
     /// cannot take, and the `kubectl create secret` command with placeholders (never a value).
+    #[command(
+        after_help = "Examples:\n  mailu-k8s secrets mailu.yaml\n  mailu-k8s secrets mailu.yaml --format json | jq -r '.secrets[].command // empty'"
+    )]
     Secrets {
         /// The config file (`-` for standard input).
         #[arg(default_value = "mailu.yaml")]
@@ -83,6 +102,9 @@ enum Command {
     /// Compare two configs, two rendered outputs, or one of each, object by object: what is
     /// added, removed (needs pruning), changed (field paths), and which workloads roll.
     /// Exit 0: the same; 1: different; 2: an input is unreadable or invalid.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s diff dist/mailu.k8s.yaml mailu.yaml   # what applying the new config changes\n  mailu-k8s diff old.yaml new.yaml --format json"
+    )]
     Diff {
         /// The current config or rendered output (YAML documents or a JSON `List`).
         old: PathBuf,
@@ -93,6 +115,9 @@ enum Command {
     },
     /// Draw the deployment from the topology model: components and ports, connections, the
     /// edge, the egress path and its address, and what the NetworkPolicies allow.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s graph mailu.yaml                  # Mermaid, for a README or a pull request\n  mailu-k8s graph mailu.yaml --format dot | dot -Tsvg > mailu.svg"
+    )]
     Graph {
         /// The config file (`-` for standard input).
         #[arg(default_value = "mailu.yaml")]
@@ -106,6 +131,9 @@ enum Command {
     /// bash: `mailu-k8s completions bash > ~/.local/share/bash-completion/completions/mailu-k8s`;
     /// zsh: `mailu-k8s completions zsh > "${fpath[1]}/_mailu-k8s"`;
     /// fish: `mailu-k8s completions fish > ~/.config/fish/completions/mailu-k8s.fish`.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s completions bash > ~/.local/share/bash-completion/completions/mailu-k8s"
+    )]
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
@@ -376,8 +404,48 @@ mod tests {
         use clap::ValueEnum;
         for shell in clap_complete::Shell::value_variants() {
             let script = completions(*shell);
-            for word in ["synth", "keygen", "--message-format", "--authoritative"] {
+            for word in ["synth", "keygen", "message-format", "authoritative"] {
                 assert!(script.contains(word), "{shell}: {word} missing");
+            }
+        }
+    }
+
+    /// Every command's `--help` ends with examples, and each example parses as written (up to
+    /// its first pipe, `&&`, redirection or comment).
+    #[test]
+    fn every_command_shows_examples_that_parse() {
+        use clap::CommandFactory;
+        fn leaves(c: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
+            let subs: Vec<&clap::Command> = c
+                .get_subcommands()
+                .filter(|s| s.get_name() != "help")
+                .collect();
+            if subs.is_empty() {
+                let help = c
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                out.push((path.clone(), help));
+            }
+            for s in subs {
+                let mut p = path.clone();
+                p.push(s.get_name().to_owned());
+                leaves(s, p, out);
+            }
+        }
+        let mut all = Vec::new();
+        leaves(&Cli::command(), Vec::new(), &mut all);
+        assert!(all.len() >= 11, "{all:?}");
+        for (path, help) in all {
+            assert!(help.starts_with("Examples:\n"), "{path:?} has no examples");
+            for line in help.lines().skip(1) {
+                let cut = line.find(['|', '#', '>']).unwrap_or(line.len());
+                let cut = line[..cut].find("&&").unwrap_or(cut);
+                let words: Vec<&str> = line[..cut].split_whitespace().collect();
+                assert_eq!(&words[1..=path.len()], path.as_slice(), "{line}");
+                if let Err(e) = Cli::try_parse_from(&words) {
+                    panic!("{line}: {e}");
+                }
             }
         }
     }
