@@ -79,7 +79,8 @@ enum Command {
         after_help = "Examples:\n  mailu-k8s init                                # mailu.yaml + mailu-k8s.schema.json here"
     )]
     Init {
-        /// Where to write the config.
+        /// Where to write the config: a file, or a directory (existing, or a path ending in `/`)
+        /// to hold `mailu.yaml`. The schema goes beside it.
         #[arg(default_value = "mailu.yaml")]
         path: PathBuf,
         /// Overwrite existing files.
@@ -360,24 +361,37 @@ const SCHEMA_FILE: &str = "mailu-k8s.schema.json";
 pub const STARTER_CONFIG: &str = include_str!("starter.yaml");
 
 fn init(path: &Path, force: bool) -> Result<(), String> {
+    let path = init_target(path);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let schema_path = dir.join(SCHEMA_FILE);
-    for p in [path, schema_path.as_path()] {
-        if p.exists() && !force {
-            return Err(format!(
-                "{} exists; pass --force to overwrite it",
-                p.display()
-            ));
-        }
-    }
     let schema =
         serde_json::to_string_pretty(&mailu_k8s_config::json_schema()).unwrap_or_default() + "\n";
     let config = format!("# yaml-language-server: $schema=./{SCHEMA_FILE}\n{STARTER_CONFIG}");
-    write_atomically(&schema_path, schema.as_bytes())?;
-    write_atomically(path, config.as_bytes())?;
+    if path.exists() && !force {
+        return Err(format!(
+            "{} exists; pass --force to overwrite it",
+            path.display()
+        ));
+    }
+    // A second config beside the schema of this very version shares it.
+    let same_schema = std::fs::read(&schema_path).is_ok_and(|s| s == schema.as_bytes());
+    if schema_path.exists() && !same_schema && !force {
+        return Err(format!(
+            "{} exists and differs from this version's schema; pass --force to overwrite it",
+            schema_path.display()
+        ));
+    }
+    // Both are written completely before either is renamed into place.
+    let mut staged = vec![stage(&path, config.as_bytes(), Access::Shared)?];
+    if !same_schema {
+        staged.push(stage(&schema_path, schema.as_bytes(), Access::Shared)?);
+    }
+    for s in staged {
+        s.commit()?;
+    }
     let _ = writeln!(
         io::stderr(),
         "wrote {} and {}; edit it, then run `mailu-k8s synth {}`",
@@ -386,6 +400,15 @@ fn init(path: &Path, force: bool) -> Result<(), String> {
         path.display()
     );
     Ok(())
+}
+
+/// `init DIR` (an existing directory, or a path ending in `/`) means `DIR/mailu.yaml`.
+fn init_target(path: &Path) -> PathBuf {
+    if path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') {
+        path.join("mailu.yaml")
+    } else {
+        path.to_path_buf()
+    }
 }
 
 #[cfg(test)]
