@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::io::{
-    Access, Failure, MessageFormat, Outcome, load, printable, report, stage, write_atomically,
-    write_stdout,
+    Access, Failure, MessageFormat, Outcome, load, printable, report, stage, write_stdout,
 };
 
 /// Turn one validated config file into everything needed to run Mailu on Kubernetes.
@@ -31,9 +30,9 @@ enum Command {
         after_help = "Examples:\n  mailu-k8s synth mailu.yaml                  # writes dist/mailu.k8s.yaml\n  mailu-k8s synth mailu.yaml -o - | kubectl apply -f -\n  mailu-k8s synth mailu.yaml --split deploy/mailu && kubectl apply -k deploy/mailu"
     )]
     Synth {
-        /// The config file (`-` for standard input).
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        /// The config file (`-` for standard input); with `--each`, several.
+        #[arg(default_value = "mailu.yaml", num_args = 1..)]
+        config: Vec<PathBuf>,
         /// Where to write: a file, an existing directory (or a path ending in `/`), or `-` for
         /// standard output. Default: `dist/mailu.k8s.yaml` (`.json` with `--format json`).
         #[arg(short, long)]
@@ -45,6 +44,14 @@ enum Command {
         /// and a `kustomization.yaml` into DIR, for `kubectl apply -k DIR` and overlays.
         #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "format"])]
         split: Option<PathBuf>,
+        /// Render each config as an installation of its own, in one run: `-o DIR` gets
+        /// `DIR/<file stem>.yaml` (`.json`), `--split DIR` gets `DIR/<file stem>/`. Nothing is
+        /// written when any config fails, unless `--keep-going`.
+        #[arg(long)]
+        each: bool,
+        /// With `--each`: write every config that is valid, report each that is not (exit 2).
+        #[arg(long, requires = "each")]
+        keep_going: bool,
     },
     /// Validate a config and report every problem; write nothing.
     #[command(
@@ -175,11 +182,18 @@ pub fn run() -> ExitCode {
     let format = cli.message_format;
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err((source, Failure::Invalid(findings))) => {
-            report(&source, &findings, format);
+        Err((source, failure)) => report_failure(&source, failure, format),
+    }
+}
+
+/// Reports how a run (or one config of `synth --each`) failed; returns the exit code.
+pub(crate) fn report_failure(source: &str, failure: Failure, format: MessageFormat) -> ExitCode {
+    match failure {
+        Failure::Invalid(findings) => {
+            report(source, &findings, format);
             ExitCode::from(2)
         }
-        Err((source, Failure::Io(message))) => {
+        Failure::Io(message) => {
             let text = match format {
                 MessageFormat::Text => format!("error: {}", printable(&message)),
                 MessageFormat::Json => {
@@ -190,7 +204,8 @@ pub fn run() -> ExitCode {
             let _ = writeln!(io::stderr(), "{text}");
             ExitCode::from(2)
         }
-        Err((_, Failure::Problems)) => ExitCode::from(1),
+        Failure::Reported => ExitCode::from(2),
+        Failure::Problems => ExitCode::from(1),
     }
 }
 
@@ -212,22 +227,23 @@ fn execute(cli: Cli) -> Outcome {
             output,
             format: out_format,
             split,
+            each,
+            keep_going,
         } => {
-            let (source, loaded) = load(&config)?;
-            report(&source, &loaded.warnings, format);
-            let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
-            if let Some(dir) = split {
-                return write_split(&dir, &manifest).map_err(|e| (source, Failure::Io(e)));
+            let target = crate::synth_cmd::Target::of(output, out_format == Format::Json, split);
+            if each {
+                return crate::synth_cmd::synth_each(&config, target, keep_going, format);
             }
-            let text = match out_format {
-                Format::Yaml => manifest.to_yaml(),
-                Format::Json => manifest.to_json(),
+            let [config] = config.as_slice() else {
+                return Err((
+                    String::new(),
+                    Failure::Io(
+                        "several configs: pass --each to render each as its own installation"
+                            .to_owned(),
+                    ),
+                ));
             };
-            let ext = match out_format {
-                Format::Yaml => "yaml",
-                Format::Json => "json",
-            };
-            write_output(output.as_deref(), ext, &text).map_err(|e| (source, Failure::Io(e)))
+            crate::synth_cmd::synth(config, &target, format)
         }
         Command::Check { config } => {
             // Every problem in one pass: the DNS plan is built from the same config, so what
@@ -292,66 +308,6 @@ fn completions(shell: clap_complete::Shell) -> String {
         clap_complete::Shell::Bash => script.replace("mailu__subcmd__k8s", "mailu__k8s"),
         _ => script,
     }
-}
-
-/// Writes the split files: all are staged first and renamed into place only when every one was
-/// written; then files an earlier split wrote (they start with the generator's header) that
-/// this one no longer has are removed, so the directory is exactly this output.
-fn write_split(dir: &Path, manifest: &mailu_k8s_manifests::Manifest) -> Result<(), String> {
-    use mailu_k8s_manifests::split;
-    let files = split::split(manifest);
-    let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    let mut staged = Vec::new();
-    for (name, part) in &files {
-        staged.push(stage(
-            &dir.join(name),
-            part.to_yaml().as_bytes(),
-            Access::Shared,
-        )?);
-    }
-    let kustomization = split::kustomization(&names);
-    staged.push(stage(
-        &dir.join(split::KUSTOMIZATION_FILE),
-        kustomization.as_bytes(),
-        Access::Shared,
-    )?);
-    for s in staged {
-        s.commit()?;
-    }
-    names.push(split::KUSTOMIZATION_FILE.to_owned());
-    remove_stale(dir, &names)
-}
-
-/// Removes `*.yaml` files in `dir` that an earlier `synth --split` wrote and `keep` lacks.
-fn remove_stale(dir: &Path, keep: &[String]) -> Result<(), String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".yaml") || keep.contains(&name) {
-            continue;
-        }
-        let ours = std::fs::read_to_string(entry.path())
-            .is_ok_and(|t| t.starts_with(mailu_k8s_manifests::HEADER));
-        if ours {
-            std::fs::remove_file(entry.path())
-                .map_err(|e| format!("cannot remove {}: {e}", entry.path().display()))?;
-        }
-    }
-    Ok(())
-}
-
-fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), String> {
-    let file_name = format!("mailu.k8s.{ext}");
-    let target = match output {
-        Some(p) if p == Path::new("-") => return write_stdout(text),
-        Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => {
-            p.join(file_name)
-        }
-        Some(p) => p.to_path_buf(),
-        None => Path::new("dist").join(file_name),
-    };
-    write_atomically(&target, text.as_bytes())
 }
 
 /// The schema file `init` writes beside the config, named in the config's modeline.

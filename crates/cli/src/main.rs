@@ -6,6 +6,7 @@ mod diff_cmd;
 mod dns_cmd;
 mod io;
 mod secrets_cmd;
+mod synth_cmd;
 
 fn main() -> std::process::ExitCode {
     app::run()
