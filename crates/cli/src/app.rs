@@ -134,6 +134,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
     },
+    /// Run as a KRM function (kustomize, kpt): a ResourceList on standard input whose
+    /// `functionConfig.spec` is the config; the list with the installation's objects added, and
+    /// the findings as `results`, on standard output.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s krm < resource-list.yaml\n  kubectl kustomize --enable-alpha-plugins --enable-exec overlays/prod   # with a generator (README)"
+    )]
+    Krm,
     /// Print a shell completion script.
     ///
     /// bash: `mailu-k8s completions bash > ~/.local/share/bash-completion/completions/mailu-k8s`;
@@ -160,7 +167,18 @@ enum Format {
     Json,
 }
 
+/// The name under which the binary is a KRM function with no arguments: kustomize's exec
+/// functions run a path without arguments (kustomize 4), so `ln -s mailu-k8s mailu-k8s-krm`.
+const KRM_NAME: &str = "mailu-k8s-krm";
+
 pub fn run() -> ExitCode {
+    let invoked_as = std::env::args_os().next().map(PathBuf::from);
+    if invoked_as.and_then(|p| p.file_name().map(|n| n == KRM_NAME)) == Some(true) {
+        return match crate::krm_cmd::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err((source, failure)) => report_failure(&source, failure, MessageFormat::Text),
+        };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -287,6 +305,7 @@ fn execute(cli: Cli) -> Outcome {
             };
             write_stdout(&text).map_err(|e| (source, Failure::Io(e)))
         }
+        Command::Krm => crate::krm_cmd::run(),
         Command::Completions { shell } => {
             write_stdout(&completions(shell)).map_err(|e| (String::new(), Failure::Io(e)))
         }

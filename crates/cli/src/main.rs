@@ -5,6 +5,7 @@ mod app;
 mod diff_cmd;
 mod dns_cmd;
 mod io;
+mod krm_cmd;
 mod secrets_cmd;
 mod synth_cmd;
 
