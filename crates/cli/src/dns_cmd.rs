@@ -22,6 +22,9 @@ use crate::io::{
 #[derive(Subcommand, Debug)]
 pub enum DnsCommand {
     /// Print every DNS record the installation needs (zone file, JSON or external-dns objects).
+    #[command(
+        after_help = "Examples:\n  mailu-k8s dns plan mailu.yaml                       # the zone of `domain` on stdout\n  mailu-k8s dns plan mailu.yaml -o zones/             # one <domain>.zone per mail domain\n  mailu-k8s dns plan mailu.yaml --format external-dns -o dnsendpoint.yaml"
+    )]
     Plan {
         /// The config file (`-` for standard input).
         #[arg(default_value = "mailu.yaml")]
@@ -55,6 +58,9 @@ pub enum DnsCommand {
     /// Query the live DNS and compare it with the plan. Exit 0: all good; 1: problems found
     /// (a server that does not answer, and queries unanswered within `--timeout`, are problems
     /// too); 2: a bad config or bad usage.
+    #[command(
+        after_help = "Examples:\n  mailu-k8s dns check mailu.yaml\n  mailu-k8s dns check mailu.yaml --authoritative 198.51.100.53 --only spf,dkim,dmarc"
+    )]
     Check {
         /// The config file (`-` for standard input).
         #[arg(default_value = "mailu.yaml")]
@@ -164,6 +170,9 @@ pub enum DkimCommand {
     /// an Ed25519 key when `dns.dkim.ed25519Selector` is set. Writes the private keys as a
     /// Secret manifest (never into the main output) and the public keys where the DNS plan
     /// reads them (`dns.dkim.publicKeys`).
+    #[command(
+        after_help = "Examples:\n  mailu-k8s dkim keygen mailu.yaml                    # dkim-secret.yaml, mode 0600\n  mailu-k8s dkim keygen mailu.yaml -o - | kubeseal -o yaml > dkim-sealed.yaml"
+    )]
     Keygen {
         /// The config file.
         #[arg(default_value = "mailu.yaml")]

@@ -23,6 +23,8 @@ pub(crate) enum Failure {
     Io(String),
     /// A live check found problems (exit code 1); the findings are already reported.
     Problems,
+    /// Bad input already reported (exit code 2), e.g. by `synth --each` for each config.
+    Reported,
 }
 
 /// How a command ends: `Err` carries the source it was about (for the message) and why.

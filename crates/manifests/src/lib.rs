@@ -6,6 +6,7 @@
 //! it with [`Manifest::to_yaml`] or [`Manifest::to_json`].
 
 pub mod crd;
+pub mod diff;
 pub mod edge;
 pub mod egress;
 pub mod env;
@@ -15,7 +16,9 @@ pub mod network;
 mod overrides;
 mod pods;
 pub mod resolver;
+pub mod secrets;
 mod security;
+pub mod split;
 mod volumes;
 pub mod workloads;
 
@@ -41,7 +44,7 @@ use mailu_k8s_topology::{Component, Controller, Topology, Workload};
 
 /// The `k8s-openapi` this crate's objects are made of, for programs that change them.
 pub use k8s_openapi;
-pub use manifest::{Kind, Manifest, Object, yaml_documents, yaml_documents_with_header};
+pub use manifest::{HEADER, Kind, Manifest, Object, yaml_documents, yaml_documents_with_header};
 
 /// Object labels (sorted, so output is stable).
 pub type Labels = BTreeMap<String, String>;

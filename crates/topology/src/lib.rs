@@ -11,6 +11,7 @@ use mailu_k8s_config::{Compute, Config, Redis as RedisConfig, Volume};
 
 pub mod egress;
 pub mod exposure;
+pub mod graph;
 pub mod mail_dns;
 pub mod mailu_env;
 pub mod network;
