@@ -245,10 +245,11 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
     with Run(work / "run") as run:
         relay = creds["relay"]
         inet = Internet(run, work / "internet", zones, plan, avoid_list(cfg, plan, m), relay)
-        # An IPv6 public address only for front's own LoadBalancer Service on a dual-stack cluster
-        # (an ingress controller's Service is the installation's, not the manifest's).
-        inbound = inbound_addresses(cfg, plan, inet, dual=bool(env_value(m, "SUBNET6") or cfg.get("subnet6"))
-                                    and front_svc is not None)
+        # An IPv6 public address only when front's own LoadBalancer Service asks for IPv6
+        # (`ipFamilies`, as a cloud load balancer reads it; an ingress controller's Service is the
+        # installation's, not the manifest's).
+        inbound = inbound_addresses(cfg, plan, inet, dual=front_svc is not None
+                                    and "IPv6" in (front_svc["spec"].get("ipFamilies") or []))
         records = []
         host = plan.get("mailHost") or cfg["hostnames"][0]
         if not any(r["type"] in ("A", "AAAA") and r["name"].rstrip(".") == host for r in plan.get("records", [])):

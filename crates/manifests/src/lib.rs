@@ -451,6 +451,16 @@ fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Optio
             }),
             load_balancer_ip: svc.load_balancer_ip.map(|ip| ip.to_string()),
             load_balancer_class: svc.load_balancer_class.clone(),
+            // Both families on a dual-stack cluster, IPv4 first (the family `loadBalancerIP`
+            // and node ports are documented for); a single-stack cluster falls back to one.
+            ip_family_policy: topology
+                .exposure
+                .dual_stack
+                .then(|| "PreferDualStack".to_owned()),
+            ip_families: topology
+                .exposure
+                .dual_stack
+                .then(|| vec!["IPv4".to_owned(), "IPv6".to_owned()]),
             ..ServiceSpec::default()
         }),
         status: None,

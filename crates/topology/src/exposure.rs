@@ -55,6 +55,10 @@ pub struct Exposure {
     pub real_ip_header: Option<String>,
     /// Whether front's public ports are also bound on its node.
     pub host_port: bool,
+    /// Whether front's public Service serves IPv6 as well as IPv4: on a dual-stack cluster
+    /// (`subnet6`) it asks for both families (`PreferDualStack`), since the DNS plan may publish
+    /// an AAAA record for the mail host and a single-stack Service would leave it unanswered.
+    pub dual_stack: bool,
 }
 
 impl Exposure {
@@ -100,6 +104,7 @@ impl Exposure {
             real_ip_from: x.real_ip_from.clone(),
             real_ip_header: x.real_ip_header.clone(),
             host_port: x.host_port,
+            dual_stack: config.subnet6.is_some(),
         }
     }
 
