@@ -14,14 +14,21 @@ fn the_public_service_serves_the_clusters_families() {
         };
         let spec = public.spec.as_ref().expect("spec");
         if config.subnet6.is_some() {
-            assert_eq!(spec.ip_family_policy.as_deref(), Some("PreferDualStack"), "{name}");
+            assert_eq!(
+                spec.ip_family_policy.as_deref(),
+                Some("PreferDualStack"),
+                "{name}"
+            );
             assert_eq!(
                 spec.ip_families.as_deref(),
                 Some(&["IPv4".to_owned(), "IPv6".to_owned()][..]),
                 "{name}"
             );
         } else {
-            assert!(spec.ip_family_policy.is_none() && spec.ip_families.is_none(), "{name}");
+            assert!(
+                spec.ip_family_policy.is_none() && spec.ip_families.is_none(),
+                "{name}"
+            );
         }
     }
 }
