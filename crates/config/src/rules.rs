@@ -759,9 +759,54 @@ pub fn check_local_part(raw: &str) -> Result<(), Problem> {
     }
 }
 
+/// An annotation or label key: an optional DNS-subdomain prefix and `/`, then a name of at most
+/// 63 alphanumerics, `-`, `_`, `.`, starting and ending alphanumeric.
+pub fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    is_label_value(name)
+        && !name.is_empty()
+        && prefix.is_none_or(|p| check_dns1123_subdomain(p).is_ok())
+}
+
+/// A label value: empty, or at most 63 alphanumerics, `-`, `_`, `.`, starting and ending
+/// alphanumeric.
+pub fn is_label_value(value: &str) -> bool {
+    value.len() <= 63
+        && (value.is_empty()
+            || (value.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && value.ends_with(|c: char| c.is_ascii_alphanumeric())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_keys_and_values() {
+        let keys = [
+            ("app", true),
+            ("mailu.example.com/egress", true),
+            ("kubernetes.io/hostname", true),
+            ("", false),
+            ("-app", false),
+            ("Bad_Prefix/app", false),
+            ("example.com/", false),
+            (&*"a".repeat(64), false),
+        ];
+        for (key, ok) in keys {
+            assert_eq!(is_label_key(key), ok, "{key}");
+        }
+        let values = [("", true), ("gw-1", true), ("-bad", false), ("a b", false)];
+        for (value, ok) in values {
+            assert_eq!(is_label_value(value), ok, "{value}");
+        }
+    }
 
     #[test]
     fn dns_names() {
