@@ -39,6 +39,15 @@ impl Checker {
         self.within(&format!("{separator}{key}"), f)
     }
 
+    /// Runs `f` several fields deeper: `c.fields(&["a", "b"], f)` is `c.field("a", |c|
+    /// c.field("b", f))`.
+    pub(crate) fn fields<T>(&mut self, keys: &[&str], f: impl FnOnce(&mut Self) -> T) -> T {
+        match keys.split_first() {
+            None => f(self),
+            Some((first, rest)) => self.field(first, |c| c.fields(rest, f)),
+        }
+    }
+
     /// Runs `f` at item `i` of the list at the current path.
     pub(crate) fn index<T>(&mut self, i: usize, f: impl FnOnce(&mut Self) -> T) -> T {
         self.within(&format!("[{i}]"), f)

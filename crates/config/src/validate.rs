@@ -63,7 +63,7 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
         top.hostnames.as_ref(),
         c.findings_mut(),
     );
-    let dns = validate_dns(file, top.domain.as_ref(), c.findings_mut());
+    let dns = validate_dns(c, file, top.domain.as_ref());
     let mut workloads = workloads;
     if let (Some(egress), Some(workloads)) = (&egress, workloads.as_mut()) {
         pin_senders(egress, workloads, c.findings_mut());
