@@ -50,7 +50,7 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
     let resources = c.field("resources", |c| validate_resources(c, &file.resources));
     let mailu = validate_mailu(c, file, top.domain.as_ref());
     let components = validate_components(c, file);
-    let workloads = validate_workloads(file, c.findings_mut());
+    let workloads = validate_workloads(c, file);
     let images = c.field("images", |c| validate_images(c, &file.images));
     let pod_cidrs: Vec<String> = std::iter::once(file.subnet.clone())
         .chain(file.subnet6.clone())
