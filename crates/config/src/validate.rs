@@ -55,7 +55,7 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
     let pod_cidrs: Vec<String> = std::iter::once(file.subnet.clone())
         .chain(file.subnet6.clone())
         .collect();
-    let edge = validate_edge(file, top.hostnames.as_ref(), &pod_cidrs, c.findings_mut());
+    let edge = validate_edge(c, file, top.hostnames.as_ref(), &pod_cidrs);
     let network_policies = validate_network_policies(c, file, &pod_cidrs);
     let egress = validate_egress(
         file,

@@ -714,16 +714,6 @@ fn checked_extra_env(value: &file::ExtraEnvFile) -> Option<ExtraEnv> {
 }
 
 /// Transitional: label and annotation checks for the validators not yet on `Checker`.
-pub(crate) fn check_annotations(
-    map: &BTreeMap<String, String>,
-    path: &str,
-    out: &mut Vec<Diagnostic>,
-) {
-    let mut c = Checker::default();
-    c.fields(&[path], |c| c.annotations(map));
-    out.extend(c.into_findings());
-}
-
 pub(crate) fn check_labels(map: &BTreeMap<String, String>, path: &str, out: &mut Vec<Diagnostic>) {
     let mut c = Checker::default();
     c.fields(&[path], |c| c.labels(map));
