@@ -207,11 +207,6 @@ impl Checker {
         self.findings.iter().filter(|d| d.is_error()).count()
     }
 
-    /// Transitional, for the validators not yet on `Checker`.
-    pub(crate) fn findings_mut(&mut self) -> &mut Vec<Diagnostic> {
-        &mut self.findings
-    }
-
     pub(crate) fn into_findings(self) -> Vec<Diagnostic> {
         self.findings
     }

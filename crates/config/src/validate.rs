@@ -57,16 +57,11 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
         .collect();
     let edge = validate_edge(c, file, top.hostnames.as_ref(), &pod_cidrs);
     let network_policies = validate_network_policies(c, file, &pod_cidrs);
-    let egress = validate_egress(
-        file,
-        top.domain.as_ref(),
-        top.hostnames.as_ref(),
-        c.findings_mut(),
-    );
+    let egress = validate_egress(c, file, top.domain.as_ref(), top.hostnames.as_ref());
     let dns = validate_dns(c, file, top.domain.as_ref());
     let mut workloads = workloads;
     if let (Some(egress), Some(workloads)) = (&egress, workloads.as_mut()) {
-        pin_senders(egress, workloads, c.findings_mut());
+        pin_senders(c, egress, workloads);
     }
     let (mut mailu, dns, edge) = (mailu?, dns?, edge?);
     mailu.dmarc = dns.mailu_dmarc;
@@ -294,25 +289,4 @@ fn validate_images(c: &mut Checker, i: &file::ImagesFile) -> Option<Images> {
         pull_policy: i.pull_policy,
         pull_secrets: i.pull_secrets.clone(),
     })
-}
-
-/// Transitional: the rule runner of the modules not yet on [`Checker`].
-pub(crate) fn check_into<T>(
-    out: &mut Vec<Diagnostic>,
-    code: Code,
-    path: &str,
-    value: &str,
-    rule: impl FnOnce(&str) -> Result<T, rules::Problem>,
-) -> Option<T> {
-    match rule(value) {
-        Ok(v) => Some(v),
-        Err(p) => {
-            out.push(
-                Diagnostic::error(code, path, p.message)
-                    .with_value(value)
-                    .with_hint(p.hint),
-            );
-            None
-        }
-    }
 }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::check::Checker;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::Code;
 use crate::file::{self, ConfigFile, TaintEffect, TlsFlavor, TolerationOperator, WebmailType};
 use crate::mailu_env;
 use crate::model::*;
@@ -383,8 +383,6 @@ fn workload_settings(
     }
 }
 
-/// More than one replica: only where Mailu supports it, and only with storage that allows it.
-
 /// `replicas` (at that path) above one: only where Mailu supports it, and only with storage that
 /// allows it.
 fn check_replicas(c: &mut Checker, file: &ConfigFile, name: &str) {
@@ -711,11 +709,4 @@ fn checked_extra_env(value: &file::ExtraEnvFile) -> Option<ExtraEnv> {
             _ => return None,
         },
     })
-}
-
-/// Transitional: label and annotation checks for the validators not yet on `Checker`.
-pub(crate) fn check_labels(map: &BTreeMap<String, String>, path: &str, out: &mut Vec<Diagnostic>) {
-    let mut c = Checker::default();
-    c.fields(&[path], |c| c.labels(map));
-    out.extend(c.into_findings());
 }
