@@ -434,14 +434,13 @@ fn is_global(ip: IpAddr) -> bool {
                 || a.is_loopback()
                 || a.is_link_local()
                 || a.is_unspecified()
-                || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64))
+                || rules::SHARED_ADDRESS_SPACE.contains(&a))
         }
         IpAddr::V6(a) => {
-            let first = a.segments()[0];
             !(a.is_loopback()
                 || a.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+                || rules::UNIQUE_LOCAL_V6.contains(&a)
+                || rules::LINK_LOCAL_V6.contains(&a))
         }
     }
 }

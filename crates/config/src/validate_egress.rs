@@ -2,9 +2,9 @@
 //! do not vouch for is refused here, with the field and a fix.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::check::Checker;
 use crate::diagnostic::{Code, Diagnostic};
@@ -36,21 +36,15 @@ impl Network {
 /// unspecified, multicast, unique-local. (Documentation ranges are left alone: examples use
 /// them as placeholders.)
 fn is_private(ip: IpAddr) -> bool {
-    /// 100.64.0.0/10 (shared address space, RFC 6598) and 0.0.0.0/8 ("this network"), which
-    /// `Ipv4Addr` has no stable predicate for.
-    const SHARED: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(100, 64, 0, 0), 10);
+    /// 0.0.0.0/8, "this network", which `Ipv4Addr` has no stable predicate for.
     const THIS_NETWORK: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::UNSPECIFIED, 8);
-    /// fc00::/7 (unique local) and fe80::/10 (link-local unicast).
-    const UNIQUE_LOCAL: Ipv6Net =
-        Ipv6Net::new_assert(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7);
-    const LINK_LOCAL: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10);
     match ip {
         IpAddr::V4(a) => {
             a.is_private()
                 || a.is_loopback()
                 || a.is_link_local()
                 || a.is_multicast()
-                || SHARED.contains(&a)
+                || rules::SHARED_ADDRESS_SPACE.contains(&a)
                 || THIS_NETWORK.contains(&a)
         }
         IpAddr::V6(a) => {
@@ -58,8 +52,8 @@ fn is_private(ip: IpAddr) -> bool {
                 || a.is_unspecified()
                 || a.is_multicast()
                 || a.to_ipv4_mapped().is_some()
-                || UNIQUE_LOCAL.contains(&a)
-                || LINK_LOCAL.contains(&a)
+                || rules::UNIQUE_LOCAL_V6.contains(&a)
+                || rules::LINK_LOCAL_V6.contains(&a)
         }
     }
 }
@@ -1532,6 +1526,38 @@ pub(crate) fn explain_structure_findings(findings: &mut [Diagnostic]) {
                  (same keys) and remove `mailu.relay`"
                     .into(),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod is_private_tests {
+    use super::*;
+
+    #[test]
+    fn private_ranges_are_never_a_public_sender() {
+        let rows = [
+            ("10.1.2.3", true),
+            ("172.31.0.1", true),
+            ("192.168.1.1", true),
+            ("100.64.0.1", true),
+            ("100.128.0.1", false),
+            ("127.0.0.1", true),
+            ("169.254.1.1", true),
+            ("0.1.2.3", true),
+            ("224.0.0.1", true),
+            ("203.0.113.10", false),
+            ("fd00::1", true),
+            ("fe80::1", true),
+            ("febf::1", true),
+            ("fec0::1", false),
+            ("::ffff:203.0.113.10", true),
+            ("::1", true),
+            ("ff02::1", true),
+            ("2001:db8::10", false),
+        ];
+        for (ip, private) in rows {
+            assert_eq!(is_private(ip.parse().expect(ip)), private, "{ip}");
         }
     }
 }
