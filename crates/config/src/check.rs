@@ -161,6 +161,23 @@ impl Checker {
         })
     }
 
+    /// The settings blocks under the current path given for another mode than the one chosen
+    /// (`(key, given for another mode)`), each refused where it is.
+    pub(crate) fn refuse_blocks_of_other_modes<const N: usize>(
+        &mut self,
+        blocks: [(&str, bool); N],
+        message: impl Fn(&str) -> String,
+        hint: impl Fn(&str) -> String,
+    ) {
+        for (block, refused) in blocks {
+            if refused {
+                self.field(block, |c| {
+                    c.error(Code::InvalidValue, message(block), hint(block));
+                });
+            }
+        }
+    }
+
     /// Label keys and values of the map at the current path; whether all are valid.
     pub(crate) fn labels(&mut self, map: &BTreeMap<String, String>) -> bool {
         let mark = self.mark();

@@ -40,30 +40,69 @@ pub(crate) fn validate_edge(
     let edge = c.field("ingress", |c| {
         check_blocks_match_ingress_type(c, ingress, kind);
         edge(c, kind, ingress, &file.namespace, hostnames, &offered)
-    })?;
+    });
+    // The rules below need the edge's shape only, so an edge with errors stops none of them.
+    let shape = EdgeShape::of(kind, ingress);
+    debug_assert!(edge.iter().all(|e| shape == EdgeShape::built(e)));
     let x = &file.exposure;
     let direct_mail = x.service.kind != ServiceType::ClusterIP || x.host_port;
     let exposure = c.field("exposure", |c| {
-        exposure(c, x, &edge, &offered, direct_mail, pod_cidrs)
+        exposure(c, x, shape, &offered, direct_mail, pod_cidrs)
     });
     let tls = tls(
         c,
         &file.tls,
-        &edge,
+        shape,
         traefik_cert_issuer(kind, ingress),
         direct_mail,
         exposure.daemon_set.is_some(),
     );
-    warn_web_on_plain_http(c, tls.flavor, edge.terminates_https(), direct_mail);
-    warn_mail_unreachable(c, &edge, direct_mail, &offered);
+    warn_web_on_plain_http(c, tls.flavor, shape.terminates_https, direct_mail);
+    warn_mail_unreachable(c, shape, direct_mail, &offered);
     if c.errors_since(mark) {
         return None;
     }
     Some(EdgeParts {
         tls,
-        edge,
+        edge: edge?,
         exposure,
     })
+}
+
+/// What the rules past the edge need to know of it, known from `ingress.type` and its switches
+/// even when the edge's own block has errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EdgeShape {
+    /// An ingress serves HTTPS in front of front.
+    terminates_https: bool,
+    /// The mail ports reach front through the edge's L4 proxy, with PROXY protocol.
+    carries_mail: bool,
+}
+
+impl EdgeShape {
+    fn of(kind: IngressKind, ingress: Option<&file::IngressFile>) -> EdgeShape {
+        let carries_mail = match kind {
+            IngressKind::Traefik => ingress
+                .and_then(|i| i.traefik.as_ref())
+                .and_then(|t| t.enable_tcp),
+            IngressKind::GatewayApi => ingress
+                .and_then(|i| i.gateway_api.as_ref())
+                .and_then(|g| g.route_mail),
+            IngressKind::None | IngressKind::Ingress => Some(false),
+        };
+        EdgeShape {
+            terminates_https: kind != IngressKind::None,
+            carries_mail: carries_mail.unwrap_or(true),
+        }
+    }
+
+    /// The shape of a validated edge (`of` must agree with it).
+    fn built(edge: &Edge) -> EdgeShape {
+        EdgeShape {
+            terminates_https: edge.terminates_https(),
+            carries_mail: edge.carries_mail(),
+        }
+    }
 }
 
 // --- the edge -------------------------------------------------------------------------------
@@ -85,26 +124,20 @@ fn check_blocks_match_ingress_type(
     let Some(i) = ingress else {
         return;
     };
-    let enabled = i.enabled.unwrap_or(true);
-    for (present, block, block_kind) in [
-        (i.traefik.is_some(), "traefik", IngressKind::Traefik),
-        (
-            i.gateway_api.is_some(),
-            "gatewayApi",
-            IngressKind::GatewayApi,
-        ),
-        (i.ingress.is_some(), "ingress", IngressKind::Ingress),
-    ] {
-        if present && kind != block_kind && enabled {
-            c.field(block, |c| {
-                c.error(
-                    Code::InvalidValue,
-                    format!("`{block}` settings are given but `ingress.type` is not `{block}`"),
-                    format!("set `ingress.type: {block}`, or remove the `{block}` block"),
-                );
-            });
-        }
-    }
+    // A disabled `ingress` may keep the blocks of every type.
+    let other = |given: bool, own: IngressKind| given && kind != own && i.enabled.unwrap_or(true);
+    c.refuse_blocks_of_other_modes(
+        [
+            ("traefik", other(i.traefik.is_some(), IngressKind::Traefik)),
+            (
+                "gatewayApi",
+                other(i.gateway_api.is_some(), IngressKind::GatewayApi),
+            ),
+            ("ingress", other(i.ingress.is_some(), IngressKind::Ingress)),
+        ],
+        |block| format!("`{block}` settings are given but `ingress.type` is not `{block}`"),
+        |block| format!("set `ingress.type: {block}`, or remove the `{block}` block"),
+    );
 }
 
 /// The mail services `exposure.ports` turns on, in `MailService::ALL` order.
@@ -349,7 +382,7 @@ fn check_gateway_section_names(
 fn exposure(
     c: &mut Checker,
     x: &file::ExposureFile,
-    edge: &Edge,
+    edge: EdgeShape,
     offered: &[MailService],
     direct_mail: bool,
     pod_cidrs: &[String],
@@ -360,7 +393,7 @@ fn exposure(
         .daemon_set
         .as_ref()
         .map(|d| c.fields(&["daemonSet", "nodeSelector"], |c| daemon_set(c, d)));
-    let proxy = edge.carries_mail();
+    let proxy = edge.carries_mail;
     check_real_ip_header(c, x, proxy);
     let real_ip_from = real_ip_from(c, x, proxy, pod_cidrs);
     Exposure {
@@ -377,11 +410,11 @@ fn exposure(
 /// Mail reaches front either through the edge's L4 proxy or directly, never both.
 fn check_mail_not_both_proxied_and_direct(
     c: &mut Checker,
-    edge: &Edge,
+    edge: EdgeShape,
     x: &file::ExposureFile,
     direct_mail: bool,
 ) {
-    if !(edge.carries_mail() && direct_mail) {
+    if !(edge.carries_mail && direct_mail) {
         return;
     }
     let what: &[&str] = if x.host_port {
@@ -403,7 +436,7 @@ fn check_mail_not_both_proxied_and_direct(
 fn front_service(
     c: &mut Checker,
     svc: &file::FrontServiceFile,
-    edge: &Edge,
+    edge: EdgeShape,
     offered: &[MailService],
 ) -> FrontService {
     check_service_publishes_something(c, svc, edge, offered);
@@ -427,10 +460,10 @@ fn front_service(
 fn check_service_publishes_something(
     c: &mut Checker,
     svc: &file::FrontServiceFile,
-    edge: &Edge,
+    edge: EdgeShape,
     offered: &[MailService],
 ) {
-    if svc.kind != ServiceType::ClusterIP && edge.terminates_https() && offered.is_empty() {
+    if svc.kind != ServiceType::ClusterIP && edge.terminates_https && offered.is_empty() {
         c.field("type", |c| {
             c.error(
                 Code::InvalidValue,
@@ -656,7 +689,7 @@ fn real_ip_from(
 fn tls(
     c: &mut Checker,
     t: &file::TlsFile,
-    edge: &Edge,
+    edge: EdgeShape,
     traefik_cert_issuer: Option<&String>,
     direct_mail: bool,
     daemon_set: bool,
@@ -666,7 +699,7 @@ fn tls(
     check_issuer_and_secret_names(c, t, issuer.as_ref());
     let has_issuer = issuer.is_some();
     let secret_name = match flavor {
-        TlsFlavor::Cert | TlsFlavor::Letsencrypt if edge.terminates_https() => {
+        TlsFlavor::Cert | TlsFlavor::Letsencrypt if edge.terminates_https => {
             check_no_redirect_loop(c, flavor);
             None
         }
@@ -696,8 +729,8 @@ fn tls(
 }
 
 /// `tls.flavor`; by default `mail` behind an HTTPS-terminating edge, otherwise `cert`.
-fn tls_flavor(t: &file::TlsFile, edge: &Edge) -> TlsFlavor {
-    t.flavor.unwrap_or(if edge.terminates_https() {
+fn tls_flavor(t: &file::TlsFile, edge: EdgeShape) -> TlsFlavor {
+    t.flavor.unwrap_or(if edge.terminates_https {
         TlsFlavor::Mail
     } else {
         TlsFlavor::Cert
@@ -774,9 +807,9 @@ fn check_no_redirect_loop(c: &mut Checker, flavor: TlsFlavor) {
 }
 
 /// The `letsencrypt` flavors need front's port 80 reachable from the internet, without an edge.
-fn check_certbot_reachable(c: &mut Checker, flavor: TlsFlavor, edge: &Edge, direct_mail: bool) {
+fn check_certbot_reachable(c: &mut Checker, flavor: TlsFlavor, edge: EdgeShape, direct_mail: bool) {
     let name = flavor.as_str();
-    if edge.terminates_https() || edge.carries_mail() {
+    if edge.terminates_https || edge.carries_mail {
         flavor_error(
             c,
             name,
@@ -880,8 +913,13 @@ fn warn_web_on_plain_http(c: &mut Checker, flavor: TlsFlavor, web_edge: bool, di
 }
 
 /// Warning: mail ports offered, but neither the edge nor front's Service carries them outside.
-fn warn_mail_unreachable(c: &mut Checker, edge: &Edge, direct_mail: bool, offered: &[MailService]) {
-    if !edge.carries_mail() && !direct_mail && !offered.is_empty() {
+fn warn_mail_unreachable(
+    c: &mut Checker,
+    edge: EdgeShape,
+    direct_mail: bool,
+    offered: &[MailService],
+) {
+    if !edge.carries_mail && !direct_mail && !offered.is_empty() {
         c.fields(&["exposure", "service", "type"], |c| {
             c.warning(
                 Code::InvalidValue,
@@ -918,5 +956,31 @@ fn check_entry_point(c: &mut Checker, name: &str) {
             "use the name of an entry point in Traefik's static configuration (letters, digits, `-`, `_`)",
         )
         .value(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    const MINIMAL: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+
+    /// The paths of every finding for `MINIMAL` plus `extra`.
+    fn paths(extra: &str) -> Vec<String> {
+        let findings = crate::load(format!("{MINIMAL}{extra}").as_bytes()).expect_err("refused");
+        findings.into_iter().map(|d| d.path).collect()
+    }
+
+    /// An edge whose own block has errors stops none of the rules about exposure and TLS.
+    #[test]
+    fn an_edge_with_errors_hides_no_other_finding() {
+        for ingress in [
+            "ingress: {type: traefik, traefik: {hostname: 'bad host'}}\n",
+            "ingress: {type: gatewayApi}\n",
+        ] {
+            let paths = paths(&format!("{ingress}exposure: {{realIpHeader: 'X Bad'}}\n"));
+            assert!(
+                paths.contains(&"exposure.realIpHeader".to_owned()),
+                "{ingress}: {paths:?}"
+            );
+        }
     }
 }

@@ -195,24 +195,26 @@ fn cluster_networks(file: &ConfigFile) -> Vec<Network> {
 /// A `cilium`/`antrea`/`relay` block is given only for its own `egress.mode`.
 fn check_blocks_match_mode(c: &mut Checker, e: &EgressFile) {
     let kind = e.mode;
-    for (block, given, mode) in [
-        ("cilium", e.cilium.is_some(), EgressModeKind::Cilium),
-        ("antrea", e.antrea.is_some(), EgressModeKind::Antrea),
-        ("relay", e.relay.is_some(), EgressModeKind::Relay),
-    ] {
-        if given && kind != mode {
-            c.field(block, |c| {
-                c.error(
-                    Code::InvalidValue,
-                    format!(
-                        "`egress.{block}` is given but `egress.mode` is `{}`",
-                        kind.as_str()
-                    ),
-                    format!("set `egress.mode: {block}`, or remove `egress.{block}`"),
-                );
-            });
-        }
-    }
+    c.refuse_blocks_of_other_modes(
+        [
+            (
+                "cilium",
+                e.cilium.is_some() && kind != EgressModeKind::Cilium,
+            ),
+            (
+                "antrea",
+                e.antrea.is_some() && kind != EgressModeKind::Antrea,
+            ),
+            ("relay", e.relay.is_some() && kind != EgressModeKind::Relay),
+        ],
+        |block| {
+            format!(
+                "`egress.{block}` is given but `egress.mode` is `{}`",
+                kind.as_str()
+            )
+        },
+        |block| format!("set `egress.mode: {block}`, or remove `egress.{block}`"),
+    );
 }
 
 /// Whether mail leaves through a relay on the implicit-TLS port (465).
@@ -930,6 +932,7 @@ fn cilium(
     });
     check_every_gateway_address_listed(c, 1 + f.extra_gateways.len(), v4.len());
     check_gateway_egress_ips(c, egress_ip, &extra, ips);
+    let extra = extra.into_iter().map(|(_, gateway)| gateway);
 
     // IPv6 through the gateway (1.20).
     let ipv6_gateway = c.field("egressIPv6", |c| {
@@ -970,27 +973,46 @@ fn cilium_egress_ip(
     version: CiliumVersion,
 ) -> Option<IpAddr> {
     let raw = f.egress_ip.as_ref()?;
-    c.field("egressIP", |c| match address(c, cx, raw, false) {
-        Some(IpAddr::V6(_)) => {
-            let hint = if version.has_ipv6_egress_ip() {
-                "`egressIP` is the IPv4 policy's; put the IPv6 address in `egressIPv6`".to_owned()
-            } else {
-                format!(
-                    "an IPv6 egressIP needs Cilium 1.20 (`egressIPv6`); `egress.cilium.version` \
-                     is {version}: keep IPv6 off the gateway (`egress.ipv6: nodeIps` or \
-                     `disable`)"
-                )
-            };
-            c.error(
-                Code::InvalidValue,
-                "an IPv6 address as the IPv4 egressIP",
-                hint,
-            )
-            .value(raw);
-            None
-        }
-        other => other,
+    let hint = if version.has_ipv6_egress_ip() {
+        "`egressIP` is the IPv4 policy's; put the IPv6 address in `egressIPv6`".to_owned()
+    } else {
+        format!(
+            "an IPv6 egressIP needs Cilium 1.20 (`egressIPv6`); `egress.cilium.version` is \
+             {version}: keep IPv6 off the gateway (`egress.ipv6: nodeIps` or `disable`)"
+        )
+    };
+    let wrong_family = ("an IPv6 address as the IPv4 egressIP", hint.as_str());
+    c.field("egressIP", |c| {
+        gateway_address(c, cx, raw, false, wrong_family)
     })
+}
+
+/// A gateway's address (at the current path): outside the cluster, of the family its policy
+/// carries (`ipv6`); `wrong_family` is the message and hint for the other one.
+fn gateway_address(
+    c: &mut Checker,
+    cx: &Context,
+    raw: &str,
+    ipv6: bool,
+    (message, hint): (&str, &str),
+) -> Option<IpAddr> {
+    let ip = address(c, cx, raw, false)?;
+    if ip.is_ipv6() != ipv6 {
+        c.error(Code::InvalidValue, message, hint).value(raw);
+        return None;
+    }
+    Some(ip)
+}
+
+/// `egressIP` and `interface` together (at `interface`): Cilium ignores the policy.
+fn refuse_egress_ip_with_interface(c: &mut Checker, hint: &str) {
+    c.field("interface", |c| {
+        c.error(
+            Code::InvalidValue,
+            "`egressIP` and `interface` together: Cilium ignores such a policy",
+            hint,
+        );
+    });
 }
 
 /// `interface`: a valid name, and not together with `egressIP`.
@@ -998,17 +1020,14 @@ fn check_cilium_interface(c: &mut Checker, f: &CiliumEgressFile) {
     let Some(interface) = &f.interface else {
         return;
     };
-    c.field("interface", |c| {
-        check_interface(c, interface);
-        if f.egress_ip.is_some() {
-            c.error(
-                Code::InvalidValue,
-                "`egressIP` and `interface` together: Cilium ignores such a policy",
-                "keep one: `egressIP` names the address, `interface` takes that interface's \
-                 first IPv4 address",
-            );
-        }
-    });
+    c.field("interface", |c| check_interface(c, interface));
+    if f.egress_ip.is_some() {
+        refuse_egress_ip_with_interface(
+            c,
+            "keep one: `egressIP` names the address, `interface` takes that interface's first \
+             IPv4 address",
+        );
+    }
 }
 
 /// Where the primary gateway's IPv4 comes from: `egressIP`, `interface`, or the only IPv4
@@ -1042,13 +1061,14 @@ fn cilium_primary_source(
     }
 }
 
-/// `extraGateways` (at that path; Cilium 1.18): at most `MAX_GATEWAYS` in all; the valid ones.
+/// `extraGateways` (at that path; Cilium 1.18): at most `MAX_GATEWAYS` in all; the valid ones,
+/// each with its index in the list.
 fn cilium_extra_gateways(
     c: &mut Checker,
     cx: &Context,
     f: &CiliumEgressFile,
     version: CiliumVersion,
-) -> Vec<CiliumGateway> {
+) -> Vec<(usize, CiliumGateway)> {
     if f.extra_gateways.is_empty()
         || !needs_version(c, "`extraGateways` (egressGateways)", version, 18)
     {
@@ -1082,7 +1102,7 @@ fn cilium_extra_gateways(
                 source: source?,
             })
         });
-        extra.extend(gateway);
+        extra.extend(gateway.map(|g| (i, g)));
     }
     extra
 }
@@ -1095,30 +1115,21 @@ fn extra_gateway_source(
     g: &CiliumGatewayFile,
 ) -> Option<GatewaySource> {
     match (&g.egress_ip, &g.interface) {
-        (Some(raw), None) => c.field("egressIP", |c| match address(c, cx, raw, false) {
-            Some(ip @ IpAddr::V4(_)) => Some(GatewaySource::EgressIp(ip)),
-            Some(IpAddr::V6(_)) => {
-                c.error(
-                    Code::InvalidValue,
-                    "an IPv6 address as a gateway's IPv4 egressIP",
-                    "extra gateways carry IPv4; IPv6 uses the first gateway (`egressIPv6`)",
-                )
-                .value(raw);
-                None
-            }
-            None => None,
-        }),
+        (Some(raw), None) => {
+            let wrong_family = (
+                "an IPv6 address as a gateway's IPv4 egressIP",
+                "extra gateways carry IPv4; IPv6 uses the first gateway (`egressIPv6`)",
+            );
+            c.field("egressIP", |c| {
+                gateway_address(c, cx, raw, false, wrong_family)
+            })
+            .map(GatewaySource::EgressIp)
+        }
         (None, Some(name)) => c
             .field("interface", |c| check_interface(c, name))
             .then(|| GatewaySource::Interface(name.clone())),
         (Some(_), Some(_)) => {
-            c.field("interface", |c| {
-                c.error(
-                    Code::InvalidValue,
-                    "`egressIP` and `interface` together: Cilium ignores such a policy",
-                    "keep one",
-                );
-            });
+            refuse_egress_ip_with_interface(c, "keep one");
             None
         }
         (None, None) => {
@@ -1155,16 +1166,13 @@ fn check_every_gateway_address_listed(c: &mut Checker, gateway_count: usize, v4_
 fn check_gateway_egress_ips(
     c: &mut Checker,
     egress_ip: Option<IpAddr>,
-    extra: &[CiliumGateway],
+    extra: &[(usize, CiliumGateway)],
     ips: &[IpAddr],
 ) {
-    let extra_ips = extra
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| match g.source {
-            GatewaySource::EgressIp(ip) => Some((Some(i), ip)),
-            GatewaySource::Interface(_) => None,
-        });
+    let extra_ips = extra.iter().filter_map(|(i, g)| match g.source {
+        GatewaySource::EgressIp(ip) => Some((Some(*i), ip)),
+        GatewaySource::Interface(_) => None,
+    });
     let explicit = egress_ip.map(|ip| (None, ip)).into_iter().chain(extra_ips);
     let mut used = Vec::new();
     for (extra_index, ip) in explicit {
@@ -1245,22 +1253,13 @@ fn cilium_ipv6_gateway(
 
 /// `egressIPv6`: an IPv6 address outside the cluster; a public one listed in `egress.ips`.
 fn cilium_egress_ipv6(c: &mut Checker, cx: &Context, raw: &str, ips: &[IpAddr]) -> Option<IpAddr> {
-    match address(c, cx, raw, false) {
-        Some(ip @ IpAddr::V6(_)) => {
-            check_gateway_ip_listed(c, ip, ips, &format!("add `{ip}` to `egress.ips`"));
-            Some(ip)
-        }
-        Some(IpAddr::V4(_)) => {
-            c.error(
-                Code::InvalidValue,
-                "an IPv4 address as the IPv6 egressIP",
-                "put IPv4 in `egressIP`",
-            )
-            .value(raw);
-            None
-        }
-        None => None,
-    }
+    let wrong_family = (
+        "an IPv4 address as the IPv6 egressIP",
+        "put IPv4 in `egressIP`",
+    );
+    let ip = gateway_address(c, cx, raw, true, wrong_family)?;
+    check_gateway_ip_listed(c, ip, ips, &format!("add `{ip}` to `egress.ips`"));
+    Some(ip)
 }
 
 /// Without `egressIPv6`, the only IPv6 address in `egress.ips`.
@@ -1559,5 +1558,31 @@ mod is_private_tests {
         for (ip, private) in rows {
             assert_eq!(is_private(ip.parse().expect(ip)), private, "{ip}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    const MINIMAL: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+
+    /// The paths of every finding for `MINIMAL` plus `extra`.
+    fn paths(extra: &str) -> Vec<String> {
+        let findings = crate::load(format!("{MINIMAL}{extra}").as_bytes()).expect_err("refused");
+        findings.into_iter().map(|d| d.path).collect()
+    }
+
+    /// A gateway's path is its place in the list, whether or not an earlier one is valid.
+    #[test]
+    fn extra_gateway_paths_count_every_gateway() {
+        let paths = paths(
+            "egress: {mode: cilium, ips: [203.0.113.10, 203.0.113.11], cilium: {version: '1.18', \
+             nodeSelector: {a: b}, egressIP: 203.0.113.10, extraGateways: [{nodeSelector: {}, \
+             egressIP: 203.0.113.11}, {nodeSelector: {a: c}, egressIP: 198.51.100.9}]}}\n",
+        );
+        assert!(paths.contains(&"egress.cilium.extraGateways[0].nodeSelector".to_owned()));
+        assert!(
+            paths.contains(&"egress.cilium.extraGateways[1].egressIP".to_owned()),
+            "{paths:?}"
+        );
     }
 }

@@ -16,14 +16,13 @@ pub(crate) fn validate_mailu(
     domain: Option<&DnsName>,
 ) -> Option<Mailu> {
     let m = &file.mailu;
-    // An invalid initial account stops here, before the API and the other `mailu` settings.
-    let initial_account = initial_account(c, file, domain)?;
+    let initial_account = initial_account(c, file, domain);
     let api = api(c, file);
     let default_quota_bytes = c.field("mailu", |c| validate_mailu_settings(c, m));
     Some(Mailu {
         log_level: m.log_level,
         message_size_limit_mb: m.message_size_limit.get(),
-        initial_account,
+        initial_account: initial_account?,
         api: api?,
         full_text_search: m.full_text_search.clone(),
         antivirus_action: m.antivirus_action,
@@ -329,4 +328,31 @@ fn default_quota_bytes(c: &mut Checker, m: &file::MailuFile) -> Option<Option<u6
             Some(Some(q.value() as u64))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    const MINIMAL: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+
+    /// The paths of every finding for `MINIMAL` plus `extra`.
+    fn paths(extra: &str) -> Vec<String> {
+        let findings = crate::load(format!("{MINIMAL}{extra}").as_bytes()).expect_err("refused");
+        findings.into_iter().map(|d| d.path).collect()
+    }
+
+    /// An invalid initial account stops neither the API's checks nor the other settings'.
+    #[test]
+    fn an_invalid_initial_account_hides_no_other_finding() {
+        let paths = paths(
+            "mailu: {initialAccount: {enabled: true, username: 'bad user'}, apiEnabled: true, \
+             recipientDelimiter: xx}\n",
+        );
+        for path in [
+            "mailu.initialAccount.username",
+            "secrets.apiToken",
+            "mailu.recipientDelimiter",
+        ] {
+            assert!(paths.contains(&path.to_owned()), "{path}: {paths:?}");
+        }
+    }
 }
