@@ -145,16 +145,15 @@ pub(crate) fn validate_egress(
             | EgressModeKind::NodeIps
             | EgressModeKind::Static
     );
-    let (ips, ipv6, ip_source, helo_name, components, node_selector) = c.field("egress", |c| {
-        check_blocks_match_mode(c, e);
-        let ips = addresses(c, &cx, e, uses_ips);
-        let ipv6 = c.field("ipv6", |c| ipv6_path(c, file, e, &ips));
-        let ip_source = c.field("ipSource", |c| ip_source(c, e));
-        let helo_name = c.field("heloName", |c| helo_name(c, e, uses_ips, domain, hostnames));
-        let components = c.field("components", |c| components(c, file, e));
-        let node_selector = c.field("nodeSelector", |c| pinning(c, e));
-        (ips, ipv6, ip_source, helo_name, components, node_selector)
+    c.field("egress", |c| check_blocks_match_mode(c, e));
+    let ips = c.fields(&["egress", "ips"], |c| addresses(c, &cx, e, uses_ips));
+    let ipv6 = c.fields(&["egress", "ipv6"], |c| ipv6_path(c, file, e, &ips));
+    let ip_source = c.fields(&["egress", "ipSource"], |c| ip_source(c, e));
+    let helo_name = c.fields(&["egress", "heloName"], |c| {
+        helo_name(c, e, uses_ips, domain, hostnames)
     });
+    let components = c.fields(&["egress", "components"], |c| components(c, file, e));
+    let node_selector = c.fields(&["egress", "nodeSelector"], |c| pinning(c, e));
     let implicit_tls_relay = implicit_tls_relay(e);
     c.fields(&["workloads", "postfix", "overrides"], |c| {
         check_postfix_overrides(c, file, helo_name.as_ref(), hostnames, implicit_tls_relay);
@@ -260,32 +259,30 @@ fn egress_mode(
     }
 }
 
-/// `egress.ips`: valid, unique, outside the cluster, of a family the pods have.
+/// `egress.ips` (at that path): valid, unique, outside the cluster, of a family the pods have.
 fn addresses(c: &mut Checker, cx: &Context, e: &EgressFile, uses_ips: bool) -> Vec<IpAddr> {
-    c.field("ips", |c| {
-        if !uses_ips {
-            check_no_ips_for_mode(c, e);
-            return Vec::new();
+    if !uses_ips {
+        check_no_ips_for_mode(c, e);
+        return Vec::new();
+    }
+    if e.ips.is_empty() {
+        report_missing_ips(c, e.mode);
+        return Vec::new();
+    }
+    let mut seen = Vec::new();
+    for (i, raw) in e.ips.iter().enumerate() {
+        if let Some(ip) = c.index(i, |c| listed_address(c, cx, raw, &seen)) {
+            seen.push(ip);
         }
-        if e.ips.is_empty() {
-            report_missing_ips(c, e.mode);
-            return Vec::new();
-        }
-        let mut seen = Vec::new();
-        for (i, raw) in e.ips.iter().enumerate() {
-            if let Some(ip) = c.index(i, |c| listed_address(c, cx, raw, &seen)) {
-                seen.push(ip);
-            }
-        }
-        if !seen.is_empty() && !seen.iter().any(IpAddr::is_ipv4) {
-            c.error(
-                Code::MissingDependency,
-                "no IPv4 address: postfix always sends over IPv4 (the pods' `subnet`)",
-                "add the IPv4 address outbound mail leaves from",
-            );
-        }
-        seen
-    })
+    }
+    if !seen.is_empty() && !seen.iter().any(IpAddr::is_ipv4) {
+        c.error(
+            Code::MissingDependency,
+            "no IPv4 address: postfix always sends over IPv4 (the pods' `subnet`)",
+            "add the IPv4 address outbound mail leaves from",
+        );
+    }
+    seen
 }
 
 /// A mode that sends from no declared address has no `egress.ips`.
