@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::num::NonZeroU16;
 
 pub use crate::file_egress::{EgressComponent, EgressModeKind, IpSource};
-use crate::model::Relay;
 use crate::rules::DnsName;
 
 /// postfix parameters the egress settings own, written into postfix's `postfix.cf` override
@@ -31,6 +31,15 @@ pub mod postfix_params {
     /// The port of SMTP submission over implicit TLS (RFC 8314 §3.3), which postfix's SMTP
     /// client speaks only with `smtp_tls_wrappermode = yes`.
     pub const IMPLICIT_TLS_PORT: u16 = 465;
+}
+
+/// A smarthost for outgoing mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relay {
+    pub host: DnsName,
+    pub port: NonZeroU16,
+    /// Secret with keys `username` and `password`.
+    pub credentials: Option<String>,
 }
 
 /// The validated egress settings.

@@ -1492,8 +1492,5 @@ pub mod defaults {
     pub fn fetchmail_delay() -> NonZeroU32 {
         NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN)
     }
-    pub fn relay_port() -> NonZeroU16 {
-        NonZeroU16::new(25).unwrap_or(NonZeroU16::MIN)
-    }
     pub const TRAEFIK_WEB_ENTRY_POINT: &str = "websecure";
 }

@@ -264,10 +264,15 @@ pub struct RelayFile {
     pub host: String,
     /// Its port (587 for submission with authentication is common). postfix's NetworkPolicy
     /// opens this port to the internet instead of 25.
-    #[serde(default = "crate::file::defaults::relay_port")]
+    #[serde(default = "default_relay_port")]
     pub port: NonZeroU16,
     /// Secret with keys `username` and `password` for SMTP authentication (`RELAYUSER`,
     /// `RELAYPASSWORD`, given to postfix only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
+}
+
+/// SMTP's own port: a relay without `port` is reached where MX hosts are.
+fn default_relay_port() -> NonZeroU16 {
+    NonZeroU16::new(25).unwrap_or(NonZeroU16::MIN)
 }

@@ -4,6 +4,7 @@
 //! unknown key, wrong type, missing key and bad enum value at once) → typed [`file::ConfigFile`] →
 //! [`validate`] (every value rule at once) → [`Config`]. Nothing past this crate re-validates.
 
+mod check;
 pub mod diagnostic;
 pub mod dns;
 pub mod egress;
@@ -16,10 +17,13 @@ pub mod model;
 pub mod rules;
 pub mod structure;
 mod validate;
+mod validate_components;
 mod validate_dns;
 mod validate_edge;
 mod validate_egress;
+mod validate_mailu;
 mod validate_network;
+mod validate_storage;
 pub mod validate_workloads;
 
 pub use diagnostic::{Code, Diagnostic, Location, Severity};

@@ -5,6 +5,7 @@ use std::num::NonZeroU16;
 
 use std::collections::BTreeMap;
 
+pub use crate::egress::Relay;
 pub use crate::file::{
     AccessMode, AntivirusAction, BrandingFile as Branding, DmarcFile as Dmarc, InitialAccountMode,
     IssuerKind, LogLevel, OutboundTlsLevel, PullPolicy, RateLimitsFile as RateLimits, ServiceType,
@@ -235,15 +236,6 @@ pub struct RoundcubeDatabase {
 pub struct Resolver {
     /// The resolver Service's fixed `clusterIP`, named in every Mailu pod's `dnsConfig`.
     pub service_ip: std::net::IpAddr,
-}
-
-/// A smarthost for outgoing mail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Relay {
-    pub host: DnsName,
-    pub port: NonZeroU16,
-    /// Secret with keys `username` and `password`.
-    pub credentials: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -2,7 +2,9 @@
 //! (what is wrong and how to fix it); `validate` attaches the field path.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// What is wrong with a value and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,18 +181,13 @@ impl Ipv4Cidr {
                 ));
             }
         };
-        if prefix > 32 {
+        let Ok(net) = Ipv4Net::new(addr, prefix) else {
             return Err(problem(
                 format!("prefix /{prefix} is larger than 32"),
                 "IPv4 prefixes are 0 to 32",
             ));
-        }
-        let mask = if prefix == 0 {
-            0
-        } else {
-            u32::MAX << (32 - prefix)
         };
-        let network = Ipv4Addr::from(u32::from(addr) & mask);
+        let network = net.network();
         if network != addr {
             return Err(problem(
                 format!("`{raw}` has host bits set"),
@@ -239,18 +236,13 @@ impl Ipv6Cidr {
                 ));
             }
         };
-        if prefix > 128 {
+        let Ok(net) = Ipv6Net::new(addr, prefix) else {
             return Err(problem(
                 format!("prefix /{prefix} is larger than 128"),
                 "IPv6 prefixes are 0 to 128",
             ));
-        }
-        let mask = if prefix == 0 {
-            0
-        } else {
-            u128::MAX << (128 - prefix)
         };
-        let network = Ipv6Addr::from(u128::from(addr) & mask);
+        let network = net.network();
         if network != addr {
             return Err(problem(
                 format!("`{raw}` has host bits set"),
@@ -295,9 +287,9 @@ impl fmt::Display for Ipv6Cidr {
 pub fn check_private_cidr(raw: &str) -> Result<(), Problem> {
     check_cidr(raw)?;
     let (addr, prefix) = split_cidr(raw)?;
-    let private = match addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(a)) => is_private_v4(&Ipv4Cidr { addr: a, prefix }),
-        Ok(std::net::IpAddr::V6(a)) => {
+    let private = match addr.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => is_private_v4(&Ipv4Cidr { addr: a, prefix }),
+        Ok(IpAddr::V6(a)) => {
             if a.to_ipv4_mapped().is_some() {
                 return Err(problem(
                     format!("`{raw}` is an IPv4-mapped IPv6 range"),
@@ -319,57 +311,47 @@ pub fn check_private_cidr(raw: &str) -> Result<(), Problem> {
     }
 }
 
+/// fc00::/7, unique local IPv6 addresses (RFC 4193).
+pub const UNIQUE_LOCAL_V6: Ipv6Net =
+    Ipv6Net::new_assert(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7);
+/// fe80::/10, link-local IPv6 unicast.
+pub const LINK_LOCAL_V6: Ipv6Net =
+    Ipv6Net::new_assert(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10);
+/// 100.64.0.0/10, shared address space (RFC 6598), which some CNIs use for pods.
+pub const SHARED_ADDRESS_SPACE: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(100, 64, 0, 0), 10);
+/// The IPv4 ranges clusters use for pods: RFC 1918 and shared address space.
+const POD_RANGES_V4: [Ipv4Net; 4] = [
+    Ipv4Net::new_assert(Ipv4Addr::new(10, 0, 0, 0), 8),
+    Ipv4Net::new_assert(Ipv4Addr::new(172, 16, 0, 0), 12),
+    Ipv4Net::new_assert(Ipv4Addr::new(192, 168, 0, 0), 16),
+    SHARED_ADDRESS_SPACE,
+];
+
 /// Whether an IPv6 network lies inside unique local (fc00::/7) or loopback space.
 pub fn is_private_v6(addr: Ipv6Addr, prefix: u8) -> bool {
-    let a = u128::from(addr);
-    let ula = prefix >= 7 && (a >> 121) == (0xfc00u128 << 112 >> 121);
-    let loopback = prefix == 128 && addr == Ipv6Addr::LOCALHOST;
-    ula || loopback
+    let loopback = Ipv6Net::new_assert(Ipv6Addr::LOCALHOST, 128);
+    Ipv6Net::new(addr, prefix).is_ok_and(|net| UNIQUE_LOCAL_V6.contains(&net) || net == loopback)
 }
 
 /// Checks a CIDR of either family with no host bits set (e.g. for `REAL_IP_FROM`).
 pub fn check_cidr(raw: &str) -> Result<(), Problem> {
     let (addr, prefix) = split_cidr(raw)?;
-    let (network, max) = match addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(a)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u32::MAX
-                    .checked_shl(32 - u32::from(prefix.min(32)))
-                    .unwrap_or(0)
-            };
-            (
-                std::net::IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask)),
-                32,
-            )
-        }
-        Ok(std::net::IpAddr::V6(a)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u128::MAX
-                    .checked_shl(128 - u32::from(prefix.min(128)))
-                    .unwrap_or(0)
-            };
-            (
-                std::net::IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask)),
-                128,
-            )
-        }
-        Err(_) => {
-            return Err(problem(
-                format!("`{addr}` is not an IP address"),
-                "write a network such as `10.42.0.0/16`",
-            ));
-        }
-    };
-    if prefix > max {
-        return Err(problem(
+    let ip = addr.parse::<IpAddr>().map_err(|_| {
+        problem(
+            format!("`{addr}` is not an IP address"),
+            "write a network such as `10.42.0.0/16`",
+        )
+    })?;
+    let net = IpNet::new(ip, prefix).map_err(|_| {
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        problem(
             format!("prefix /{prefix} is larger than {max}"),
             "use a valid prefix length",
-        ));
-    }
+        )
+    })?;
+    // Compared as text: a non-canonical address (`fd00:0::`) is refused with the canonical one
+    // in the hint, like host bits.
+    let network = net.network();
     if network.to_string() != addr {
         return Err(problem(
             format!("`{raw}` has host bits set"),
@@ -382,12 +364,8 @@ pub fn check_cidr(raw: &str) -> Result<(), Problem> {
 /// Whether an IPv4 network lies in a range clusters use for pods: RFC 1918 or shared address
 /// space (100.64.0.0/10, used by some CNIs).
 pub fn is_private_v4(cidr: &Ipv4Cidr) -> bool {
-    let a = u32::from(cidr.addr);
-    let within = |net: u32, len: u8| cidr.prefix >= len && (a & (u32::MAX << (32 - len))) == net;
-    within(u32::from(Ipv4Addr::new(10, 0, 0, 0)), 8)
-        || within(u32::from(Ipv4Addr::new(172, 16, 0, 0)), 12)
-        || within(u32::from(Ipv4Addr::new(192, 168, 0, 0)), 16)
-        || within(u32::from(Ipv4Addr::new(100, 64, 0, 0)), 10)
+    Ipv4Net::new(cidr.addr, cidr.prefix)
+        .is_ok_and(|net| POD_RANGES_V4.iter().any(|range| range.contains(&net)))
 }
 
 /// Pod CIDRs wider than this get a warning: no cluster needs more, and Mailu trusts all of it.
@@ -759,9 +737,92 @@ pub fn check_local_part(raw: &str) -> Result<(), Problem> {
     }
 }
 
+/// An annotation or label key: an optional DNS-subdomain prefix and `/`, then a name of at most
+/// 63 alphanumerics, `-`, `_`, `.`, starting and ending alphanumeric.
+pub fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    is_label_value(name)
+        && !name.is_empty()
+        && prefix.is_none_or(|p| check_dns1123_subdomain(p).is_ok())
+}
+
+/// A label value: empty, or at most 63 alphanumerics, `-`, `_`, `.`, starting and ending
+/// alphanumeric.
+pub fn is_label_value(value: &str) -> bool {
+    value.len() <= 63
+        && (value.is_empty()
+            || (value.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && value.ends_with(|c: char| c.is_ascii_alphanumeric())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidr_problems_name_the_fix() {
+        let rows = [
+            (
+                "10.0.0.0/40",
+                "prefix /40 is larger than 32",
+                "use a valid prefix length",
+            ),
+            (
+                "fd00::/200",
+                "prefix /200 is larger than 128",
+                "use a valid prefix length",
+            ),
+            (
+                "10.0.0.1/8",
+                "`10.0.0.1/8` has host bits set",
+                "`10.0.0.0/8`",
+            ),
+            ("fd00:0::/8", "`fd00:0::/8` has host bits set", "`fd00::/8`"),
+            ("x/8", "`x` is not an IP address", "10.42.0.0/16"),
+        ];
+        for (raw, message, hint) in rows {
+            let p = check_cidr(raw).expect_err(raw);
+            assert_eq!(p.message, message, "{raw}");
+            assert!(p.hint.contains(hint), "{raw}: {}", p.hint);
+        }
+        assert!(is_private_v6("fd00:42::".parse().expect("v6"), 56));
+        assert!(!is_private_v6("fc00::".parse().expect("v6"), 6));
+        assert!(is_private_v4(&Ipv4Cidr {
+            addr: Ipv4Addr::new(100, 64, 0, 0),
+            prefix: 10
+        }));
+        assert!(!is_private_v4(&Ipv4Cidr {
+            addr: Ipv4Addr::new(100, 64, 0, 0),
+            prefix: 9
+        }));
+    }
+
+    #[test]
+    fn label_keys_and_values() {
+        let keys = [
+            ("app", true),
+            ("mailu.example.com/egress", true),
+            ("kubernetes.io/hostname", true),
+            ("", false),
+            ("-app", false),
+            ("Bad_Prefix/app", false),
+            ("example.com/", false),
+            (&*"a".repeat(64), false),
+        ];
+        for (key, ok) in keys {
+            assert_eq!(is_label_key(key), ok, "{key}");
+        }
+        let values = [("", true), ("gw-1", true), ("-bad", false), ("a b", false)];
+        for (value, ok) in values {
+            assert_eq!(is_label_value(value), ok, "{value}");
+        }
+    }
 
     #[test]
     fn dns_names() {

@@ -7,12 +7,12 @@
 
 use std::net::IpAddr;
 
-use crate::diagnostic::{Code, Diagnostic, index};
+use crate::check::Checker;
+use crate::diagnostic::Code;
 use crate::dns::*;
 use crate::file::{ConfigFile, DmarcFile};
-use crate::file_dns::DnsFile;
+use crate::file_dns::{CaaParametersFile, DnsFile};
 use crate::rules::{self, DnsName, Problem};
-use crate::validate::check_into;
 
 /// front's override file that serves the MTA-STS policy (written by the manifests).
 pub const MTA_STS_OVERRIDE_FILE: &str = "mailu-k8s-mta-sts.conf";
@@ -71,101 +71,98 @@ fn selector(raw: &str) -> Result<String, Problem> {
     Ok(name.as_str().to_owned())
 }
 
+/// Validates `dns`, and `mailu.dmarc` against it. `domain` is `None` when invalid (reported
+/// elsewhere).
 pub(crate) fn validate_dns(
+    c: &mut Checker,
     file: &ConfigFile,
     domain: Option<&DnsName>,
-    out: &mut Vec<Diagnostic>,
 ) -> Option<Validated> {
-    let errors_before = out.iter().filter(|d| d.is_error()).count();
+    let mark = c.mark();
     let d = &file.dns;
     let mut dns = Dns::default();
-
-    validate_domains(d, domain, &mut dns, out);
-    validate_inbound_ips(file, &mut dns, out);
-    if let Some(ttl) = d.ttl {
-        dns.ttl = ttl;
-    }
-    validate_nameservers(d, &mut dns, out);
-    validate_spf_includes(d, &mut dns, out);
-    validate_dkim_selectors(d, &mut dns, out);
-    validate_dkim_files(d, &mut dns, out);
-    validate_dmarc_reports(d, &mut dns, out);
-    check_dmarc_reports_set_once(file, out);
+    c.field("dns", |c| {
+        c.field("domains", |c| validate_domains(c, d, domain, &mut dns));
+        c.field("inboundIps", |c| validate_inbound_ips(c, file, &mut dns));
+        if let Some(ttl) = d.ttl {
+            dns.ttl = ttl;
+        }
+        c.field("nameservers", |c| validate_nameservers(c, d, &mut dns));
+        c.field("spfIncludes", |c| validate_spf_includes(c, d, &mut dns));
+        c.field("dkim", |c| {
+            validate_dkim_selectors(c, d, &mut dns);
+            validate_dkim_files(c, d, &mut dns);
+        });
+        c.field("dmarc", |c| validate_dmarc_reports(c, d, &mut dns));
+    });
+    check_dmarc_reports_set_once(c, file);
     let mailu_dmarc = mailu_dmarc(file, domain, &mut dns);
-    validate_mta_sts(file, &mut dns, out);
-    validate_tls_rpt(d, &mut dns, out);
-    validate_caa(d, &mut dns, out);
+    validate_mta_sts(c, file, &mut dns);
+    c.field("dns", |c| {
+        validate_tls_rpt(c, d, &mut dns);
+        validate_caa(c, d, &mut dns);
+    });
     dns.dane = d.dane.is_some();
-    let errors_after = out.iter().filter(|d| d.is_error()).count();
-    (errors_after == errors_before).then_some(Validated { dns, mailu_dmarc })
+    (!c.errors_since(mark)).then_some(Validated { dns, mailu_dmarc })
 }
 
-/// Mail domains: `domain` first, then `dns.domains`, each a valid FQDN, listed once.
-fn validate_domains(
-    d: &DnsFile,
-    domain: Option<&DnsName>,
-    dns: &mut Dns,
-    out: &mut Vec<Diagnostic>,
-) {
+/// `dns.domains`: `domain` first, then these, each a valid FQDN, listed once.
+fn validate_domains(c: &mut Checker, d: &DnsFile, domain: Option<&DnsName>, dns: &mut Dns) {
     // A set finds repeats (a list scan was quadratic).
     dns.domains.extend(domain.cloned());
     let mut seen: std::collections::HashSet<DnsName> = dns.domains.iter().cloned().collect();
     for (i, raw) in d.domains.iter().enumerate() {
-        let path = index("dns.domains", i);
-        if let Some(name) = check_into(out, Code::InvalidDnsName, &path, raw, DnsName::parse_fqdn) {
+        c.index(i, |c| {
+            let name = c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)?;
             if !seen.insert(name.clone()) {
-                out.push(
-                    Diagnostic::error(
-                        Code::InvalidValue,
-                        path,
-                        format!("`{name}` is already a mail domain"),
-                    )
-                    .with_value(raw)
-                    .with_hint("list each extra domain once; `domain` is always included"),
-                );
+                c.error(
+                    Code::InvalidValue,
+                    format!("`{name}` is already a mail domain"),
+                    "list each extra domain once; `domain` is always included",
+                )
+                .value(raw);
             } else {
                 dns.domains.push(name);
             }
-        }
+            Some(())
+        });
     }
 }
 
-/// Inbound addresses: `dns.inboundIps` (IP addresses, each once, public ones warned about), or
-/// by default front's `loadBalancerIP`.
-fn validate_inbound_ips(file: &ConfigFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+/// `dns.inboundIps`: IP addresses, each once, public ones warned about; by default front's
+/// `loadBalancerIP`.
+fn validate_inbound_ips(c: &mut Checker, file: &ConfigFile, dns: &mut Dns) {
     let d = &file.dns;
     for (i, raw) in d.inbound_ips.iter().enumerate() {
-        let path = index("dns.inboundIps", i);
-        match raw.parse::<IpAddr>() {
-            Ok(ip) if dns.inbound_ips.contains(&ip) => out.push(
-                Diagnostic::error(Code::InvalidValue, path, format!("`{ip}` is listed twice"))
-                    .with_value(raw)
-                    .with_hint("list each address once"),
-            ),
+        c.index(i, |c| match raw.parse::<IpAddr>() {
+            Ok(ip) if dns.inbound_ips.contains(&ip) => {
+                c.error(
+                    Code::InvalidValue,
+                    format!("`{ip}` is listed twice"),
+                    "list each address once",
+                )
+                .value(raw);
+            }
             Ok(ip) => {
                 if !is_global(ip) {
-                    out.push(
-                        Diagnostic::warning(
-                            Code::InvalidValue,
-                            &path,
-                            format!("`{ip}` is not a public address: clients on the internet cannot reach it"),
-                        )
-                        .with_value(raw)
-                        .with_hint("give the address clients connect to (the load balancer's or the node's public one)"),
-                    );
+                    c.warning(
+                        Code::InvalidValue,
+                        format!("`{ip}` is not a public address: clients on the internet cannot reach it"),
+                        "give the address clients connect to (the load balancer's or the node's public one)",
+                    )
+                    .value(raw);
                 }
                 dns.inbound_ips.push(ip);
             }
-            Err(_) => out.push(
-                Diagnostic::error(
+            Err(_) => {
+                c.error(
                     Code::InvalidValue,
-                    path,
                     format!("`{raw}` is not an IP address"),
+                    "write an IPv4 or IPv6 address, e.g. `203.0.113.10`",
                 )
-                .with_value(raw)
-                .with_hint("write an IPv4 or IPv6 address, e.g. `203.0.113.10`"),
-            ),
-        }
+                .value(raw);
+            }
+        });
     }
     if d.inbound_ips.is_empty()
         && let Some(ip) = file
@@ -180,102 +177,71 @@ fn validate_inbound_ips(file: &ConfigFile, dns: &mut Dns, out: &mut Vec<Diagnost
 }
 
 /// `dns.nameservers`: FQDNs.
-fn validate_nameservers(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+fn validate_nameservers(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     for (i, raw) in d.nameservers.iter().enumerate() {
-        if let Some(ns) = check_into(
-            out,
-            Code::InvalidDnsName,
-            &index("dns.nameservers", i),
-            raw,
-            DnsName::parse_fqdn,
-        ) {
-            dns.nameservers.push(ns);
-        }
+        let ns = c.index(i, |c| {
+            c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)
+        });
+        dns.nameservers.extend(ns);
     }
 }
 
 /// `dns.spfIncludes`: domains an SPF `include:` can name.
-fn validate_spf_includes(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+fn validate_spf_includes(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     for (i, raw) in d.spf_includes.iter().enumerate() {
-        if let Some(name) = check_into(
-            out,
-            Code::InvalidDnsName,
-            &index("dns.spfIncludes", i),
-            raw,
-            SpfDomain::parse,
-        ) {
-            dns.spf_includes.push(name);
-        }
+        let name = c.index(i, |c| c.check(Code::InvalidDnsName, raw, SpfDomain::parse));
+        dns.spf_includes.extend(name);
     }
 }
 
-/// DKIM selectors: valid DNS labels; the Ed25519 one differs from the RSA one.
-fn validate_dkim_selectors(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+/// `dns.dkim` selectors: valid DNS labels; the Ed25519 one differs from the RSA one.
+fn validate_dkim_selectors(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     if let Some(raw) = &d.dkim.selector
-        && let Some(s) = check_into(
-            out,
-            Code::InvalidDnsName,
-            "dns.dkim.selector",
-            raw,
-            selector,
-        )
+        && let Some(s) = c.check_field("selector", Code::InvalidDnsName, raw, selector)
     {
         dns.dkim.selector = s;
     }
-    if let Some(raw) = &d.dkim.ed25519_selector
-        && let Some(s) = check_into(
-            out,
-            Code::InvalidDnsName,
-            "dns.dkim.ed25519Selector",
-            raw,
-            selector,
-        )
-    {
+    let Some(raw) = &d.dkim.ed25519_selector else {
+        return;
+    };
+    c.field("ed25519Selector", |c| {
+        let s = c.check(Code::InvalidDnsName, raw, selector)?;
         if s == dns.dkim.selector {
-            out.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    "dns.dkim.ed25519Selector",
-                    "the Ed25519 key needs a selector of its own",
-                )
-                .with_value(raw)
-                .with_hint("choose another name, e.g. `ed25519`"),
-            );
+            c.error(
+                Code::InvalidValue,
+                "the Ed25519 key needs a selector of its own",
+                "choose another name, e.g. `ed25519`",
+            )
+            .value(raw);
         } else {
             dns.dkim.ed25519_selector = Some(s);
         }
-    }
+        Some(())
+    });
 }
 
 /// Where the DKIM keys live: `secretName` a Kubernetes name, `publicKeys` a non-empty directory.
-fn validate_dkim_files(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+fn validate_dkim_files(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     if let Some(raw) = &d.dkim.secret_name {
-        dns.dkim.secret_name = check_into(
-            out,
-            Code::InvalidKubernetesName,
-            "dns.dkim.secretName",
-            raw,
-            |v| rules::check_dns1123_subdomain(v).map(|()| v.to_owned()),
-        );
+        dns.dkim.secret_name = c.object_name("secretName", raw);
     }
     if let Some(raw) = &d.dkim.public_keys {
         if raw.trim().is_empty() {
-            out.push(
-                Diagnostic::error(
+            c.field("publicKeys", |c| {
+                c.error(
                     Code::InvalidValue,
-                    "dns.dkim.publicKeys",
                     "the directory is empty",
-                )
-                .with_hint("name a directory relative to the config file, e.g. `dkim`"),
-            );
+                    "name a directory relative to the config file, e.g. `dkim`",
+                );
+            });
         } else {
             dns.dkim.public_keys = raw.clone();
         }
     }
 }
 
-/// DMARC: the policy, alignment, and `rua`/`ruf` report addresses.
-fn validate_dmarc_reports(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+/// `dns.dmarc`: the policy, alignment, and `rua`/`ruf` report addresses.
+fn validate_dmarc_reports(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     let m = &d.dmarc;
     if let Some(policy) = m.policy {
         dns.dmarc.policy = policy;
@@ -286,37 +252,30 @@ fn validate_dmarc_reports(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>)
         ("rua", &m.rua, &mut dns.dmarc.rua),
         ("ruf", &m.ruf, &mut dns.dmarc.ruf),
     ] {
-        for (i, raw) in given.iter().enumerate() {
-            if let Some(mb) = check_into(
-                out,
-                Code::InvalidValue,
-                &index(&format!("dns.dmarc.{key}"), i),
-                raw,
-                parse_mailbox,
-            ) {
-                target.push(mb);
+        c.field(key, |c| {
+            for (i, raw) in given.iter().enumerate() {
+                target.extend(c.index(i, |c| c.check(Code::InvalidValue, raw, parse_mailbox)));
             }
-        }
+        });
     }
 }
 
 /// DMARC report addresses in `dns.dmarc` or the older `mailu.dmarc`, not both.
-fn check_dmarc_reports_set_once(file: &ConfigFile, out: &mut Vec<Diagnostic>) {
+fn check_dmarc_reports_set_once(c: &mut Checker, file: &ConfigFile) {
     let m = &file.dns.dmarc;
     let legacy = &file.mailu.dmarc;
     for (key, old, new) in [("rua", &legacy.rua, &m.rua), ("ruf", &legacy.ruf, &m.ruf)] {
         if old.is_some() && !new.is_empty() {
-            out.push(
-                Diagnostic::error(
+            c.fields(&["mailu", "dmarc", key], |c| {
+                c.error(
                     Code::InvalidValue,
-                    format!("mailu.dmarc.{key}"),
                     format!("DMARC reports are set twice: here and in `dns.dmarc.{key}`"),
-                )
-                .with_hint(format!(
-                    "remove `mailu.dmarc.{key}`: `dns.dmarc.{key}` is the one source, and Mailu's DMARC_{} is derived from it",
-                    key.to_uppercase()
-                )),
-            );
+                    format!(
+                        "remove `mailu.dmarc.{key}`: `dns.dmarc.{key}` is the one source, and Mailu's DMARC_{} is derived from it",
+                        key.to_uppercase()
+                    ),
+                );
+            });
         }
     }
 }
@@ -352,7 +311,7 @@ fn mailu_dmarc(file: &ConfigFile, domain: Option<&DnsName>, dns: &mut Dns) -> Dm
 }
 
 /// `dns.mtaSts`: its mode and max age; front's override file of that name is left to it.
-fn validate_mta_sts(file: &ConfigFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+fn validate_mta_sts(c: &mut Checker, file: &ConfigFile, dns: &mut Dns) {
     let d = &file.dns;
     let front_override = file
         .workloads
@@ -360,14 +319,14 @@ fn validate_mta_sts(file: &ConfigFile, dns: &mut Dns, out: &mut Vec<Diagnostic>)
         .as_ref()
         .is_some_and(|w| w.overrides.contains_key(MTA_STS_OVERRIDE_FILE));
     if d.mta_sts.is_some() && front_override {
-        out.push(
-            Diagnostic::error(
+        let at = ["workloads", "front", "overrides", MTA_STS_OVERRIDE_FILE];
+        c.fields(&at, |c| {
+            c.error(
                 Code::InvalidValue,
-                format!("workloads.front.overrides.{MTA_STS_OVERRIDE_FILE}"),
                 "mailu-k8s writes this override file for `dns.mtaSts`",
-            )
-            .with_hint("rename your file: the MTA-STS policy is served from this one"),
-        );
+                "rename your file: the MTA-STS policy is served from this one",
+            );
+        });
     }
     if let Some(s) = &d.mta_sts {
         dns.mta_sts = Some(MtaSts {
@@ -378,94 +337,73 @@ fn validate_mta_sts(file: &ConfigFile, dns: &mut Dns, out: &mut Vec<Diagnostic>)
 }
 
 /// `dns.tlsRpt`: at least one report URI, each a mail address or an https URL.
-fn validate_tls_rpt(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
+fn validate_tls_rpt(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     let Some(t) = &d.tls_rpt else {
         return;
     };
-    if t.rua.is_empty() {
-        out.push(
-            Diagnostic::error(
-                Code::EmptyList,
-                "dns.tlsRpt.rua",
-                "TLS reporting needs somewhere to send reports",
-            )
-            .with_hint(
-                "add an address, e.g. `rua: [tls-reports@example.com]`, or remove `dns.tlsRpt`",
-            ),
-        );
-    }
-    let rua = t
-        .rua
-        .iter()
-        .enumerate()
-        .filter_map(|(i, raw)| {
-            check_into(
-                out,
-                Code::InvalidValue,
-                &index("dns.tlsRpt.rua", i),
-                raw,
-                parse_report_uri,
-            )
+    let rua = c.field("tlsRpt", |c| {
+        c.field("rua", |c| {
+            if t.rua.is_empty() {
+                c.error(
+                    Code::EmptyList,
+                    "TLS reporting needs somewhere to send reports",
+                    "add an address, e.g. `rua: [tls-reports@example.com]`, or remove `dns.tlsRpt`",
+                );
+            }
+            let uris = t.rua.iter().enumerate();
+            uris.filter_map(|(i, raw)| {
+                c.index(i, |c| c.check(Code::InvalidValue, raw, parse_report_uri))
+            })
+            .collect()
         })
-        .collect();
+    });
     dns.tls_rpt = Some(TlsRpt { rua });
 }
 
 /// `dns.caa`, `dns.caaParameters`, `dns.caaIodef`.
-fn validate_caa(d: &DnsFile, dns: &mut Dns, out: &mut Vec<Diagnostic>) {
-    for (i, raw) in d.caa.iter().enumerate() {
-        if let Some(domain) = check_into(
-            out,
-            Code::InvalidDnsName,
-            &index("dns.caa", i),
-            raw,
-            DnsName::parse_fqdn,
-        ) {
-            dns.caa.push(CaaIssuer {
+fn validate_caa(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
+    c.field("caa", |c| {
+        for (i, raw) in d.caa.iter().enumerate() {
+            let domain = c.index(i, |c| {
+                c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)
+            });
+            dns.caa.extend(domain.map(|domain| CaaIssuer {
                 domain,
                 account_uri: None,
                 validation_methods: Vec::new(),
-            });
+            }));
         }
-    }
-    for (ca, p) in &d.caa_parameters {
-        let path = format!("dns.caaParameters.{ca}");
-        let Some(issuer) = dns.caa.iter_mut().find(|c| c.domain.as_str() == ca) else {
-            out.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    path,
-                    format!("`{}` is not one of `dns.caa`", ca.escape_debug()),
-                )
-                .with_hint("add the CA to `dns.caa`, or use the domain written there"),
-            );
-            continue;
-        };
-        if let Some(raw) = &p.account_uri {
-            issuer.account_uri = check_into(
-                out,
-                Code::InvalidValue,
-                &format!("{path}.accountUri"),
-                raw,
-                account_uri,
-            );
+    });
+    c.field("caaParameters", |c| {
+        for (ca, p) in &d.caa_parameters {
+            c.field(ca, |c| caa_parameters(c, ca, p, dns));
         }
-        let mut methods = p.validation_methods.clone();
-        methods.sort();
-        methods.dedup();
-        issuer.validation_methods = methods;
-    }
-    for (i, raw) in d.caa_iodef.iter().enumerate() {
-        if let Some(uri) = check_into(
-            out,
+    });
+    c.field("caaIodef", |c| {
+        for (i, raw) in d.caa_iodef.iter().enumerate() {
+            let uri = c.index(i, |c| c.check(Code::InvalidValue, raw, parse_report_uri));
+            dns.caa_iodef.extend(uri);
+        }
+    });
+}
+
+/// `dns.caaParameters.<ca>` (at that path): parameters of a CA listed in `dns.caa`.
+fn caa_parameters(c: &mut Checker, ca: &str, p: &CaaParametersFile, dns: &mut Dns) {
+    let Some(issuer) = dns.caa.iter_mut().find(|i| i.domain.as_str() == ca) else {
+        c.error(
             Code::InvalidValue,
-            &index("dns.caaIodef", i),
-            raw,
-            parse_report_uri,
-        ) {
-            dns.caa_iodef.push(uri);
-        }
+            format!("`{}` is not one of `dns.caa`", ca.escape_debug()),
+            "add the CA to `dns.caa`, or use the domain written there",
+        );
+        return;
+    };
+    if let Some(raw) = &p.account_uri {
+        issuer.account_uri = c.check_field("accountUri", Code::InvalidValue, raw, account_uri);
     }
+    let mut methods = p.validation_methods.clone();
+    methods.sort();
+    methods.dedup();
+    issuer.validation_methods = methods;
 }
 
 /// An ACME account URL (RFC 8657 §3): `https://`, a host name, and only characters that stay
@@ -496,14 +434,13 @@ fn is_global(ip: IpAddr) -> bool {
                 || a.is_loopback()
                 || a.is_link_local()
                 || a.is_unspecified()
-                || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64))
+                || rules::SHARED_ADDRESS_SPACE.contains(&a))
         }
         IpAddr::V6(a) => {
-            let first = a.segments()[0];
             !(a.is_loopback()
                 || a.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+                || rules::UNIQUE_LOCAL_V6.contains(&a)
+                || rules::LINK_LOCAL_V6.contains(&a))
         }
     }
 }

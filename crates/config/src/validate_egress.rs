@@ -2,9 +2,12 @@
 //! do not vouch for is refused here, with the field and a fix.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
-use crate::diagnostic::{Code, Diagnostic, index, join};
+use ipnet::{IpNet, Ipv4Net};
+
+use crate::check::Checker;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::egress::*;
 use crate::file::{
     AntreaEgressFile, CiliumEgressFile, CiliumGatewayFile, ConfigFile, EgressFile, Ipv6Egress,
@@ -12,55 +15,20 @@ use crate::file::{
 };
 use crate::model::{Hostnames, Relay, WorkloadSettings};
 use crate::rules::{self, DnsName};
-use crate::validate::check_into;
-use crate::validate_workloads::check_labels;
-
-fn err(code: Code, path: &str, message: impl Into<String>, hint: impl Into<String>) -> Diagnostic {
-    Diagnostic::error(code, path, message).with_hint(hint)
-}
-
-fn errors(out: &[Diagnostic]) -> usize {
-    out.iter().filter(|d| d.is_error()).count()
-}
 
 /// A network of the cluster (pod or Service CIDR), for "is this address inside the cluster".
 struct Network {
-    addr: IpAddr,
-    prefix: u8,
+    net: IpNet,
     text: String,
 }
 
 impl Network {
     fn parse(raw: &str) -> Option<Network> {
         rules::check_cidr(raw).ok()?;
-        let (addr, prefix) = raw.split_once('/')?;
         Some(Network {
-            addr: addr.parse().ok()?,
-            prefix: prefix.parse().ok()?,
+            net: raw.parse().ok()?,
             text: raw.to_owned(),
         })
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        contains(self.addr, self.prefix, ip)
-    }
-}
-
-fn contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(a)) => {
-            let mask = u32::MAX
-                .checked_shl(32 - u32::from(prefix.min(32)))
-                .unwrap_or(0);
-            u32::from(n) & mask == u32::from(a) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(a)) => {
-            let mask = u128::MAX
-                .checked_shl(128 - u32::from(prefix.min(128)))
-                .unwrap_or(0);
-            u128::from(n) & mask == u128::from(a) & mask
-        }
-        _ => false,
     }
 }
 
@@ -68,167 +36,132 @@ fn contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
 /// unspecified, multicast, unique-local. (Documentation ranges are left alone: examples use
 /// them as placeholders.)
 fn is_private(ip: IpAddr) -> bool {
-    const V4: [([u8; 4], u8); 7] = [
-        ([10, 0, 0, 0], 8),
-        ([172, 16, 0, 0], 12),
-        ([192, 168, 0, 0], 16),
-        ([100, 64, 0, 0], 10),
-        ([127, 0, 0, 0], 8),
-        ([169, 254, 0, 0], 16),
-        ([0, 0, 0, 0], 8),
-    ];
+    /// 0.0.0.0/8, "this network", which `Ipv4Addr` has no stable predicate for.
+    const THIS_NETWORK: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::UNSPECIFIED, 8);
     match ip {
         IpAddr::V4(a) => {
-            a.is_multicast()
-                || V4
-                    .iter()
-                    .any(|(net, len)| contains(IpAddr::from(*net), *len, ip))
+            a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_multicast()
+                || rules::SHARED_ADDRESS_SPACE.contains(&a)
+                || THIS_NETWORK.contains(&a)
         }
         IpAddr::V6(a) => {
             a.is_loopback()
                 || a.is_unspecified()
                 || a.is_multicast()
                 || a.to_ipv4_mapped().is_some()
-                || contains(
-                    IpAddr::V6(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0)),
-                    7,
-                    ip,
-                )
-                || contains(
-                    IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)),
-                    10,
-                    ip,
-                )
+                || rules::UNIQUE_LOCAL_V6.contains(&a)
+                || rules::LINK_LOCAL_V6.contains(&a)
         }
     }
 }
 
-/// Context shared by the checks.
-struct Ctx<'a> {
+/// What the address rules check against: the file and the cluster's own networks.
+struct Context<'a> {
     file: &'a ConfigFile,
     cluster: Vec<Network>,
-    out: &'a mut Vec<Diagnostic>,
 }
 
-impl Ctx<'_> {
-    fn push(&mut self, d: Diagnostic) {
-        self.out.push(d);
-    }
-
-    /// An address that must not be one of the cluster's own; `public` adds a warning for
-    /// private ranges.
-    fn address(&mut self, path: &str, raw: &str, public: bool) -> Option<IpAddr> {
-        let Ok(ip) = raw.parse::<IpAddr>() else {
-            let hint = if raw.contains('/') {
-                "write the address without a prefix length, e.g. `203.0.113.10`"
-            } else {
-                "write an IPv4 or IPv6 address, e.g. `203.0.113.10` or `2001:db8::10`"
-            };
-            self.push(
-                err(
-                    Code::InvalidValue,
-                    path,
-                    format!("`{raw}` is not an IP address"),
-                    hint,
-                )
-                .with_value(raw),
-            );
-            return None;
+/// An address (at the current path) that must not be one of the cluster's own; `public` adds a
+/// warning for private ranges.
+fn address(c: &mut Checker, cx: &Context, raw: &str, public: bool) -> Option<IpAddr> {
+    let Ok(ip) = raw.parse::<IpAddr>() else {
+        let hint = if raw.contains('/') {
+            "write the address without a prefix length, e.g. `203.0.113.10`"
+        } else {
+            "write an IPv4 or IPv6 address, e.g. `203.0.113.10` or `2001:db8::10`"
         };
-        if let Some(net) = self.cluster.iter().find(|n| n.contains(ip)) {
-            self.push(
-                err(
-                    Code::InvalidValue,
-                    path,
-                    format!("`{ip}` lies inside the cluster's network `{}`", net.text),
-                    "give the address other mail servers see: a node's or gateway's public \
-                     address, never a pod or Service address",
-                )
-                .with_value(raw),
-            );
-            return None;
-        }
-        if public && is_private(ip) {
-            self.push(
-                Diagnostic::warning(
-                    Code::InvalidValue,
-                    path,
-                    format!("`{ip}` is a private address, which no receiving mail server sees"),
-                )
-                .with_value(raw)
-                .with_hint(
-                    "list the public address the traffic is translated to (SPF and PTR are \
-                     checked against it)",
-                ),
-            );
-        }
-        Some(ip)
+        c.error(
+            Code::InvalidValue,
+            format!("`{raw}` is not an IP address"),
+            hint,
+        )
+        .value(raw);
+        return None;
+    };
+    if let Some(net) = cx.cluster.iter().find(|n| n.net.contains(&ip)) {
+        c.error(
+            Code::InvalidValue,
+            format!("`{ip}` lies inside the cluster's network `{}`", net.text),
+            "give the address other mail servers see: a node's or gateway's public \
+             address, never a pod or Service address",
+        )
+        .value(raw);
+        return None;
     }
+    if public && is_private(ip) {
+        c.warning(
+            Code::InvalidValue,
+            format!("`{ip}` is a private address, which no receiving mail server sees"),
+            "list the public address the traffic is translated to (SPF and PTR are \
+             checked against it)",
+        )
+        .value(raw);
+    }
+    Some(ip)
+}
 
-    fn labels(&mut self, map: &BTreeMap<String, String>, path: &str) -> bool {
-        let before = self.out.len();
-        check_labels(map, path, self.out);
-        self.out.len() == before
+/// A selector (at the current path) that must select something: present and not empty.
+fn selector(
+    c: &mut Checker,
+    map: &BTreeMap<String, String>,
+    what: &str,
+    example: &str,
+) -> Option<BTreeMap<String, String>> {
+    if map.is_empty() {
+        c.error(
+            Code::MissingKey,
+            format!("{what} needs node labels"),
+            format!(
+                "label the node(s) and select them, e.g. `{example}`; an empty selector \
+                 matches every node"
+            ),
+        );
+        return None;
     }
-
-    /// A selector that must select something: present and not empty.
-    fn selector(
-        &mut self,
-        map: &BTreeMap<String, String>,
-        path: &str,
-        what: &str,
-        example: &str,
-    ) -> Option<BTreeMap<String, String>> {
-        if map.is_empty() {
-            self.push(err(
-                Code::MissingKey,
-                path,
-                format!("{what} needs node labels"),
-                format!(
-                    "label the node(s) and select them, e.g. `{example}`; an empty selector \
-                     matches every node"
-                ),
-            ));
-            return None;
-        }
-        self.labels(map, path).then(|| map.clone())
-    }
+    c.labels(map).then(|| map.clone())
 }
 
 /// Validates `egress`. `domain` and `hostnames` are `None` when invalid (reported elsewhere).
 pub(crate) fn validate_egress(
+    c: &mut Checker,
     file: &ConfigFile,
     domain: Option<&DnsName>,
     hostnames: Option<&Hostnames>,
-    out: &mut Vec<Diagnostic>,
 ) -> Option<Egress> {
-    let errors_before = errors(out);
-    let cluster = cluster_networks(file);
-    let mut c = Ctx { file, cluster, out };
+    let mark = c.mark();
+    let cx = Context {
+        file,
+        cluster: cluster_networks(file),
+    };
     let e = &file.egress;
-    let kind = e.mode;
-
-    check_blocks_match_mode(&mut c, e);
     let uses_ips = matches!(
-        kind,
+        e.mode,
         EgressModeKind::Cilium
             | EgressModeKind::Antrea
             | EgressModeKind::Ovn
             | EgressModeKind::NodeIps
             | EgressModeKind::Static
     );
-    let ips = addresses(&mut c, e, uses_ips);
-    let ipv6 = ipv6_path(&mut c, e, &ips);
-    let ip_source = ip_source(&mut c, e);
-    let helo_name = helo_name(&mut c, e, uses_ips, domain, hostnames);
-    let components = components(&mut c, e);
-    let node_selector = pinning(&mut c, e);
+    c.field("egress", |c| check_blocks_match_mode(c, e));
+    let ips = c.fields(&["egress", "ips"], |c| addresses(c, &cx, e, uses_ips));
+    let ipv6 = c.fields(&["egress", "ipv6"], |c| ipv6_path(c, file, e, &ips));
+    let ip_source = c.fields(&["egress", "ipSource"], |c| ip_source(c, e));
+    let helo_name = c.fields(&["egress", "heloName"], |c| {
+        helo_name(c, e, uses_ips, domain, hostnames)
+    });
+    let components = c.fields(&["egress", "components"], |c| components(c, file, e));
+    let node_selector = c.fields(&["egress", "nodeSelector"], |c| pinning(c, e));
     let implicit_tls_relay = implicit_tls_relay(e);
-    check_postfix_overrides(&mut c, helo_name.as_ref(), hostnames, implicit_tls_relay);
-    check_postfix_master_overrides(&mut c, ipv6 == Some(Ipv6Path::Disabled), implicit_tls_relay);
-    let mode = egress_mode(&mut c, e, &ips, ipv6);
-
-    if errors(c.out) > errors_before {
+    c.fields(&["workloads", "postfix", "overrides"], |c| {
+        check_postfix_overrides(c, file, helo_name.as_ref(), hostnames, implicit_tls_relay);
+        let ipv4_only = ipv6 == Some(Ipv6Path::Disabled);
+        check_postfix_master_overrides(c, file, ipv4_only, implicit_tls_relay);
+    });
+    let mode = c.field("egress", |c| egress_mode(c, &cx, e, &ips, ipv6));
+    if c.errors_since(mark) {
         return None;
     }
     Some(Egress {
@@ -259,25 +192,28 @@ fn cluster_networks(file: &ConfigFile) -> Vec<Network> {
 }
 
 /// A `cilium`/`antrea`/`relay` block is given only for its own `egress.mode`.
-fn check_blocks_match_mode(c: &mut Ctx, e: &EgressFile) {
+fn check_blocks_match_mode(c: &mut Checker, e: &EgressFile) {
     let kind = e.mode;
-    for (block, given, mode) in [
-        ("cilium", e.cilium.is_some(), EgressModeKind::Cilium),
-        ("antrea", e.antrea.is_some(), EgressModeKind::Antrea),
-        ("relay", e.relay.is_some(), EgressModeKind::Relay),
-    ] {
-        if given && kind != mode {
-            c.push(err(
-                Code::InvalidValue,
-                &join("egress", block),
-                format!(
-                    "`egress.{block}` is given but `egress.mode` is `{}`",
-                    kind.as_str()
-                ),
-                format!("set `egress.mode: {block}`, or remove `egress.{block}`"),
-            ));
-        }
-    }
+    c.refuse_blocks_of_other_modes(
+        [
+            (
+                "cilium",
+                e.cilium.is_some() && kind != EgressModeKind::Cilium,
+            ),
+            (
+                "antrea",
+                e.antrea.is_some() && kind != EgressModeKind::Antrea,
+            ),
+            ("relay", e.relay.is_some() && kind != EgressModeKind::Relay),
+        ],
+        |block| {
+            format!(
+                "`egress.{block}` is given but `egress.mode` is `{}`",
+                kind.as_str()
+            )
+        },
+        |block| format!("set `egress.mode: {block}`, or remove `egress.{block}`"),
+    );
 }
 
 /// Whether mail leaves through a relay on the implicit-TLS port (465).
@@ -288,9 +224,10 @@ fn implicit_tls_relay(e: &EgressFile) -> bool {
             .is_some_and(|r| r.port.get() == postfix_params::IMPLICIT_TLS_PORT)
 }
 
-/// The mode's own settings, from its block.
+/// The mode's own settings, from its block (at `egress`).
 fn egress_mode(
-    c: &mut Ctx,
+    c: &mut Checker,
+    cx: &Context,
     e: &EgressFile,
     ips: &[IpAddr],
     ipv6: Option<Ipv6Path>,
@@ -300,31 +237,30 @@ fn egress_mode(
         EgressModeKind::Ovn => Some(EgressMode::Ovn),
         EgressModeKind::NodeIps => Some(EgressMode::NodeIps),
         EgressModeKind::Static => Some(EgressMode::Static),
-        EgressModeKind::Relay => relay(c, e.relay.as_ref()).map(EgressMode::Relay),
-        EgressModeKind::Cilium => match &e.cilium {
-            Some(cilium_file) => cilium(c, cilium_file, ips, ipv6).map(EgressMode::Cilium),
+        EgressModeKind::Relay => c
+            .field("relay", |c| relay(c, e.relay.as_ref()))
+            .map(EgressMode::Relay),
+        EgressModeKind::Cilium => c.field("cilium", |c| match &e.cilium {
+            Some(f) => cilium(c, cx, f, ips, ipv6).map(EgressMode::Cilium),
             None => {
-                c.push(err(
+                c.error(
                     Code::MissingDependency,
-                    "egress.cilium",
                     "`mode: cilium` needs the gateway and the Cilium release",
                     "add `cilium: {version: \"1.18\", nodeSelector: {egress-gateway: \"true\"}}` \
                      under `egress`",
-                ));
+                );
                 None
             }
-        },
-        EgressModeKind::Antrea => antrea(
-            c,
-            e.antrea.as_ref(),
-            &gateway_ips(ips, ipv6.unwrap_or(Ipv6Path::Disabled)),
-        )
-        .map(EgressMode::Antrea),
+        }),
+        EgressModeKind::Antrea => {
+            let gateway_ips = gateway_ips(ips, ipv6.unwrap_or(Ipv6Path::Disabled));
+            antrea(c, e.antrea.as_ref(), &gateway_ips).map(EgressMode::Antrea)
+        }
     }
 }
 
-/// `egress.ips`: valid, unique, outside the cluster, of a family the pods have.
-fn addresses(c: &mut Ctx, e: &EgressFile, uses_ips: bool) -> Vec<IpAddr> {
+/// `egress.ips` (at that path): valid, unique, outside the cluster, of a family the pods have.
+fn addresses(c: &mut Checker, cx: &Context, e: &EgressFile, uses_ips: bool) -> Vec<IpAddr> {
     if !uses_ips {
         check_no_ips_for_mode(c, e);
         return Vec::new();
@@ -335,23 +271,22 @@ fn addresses(c: &mut Ctx, e: &EgressFile, uses_ips: bool) -> Vec<IpAddr> {
     }
     let mut seen = Vec::new();
     for (i, raw) in e.ips.iter().enumerate() {
-        if let Some(ip) = listed_address(c, &index("egress.ips", i), raw, &seen) {
+        if let Some(ip) = c.index(i, |c| listed_address(c, cx, raw, &seen)) {
             seen.push(ip);
         }
     }
     if !seen.is_empty() && !seen.iter().any(IpAddr::is_ipv4) {
-        c.push(err(
+        c.error(
             Code::MissingDependency,
-            "egress.ips",
             "no IPv4 address: postfix always sends over IPv4 (the pods' `subnet`)",
             "add the IPv4 address outbound mail leaves from",
-        ));
+        );
     }
     seen
 }
 
 /// A mode that sends from no declared address has no `egress.ips`.
-fn check_no_ips_for_mode(c: &mut Ctx, e: &EgressFile) {
+fn check_no_ips_for_mode(c: &mut Checker, e: &EgressFile) {
     if e.ips.is_empty() {
         return;
     }
@@ -365,16 +300,15 @@ fn check_no_ips_for_mode(c: &mut Ctx, e: &EgressFile) {
              load-balancer addresses, `mode: nodeIps` for the nodes' own addresses"
         }
     };
-    c.push(err(
+    c.error(
         Code::InvalidValue,
-        "egress.ips",
         format!("`mode: {}` sends from no declared address", e.mode.as_str()),
         hint,
-    ));
+    );
 }
 
 /// A mode that sends from declared addresses needs them in `egress.ips`.
-fn report_missing_ips(c: &mut Ctx, kind: EgressModeKind) {
+fn report_missing_ips(c: &mut Checker, kind: EgressModeKind) {
     let what = match kind {
         EgressModeKind::NodeIps => {
             "list the public IPv4 and IPv6 addresses of every node postfix can run on"
@@ -382,55 +316,52 @@ fn report_missing_ips(c: &mut Ctx, kind: EgressModeKind) {
         EgressModeKind::Static => "list the outbound addresses of the NAT gateway or load balancer",
         _ => "list the egress address(es), e.g. `[203.0.113.10]`",
     };
-    c.push(err(
+    c.error(
         Code::EmptyList,
-        "egress.ips",
         format!(
             "`mode: {}` needs the addresses mail leaves from: SPF and PTR are built from them",
             kind.as_str()
         ),
         what,
-    ));
+    );
 }
 
 /// One entry of `egress.ips`: an address outside the cluster, not listed before (`seen`), IPv6
 /// only when the pods have IPv6.
-fn listed_address(c: &mut Ctx, path: &str, raw: &str, seen: &[IpAddr]) -> Option<IpAddr> {
-    let ip = c.address(path, raw, true)?;
+fn listed_address(c: &mut Checker, cx: &Context, raw: &str, seen: &[IpAddr]) -> Option<IpAddr> {
+    let ip = address(c, cx, raw, true)?;
     if seen.contains(&ip) {
-        c.push(
-            err(
-                Code::InvalidValue,
-                path,
-                format!("`{ip}` is listed twice"),
-                "list each address once",
-            )
-            .with_value(raw),
-        );
+        c.error(
+            Code::InvalidValue,
+            format!("`{ip}` is listed twice"),
+            "list each address once",
+        )
+        .value(raw);
         return None;
     }
-    if ip.is_ipv6() && c.file.subnet6.is_none() {
-        c.push(
-            err(
-                Code::InvalidValue,
-                path,
-                format!("`{ip}` is IPv6, but the pods have no IPv6 (no `subnet6`)"),
-                "set `subnet6` to the cluster's IPv6 pod CIDR if it is dual-stack; otherwise \
-                 remove the IPv6 addresses: postfix cannot send from them",
-            )
-            .with_value(raw),
-        );
+    if ip.is_ipv6() && cx.file.subnet6.is_none() {
+        c.error(
+            Code::InvalidValue,
+            format!("`{ip}` is IPv6, but the pods have no IPv6 (no `subnet6`)"),
+            "set `subnet6` to the cluster's IPv6 pod CIDR if it is dual-stack; otherwise \
+             remove the IPv6 addresses: postfix cannot send from them",
+        )
+        .value(raw);
         return None;
     }
     Some(ip)
 }
 
-const IPV6_PATH: &str = "egress.ipv6";
-
-/// How IPv6 leaves; `None` after reporting an ambiguous or contradictory choice.
-fn ipv6_path(c: &mut Ctx, e: &EgressFile, ips: &[IpAddr]) -> Option<Ipv6Path> {
+/// How IPv6 leaves (at `egress.ipv6`); `None` after reporting an ambiguous or contradictory
+/// choice.
+fn ipv6_path(
+    c: &mut Checker,
+    file: &ConfigFile,
+    e: &EgressFile,
+    ips: &[IpAddr],
+) -> Option<Ipv6Path> {
     let kind = e.mode;
-    let dual_stack = c.file.subnet6.is_some();
+    let dual_stack = file.subnet6.is_some();
     let has_v6 = ips.iter().any(IpAddr::is_ipv6);
     match (kind, e.ipv6) {
         (EgressModeKind::Relay | EgressModeKind::None, None) => Some(if dual_stack {
@@ -440,26 +371,24 @@ fn ipv6_path(c: &mut Ctx, e: &EgressFile, ips: &[IpAddr]) -> Option<Ipv6Path> {
         }),
         (_, Some(Ipv6Egress::Disable)) => ipv6_disabled(c, has_v6),
         (EgressModeKind::Relay | EgressModeKind::None, Some(other)) => {
-            c.push(err(
+            c.error(
                 Code::InvalidValue,
-                IPV6_PATH,
                 format!(
                     "`{}` needs declared addresses, which `mode: {}` has none of",
                     ipv6_name(other),
                     kind.as_str()
                 ),
                 "remove it, or use `disable` to keep postfix on IPv4",
-            ));
+            );
             None
         }
         (_, given) if !dual_stack => ipv6_not_in_cluster(c, given),
         (EgressModeKind::NodeIps, Some(Ipv6Egress::Gateway)) => {
-            c.push(err(
+            c.error(
                 Code::InvalidValue,
-                IPV6_PATH,
                 "`mode: nodeIps` has no gateway",
                 "use `nodeIps` (or leave it out): IPv6 leaves from the nodes' addresses",
-            ));
+            );
             None
         }
         (EgressModeKind::NodeIps, _) => ipv6_from_listed(
@@ -490,47 +419,44 @@ fn before_cilium_ipv6_gateway(e: &EgressFile) -> bool {
 }
 
 /// Reports that IPv6 would leave from an address `egress.ips` does not list.
-fn no_ipv6_listed(c: &mut Ctx, message: &str) -> Option<Ipv6Path> {
-    c.push(err(
+fn no_ipv6_listed(c: &mut Checker, message: &str) -> Option<Ipv6Path> {
+    c.error(
         Code::MissingDependency,
-        IPV6_PATH,
-        message.to_owned(),
+        message,
         "add the IPv6 address(es) to `egress.ips`, or set `egress.ipv6: disable` so postfix \
          sends over IPv4 only",
-    ));
+    );
     None
 }
 
 /// `ipv6: disable`: no IPv6 address may be listed.
-fn ipv6_disabled(c: &mut Ctx, has_v6: bool) -> Option<Ipv6Path> {
+fn ipv6_disabled(c: &mut Checker, has_v6: bool) -> Option<Ipv6Path> {
     if has_v6 {
-        c.push(err(
+        c.error(
             Code::InvalidValue,
-            IPV6_PATH,
             "postfix is told not to send over IPv6, yet `egress.ips` lists IPv6 addresses",
             "remove the IPv6 addresses from `egress.ips`, or remove `egress.ipv6: disable`",
-        ));
+        );
         return None;
     }
     Some(Ipv6Path::Disabled)
 }
 
 /// Pods without IPv6: `egress.ipv6` has nothing to say.
-fn ipv6_not_in_cluster(c: &mut Ctx, given: Option<Ipv6Egress>) -> Option<Ipv6Path> {
+fn ipv6_not_in_cluster(c: &mut Checker, given: Option<Ipv6Egress>) -> Option<Ipv6Path> {
     if let Some(g) = given {
-        c.push(err(
+        c.error(
             Code::InvalidValue,
-            IPV6_PATH,
             format!("`{}`: the pods have no IPv6 (no `subnet6`)", ipv6_name(g)),
             "set `subnet6` if the cluster is dual-stack, or remove `egress.ipv6`",
-        ));
+        );
         return None;
     }
     Some(Ipv6Path::NotInCluster)
 }
 
 /// IPv6 from the nodes' addresses, which `egress.ips` must list.
-fn ipv6_from_listed(c: &mut Ctx, has_v6: bool, message: &str) -> Option<Ipv6Path> {
+fn ipv6_from_listed(c: &mut Checker, has_v6: bool, message: &str) -> Option<Ipv6Path> {
     if has_v6 {
         Some(Ipv6Path::NodeIps)
     } else {
@@ -539,15 +465,18 @@ fn ipv6_from_listed(c: &mut Ctx, has_v6: bool, message: &str) -> Option<Ipv6Path
 }
 
 /// `ipv6: gateway`: a gateway with an IPv6 address, listed in `egress.ips`.
-fn ipv6_through_gateway(c: &mut Ctx, has_v6: bool, before_ipv6_gateway: bool) -> Option<Ipv6Path> {
+fn ipv6_through_gateway(
+    c: &mut Checker,
+    has_v6: bool,
+    before_ipv6_gateway: bool,
+) -> Option<Ipv6Path> {
     if before_ipv6_gateway {
-        c.push(err(
+        c.error(
             Code::InvalidValue,
-            IPV6_PATH,
             "Cilium before 1.20 has no IPv6 egress address: IPv6 bypasses the gateway",
             "upgrade to Cilium 1.20 (`egress.cilium.version: \"1.20\"`), or use \
              `nodeIps` (list every node's IPv6) or `disable`",
-        ));
+        );
         return None;
     }
     if has_v6 {
@@ -558,7 +487,7 @@ fn ipv6_through_gateway(c: &mut Ctx, has_v6: bool, before_ipv6_gateway: bool) ->
 }
 
 /// No `egress.ipv6` on a dual-stack cluster: through the gateway, whose IPv6 address is listed.
-fn ipv6_by_default(c: &mut Ctx, has_v6: bool, before_ipv6_gateway: bool) -> Option<Ipv6Path> {
+fn ipv6_by_default(c: &mut Checker, has_v6: bool, before_ipv6_gateway: bool) -> Option<Ipv6Path> {
     if !has_v6 {
         return no_ipv6_listed(
             c,
@@ -567,14 +496,13 @@ fn ipv6_by_default(c: &mut Ctx, has_v6: bool, before_ipv6_gateway: bool) -> Opti
         );
     }
     if before_ipv6_gateway {
-        c.push(err(
+        c.error(
             Code::MissingDependency,
-            IPV6_PATH,
             "IPv6 addresses are listed, but Cilium before 1.20 sends IPv6 from the \
              node running postfix, not through the gateway",
             "say what they are: `egress.ipv6: nodeIps` (every node's IPv6 address is \
              listed) or `disable`; or upgrade to Cilium 1.20",
-        ));
+        );
         return None;
     }
     Some(Ipv6Path::Gateway)
@@ -588,14 +516,14 @@ fn ipv6_name(v: Ipv6Egress) -> &'static str {
     }
 }
 
-fn ip_source(c: &mut Ctx, e: &EgressFile) -> Option<Option<IpSource>> {
-    let path = "egress.ipSource";
+/// `egress.ipSource` (at that path): where a gateway's address comes from, by mode.
+fn ip_source(c: &mut Checker, e: &EgressFile) -> Option<Option<IpSource>> {
     let antrea_pool = e
         .antrea
         .as_ref()
         .is_some_and(|a| a.node_selector.is_some() || a.external_ip_pool.is_some());
-    let refuse = |c: &mut Ctx, message: &str, hint: &str| {
-        c.push(err(Code::InvalidValue, path, message.to_owned(), hint));
+    let refuse = |c: &mut Checker, message: &str, hint: &str| {
+        c.error(Code::InvalidValue, message, hint);
         None
     };
     match (e.mode, e.ip_source) {
@@ -632,158 +560,147 @@ fn ip_source(c: &mut Ctx, e: &EgressFile) -> Option<Option<IpSource>> {
     }
 }
 
+/// `egress.heloName` (at that path): the name the egress addresses confirm, by default
+/// `out.<domain>`, not one of the inbound `hostnames`.
 fn helo_name(
-    c: &mut Ctx,
+    c: &mut Checker,
     e: &EgressFile,
     uses_ips: bool,
     domain: Option<&DnsName>,
     hostnames: Option<&Hostnames>,
 ) -> Option<DnsName> {
-    let path = "egress.heloName";
     if !uses_ips {
         if e.helo_name.is_some() {
-            c.push(err(
+            c.error(
                 Code::InvalidValue,
-                path,
                 format!(
                     "`mode: {}` has no declared sending address for the name to confirm",
                     e.mode.as_str()
                 ),
                 "remove `egress.heloName` (postfix says the first of `hostnames`)",
-            ));
+            );
         }
         return None;
     }
     let name = match &e.helo_name {
-        Some(raw) => check_into(c.out, Code::InvalidDnsName, path, raw, DnsName::parse_fqdn)?,
-        None => {
-            let domain = domain?;
-            match DnsName::parse_fqdn(&format!("out.{domain}")) {
-                Ok(n) => n,
-                Err(p) => {
-                    c.push(err(
-                        Code::InvalidDnsName,
-                        path,
-                        format!(
-                            "the default HELO name `out.{domain}` is not usable: {}",
-                            p.message
-                        ),
-                        "set `egress.heloName` to a name of your own",
-                    ));
-                    return None;
-                }
-            }
-        }
+        Some(raw) => c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)?,
+        None => default_helo_name(c, domain?)?,
     };
     if let Some(h) = hostnames
         && h.others.contains(&name)
     {
-        c.push(
-            err(
-                Code::InvalidValue,
-                path,
-                format!("`{name}` is one of `hostnames`, which point at the inbound addresses"),
-                "use a name of its own (default `out.<domain>`): its A/AAAA records hold the \
-                 egress addresses, which would otherwise take the web and mail clients of that name",
-            )
-            .with_value(name.as_str()),
-        );
+        c.error(
+            Code::InvalidValue,
+            format!("`{name}` is one of `hostnames`, which point at the inbound addresses"),
+            "use a name of its own (default `out.<domain>`): its A/AAAA records hold the \
+             egress addresses, which would otherwise take the web and mail clients of that name",
+        )
+        .value(name.as_str());
         return None;
     }
     Some(name)
 }
 
-fn components(c: &mut Ctx, e: &EgressFile) -> Vec<EgressComponent> {
+/// `out.<domain>`, when that is a usable name.
+fn default_helo_name(c: &mut Checker, domain: &DnsName) -> Option<DnsName> {
+    match DnsName::parse_fqdn(&format!("out.{domain}")) {
+        Ok(n) => Some(n),
+        Err(p) => {
+            c.error(
+                Code::InvalidDnsName,
+                format!(
+                    "the default HELO name `out.{domain}` is not usable: {}",
+                    p.message
+                ),
+                "set `egress.heloName` to a name of your own",
+            );
+            None
+        }
+    }
+}
+
+/// `egress.components` (at that path): components that run, each once, sharing a path that
+/// exists.
+fn components(c: &mut Checker, file: &ConfigFile, e: &EgressFile) -> Vec<EgressComponent> {
     if e.components.is_empty() {
         return Vec::new();
     }
     if matches!(e.mode, EgressModeKind::Relay | EgressModeKind::None) {
-        c.push(err(
+        c.error(
             Code::InvalidValue,
-            "egress.components",
             format!(
                 "`mode: {}` has no path for other components to share",
                 e.mode.as_str()
             ),
             "remove `egress.components`",
-        ));
+        );
         return Vec::new();
     }
-    let k = &c.file.components;
+    let k = &file.components;
     let mut out = Vec::new();
     for (i, comp) in e.components.iter().enumerate() {
-        let path = index("egress.components", i);
         let runs = match comp {
             EgressComponent::Fetchmail => k.fetchmail,
             EgressComponent::Clamav => k.clamav,
             EgressComponent::Rspamd => true,
             EgressComponent::Resolver => k.resolver.unwrap_or(true),
         };
-        if !runs {
-            c.push(
-                err(
+        c.index(i, |c| {
+            if !runs {
+                c.error(
                     Code::MissingDependency,
-                    &path,
                     format!("`{}` does not run", comp.name()),
                     format!("set `components.{}: true`, or remove it here", comp.name()),
                 )
-                .with_value(comp.name()),
-            );
-        } else if out.contains(comp) {
-            c.push(
-                err(
+                .value(comp.name());
+            } else if out.contains(comp) {
+                c.error(
                     Code::InvalidValue,
-                    &path,
                     format!("`{}` is listed twice", comp.name()),
                     "list each component once",
                 )
-                .with_value(comp.name()),
-            );
-        } else {
-            out.push(*comp);
-        }
+                .value(comp.name());
+            } else {
+                out.push(*comp);
+            }
+        });
     }
     out
 }
 
-fn pinning(c: &mut Ctx, e: &EgressFile) -> BTreeMap<String, String> {
-    let Some(selector) = &e.node_selector else {
+/// `egress.nodeSelector` (at that path): where the sending pods are pinned.
+fn pinning(c: &mut Checker, e: &EgressFile) -> BTreeMap<String, String> {
+    let Some(given) = &e.node_selector else {
         return BTreeMap::new();
     };
-    let path = "egress.nodeSelector";
     if matches!(e.mode, EgressModeKind::Relay | EgressModeKind::None) {
-        c.push(err(
+        c.error(
             Code::InvalidValue,
-            path,
             format!("`mode: {}` declares no node addresses", e.mode.as_str()),
             "use `mode: nodeIps` and list the pinned nodes' addresses in `egress.ips`, or pin \
              postfix with `workloads.postfix.nodeSelector`",
-        ));
+        );
         return BTreeMap::new();
     }
-    c.selector(
-        selector,
-        path,
+    selector(
+        c,
+        given,
         "pinning the sending pods",
         "{mailu.example.com/egress: \"true\"}",
     )
     .unwrap_or_default()
 }
 
-/// The user's own `postfix.cf` must not set what the egress settings write into it.
+/// The user's own `postfix.cf` (at `workloads.postfix.overrides`) must not set what the egress
+/// settings write into it.
 fn check_postfix_overrides(
-    c: &mut Ctx,
+    c: &mut Checker,
+    file: &ConfigFile,
     helo: Option<&DnsName>,
     hostnames: Option<&Hostnames>,
     implicit_tls_relay: bool,
 ) {
-    let Some(text) = c
-        .file
-        .workloads
-        .postfix
-        .as_ref()
-        .and_then(|w| w.overrides.get(postfix_params::OVERRIDE_FILE))
-    else {
+    let Some(text) = postfix_override(file, postfix_params::OVERRIDE_FILE) else {
         return;
     };
     let helo_override = helo.is_some_and(|h| hostnames.is_none_or(|n| &n.primary != h));
@@ -803,10 +720,6 @@ fn check_postfix_overrides(
     .filter(|(on, _, _)| *on)
     .map(|(_, name, why)| (name, why))
     .collect();
-    let path = format!(
-        "workloads.postfix.overrides.{}",
-        postfix_params::OVERRIDE_FILE
-    );
     for line in text.lines() {
         let line = line.trim_start();
         if line.starts_with('#') {
@@ -817,32 +730,39 @@ fn check_postfix_overrides(
         };
         let name = name.trim();
         if let Some((_, why)) = owned.iter().find(|(n, _)| *n == name) {
-            c.push(
-                err(
+            c.field(postfix_params::OVERRIDE_FILE, |c| {
+                c.error(
                     Code::InvalidValue,
-                    &path,
                     format!("sets `{name}`, which {why}"),
                     format!(
                         "remove the `{name}` line: mailu-k8s writes it from `egress` (two values \
                          for one parameter, the last wins)"
                     ),
                 )
-                .with_value(line),
-            );
+                .value(line);
+            });
         }
     }
 }
 
-/// The user's own `postfix.master` must not define the services the egress settings write:
-/// the SMTP client services for `ipv6: disable`, the TLS-wrapping one for a relay on port 465.
-fn check_postfix_master_overrides(c: &mut Ctx, ipv4_only: bool, implicit_tls_relay: bool) {
-    let Some(text) = c
-        .file
-        .workloads
+/// postfix's override file `name`, when the user gives one.
+fn postfix_override<'a>(file: &'a ConfigFile, name: &str) -> Option<&'a String> {
+    file.workloads
         .postfix
         .as_ref()
-        .and_then(|w| w.overrides.get(postfix_params::MASTER_OVERRIDE_FILE))
-    else {
+        .and_then(|w| w.overrides.get(name))
+}
+
+/// The user's own `postfix.master` (at `workloads.postfix.overrides`) must not define the
+/// services the egress settings write: the SMTP client services for `ipv6: disable`, the
+/// TLS-wrapping one for a relay on port 465.
+fn check_postfix_master_overrides(
+    c: &mut Checker,
+    file: &ConfigFile,
+    ipv4_only: bool,
+    implicit_tls_relay: bool,
+) {
+    let Some(text) = postfix_override(file, postfix_params::MASTER_OVERRIDE_FILE) else {
         return;
     };
     let ipv4 = "`egress.ipv6: disable` gives it `-o inet_protocols=ipv4`";
@@ -855,11 +775,6 @@ fn check_postfix_master_overrides(c: &mut Ctx, ipv4_only: bool, implicit_tls_rel
             "`egress.relay.port: 465` adds it",
         )])
         .filter(|(on, _, _)| *on);
-    let path = format!(
-        "workloads.postfix.overrides.{}",
-        postfix_params::MASTER_OVERRIDE_FILE
-    );
-    let mut findings = Vec::new();
     for (_, service, why) in owned {
         let key = format!("{service}/unix");
         let taken = text
@@ -867,49 +782,32 @@ fn check_postfix_master_overrides(c: &mut Ctx, ipv4_only: bool, implicit_tls_rel
             .map(str::trim_start)
             .find(|line| line.split(['=', ' ']).next() == Some(key.as_str()));
         if let Some(line) = taken {
-            findings.push(
-                err(
+            c.field(postfix_params::MASTER_OVERRIDE_FILE, |c| {
+                c.error(
                     Code::InvalidValue,
-                    &path,
                     format!("defines `{key}`, which {why}"),
                     "remove that line: mailu-k8s writes the service from `egress`",
                 )
-                .with_value(line),
-            );
+                .value(line);
+            });
         }
-    }
-    for f in findings {
-        c.push(f);
     }
 }
 
-fn relay(c: &mut Ctx, r: Option<&RelayFile>) -> Option<Relay> {
+/// `egress.relay` (at that path): the smarthost and its credentials.
+fn relay(c: &mut Checker, r: Option<&RelayFile>) -> Option<Relay> {
     let Some(r) = r else {
-        c.push(err(
+        c.error(
             Code::MissingDependency,
-            "egress.relay",
             "`mode: relay` needs the smarthost",
             "add `relay: {host: smtp.relay.example, port: 587, secretName: mailu-relay}` under \
              `egress`",
-        ));
+        );
         return None;
     };
-    let host = check_into(
-        c.out,
-        Code::InvalidDnsName,
-        "egress.relay.host",
-        &r.host,
-        DnsName::parse_fqdn,
-    );
+    let host = c.check_field("host", Code::InvalidDnsName, &r.host, DnsName::parse_fqdn);
     let credentials = match &r.secret_name {
-        Some(name) => check_into(
-            c.out,
-            Code::InvalidKubernetesName,
-            "egress.relay.secretName",
-            name,
-            |v| rules::check_dns1123_subdomain(v).map(|()| v.to_owned()),
-        )
-        .map(Some),
+        Some(name) => c.object_name("secretName", name).map(Some),
         None => Some(None),
     };
     Some(Relay {
@@ -960,21 +858,22 @@ pub(crate) fn parse_cilium_version(raw: &str) -> Result<CiliumVersion, rules::Pr
     Ok(CiliumVersion { minor })
 }
 
-fn needs_version(c: &mut Ctx, path: &str, what: &str, version: CiliumVersion, since: u8) -> bool {
+/// Whether `version` has what `since` (a Cilium minor release) brings; otherwise reports `what`
+/// at the current path.
+fn needs_version(c: &mut Checker, what: &str, version: CiliumVersion, since: u8) -> bool {
     if version.minor >= since {
         return true;
     }
-    c.push(err(
+    c.error(
         Code::InvalidValue,
-        path,
         format!("{what} needs Cilium 1.{since}; `egress.cilium.version` is {version}"),
         format!("remove it, or upgrade Cilium and set `egress.cilium.version: \"1.{since}\"`"),
-    ));
+    );
     false
 }
 
-/// A Linux interface name: 1 to 15 bytes, no `/`, whitespace or `:`.
-fn check_interface(c: &mut Ctx, path: &str, name: &str) -> bool {
+/// A Linux interface name (at the current path): 1 to 15 bytes, no `/`, whitespace or `:`.
+fn check_interface(c: &mut Checker, name: &str) -> bool {
     let ok = !name.is_empty()
         && name.len() <= 15
         && name != "."
@@ -983,35 +882,29 @@ fn check_interface(c: &mut Ctx, path: &str, name: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':');
     if !ok {
-        c.push(
-            err(
-                Code::InvalidValue,
-                path,
-                format!("`{name}` is not a network interface name"),
-                "e.g. `eth1` (at most 15 characters, no `/`, `:` or spaces)",
-            )
-            .with_value(name),
-        );
+        c.error(
+            Code::InvalidValue,
+            format!("`{name}` is not a network interface name"),
+            "e.g. `eth1` (at most 15 characters, no `/`, `:` or spaces)",
+        )
+        .value(name);
     }
     ok
 }
 
-const CILIUM: &str = "egress.cilium";
-
-/// `mode: cilium`: the release, the gateways (primary, extra, IPv6), the source nodes and the
-/// extra authorised node addresses, in that order.
+/// `mode: cilium` (at `egress.cilium`): the release, the gateways (primary, extra, IPv6), the
+/// source nodes and the extra authorised node addresses, in that order.
 fn cilium(
-    c: &mut Ctx,
+    c: &mut Checker,
+    cx: &Context,
     f: &CiliumEgressFile,
     ips: &[IpAddr],
     ipv6: Option<Ipv6Path>,
 ) -> Option<Cilium> {
-    let base = CILIUM;
-    let errors_before = errors(c.out);
-    let parsed_version = check_into(
-        c.out,
+    let mark = c.mark();
+    let parsed_version = c.check_field(
+        "version",
         Code::InvalidValue,
-        &join(base, "version"),
         &f.version,
         parse_cilium_version,
     );
@@ -1021,29 +914,36 @@ fn cilium(
     });
 
     // The primary gateway.
-    let node_selector = c.selector(
-        &f.node_selector,
-        &join(base, "nodeSelector"),
-        "the egress gateway",
-        "{kubernetes.io/hostname: gw-1}",
-    );
-    let egress_ip = cilium_egress_ip(c, f, version);
+    let node_selector = c.field("nodeSelector", |c| {
+        let example = "{kubernetes.io/hostname: gw-1}";
+        selector(c, &f.node_selector, "the egress gateway", example)
+    });
+    let egress_ip = cilium_egress_ip(c, cx, f, version);
     check_cilium_interface(c, f);
     let v4: Vec<IpAddr> = ips.iter().copied().filter(IpAddr::is_ipv4).collect();
     let primary_source = cilium_primary_source(c, f, egress_ip, &v4);
 
     // More gateways.
-    let extra = cilium_extra_gateways(c, f, version);
+    let extra = c.field("extraGateways", |c| {
+        cilium_extra_gateways(c, cx, f, version)
+    });
     check_every_gateway_address_listed(c, 1 + f.extra_gateways.len(), v4.len());
     check_gateway_egress_ips(c, egress_ip, &extra, ips);
+    let extra = extra.into_iter().map(|(_, gateway)| gateway);
 
     // IPv6 through the gateway (1.20).
-    let ipv6_gateway = cilium_ipv6_gateway(c, f, ipv6, version, node_selector.as_ref(), ips);
+    let ipv6_gateway = c.field("egressIPv6", |c| {
+        cilium_ipv6_gateway(c, cx, f, ipv6, version, node_selector.as_ref(), ips)
+    });
 
-    let source_node_selector = cilium_source_node_selector(c, f, version);
-    let authorize_node_ips = cilium_authorize_node_ips(c, f, ips);
+    let source_node_selector = c.field("sourceNodeSelector", |c| {
+        cilium_source_node_selector(c, f, version)
+    });
+    let authorize_node_ips = c.field("authorizeNodeIps", |c| {
+        cilium_authorize_node_ips(c, cx, f, ips)
+    });
 
-    if errors(c.out) > errors_before {
+    if c.errors_since(mark) {
         return None;
     }
     parsed_version?;
@@ -1058,61 +958,79 @@ fn cilium(
         ipv6_gateway,
         source_node_selector,
         authorize_node_ips,
-        excluded_cidrs: c.cluster.iter().map(|n| n.text.clone()).collect(),
+        excluded_cidrs: cx.cluster.iter().map(|n| n.text.clone()).collect(),
     })
 }
 
 /// `egressIP`: an address outside the cluster, and IPv4 (the IPv4 policy's).
-fn cilium_egress_ip(c: &mut Ctx, f: &CiliumEgressFile, version: CiliumVersion) -> Option<IpAddr> {
+fn cilium_egress_ip(
+    c: &mut Checker,
+    cx: &Context,
+    f: &CiliumEgressFile,
+    version: CiliumVersion,
+) -> Option<IpAddr> {
     let raw = f.egress_ip.as_ref()?;
-    let path = join(CILIUM, "egressIP");
-    match c.address(&path, raw, false) {
-        Some(IpAddr::V6(_)) => {
-            let hint = if version.has_ipv6_egress_ip() {
-                "`egressIP` is the IPv4 policy's; put the IPv6 address in `egressIPv6`".to_owned()
-            } else {
-                format!(
-                    "an IPv6 egressIP needs Cilium 1.20 (`egressIPv6`); `egress.cilium.version` \
-                     is {version}: keep IPv6 off the gateway (`egress.ipv6: nodeIps` or \
-                     `disable`)"
-                )
-            };
-            c.push(
-                err(
-                    Code::InvalidValue,
-                    &path,
-                    "an IPv6 address as the IPv4 egressIP",
-                    hint,
-                )
-                .with_value(raw),
-            );
-            None
-        }
-        other => other,
+    let hint = if version.has_ipv6_egress_ip() {
+        "`egressIP` is the IPv4 policy's; put the IPv6 address in `egressIPv6`".to_owned()
+    } else {
+        format!(
+            "an IPv6 egressIP needs Cilium 1.20 (`egressIPv6`); `egress.cilium.version` is \
+             {version}: keep IPv6 off the gateway (`egress.ipv6: nodeIps` or `disable`)"
+        )
+    };
+    let wrong_family = ("an IPv6 address as the IPv4 egressIP", hint.as_str());
+    c.field("egressIP", |c| {
+        gateway_address(c, cx, raw, false, wrong_family)
+    })
+}
+
+/// A gateway's address (at the current path): outside the cluster, of the family its policy
+/// carries (`ipv6`); `wrong_family` is the message and hint for the other one.
+fn gateway_address(
+    c: &mut Checker,
+    cx: &Context,
+    raw: &str,
+    ipv6: bool,
+    (message, hint): (&str, &str),
+) -> Option<IpAddr> {
+    let ip = address(c, cx, raw, false)?;
+    if ip.is_ipv6() != ipv6 {
+        c.error(Code::InvalidValue, message, hint).value(raw);
+        return None;
     }
+    Some(ip)
+}
+
+/// `egressIP` and `interface` together (at `interface`): Cilium ignores the policy.
+fn refuse_egress_ip_with_interface(c: &mut Checker, hint: &str) {
+    c.field("interface", |c| {
+        c.error(
+            Code::InvalidValue,
+            "`egressIP` and `interface` together: Cilium ignores such a policy",
+            hint,
+        );
+    });
 }
 
 /// `interface`: a valid name, and not together with `egressIP`.
-fn check_cilium_interface(c: &mut Ctx, f: &CiliumEgressFile) {
-    if let Some(interface) = &f.interface {
-        let path = join(CILIUM, "interface");
-        check_interface(c, &path, interface);
-        if f.egress_ip.is_some() {
-            c.push(err(
-                Code::InvalidValue,
-                &path,
-                "`egressIP` and `interface` together: Cilium ignores such a policy",
-                "keep one: `egressIP` names the address, `interface` takes that interface's \
-                 first IPv4 address",
-            ));
-        }
+fn check_cilium_interface(c: &mut Checker, f: &CiliumEgressFile) {
+    let Some(interface) = &f.interface else {
+        return;
+    };
+    c.field("interface", |c| check_interface(c, interface));
+    if f.egress_ip.is_some() {
+        refuse_egress_ip_with_interface(
+            c,
+            "keep one: `egressIP` names the address, `interface` takes that interface's first \
+             IPv4 address",
+        );
     }
 }
 
 /// Where the primary gateway's IPv4 comes from: `egressIP`, `interface`, or the only IPv4
 /// address in `egress.ips` (`v4`).
 fn cilium_primary_source(
-    c: &mut Ctx,
+    c: &mut Checker,
     f: &CiliumEgressFile,
     egress_ip: Option<IpAddr>,
     v4: &[IpAddr],
@@ -1125,13 +1043,14 @@ fn cilium_primary_source(
             // `egress.ips` without IPv4 is reported with the addresses.
             [] => None,
             _ => {
-                c.push(err(
-                    Code::MissingDependency,
-                    &join(CILIUM, "egressIP"),
-                    "`egress.ips` has several IPv4 addresses: which one is the gateway's?",
-                    "set `egress.cilium.egressIP` (and give the other gateways their own in \
-                     `extraGateways`)",
-                ));
+                c.field("egressIP", |c| {
+                    c.error(
+                        Code::MissingDependency,
+                        "`egress.ips` has several IPv4 addresses: which one is the gateway's?",
+                        "set `egress.cilium.egressIP` (and give the other gateways their own in \
+                         `extraGateways`)",
+                    );
+                });
                 None
             }
         },
@@ -1139,417 +1058,409 @@ fn cilium_primary_source(
     }
 }
 
-/// `extraGateways` (Cilium 1.18): at most `MAX_GATEWAYS` in all; the valid ones.
+/// `extraGateways` (at that path; Cilium 1.18): at most `MAX_GATEWAYS` in all; the valid ones,
+/// each with its index in the list.
 fn cilium_extra_gateways(
-    c: &mut Ctx,
+    c: &mut Checker,
+    cx: &Context,
     f: &CiliumEgressFile,
     version: CiliumVersion,
-) -> Vec<CiliumGateway> {
-    let mut extra = Vec::new();
-    let path = join(CILIUM, "extraGateways");
+) -> Vec<(usize, CiliumGateway)> {
     if f.extra_gateways.is_empty()
-        || !needs_version(c, &path, "`extraGateways` (egressGateways)", version, 18)
+        || !needs_version(c, "`extraGateways` (egressGateways)", version, 18)
     {
-        return extra;
+        return Vec::new();
     }
     if f.extra_gateways.len() + 1 > CiliumVersion::MAX_GATEWAYS {
-        c.push(err(
+        c.error(
             Code::OutOfRange,
-            &path,
             format!(
                 "{} gateways; Cilium takes at most {}",
                 f.extra_gateways.len() + 1,
                 CiliumVersion::MAX_GATEWAYS
             ),
             "list fewer gateways",
-        ));
-    }
-    for (i, g) in f.extra_gateways.iter().enumerate() {
-        let gbase = index(&path, i);
-        let selector = c.selector(
-            &g.node_selector,
-            &join(&gbase, "nodeSelector"),
-            "a gateway",
-            "{kubernetes.io/hostname: gw-2}",
         );
-        let source = extra_gateway_source(c, &gbase, g);
-        if let (Some(node_selector), Some(source)) = (selector, source) {
-            extra.push(CiliumGateway {
-                node_selector,
-                source,
+    }
+    let mut extra = Vec::new();
+    for (i, g) in f.extra_gateways.iter().enumerate() {
+        let gateway = c.index(i, |c| {
+            let selector = c.field("nodeSelector", |c| {
+                selector(
+                    c,
+                    &g.node_selector,
+                    "a gateway",
+                    "{kubernetes.io/hostname: gw-2}",
+                )
             });
-        }
+            let source = extra_gateway_source(c, cx, g);
+            Some(CiliumGateway {
+                node_selector: selector?,
+                source: source?,
+            })
+        });
+        extra.extend(gateway.map(|g| (i, g)));
     }
     extra
 }
 
-/// An extra gateway's address: an IPv4 `egressIP` or an `interface`, exactly one of them.
-fn extra_gateway_source(c: &mut Ctx, gbase: &str, g: &CiliumGatewayFile) -> Option<GatewaySource> {
+/// An extra gateway's address (at the gateway): an IPv4 `egressIP` or an `interface`, exactly
+/// one of them.
+fn extra_gateway_source(
+    c: &mut Checker,
+    cx: &Context,
+    g: &CiliumGatewayFile,
+) -> Option<GatewaySource> {
     match (&g.egress_ip, &g.interface) {
         (Some(raw), None) => {
-            let path = join(gbase, "egressIP");
-            match c.address(&path, raw, false) {
-                Some(ip @ IpAddr::V4(_)) => Some(GatewaySource::EgressIp(ip)),
-                Some(IpAddr::V6(_)) => {
-                    c.push(
-                        err(
-                            Code::InvalidValue,
-                            &path,
-                            "an IPv6 address as a gateway's IPv4 egressIP",
-                            "extra gateways carry IPv4; IPv6 uses the first gateway \
-                             (`egressIPv6`)",
-                        )
-                        .with_value(raw),
-                    );
-                    None
-                }
-                None => None,
-            }
+            let wrong_family = (
+                "an IPv6 address as a gateway's IPv4 egressIP",
+                "extra gateways carry IPv4; IPv6 uses the first gateway (`egressIPv6`)",
+            );
+            c.field("egressIP", |c| {
+                gateway_address(c, cx, raw, false, wrong_family)
+            })
+            .map(GatewaySource::EgressIp)
         }
-        (None, Some(name)) => check_interface(c, &join(gbase, "interface"), name)
+        (None, Some(name)) => c
+            .field("interface", |c| check_interface(c, name))
             .then(|| GatewaySource::Interface(name.clone())),
         (Some(_), Some(_)) => {
-            c.push(err(
-                Code::InvalidValue,
-                &join(gbase, "interface"),
-                "`egressIP` and `interface` together: Cilium ignores such a policy",
-                "keep one",
-            ));
+            refuse_egress_ip_with_interface(c, "keep one");
             None
         }
         (None, None) => {
-            c.push(err(
+            c.error(
                 Code::MissingKey,
-                gbase,
                 "an extra gateway needs its own address",
                 "give `egressIP` (listed in `egress.ips`) or `interface`",
-            ));
+            );
             None
         }
     }
 }
 
 /// Several gateways send from as many IPv4 addresses, each listed in `egress.ips`.
-fn check_every_gateway_address_listed(c: &mut Ctx, gateway_count: usize, v4_count: usize) {
+fn check_every_gateway_address_listed(c: &mut Checker, gateway_count: usize, v4_count: usize) {
     if gateway_count > 1 && v4_count < gateway_count {
-        c.push(err(
-            Code::MissingDependency,
-            "egress.ips",
-            format!(
-                "{gateway_count} gateways send from {gateway_count} addresses, but `egress.ips` \
-                 has {v4_count} IPv4 address(es)"
-            ),
-            "list every gateway's public IPv4 address: mail leaves through each of them",
-        ));
+        c.root(|c| {
+            c.fields(&["egress", "ips"], |c| {
+                c.error(
+                    Code::MissingDependency,
+                    format!(
+                        "{gateway_count} gateways send from {gateway_count} addresses, but \
+                         `egress.ips` has {v4_count} IPv4 address(es)"
+                    ),
+                    "list every gateway's public IPv4 address: mail leaves through each of them",
+                );
+            })
+        });
     }
 }
 
 /// A gateway's explicit `egressIP` is its own, and a public one is one SPF authorises (listed in
 /// `egress.ips`).
 fn check_gateway_egress_ips(
-    c: &mut Ctx,
+    c: &mut Checker,
     egress_ip: Option<IpAddr>,
-    extra: &[CiliumGateway],
+    extra: &[(usize, CiliumGateway)],
     ips: &[IpAddr],
 ) {
-    let explicit = egress_ip
-        .iter()
-        .map(|ip| (join(CILIUM, "egressIP"), *ip))
-        .chain(
-            extra
-                .iter()
-                .enumerate()
-                .filter_map(|(i, g)| match g.source {
-                    GatewaySource::EgressIp(ip) => Some((
-                        join(&index(&join(CILIUM, "extraGateways"), i), "egressIP"),
-                        ip,
-                    )),
-                    GatewaySource::Interface(_) => None,
-                }),
-        )
-        .collect::<Vec<_>>();
+    let extra_ips = extra.iter().filter_map(|(i, g)| match g.source {
+        GatewaySource::EgressIp(ip) => Some((Some(*i), ip)),
+        GatewaySource::Interface(_) => None,
+    });
+    let explicit = egress_ip.map(|ip| (None, ip)).into_iter().chain(extra_ips);
     let mut used = Vec::new();
-    for (path, ip) in explicit {
-        if used.contains(&ip) {
-            c.push(
-                err(
+    for (extra_index, ip) in explicit {
+        let check = |c: &mut Checker| {
+            if used.contains(&ip) {
+                c.error(
                     Code::InvalidValue,
-                    &path,
                     format!("`{ip}` is already another gateway's address"),
                     "give each gateway its own address: one address cannot be on two nodes",
                 )
-                .with_value(ip.to_string()),
+                .value(ip.to_string());
+            }
+            used.push(ip);
+            let hint = format!(
+                "add `{ip}` to `egress.ips` (SPF and PTR are built from it); a private \
+                 address here is one a provider's 1:1 NAT translates"
             );
-        }
-        used.push(ip);
-        if !is_private(ip) && !ips.contains(&ip) {
-            c.push(
-                err(
-                    Code::InvalidValue,
-                    &path,
-                    format!("the gateway sends from `{ip}`, which `egress.ips` does not list"),
-                    format!(
-                        "add `{ip}` to `egress.ips` (SPF and PTR are built from it); a private \
-                         address here is one a provider's 1:1 NAT translates"
-                    ),
-                )
-                .with_value(ip.to_string()),
-            );
+            check_gateway_ip_listed(c, ip, ips, &hint);
+        };
+        match extra_index {
+            None => c.field("egressIP", check),
+            Some(i) => c.field("extraGateways", |c| {
+                c.index(i, |c| c.field("egressIP", check))
+            }),
         }
     }
 }
 
-/// IPv6 through the primary gateway (Cilium 1.20, `egress.ipv6: gateway`): its `egressIPv6`.
+/// A gateway's public address (at the current path) is one `egress.ips` lists: SPF authorises
+/// only those.
+fn check_gateway_ip_listed(c: &mut Checker, ip: IpAddr, ips: &[IpAddr], hint: &str) {
+    if !is_private(ip) && !ips.contains(&ip) {
+        c.error(
+            Code::InvalidValue,
+            format!("the gateway sends from `{ip}`, which `egress.ips` does not list"),
+            hint,
+        )
+        .value(ip.to_string());
+    }
+}
+
+/// IPv6 through the primary gateway (at `egressIPv6`; Cilium 1.20, `egress.ipv6: gateway`).
 fn cilium_ipv6_gateway(
-    c: &mut Ctx,
+    c: &mut Checker,
+    cx: &Context,
     f: &CiliumEgressFile,
     ipv6: Option<Ipv6Path>,
     version: CiliumVersion,
     node_selector: Option<&BTreeMap<String, String>>,
     ips: &[IpAddr],
 ) -> Option<CiliumGateway> {
-    let path = join(CILIUM, "egressIPv6");
     match (&f.egress_ipv6, ipv6) {
         (Some(_), _) if !version.has_ipv6_egress_ip() => {
-            needs_version(c, &path, "an IPv6 egressIP", version, 20);
+            needs_version(c, "an IPv6 egressIP", version, 20);
             None
         }
         (Some(_), Some(p)) if p != Ipv6Path::Gateway => {
-            c.push(err(
+            c.error(
                 Code::InvalidValue,
-                &path,
                 "IPv6 does not go through the gateway (`egress.ipv6` is not `gateway`)",
                 "remove `egressIPv6`, or set `egress.ipv6: gateway`",
-            ));
+            );
             None
         }
         (given, Some(Ipv6Path::Gateway)) => {
             let source = match given {
-                Some(raw) => cilium_egress_ipv6(c, &path, raw, ips),
-                None => only_listed_ipv6(c, &path, ips),
+                Some(raw) => cilium_egress_ipv6(c, cx, raw, ips),
+                None => only_listed_ipv6(c, ips),
             };
-            match (node_selector, source) {
-                (Some(sel), Some(ip)) => Some(CiliumGateway {
-                    node_selector: sel.clone(),
-                    source: GatewaySource::EgressIp(ip),
-                }),
-                _ => None,
-            }
+            Some(CiliumGateway {
+                node_selector: node_selector?.clone(),
+                source: GatewaySource::EgressIp(source?),
+            })
         }
         _ => None,
     }
 }
 
 /// `egressIPv6`: an IPv6 address outside the cluster; a public one listed in `egress.ips`.
-fn cilium_egress_ipv6(c: &mut Ctx, path: &str, raw: &str, ips: &[IpAddr]) -> Option<IpAddr> {
-    match c.address(path, raw, false) {
-        Some(ip @ IpAddr::V6(_)) => {
-            if !is_private(ip) && !ips.contains(&ip) {
-                c.push(
-                    err(
-                        Code::InvalidValue,
-                        path,
-                        format!("the gateway sends from `{ip}`, which `egress.ips` does not list"),
-                        format!("add `{ip}` to `egress.ips`"),
-                    )
-                    .with_value(raw),
-                );
-            }
-            Some(ip)
-        }
-        Some(IpAddr::V4(_)) => {
-            c.push(
-                err(
-                    Code::InvalidValue,
-                    path,
-                    "an IPv4 address as the IPv6 egressIP",
-                    "put IPv4 in `egressIP`",
-                )
-                .with_value(raw),
-            );
-            None
-        }
-        None => None,
-    }
+fn cilium_egress_ipv6(c: &mut Checker, cx: &Context, raw: &str, ips: &[IpAddr]) -> Option<IpAddr> {
+    let wrong_family = (
+        "an IPv4 address as the IPv6 egressIP",
+        "put IPv4 in `egressIP`",
+    );
+    let ip = gateway_address(c, cx, raw, true, wrong_family)?;
+    check_gateway_ip_listed(c, ip, ips, &format!("add `{ip}` to `egress.ips`"));
+    Some(ip)
 }
 
 /// Without `egressIPv6`, the only IPv6 address in `egress.ips`.
-fn only_listed_ipv6(c: &mut Ctx, path: &str, ips: &[IpAddr]) -> Option<IpAddr> {
+fn only_listed_ipv6(c: &mut Checker, ips: &[IpAddr]) -> Option<IpAddr> {
     let v6: Vec<IpAddr> = ips.iter().copied().filter(IpAddr::is_ipv6).collect();
     match v6.as_slice() {
         [only] => Some(*only),
         _ => {
-            c.push(err(
+            c.error(
                 Code::MissingDependency,
-                path,
                 "`egress.ips` has several IPv6 addresses: which one is the gateway's?",
                 "set `egress.cilium.egressIPv6`",
-            ));
+            );
             None
         }
     }
 }
 
-/// `sourceNodeSelector` (Cilium 1.17): a selector that selects something.
+/// `sourceNodeSelector` (at that path; Cilium 1.17): a selector that selects something.
 fn cilium_source_node_selector(
-    c: &mut Ctx,
+    c: &mut Checker,
     f: &CiliumEgressFile,
     version: CiliumVersion,
 ) -> BTreeMap<String, String> {
-    let path = join(CILIUM, "sourceNodeSelector");
+    let what = "`sourceNodeSelector` (selectors[].nodeSelector)";
     match &f.source_node_selector {
-        Some(sel)
-            if needs_version(
-                c,
-                &path,
-                "`sourceNodeSelector` (selectors[].nodeSelector)",
-                version,
-                17,
-            ) =>
-        {
-            c.selector(
-                sel,
-                &path,
-                "`sourceNodeSelector`",
-                "{mailu.example.com/egress: \"true\"}",
-            )
-            .unwrap_or_default()
-        }
+        Some(sel) if needs_version(c, what, version, 17) => selector(
+            c,
+            sel,
+            "`sourceNodeSelector`",
+            "{mailu.example.com/egress: \"true\"}",
+        )
+        .unwrap_or_default(),
         _ => BTreeMap::new(),
     }
 }
 
-/// `authorizeNodeIps`: addresses outside the cluster, of a family the pods have, each once and
-/// not already in `egress.ips`.
-fn cilium_authorize_node_ips(c: &mut Ctx, f: &CiliumEgressFile, ips: &[IpAddr]) -> Vec<IpAddr> {
-    let mut authorize_node_ips = Vec::new();
+/// `authorizeNodeIps` (at that path): addresses outside the cluster, of a family the pods have,
+/// each once and not already in `egress.ips`.
+fn cilium_authorize_node_ips(
+    c: &mut Checker,
+    cx: &Context,
+    f: &CiliumEgressFile,
+    ips: &[IpAddr],
+) -> Vec<IpAddr> {
+    let mut authorized = Vec::new();
     for (i, raw) in f.authorize_node_ips.iter().enumerate() {
-        let path = index(&join(CILIUM, "authorizeNodeIps"), i);
-        let Some(ip) = c.address(&path, raw, true) else {
-            continue;
-        };
-        if ip.is_ipv6() && c.file.subnet6.is_none() {
-            c.push(
-                err(
-                    Code::InvalidValue,
-                    &path,
-                    format!("`{ip}` is IPv6, but the pods have no IPv6 (no `subnet6`)"),
-                    "remove it, or set `subnet6` if the cluster is dual-stack",
-                )
-                .with_value(raw),
-            );
-            continue;
-        }
-        if ips.contains(&ip) || authorize_node_ips.contains(&ip) {
-            c.push(
-                err(
-                    Code::InvalidValue,
-                    &path,
-                    format!("`{ip}` is already authorised"),
-                    "list each address once, egress addresses only in `egress.ips`",
-                )
-                .with_value(raw),
-            );
-            continue;
-        }
-        authorize_node_ips.push(ip);
+        let ip = c.index(i, |c| authorized_node_ip(c, cx, raw, ips, &authorized));
+        authorized.extend(ip);
     }
-    authorize_node_ips
+    authorized
 }
 
-fn antrea(c: &mut Ctx, f: Option<&AntreaEgressFile>, ips: &[IpAddr]) -> Option<Antrea> {
-    let base = "egress.antrea";
+/// One `authorizeNodeIps` entry, not among `ips` or those `authorized` before it.
+fn authorized_node_ip(
+    c: &mut Checker,
+    cx: &Context,
+    raw: &str,
+    ips: &[IpAddr],
+    authorized: &[IpAddr],
+) -> Option<IpAddr> {
+    let ip = address(c, cx, raw, true)?;
+    if ip.is_ipv6() && cx.file.subnet6.is_none() {
+        c.error(
+            Code::InvalidValue,
+            format!("`{ip}` is IPv6, but the pods have no IPv6 (no `subnet6`)"),
+            "remove it, or set `subnet6` if the cluster is dual-stack",
+        )
+        .value(raw);
+        return None;
+    }
+    if ips.contains(&ip) || authorized.contains(&ip) {
+        c.error(
+            Code::InvalidValue,
+            format!("`{ip}` is already authorised"),
+            "list each address once, egress addresses only in `egress.ips`",
+        )
+        .value(raw);
+        return None;
+    }
+    Some(ip)
+}
+
+/// `mode: antrea` (at `egress`): one address per family, and where the pool comes from.
+fn antrea(c: &mut Checker, f: Option<&AntreaEgressFile>, ips: &[IpAddr]) -> Option<Antrea> {
     let default = AntreaEgressFile::default();
     let f = f.unwrap_or(&default);
     let (v4, v6) = ips.iter().partition::<Vec<&IpAddr>, _>(|ip| ip.is_ipv4());
     if v4.len() > 1 || v6.len() > 1 {
-        c.push(err(
-            Code::InvalidValue,
-            "egress.ips",
-            "an Antrea Egress has one address per family",
-            "keep one IPv4 and at most one IPv6 address",
-        ));
+        c.field("ips", |c| {
+            c.error(
+                Code::InvalidValue,
+                "an Antrea Egress has one address per family",
+                "keep one IPv4 and at most one IPv6 address",
+            );
+        });
         return None;
     }
-    let pool = match (&f.node_selector, &f.external_ip_pool) {
+    let dual = !v4.is_empty() && !v6.is_empty();
+    let pool = c.field("antrea", |c| antrea_pool(c, f, dual))?;
+    Some(Antrea { pool })
+}
+
+/// The Antrea pool (at `egress.antrea`): written from `nodeSelector`, or an existing
+/// `externalIPPool`, which holds one family.
+fn antrea_pool(c: &mut Checker, f: &AntreaEgressFile, dual_stack: bool) -> Option<AntreaPool> {
+    match (&f.node_selector, &f.external_ip_pool) {
         (Some(_), Some(_)) => {
-            c.push(err(
-                Code::InvalidValue,
-                &join(base, "externalIPPool"),
-                "`nodeSelector` and `externalIPPool` together",
-                "keep `nodeSelector` to have mailu-k8s write the pool, or `externalIPPool` to \
-                 use yours",
-            ));
-            return None;
+            c.field("externalIPPool", |c| {
+                c.error(
+                    Code::InvalidValue,
+                    "`nodeSelector` and `externalIPPool` together",
+                    "keep `nodeSelector` to have mailu-k8s write the pool, or `externalIPPool` \
+                     to use yours",
+                );
+            });
+            None
         }
         (Some(sel), None) => {
-            if !c.labels(sel, &join(base, "nodeSelector")) {
-                return None;
-            }
-            AntreaPool::Created {
-                node_selector: sel.clone(),
-            }
+            c.field("nodeSelector", |c| c.labels(sel))
+                .then(|| AntreaPool::Created {
+                    node_selector: sel.clone(),
+                })
         }
         (None, Some(name)) => {
-            let name = check_into(
-                c.out,
-                Code::InvalidKubernetesName,
-                &join(base, "externalIPPool"),
-                name,
-                |v| rules::check_dns1123_subdomain(v).map(|()| v.to_owned()),
-            )?;
-            if !v4.is_empty() && !v6.is_empty() {
-                c.push(err(
-                    Code::InvalidValue,
-                    &join(base, "externalIPPool"),
-                    "one existing pool cannot hold both an IPv4 and an IPv6 egress address",
-                    "use `nodeSelector` instead: mailu-k8s writes one pool per family",
-                ));
+            let name = c.object_name("externalIPPool", name)?;
+            if dual_stack {
+                c.field("externalIPPool", |c| {
+                    c.error(
+                        Code::InvalidValue,
+                        "one existing pool cannot hold both an IPv4 and an IPv6 egress address",
+                        "use `nodeSelector` instead: mailu-k8s writes one pool per family",
+                    );
+                });
                 return None;
             }
-            AntreaPool::Existing(name)
+            Some(AntreaPool::Existing(name))
         }
-        (None, None) => AntreaPool::None,
-    };
-    Some(Antrea { pool })
+        (None, None) => Some(AntreaPool::None),
+    }
 }
 
 /// Merges `egress.nodeSelector` into the sending pods' `nodeSelector`, and checks what depends
 /// on where they run.
 pub(crate) fn pin_senders(
+    c: &mut Checker,
     egress: &Egress,
     workloads: &mut BTreeMap<&'static str, WorkloadSettings>,
-    out: &mut Vec<Diagnostic>,
 ) {
-    let senders: Vec<&str> = std::iter::once("postfix")
+    let senders: Vec<&'static str> = std::iter::once("postfix")
         .chain(egress.components.iter().map(|c| c.name()))
         .collect();
-    for name in &senders {
+    c.fields(&["egress", "nodeSelector"], |c| {
+        pin(c, &senders, &egress.node_selector, workloads);
+    });
+    let EgressMode::Cilium(cilium) = &egress.mode else {
+        return;
+    };
+    c.fields(&["egress", "cilium"], |c| {
+        check_senders_within_source_nodes(c, &senders, cilium, workloads);
+        warn_authorized_nodes_unpinned(c, cilium, workloads);
+    });
+}
+
+/// `egress.nodeSelector` (at that path) merged into each sender's `nodeSelector`; a label
+/// already set otherwise is refused.
+fn pin(
+    c: &mut Checker,
+    senders: &[&'static str],
+    selector: &BTreeMap<String, String>,
+    workloads: &mut BTreeMap<&'static str, WorkloadSettings>,
+) {
+    for name in senders {
         let Some(w) = workloads.get_mut(name) else {
             continue;
         };
-        for (k, v) in &egress.node_selector {
+        for (k, v) in selector {
             match w.node_selector.get(k) {
-                Some(existing) if existing != v => out.push(
-                    err(
+                Some(existing) if existing != v => c.field(k, |c| {
+                    c.error(
                         Code::InvalidValue,
-                        &join("egress.nodeSelector", k),
                         format!("`{name}` is already scheduled with `{k}: {existing}`"),
                         "make `pods.nodeSelector` / `workloads.<component>.nodeSelector` and \
                          `egress.nodeSelector` agree on this label",
                     )
-                    .with_value(v),
-                ),
+                    .value(v);
+                }),
                 _ => {
                     w.node_selector.insert(k.clone(), v.clone());
                 }
             }
         }
     }
-    let EgressMode::Cilium(cilium) = &egress.mode else {
-        return;
-    };
-    for name in &senders {
+}
+
+/// Every sender runs only on nodes `sourceNodeSelector` selects: elsewhere it would send from
+/// that node's address.
+fn check_senders_within_source_nodes(
+    c: &mut Checker,
+    senders: &[&'static str],
+    cilium: &Cilium,
+    workloads: &BTreeMap<&'static str, WorkloadSettings>,
+) {
+    for name in senders {
         let Some(w) = workloads.get(name) else {
             continue;
         };
@@ -1558,32 +1469,38 @@ pub(crate) fn pin_senders(
             .iter()
             .any(|(k, v)| w.node_selector.get(k) != Some(v));
         if outside {
-            out.push(err(
-                Code::InvalidValue,
-                "egress.cilium.sourceNodeSelector",
-                format!(
-                    "`{name}` can run on nodes this selector leaves out, and would send from \
-                     that node's address"
-                ),
-                "pin the sending pods to the same labels with `egress.nodeSelector`",
-            ));
+            c.field("sourceNodeSelector", |c| {
+                c.error(
+                    Code::InvalidValue,
+                    format!(
+                        "`{name}` can run on nodes this selector leaves out, and would send from \
+                         that node's address"
+                    ),
+                    "pin the sending pods to the same labels with `egress.nodeSelector`",
+                );
+            });
         }
     }
+}
+
+/// Warning: authorised node addresses, but postfix may run on any node.
+fn warn_authorized_nodes_unpinned(
+    c: &mut Checker,
+    cilium: &Cilium,
+    workloads: &BTreeMap<&'static str, WorkloadSettings>,
+) {
     let pinned = workloads
         .get("postfix")
         .is_some_and(|w| !w.node_selector.is_empty() || w.affinity.is_some());
     if !cilium.authorize_node_ips.is_empty() && !pinned {
-        out.push(
-            Diagnostic::warning(
+        c.field("authorizeNodeIps", |c| {
+            c.warning(
                 Code::InvalidValue,
-                "egress.cilium.authorizeNodeIps",
                 "postfix can run on any node, so any node's address may send in the race",
-            )
-            .with_hint(
                 "pin the sending pods with `egress.nodeSelector` to the nodes whose addresses \
                  are listed",
-            ),
-        );
+            );
+        });
     }
 }
 
@@ -1606,5 +1523,63 @@ pub(crate) fn explain_structure_findings(findings: &mut [Diagnostic]) {
                     .into(),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod is_private_tests {
+    use super::*;
+
+    #[test]
+    fn private_ranges_are_never_a_public_sender() {
+        let rows = [
+            ("10.1.2.3", true),
+            ("172.31.0.1", true),
+            ("192.168.1.1", true),
+            ("100.64.0.1", true),
+            ("100.128.0.1", false),
+            ("127.0.0.1", true),
+            ("169.254.1.1", true),
+            ("0.1.2.3", true),
+            ("224.0.0.1", true),
+            ("203.0.113.10", false),
+            ("fd00::1", true),
+            ("fe80::1", true),
+            ("febf::1", true),
+            ("fec0::1", false),
+            ("::ffff:203.0.113.10", true),
+            ("::1", true),
+            ("ff02::1", true),
+            ("2001:db8::10", false),
+        ];
+        for (ip, private) in rows {
+            assert_eq!(is_private(ip.parse().expect(ip)), private, "{ip}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    const MINIMAL: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+
+    /// The paths of every finding for `MINIMAL` plus `extra`.
+    fn paths(extra: &str) -> Vec<String> {
+        let findings = crate::load(format!("{MINIMAL}{extra}").as_bytes()).expect_err("refused");
+        findings.into_iter().map(|d| d.path).collect()
+    }
+
+    /// A gateway's path is its place in the list, whether or not an earlier one is valid.
+    #[test]
+    fn extra_gateway_paths_count_every_gateway() {
+        let paths = paths(
+            "egress: {mode: cilium, ips: [203.0.113.10, 203.0.113.11], cilium: {version: '1.18', \
+             nodeSelector: {a: b}, egressIP: 203.0.113.10, extraGateways: [{nodeSelector: {}, \
+             egressIP: 203.0.113.11}, {nodeSelector: {a: c}, egressIP: 198.51.100.9}]}}\n",
+        );
+        assert!(paths.contains(&"egress.cilium.extraGateways[0].nodeSelector".to_owned()));
+        assert!(
+            paths.contains(&"egress.cilium.extraGateways[1].egressIP".to_owned()),
+            "{paths:?}"
+        );
     }
 }

@@ -9,12 +9,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::diagnostic::{Code, Diagnostic, join};
+use crate::check::Checker;
+use crate::diagnostic::Code;
 use crate::file::{self, ConfigFile, TaintEffect, TlsFlavor, TolerationOperator, WebmailType};
 use crate::mailu_env;
 use crate::model::*;
 use crate::rules;
-use crate::validate::check_into;
 
 /// Every component name, in the order of `workloads`.
 pub const WORKLOAD_NAMES: [&str; 13] = [
@@ -100,44 +100,41 @@ pub fn runs(file: &ConfigFile, name: &str) -> bool {
     }
 }
 
-fn err(code: Code, path: &str, message: impl Into<String>, hint: impl Into<String>) -> Diagnostic {
-    Diagnostic::error(code, path, message).with_hint(hint)
-}
-
+/// Validates `pods`, `images.pullSecrets` and every `workloads.<name>`: each workload's
+/// settings merged over `pods`, by name; `None` after a finding.
 pub(crate) fn validate_workloads(
+    c: &mut Checker,
     file: &ConfigFile,
-    out: &mut Vec<Diagnostic>,
 ) -> Option<BTreeMap<&'static str, WorkloadSettings>> {
-    let errors_before = out.iter().filter(|d| d.is_error()).count();
-    check_pods(&file.pods, "pods", out);
-    for (i, secret) in file.images.pull_secrets.iter().enumerate() {
-        check_into(
-            out,
-            Code::InvalidKubernetesName,
-            &format!("images.pullSecrets[{i}]"),
-            secret,
-            rules::check_dns1123_subdomain,
-        );
-    }
-
-    let mut all = BTreeMap::new();
-    for name in WORKLOAD_NAMES {
-        all.insert(name, workload(file, name, out));
-    }
-    if out.iter().filter(|d| d.is_error()).count() > errors_before {
-        return None;
-    }
-    Some(all)
+    let mark = c.mark();
+    c.field("pods", |c| check_pods(c, &file.pods));
+    c.fields(&["images", "pullSecrets"], |c| {
+        for (i, secret) in file.images.pull_secrets.iter().enumerate() {
+            c.index(i, |c| {
+                c.check(
+                    Code::InvalidKubernetesName,
+                    secret,
+                    rules::check_dns1123_subdomain,
+                )
+            });
+        }
+    });
+    let all = c.field("workloads", |c| {
+        let workloads = WORKLOAD_NAMES.into_iter();
+        workloads
+            .map(|name| (name, c.field(name, |c| workload(c, file, name))))
+            .collect()
+    });
+    (!c.errors_since(mark)).then_some(all)
 }
 
-/// `workloads.<name>`: every rule for one workload, then its settings merged with `pods`.
-fn workload(file: &ConfigFile, name: &str, out: &mut Vec<Diagnostic>) -> WorkloadSettings {
-    let base = join("workloads", name);
+/// `workloads.<name>` (at that path): every rule for one workload, then its settings merged with
+/// `pods`.
+fn workload(c: &mut Checker, file: &ConfigFile, name: &str) -> WorkloadSettings {
     let given = file_entry(&file.workloads, name);
     if given.is_some() && !runs(file, name) {
-        out.push(err(
+        c.error(
             Code::MissingDependency,
-            &base,
             format!("settings for `{name}`, which does not run"),
             if name == "redis" {
                 "the bundled Redis runs only without an external `redis`; remove this entry"
@@ -145,44 +142,41 @@ fn workload(file: &ConfigFile, name: &str, out: &mut Vec<Diagnostic>) -> Workloa
             } else {
                 format!("set `components.{name}: true`, or remove this entry")
             },
-        ));
+        );
     }
     let w = given.cloned().unwrap_or_default();
-    check_pods(&w.pod, &base, out);
-
+    check_pods(c, &w.pod);
     let replicas = w.replicas.map_or(1, |r| r.get());
     if replicas > 1 {
-        check_replicas(file, name, &join(&base, "replicas"), out);
+        c.field("replicas", |c| check_replicas(c, file, name));
     }
     if let Some(image) = &w.image {
-        check_image(image, &base, out);
+        c.field("image", |c| check_image(c, image));
     }
     if let Some(sc) = &w.security_context {
-        check_kubernetes_value::<SecurityContext>(
-            sc,
-            &join(&base, "securityContext"),
-            "SecurityContext",
-            "pod.spec.containers.securityContext",
-            out,
-        );
+        c.field("securityContext", |c| {
+            let explain = "pod.spec.containers.securityContext";
+            check_kubernetes_value::<SecurityContext>(c, sc, "SecurityContext", explain);
+        });
     }
     let reads_mailu_env = MAILU_ENV_READERS.contains(&name);
     if w.log_level.is_some() && !reads_mailu_env {
-        out.push(err(
-            Code::InvalidValue,
-            &join(&base, "logLevel"),
-            format!("`{name}` does not read Mailu's `LOG_LEVEL`"),
-            "remove it; configure the image's own logging through `extraEnv`",
-        ));
+        c.field("logLevel", |c| {
+            c.error(
+                Code::InvalidValue,
+                format!("`{name}` does not read Mailu's `LOG_LEVEL`"),
+                "remove it; configure the image's own logging through `extraEnv`",
+            );
+        });
     }
-    check_extra_env(&w, reads_mailu_env, &base, out);
-    check_overrides(&w, name, &base, out);
-    check_service_metadata(&w, name, &base, out);
+    check_extra_env(c, &w, reads_mailu_env);
+    check_overrides(c, &w, name);
+    check_service_metadata(c, &w, name);
     workload_settings(&file.pods, &w, replicas)
 }
 
-/// `image`: a repository name without tag, a valid tag and digest.
-fn check_image(image: &file::ImageFile, base: &str, out: &mut Vec<Diagnostic>) {
+/// `image` (at that path): a repository name without tag, a valid tag and digest.
+fn check_image(c: &mut Checker, image: &file::ImageFile) {
     if let Some(repo) = &image.repository
         && (repo.is_empty()
             || repo.ends_with('/')
@@ -190,30 +184,22 @@ fn check_image(image: &file::ImageFile, base: &str, out: &mut Vec<Diagnostic>) {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b)))
     {
-        out.push(
-            err(
+        c.field("repository", |c| {
+            c.error(
                 Code::InvalidValue,
-                &join(base, "image.repository"),
                 "not a valid image repository",
                 "the full name without tag, e.g. `registry.example.com/mailu/postfix`",
             )
-            .with_value(repo),
-        );
+            .value(repo);
+        });
     }
     if let Some(tag) = &image.tag {
-        check_into(
-            out,
-            Code::InvalidValue,
-            &join(base, "image.tag"),
-            tag,
-            rules::check_image_tag,
-        );
+        c.check_field("tag", Code::InvalidValue, tag, rules::check_image_tag);
     }
     if let Some(digest) = &image.digest {
-        check_into(
-            out,
+        c.check_field(
+            "digest",
             Code::InvalidValue,
-            &join(base, "image.digest"),
             digest,
             rules::check_image_digest,
         );
@@ -221,135 +207,120 @@ fn check_image(image: &file::ImageFile, base: &str, out: &mut Vec<Diagnostic>) {
 }
 
 /// `extraEnv`: every variable checked; `allowUnknownEnv` only with some.
-fn check_extra_env(
-    w: &file::WorkloadFile,
-    reads_mailu_env: bool,
-    base: &str,
-    out: &mut Vec<Diagnostic>,
-) {
-    for (var, value) in &w.extra_env {
-        let path = join(&join(base, "extraEnv"), var);
-        let mailu_checked = reads_mailu_env && !w.allow_unknown_env;
-        if check_extra_env_name(var, &path, mailu_checked, out) {
-            extra_env_value(var, value, &path, out);
+fn check_extra_env(c: &mut Checker, w: &file::WorkloadFile, reads_mailu_env: bool) {
+    let mailu_checked = reads_mailu_env && !w.allow_unknown_env;
+    c.field("extraEnv", |c| {
+        for (var, value) in &w.extra_env {
+            c.field(var, |c| {
+                if check_extra_env_name(c, var, mailu_checked) {
+                    extra_env_value(c, var, value);
+                }
+            });
         }
-    }
+    });
     if w.allow_unknown_env && w.extra_env.is_empty() {
-        out.push(err(
-            Code::InvalidValue,
-            &join(base, "allowUnknownEnv"),
-            "set without `extraEnv`",
-            "remove it",
-        ));
+        c.field("allowUnknownEnv", |c| {
+            c.error(Code::InvalidValue, "set without `extraEnv`", "remove it");
+        });
     }
 }
 
-/// An `extraEnv` name: well formed, not one mailu-k8s sets, and (`mailu_checked`) one Mailu
-/// reads. `false` after reporting it.
-fn check_extra_env_name(
-    var: &str,
-    path: &str,
-    mailu_checked: bool,
-    out: &mut Vec<Diagnostic>,
-) -> bool {
+/// An `extraEnv` name (at its path): well formed, not one mailu-k8s sets, and (`mailu_checked`)
+/// one Mailu reads. `false` after reporting it.
+fn check_extra_env_name(c: &mut Checker, var: &str, mailu_checked: bool) -> bool {
     let well_formed = var.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
         && var
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
     if !well_formed {
-        out.push(
-            err(
-                Code::InvalidValue,
-                path,
-                format!("`{var}` is not an environment variable name"),
-                "use upper-case letters, digits and `_`",
-            )
-            .with_value(var),
-        );
+        c.error(
+            Code::InvalidValue,
+            format!("`{var}` is not an environment variable name"),
+            "use upper-case letters, digits and `_`",
+        )
+        .value(var);
         return false;
     }
     if let Some(key) = mailu_env::managed_by(var) {
-        out.push(
-            err(
-                Code::InvalidValue,
-                path,
-                format!("`{var}` is set by mailu-k8s"),
-                format!("set it through `{key}`"),
-            )
-            .with_value(var),
-        );
+        c.error(
+            Code::InvalidValue,
+            format!("`{var}` is set by mailu-k8s"),
+            format!("set it through `{key}`"),
+        )
+        .value(var);
         return false;
     }
     if mailu_checked && !mailu_env::is_mailu_env(var) {
-        let hint = mailu_env::known_mistake(var).map(str::to_owned).unwrap_or_else(|| match crate::structure::did_you_mean(var, mailu_env::MAILU_ENV.iter().copied()) {
-            Some(best) => format!("did you mean `{best}`? (set `allowUnknownEnv: true` for variables of newer Mailu images)"),
-            None => "Mailu 2024.06 never reads it; set `allowUnknownEnv: true` if your image does".to_owned(),
-        });
-        out.push(
-            err(
-                Code::UnknownKey,
-                path,
-                format!("Mailu does not read `{var}`"),
-                hint,
-            )
-            .with_value(var),
-        );
+        c.error(
+            Code::UnknownKey,
+            format!("Mailu does not read `{var}`"),
+            unknown_env_hint(var),
+        )
+        .value(var);
         return false;
     }
     true
 }
 
-/// `overrides`: only for the components that read them, each a usable file name.
-fn check_overrides(w: &file::WorkloadFile, name: &str, base: &str, out: &mut Vec<Diagnostic>) {
-    if !w.overrides.is_empty() && !OVERRIDE_READERS.contains(&name) {
-        out.push(err(
-            Code::InvalidValue,
-            &join(base, "overrides"),
-            format!("`{name}` does not read override files"),
-            format!("overrides apply to {}", OVERRIDE_READERS.join(", ")),
-        ));
+/// How to fix a variable Mailu does not read: a known mistake, a near name, or the way out.
+fn unknown_env_hint(var: &str) -> String {
+    if let Some(hint) = mailu_env::known_mistake(var) {
+        return hint.to_owned();
     }
-    for file_name in w.overrides.keys() {
-        if let Err(p) = rules::check_secret_key(file_name) {
-            out.push(
-                err(
-                    Code::InvalidValue,
-                    &join(&join(base, "overrides"), file_name),
-                    format!("`{file_name}` is not a usable file name"),
-                    p.hint,
-                )
-                .with_value(file_name),
-            );
-        }
+    match crate::structure::did_you_mean(var, mailu_env::MAILU_ENV.iter().copied()) {
+        Some(best) => format!(
+            "did you mean `{best}`? (set `allowUnknownEnv: true` for variables of newer Mailu images)"
+        ),
+        None => "Mailu 2024.06 never reads it; set `allowUnknownEnv: true` if your image does"
+            .to_owned(),
     }
 }
 
+/// `overrides`: only for the components that read them, each a usable file name.
+fn check_overrides(c: &mut Checker, w: &file::WorkloadFile, name: &str) {
+    c.field("overrides", |c| {
+        if !w.overrides.is_empty() && !OVERRIDE_READERS.contains(&name) {
+            c.error(
+                Code::InvalidValue,
+                format!("`{name}` does not read override files"),
+                format!("overrides apply to {}", OVERRIDE_READERS.join(", ")),
+            );
+        }
+        for file_name in w.overrides.keys() {
+            if let Err(p) = rules::check_secret_key(file_name) {
+                c.field(file_name, |c| {
+                    c.error(
+                        Code::InvalidValue,
+                        format!("`{file_name}` is not a usable file name"),
+                        p.hint,
+                    )
+                    .value(file_name);
+                });
+            }
+        }
+    });
+}
+
 /// `serviceAnnotations`/`serviceLabels`: only for workloads with a Service, and valid.
-fn check_service_metadata(
-    w: &file::WorkloadFile,
-    name: &str,
-    base: &str,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_service_metadata(c: &mut Checker, w: &file::WorkloadFile, name: &str) {
     for (key, given) in [
         ("serviceAnnotations", !w.service_annotations.is_empty()),
         ("serviceLabels", !w.service_labels.is_empty()),
     ] {
         if given && WITHOUT_SERVICE.contains(&name) {
-            out.push(err(
-                Code::InvalidValue,
-                &join(base, key),
-                format!("`{name}` listens on nothing and has no Service"),
-                "remove it; `annotations` and `labels` apply to the pods",
-            ));
+            c.field(key, |c| {
+                c.error(
+                    Code::InvalidValue,
+                    format!("`{name}` listens on nothing and has no Service"),
+                    "remove it; `annotations` and `labels` apply to the pods",
+                );
+            });
         }
     }
-    check_annotations(
-        &w.service_annotations,
-        &join(base, "serviceAnnotations"),
-        out,
-    );
-    check_labels(&w.service_labels, &join(base, "serviceLabels"), out);
+    c.field("serviceAnnotations", |c| {
+        c.annotations(&w.service_annotations)
+    });
+    c.field("serviceLabels", |c| c.labels(&w.service_labels));
 }
 
 /// One workload's settings: its own, each pod setting falling back to `pods` (`global`).
@@ -412,219 +383,222 @@ fn workload_settings(
     }
 }
 
-/// More than one replica: only where Mailu supports it, and only with storage that allows it.
-fn check_replicas(file: &ConfigFile, name: &str, path: &str, out: &mut Vec<Diagnostic>) {
+/// `replicas` (at that path) above one: only where Mailu supports it, and only with storage that
+/// allows it.
+fn check_replicas(c: &mut Checker, file: &ConfigFile, name: &str) {
     if let Some(reason) = single_replica_reason(name) {
-        out.push(err(
+        c.error(
             Code::InvalidValue,
-            path,
             format!("`{name}` runs one replica only"),
             reason,
-        ));
+        );
         return;
     }
-    let shared = |v: &Option<file::VolumeFile>| {
-        v.as_ref().is_some_and(|v| {
-            v.existing_claim.is_none()
-                && v.access_modes
-                    .as_ref()
-                    .is_some_and(|m| m.contains(&file::AccessMode::ReadWriteMany))
-        })
-    };
     match name {
-        "admin" => {
-            let postgres = file
-                .database
-                .as_ref()
-                .is_some_and(|d| d.kind == file::DatabaseKind::Postgresql);
-            if !postgres || !shared(&file.storage.admin) {
-                out.push(err(
-                    Code::MissingDependency,
-                    path,
-                    "several admins need PostgreSQL and a shared volume for the DKIM keys",
-                    "set `database.type: postgresql` and `storage.admin.accessModes: [ReadWriteMany]`",
-                ));
-            }
-        }
-        "webmail" => {
-            let db_ok = file.mailu.webmail_type == WebmailType::Snappymail
-                || file.webmail.roundcube_database.is_some();
-            if !db_ok || !shared(&file.storage.webmail) {
-                out.push(err(
-                    Code::MissingDependency,
-                    path,
-                    "several webmails need a shared volume, and Roundcube its database on PostgreSQL",
-                    "set `storage.webmail.accessModes: [ReadWriteMany]` and, for Roundcube, `webmail.roundcubeDatabase`",
-                ));
-            }
-        }
-        "front" => {
-            let ex = &file.exposure;
-            let certbot = matches!(
-                file.tls.flavor,
-                Some(TlsFlavor::Letsencrypt | TlsFlavor::MailLetsencrypt)
-            );
-            if ex.daemon_set.is_some() {
-                out.push(err(
-                    Code::InvalidValue,
-                    path,
-                    "front runs as a DaemonSet: one pod per selected node",
-                    "remove `replicas`; label more nodes instead",
-                ));
-            } else if ex.host_port {
-                out.push(err(
-                    Code::InvalidValue,
-                    path,
-                    "hostPorts bind once per node, so extra replicas could not start beside each other",
-                    "use `exposure.daemonSet` for one front per node",
-                ));
-            } else if certbot {
-                out.push(err(
-                    Code::InvalidValue,
-                    path,
-                    "the letsencrypt flavors keep certbot's state on one volume",
-                    "use cert-manager (`tls.certificate`) with `flavor: cert` or `mail`",
-                ));
-            }
-        }
+        "admin" => check_admin_replicas(c, file),
+        "webmail" => check_webmail_replicas(c, file),
+        "front" => check_front_replicas(c, file),
         _ => {}
     }
 }
 
-fn check_pods(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
-    if let Some(sel) = &p.node_selector {
-        check_labels(sel, &join(base, "nodeSelector"), out);
+/// Whether a volume is shared between replicas: `ReadWriteMany`, not an existing claim.
+fn shared(v: &Option<file::VolumeFile>) -> bool {
+    v.as_ref().is_some_and(|v| {
+        v.existing_claim.is_none()
+            && v.access_modes
+                .as_ref()
+                .is_some_and(|m| m.contains(&file::AccessMode::ReadWriteMany))
+    })
+}
+
+/// Several admins share the database (PostgreSQL) and the DKIM keys' volume.
+fn check_admin_replicas(c: &mut Checker, file: &ConfigFile) {
+    let postgres = file
+        .database
+        .as_ref()
+        .is_some_and(|d| d.kind == file::DatabaseKind::Postgresql);
+    if !postgres || !shared(&file.storage.admin) {
+        c.error(
+            Code::MissingDependency,
+            "several admins need PostgreSQL and a shared volume for the DKIM keys",
+            "set `database.type: postgresql` and `storage.admin.accessModes: [ReadWriteMany]`",
+        );
     }
-    check_annotations(&p.annotations, &join(base, "annotations"), out);
-    check_labels(&p.labels, &join(base, "labels"), out);
-    check_no_reserved_labels(p, base, out);
+}
+
+/// Several webmails share a volume, and Roundcube's database.
+fn check_webmail_replicas(c: &mut Checker, file: &ConfigFile) {
+    let db_ok = file.mailu.webmail_type == WebmailType::Snappymail
+        || file.webmail.roundcube_database.is_some();
+    if !db_ok || !shared(&file.storage.webmail) {
+        c.error(
+            Code::MissingDependency,
+            "several webmails need a shared volume, and Roundcube its database on PostgreSQL",
+            "set `storage.webmail.accessModes: [ReadWriteMany]` and, for Roundcube, `webmail.roundcubeDatabase`",
+        );
+    }
+}
+
+/// Several fronts: not as a DaemonSet, not on hostPorts, not with certbot's one volume.
+fn check_front_replicas(c: &mut Checker, file: &ConfigFile) {
+    let ex = &file.exposure;
+    let certbot = matches!(
+        file.tls.flavor,
+        Some(TlsFlavor::Letsencrypt | TlsFlavor::MailLetsencrypt)
+    );
+    if ex.daemon_set.is_some() {
+        c.error(
+            Code::InvalidValue,
+            "front runs as a DaemonSet: one pod per selected node",
+            "remove `replicas`; label more nodes instead",
+        );
+    } else if ex.host_port {
+        c.error(
+            Code::InvalidValue,
+            "hostPorts bind once per node, so extra replicas could not start beside each other",
+            "use `exposure.daemonSet` for one front per node",
+        );
+    } else if certbot {
+        c.error(
+            Code::InvalidValue,
+            "the letsencrypt flavors keep certbot's state on one volume",
+            "use cert-manager (`tls.certificate`) with `flavor: cert` or `mail`",
+        );
+    }
+}
+
+/// Pod settings at the current path (`pods`, or a workload's own).
+fn check_pods(c: &mut Checker, p: &file::PodsFile) {
+    if let Some(sel) = &p.node_selector {
+        c.field("nodeSelector", |c| c.labels(sel));
+    }
+    c.field("annotations", |c| c.annotations(&p.annotations));
+    c.field("labels", |c| {
+        c.labels(&p.labels);
+        check_no_reserved_labels(c, p);
+    });
     if let Some(name) = &p.priority_class_name {
-        check_into(
-            out,
+        c.check_field(
+            "priorityClassName",
             Code::InvalidKubernetesName,
-            &join(base, "priorityClassName"),
             name,
             rules::check_dns1123_subdomain,
         );
     }
-    check_tolerations(p, base, out);
+    c.field("tolerations", |c| check_tolerations(c, p));
     if let Some(affinity) = &p.affinity {
-        check_kubernetes_value::<Affinity>(
-            affinity,
-            &join(base, "affinity"),
-            "Affinity",
-            "pod.spec.affinity",
-            out,
-        );
+        c.field("affinity", |c| {
+            check_kubernetes_value::<Affinity>(c, affinity, "Affinity", "pod.spec.affinity");
+        });
     }
-    check_topology_spread_constraints(p, base, out);
+    c.field("topologySpreadConstraints", |c| {
+        check_topology_spread_constraints(c, p);
+    });
 }
 
 /// No `app.kubernetes.io/` labels: mailu-k8s sets them, and Deployments select on them.
-fn check_no_reserved_labels(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
+fn check_no_reserved_labels(c: &mut Checker, p: &file::PodsFile) {
     for key in p.labels.keys() {
         if key.starts_with("app.kubernetes.io/") {
-            out.push(
-                err(
+            c.field(key, |c| {
+                c.error(
                     Code::InvalidValue,
-                    &join(&join(base, "labels"), key),
                     "`app.kubernetes.io/` labels are set by mailu-k8s (Deployments select on them)",
                     "use a label of your own prefix",
                 )
-                .with_value(key),
-            );
+                .value(key);
+            });
         }
     }
 }
 
 /// `tolerations`: `Exists` without a value, `Equal` with a key, `tolerationSeconds` only for
 /// `NoExecute`.
-fn check_tolerations(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
+fn check_tolerations(c: &mut Checker, p: &file::PodsFile) {
     for (i, t) in p.tolerations.iter().flatten().enumerate() {
-        let path = format!("{}[{i}]", join(base, "tolerations"));
-        match (t.operator, &t.key, &t.value) {
-            (Some(TolerationOperator::Exists), _, Some(_)) => out.push(err(
-                Code::InvalidValue,
-                &path,
-                "`operator: Exists` takes no `value`",
-                "remove `value`, or use `operator: Equal`",
-            )),
-            (Some(TolerationOperator::Equal) | None, None, _) => out.push(err(
-                Code::MissingKey,
-                &path,
-                "an `Equal` toleration needs a `key`",
-                "add `key`, or use `operator: Exists` to tolerate every taint",
-            )),
-            _ => {}
-        }
-        if t.toleration_seconds.is_some() && t.effect != Some(TaintEffect::NoExecute) {
-            out.push(err(
-                Code::InvalidValue,
-                &path,
-                "`tolerationSeconds` applies only to `effect: NoExecute`",
-                "set `effect: NoExecute`, or remove `tolerationSeconds`",
-            ));
-        }
+        c.index(i, |c| {
+            match (t.operator, &t.key, &t.value) {
+                (Some(TolerationOperator::Exists), _, Some(_)) => {
+                    c.error(
+                        Code::InvalidValue,
+                        "`operator: Exists` takes no `value`",
+                        "remove `value`, or use `operator: Equal`",
+                    );
+                }
+                (Some(TolerationOperator::Equal) | None, None, _) => {
+                    c.error(
+                        Code::MissingKey,
+                        "an `Equal` toleration needs a `key`",
+                        "add `key`, or use `operator: Exists` to tolerate every taint",
+                    );
+                }
+                _ => {}
+            }
+            if t.toleration_seconds.is_some() && t.effect != Some(TaintEffect::NoExecute) {
+                c.error(
+                    Code::InvalidValue,
+                    "`tolerationSeconds` applies only to `effect: NoExecute`",
+                    "set `effect: NoExecute`, or remove `tolerationSeconds`",
+                );
+            }
+        });
     }
 }
 
 /// `topologySpreadConstraints`: a label selector Kubernetes reads, a node label key.
-fn check_topology_spread_constraints(p: &file::PodsFile, base: &str, out: &mut Vec<Diagnostic>) {
-    for (i, c) in p.topology_spread_constraints.iter().flatten().enumerate() {
-        let path = format!("{}[{i}]", join(base, "topologySpreadConstraints"));
-        if let Some(selector) = &c.label_selector {
-            check_kubernetes_value::<LabelSelector>(
-                selector,
-                &join(&path, "labelSelector"),
-                "LabelSelector",
-                "pod.spec.topologySpreadConstraints.labelSelector",
-                out,
-            );
-        }
-        if !check_key(&c.topology_key) {
-            out.push(
-                err(
-                    Code::InvalidValue,
-                    &join(&path, "topologyKey"),
-                    format!("`{}` is not a node label key", c.topology_key),
-                    "e.g. `kubernetes.io/hostname` or `topology.kubernetes.io/zone`",
-                )
-                .with_value(&c.topology_key),
-            );
-        }
+fn check_topology_spread_constraints(c: &mut Checker, p: &file::PodsFile) {
+    for (i, t) in p.topology_spread_constraints.iter().flatten().enumerate() {
+        c.index(i, |c| {
+            if let Some(selector) = &t.label_selector {
+                c.field("labelSelector", |c| {
+                    let explain = "pod.spec.topologySpreadConstraints.labelSelector";
+                    check_kubernetes_value::<LabelSelector>(c, selector, "LabelSelector", explain);
+                });
+            }
+            if !rules::is_label_key(&t.topology_key) {
+                c.field("topologyKey", |c| {
+                    c.error(
+                        Code::InvalidValue,
+                        format!("`{}` is not a node label key", t.topology_key),
+                        "e.g. `kubernetes.io/hostname` or `topology.kubernetes.io/zone`",
+                    )
+                    .value(&t.topology_key);
+                });
+            }
+        });
     }
 }
 
-/// A value passed to Kubernetes as written (`affinity`, a `labelSelector`) must read as the
-/// Kubernetes type `what` and keep every part it gives: the typed objects drop unknown fields
-/// silently, and Kubernetes would refuse them.
+/// A value passed to Kubernetes as written (`affinity`, a `labelSelector`; at the current path)
+/// must read as the Kubernetes type `what` and keep every part it gives: the typed objects drop
+/// unknown fields silently, and Kubernetes would refuse them.
 fn check_kubernetes_value<T: DeserializeOwned + Serialize>(
+    c: &mut Checker,
     given: &serde_json::Map<String, Value>,
-    path: &str,
     what: &str,
     explain: &str,
-    out: &mut Vec<Diagnostic>,
 ) {
     let given = Value::Object(given.clone());
     let kept = match serde_json::from_value::<T>(given.clone()).map(|t| serde_json::to_value(&t)) {
         Ok(Ok(kept)) => kept,
         Ok(Err(e)) | Err(e) => {
-            out.push(err(
+            c.error(
                 Code::WrongType,
-                path,
                 format!("not a Kubernetes `{what}`: {e}"),
                 format!("see `kubectl explain {explain}`"),
-            ));
+            );
             return;
         }
     };
-    if let Some(at) = first_difference(&given, &kept, path) {
-        out.push(err(
-            Code::UnknownKey,
-            &at,
-            format!("not a field of a Kubernetes `{what}`, or empty"),
-            format!("remove it; see `kubectl explain {explain}`"),
-        ));
+    if let Some(steps) = first_difference(&given, &kept) {
+        at_steps(c, &steps, |c| {
+            c.error(
+                Code::UnknownKey,
+                format!("not a field of a Kubernetes `{what}`, or empty"),
+                format!("remove it; see `kubectl explain {explain}`"),
+            );
+        });
     }
 }
 
@@ -635,19 +609,38 @@ fn checked_kubernetes_value<T: DeserializeOwned>(
     serde_json::from_value(Value::Object(given.clone())).ok()
 }
 
-/// The path of the first part of `given` that `kept` lacks or holds differently.
-fn first_difference(given: &Value, kept: &Value, path: &str) -> Option<String> {
-    match (given, kept) {
-        (Value::Object(g), Value::Object(k)) => g.iter().find_map(|(key, v)| match k.get(key) {
-            Some(kv) => first_difference(v, kv, &join(path, key)),
-            None => Some(join(path, key)),
-        }),
+/// One step into a JSON value: a key or a list index.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The steps to the first part of `given` that `kept` lacks or holds differently.
+fn first_difference(given: &Value, kept: &Value) -> Option<Vec<Step>> {
+    let (step, rest) = match (given, kept) {
+        (Value::Object(g), Value::Object(k)) => g.iter().find_map(|(key, v)| {
+            let rest = match k.get(key) {
+                Some(kv) => first_difference(v, kv)?,
+                None => Vec::new(),
+            };
+            Some((Step::Key(key.clone()), rest))
+        })?,
         (Value::Array(g), Value::Array(k)) if g.len() == k.len() => g
             .iter()
             .zip(k)
             .enumerate()
-            .find_map(|(i, (g, k))| first_difference(g, k, &format!("{path}[{i}]"))),
-        _ => (given != kept).then(|| path.to_owned()),
+            .find_map(|(i, (g, k))| Some((Step::Index(i), first_difference(g, k)?)))?,
+        _ => return (given != kept).then(Vec::new),
+    };
+    Some(std::iter::once(step).chain(rest).collect())
+}
+
+/// Runs `f` at `steps` below the current path.
+fn at_steps(c: &mut Checker, steps: &[Step], f: impl FnOnce(&mut Checker)) {
+    match steps.split_first() {
+        None => f(c),
+        Some((Step::Key(key), rest)) => c.field(key, |c| at_steps(c, rest, f)),
+        Some((Step::Index(i), rest)) => c.index(*i, |c| at_steps(c, rest, f)),
     }
 }
 
@@ -660,70 +653,13 @@ fn topology_spread(t: &file::TopologySpreadFile) -> TopologySpread {
     }
 }
 
-/// Annotation and label keys: an optional DNS-subdomain prefix and `/`, then a name of at most 63
-/// alphanumerics, `-`, `_`, `.`.
-pub(crate) fn check_key(key: &str) -> bool {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, key),
-    };
-    let name_ok = !name.is_empty()
-        && name.len() <= 63
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    name_ok && prefix.is_none_or(|p| rules::check_dns1123_subdomain(p).is_ok())
-}
-
-pub(crate) fn check_annotations(
-    map: &BTreeMap<String, String>,
-    path: &str,
-    out: &mut Vec<Diagnostic>,
-) {
-    for key in map.keys() {
-        if !check_key(key) {
-            out.push(err(
-                Code::InvalidKubernetesName,
-                &join(path, key),
-                format!("`{key}` is not a valid annotation key"),
-                "use `prefix/name` with a DNS prefix and a name of letters, digits, `-`, `_`, `.`",
-            ).with_value(key));
-        }
-    }
-}
-
-pub(crate) fn check_labels(map: &BTreeMap<String, String>, path: &str, out: &mut Vec<Diagnostic>) {
-    for (key, value) in map {
-        let value_ok = value.len() <= 63
-            && (value.is_empty()
-                || (value.starts_with(|c: char| c.is_ascii_alphanumeric())
-                    && value.ends_with(|c: char| c.is_ascii_alphanumeric())
-                    && value
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))));
-        if !check_key(key) || !value_ok {
-            out.push(
-                err(
-                    Code::InvalidKubernetesName,
-                    &join(path, key),
-                    format!("`{key}: {value}` is not a valid label"),
-                    "keys are `prefix/name`, values at most 63 letters, digits, `-`, `_`, `.`",
-                )
-                .with_value(format!("{key}={value}")),
-            );
-        }
-    }
-}
-
-/// Checks one `extraEnv` value: a reference names exactly one Secret or ConfigMap key; text must
-/// not hand out Mailu's trust or carry a secret.
-fn extra_env_value(var: &str, value: &file::ExtraEnvFile, path: &str, out: &mut Vec<Diagnostic>) {
+/// Checks one `extraEnv` value (at its path): a reference names exactly one Secret or ConfigMap
+/// key; text must not hand out Mailu's trust or carry a secret.
+fn extra_env_value(c: &mut Checker, var: &str, value: &file::ExtraEnvFile) {
     let r = match value {
         file::ExtraEnvFile::Text(text) => {
             if let Some((message, hint)) = mailu_env::dangerous(var, text) {
-                out.push(err(Code::InvalidValue, path, message, hint).with_value(text));
+                c.error(Code::InvalidValue, message, hint).value(text);
             }
             return;
         }
@@ -733,30 +669,28 @@ fn extra_env_value(var: &str, value: &file::ExtraEnvFile, path: &str, out: &mut 
         (Some(k), None) => ("secretKeyRef", k),
         (None, Some(k)) => ("configMapKeyRef", k),
         _ => {
-            out.push(err(
+            c.error(
                 Code::InvalidValue,
-                path,
                 "give exactly one of `secretKeyRef` and `configMapKeyRef`",
                 "e.g. `{secretKeyRef: {name: mailu-recaptcha, key: private-key}}`",
-            ));
+            );
             return;
         }
     };
-    let base = join(path, kind);
-    check_into(
-        out,
-        Code::InvalidKubernetesName,
-        &join(&base, "name"),
-        &key_ref.name,
-        rules::check_dns1123_subdomain,
-    );
-    check_into(
-        out,
-        Code::InvalidValue,
-        &join(&base, "key"),
-        &key_ref.key,
-        rules::check_data_key,
-    );
+    c.field(kind, |c| {
+        c.check_field(
+            "name",
+            Code::InvalidKubernetesName,
+            &key_ref.name,
+            rules::check_dns1123_subdomain,
+        );
+        c.check_field(
+            "key",
+            Code::InvalidValue,
+            &key_ref.key,
+            rules::check_data_key,
+        );
+    });
 }
 
 /// The model's form of an `extraEnv` value [`extra_env_value`] accepted.

@@ -1,0 +1,213 @@
+//! `components`: the core ones always on, the optional ones with the settings they bring along
+//! (`webmail`, `resolver`).
+
+use crate::check::Checker;
+use crate::diagnostic::Code;
+use crate::file::{self, ConfigFile, WebmailType};
+use crate::model::*;
+use crate::rules;
+
+/// The core components cannot be switched off; optional ones bring their settings along.
+pub(crate) fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components> {
+    let k = &file.components;
+    c.field("components", |c| check_core_components_on(c, k));
+    let webmail = webmail(c, file);
+    check_clamav_claim(c, file);
+    let resolver = resolver(c, file);
+    Some(Components {
+        webmail: webmail?,
+        clamav: k.clamav,
+        fetchmail: k.fetchmail,
+        webdav: k.webdav,
+        oletools: k.oletools,
+        tika: k.tika,
+        resolver: resolver?,
+    })
+}
+
+/// The core components are always on.
+fn check_core_components_on(c: &mut Checker, k: &file::ComponentsFile) {
+    for (name, value) in [
+        ("admin", k.admin),
+        ("front", k.front),
+        ("postfix", k.postfix),
+        ("dovecot", k.dovecot),
+        ("rspamd", k.rspamd),
+    ] {
+        if value == Some(false) {
+            c.field(name, |c| {
+                c.error(
+                    Code::InvalidValue,
+                    format!("Mailu cannot run without {name}"),
+                    format!("remove `components.{name}`; it is always on"),
+                )
+                .value("false")
+            });
+        }
+    }
+}
+
+/// The webmail and its `webmail` settings; settings for a webmail that is off are refused.
+/// `None` after a finding.
+fn webmail(c: &mut Checker, file: &ConfigFile) -> Option<Option<Webmail>> {
+    let w = &file.webmail;
+    if !file.components.webmail {
+        if w.roundcube_database.is_some() || w.roundcube_plugins.is_some() {
+            c.field("components", |c| {
+                c.field("webmail", |c| {
+                    c.error(
+                        Code::MissingDependency,
+                        "`webmail` settings are given but the webmail is off",
+                        "set `components.webmail: true`, or remove the `webmail` block",
+                    );
+                })
+            });
+        }
+        return Some(None);
+    }
+    let roundcube_database = c.field("webmail", |c| {
+        let database = w
+            .roundcube_database
+            .as_ref()
+            .map(|rc| c.field("roundcubeDatabase", |c| roundcube_database(c, file, rc)));
+        if let Some(plugins) = &w.roundcube_plugins {
+            c.field("roundcubePlugins", |c| check_roundcube_plugins(c, plugins));
+        }
+        database
+    });
+    let roundcube_database = match roundcube_database {
+        Some(database) => Some(database?),
+        None => None,
+    };
+    Some(Some(Webmail {
+        kind: file.mailu.webmail_type,
+        roundcube_plugins: w.roundcube_plugins.clone(),
+        roundcube_database,
+    }))
+}
+
+/// `webmail.roundcubeDatabase` (at that path): only for Roundcube; a host (its own or the main
+/// PostgreSQL's), a database name and credentials. `None` after a finding.
+fn roundcube_database(
+    c: &mut Checker,
+    file: &ConfigFile,
+    rc: &file::RoundcubeDatabaseFile,
+) -> Option<RoundcubeDatabase> {
+    if file.mailu.webmail_type != WebmailType::Roundcube {
+        c.error(
+            Code::InvalidValue,
+            "a Roundcube database is given but the webmail is SnappyMail",
+            "remove `webmail.roundcubeDatabase`, or set `mailu.webmailType: roundcube`",
+        );
+    }
+    let main = file.database.as_ref().and_then(|d| d.postgresql.as_ref());
+    let host = match (&rc.host, main) {
+        (Some(h), _) => c.check_field("host", Code::InvalidDnsName, h, DnsName::parse),
+        (None, Some(pg)) => DnsName::parse(&pg.host).ok(),
+        (None, None) => {
+            c.field("host", |c| {
+                c.error(
+                    Code::MissingKey,
+                    "no PostgreSQL host for Roundcube",
+                    "give `host`, or configure `database.postgresql` to share its server",
+                );
+            });
+            None
+        }
+    };
+    let port = rc
+        .port
+        .or(main.map(|pg| pg.port))
+        .unwrap_or_else(file::defaults::postgresql_port);
+    let database = c.check_field("database", Code::InvalidValue, &rc.database, |v| {
+        rules::check_database_name(v).map(|()| v.to_owned())
+    });
+    let credentials = c.secret_keys(&rc.secret_name, &rc.secret_keys);
+    Some(RoundcubeDatabase {
+        host: host?,
+        port,
+        database: database?,
+        credentials: credentials?,
+    })
+}
+
+/// `webmail.roundcubePlugins`: plugin names.
+fn check_roundcube_plugins(c: &mut Checker, plugins: &[String]) {
+    for (i, p) in plugins.iter().enumerate() {
+        let name_ok = !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !name_ok {
+            c.index(i, |c| {
+                c.error(
+                    Code::InvalidValue,
+                    format!("`{p}` is not a plugin name"),
+                    "plugin names are letters, digits, `_` and `-`, e.g. `archive`",
+                )
+                .value(p)
+            });
+        }
+    }
+}
+
+/// clamav creates its own signature volumes: no `existingClaim`.
+fn check_clamav_claim(c: &mut Checker, file: &ConfigFile) {
+    let claimed = file
+        .storage
+        .clamav
+        .as_ref()
+        .is_some_and(|v| v.existing_claim.is_some());
+    if file.components.clamav && claimed {
+        c.field("storage", |c| {
+            c.field("clamav", |c| {
+                c.field("existingClaim", |c| {
+                    c.error(
+                        Code::InvalidValue,
+                        "clamav keeps one signature volume per replica and creates them itself",
+                        "remove `existingClaim`; the signatures are downloaded again when needed",
+                    );
+                })
+            })
+        });
+    }
+}
+
+/// The resolver's fixed Service address, required when it runs and refused when it does not.
+/// `None` after a finding.
+fn resolver(c: &mut Checker, file: &ConfigFile) -> Option<Option<Resolver>> {
+    let runs = file.components.resolver.unwrap_or(true);
+    let service_ip = &file.resolver.service_ip;
+    c.field("resolver", |c| {
+        c.field("serviceIP", |c| match (runs, service_ip) {
+            (true, None) => {
+                c.error(
+                    Code::MissingKey,
+                    "the resolver needs a fixed Service address",
+                    "pick a free address in the cluster's Service CIDR (k3s: 10.43.0.0/16, kubeadm: 10.96.0.0/12), e.g. `10.43.0.53`; or set `components.resolver: false` to use the cluster's DNS",
+                );
+                None
+            }
+            (true, Some(ip)) => match ip.parse::<std::net::IpAddr>() {
+                Ok(service_ip) => Some(Some(Resolver { service_ip })),
+                Err(_) => {
+                    c.error(
+                        Code::InvalidValue,
+                        format!("`{ip}` is not an IP address"),
+                        "e.g. `10.43.0.53`, inside the cluster's Service CIDR",
+                    )
+                    .value(ip);
+                    None
+                }
+            },
+            (false, Some(_)) => {
+                c.error(
+                    Code::InvalidValue,
+                    "given, but the resolver is off",
+                    "remove it, or remove `components.resolver: false`",
+                );
+                Some(None)
+            }
+            (false, None) => Some(None),
+        })
+    })
+}
