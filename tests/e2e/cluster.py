@@ -855,6 +855,36 @@ exec /usr/bin/rspamd -f -u _rspamd -g _rspamd
                 pass
         p.ready = False
 
+    def kubelet_stop(self, p: PodInfo, kc: k8s.Container) -> dict:
+        """Stops a container as the kubelet does: the preStop hook, if the manifest has one,
+        then SIGTERM to the container's PID 1, then SIGKILL once terminationGracePeriodSeconds
+        (default 30) have passed since the stop began. PID 1 of Mailu's images is their
+        /start.py, which installs no SIGTERM handler, and the init of a PID namespace gets no
+        signal it has no handler for (pid_namespaces(7)): the SIGTERM does nothing, so the
+        daemon runs on until it exits by itself (after a preStop) or the SIGKILL. The
+        container's namespaces stay (end with stop_container): its probes can still run."""
+        import signal
+        c = p.containers[kc.name]
+        grace = p.spec.get("terminationGracePeriodSeconds", 30)
+        t0 = time.monotonic()
+        hook = (((kc.spec.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command")
+        out = {"pre_stop": bool(hook), "grace_seconds": grace}
+        if hook:
+            try:
+                r = c.exec(hook, timeout=grace)
+                out["pre_stop_exit"] = r.returncode
+            except subprocess.TimeoutExpired:
+                out["pre_stop_exit"] = "timed out"
+        # The daemon ends when every process the container's start spawned has exited.
+        while time.monotonic() - t0 < grace and any(proc.poll() is None for proc in c.procs):
+            time.sleep(0.2)
+        out["exited_by_itself"] = all(proc.poll() is not None for proc in c.procs)
+        if not out["exited_by_itself"]:
+            self.stop_container(p, kc, signal.SIGKILL, grace=0, end=False)
+        out["stop_seconds"] = round(time.monotonic() - t0, 1)
+        p.ready = False
+        return out
+
     def restart_container(self, p: PodInfo, kc: k8s.Container, inet=None) -> Container:
         """Starts the container again as the kubelet does after it ended: a fresh writable layer
         (the previous one is kept aside as `<name>.previous-N` for its logs: `kubectl logs

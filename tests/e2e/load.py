@@ -13,8 +13,8 @@ phase then runs a smaller load (N/5 + N/25) with one fault injected while it run
   rspamd-stop    rspamd stopped for 20 s (Mailu's milter_default_action decides: tempfail)
   resolver-stop  the resolver stopped for 20 s (defer, not bounce)
   receiver-down  the foreign MX unreachable (its port 25 refused) for 30 s
-  front-restart  front's container restarted (clients and postfix's LMTP, which goes through
-                 front, retry)
+  front-restart  front's container stopped as the kubelet stops it (preStop, grace period) and
+                 started again (clients and postfix's LMTP, which goes through front, retry)
 
 Per phase: accepted (250), delivered (in the maildir on dovecot's volume, or at the receiver),
 deferred (still queued at the end), bounced (postfix logged status=bounced), lost (none of these:
@@ -318,6 +318,8 @@ class Load:
         # A fault phase's load is a steady stream: mail arrives before the fault (which comes after
         # FAULT_AFTER seconds), during it, and for 10 s after it.
         span = FAULT_AFTER + DOWN[name] + 10 if fault else None
+        if name == "front-restart":
+            span += 10  # the stream also meets front while it drains (its preStop)
         print(f"  load phase {name}: {n_in} inbound, {n_sub} submissions, {CONCURRENCY} senders at once"
               + (f", spread over {span} s" if span else ""), flush=True)
         t0 = time.time()
@@ -486,7 +488,23 @@ class Load:
         return self.outage("resolver", DOWN["resolver-stop"], signal.SIGTERM)
 
     def front_restart(self) -> dict:
-        return self.outage("front", DOWN["front-restart"], signal.SIGTERM)
+        """front restarted as a rollout or `kubectl delete pod` does it (Cluster.kubelet_stop:
+        the manifest's preStop, then the grace period), down for 3 s, started again. A stop
+        that cuts sessions loses a sender's 250 after postfix accepted the message: the sender
+        sends it again, a duplicate."""
+        p, kc = self.main_kc("front")
+        t_fault = time.time()
+        stop = self.c.kubelet_stop(p, kc)
+        probes = [{"probe": w, "at_s": round(time.time() - t_fault, 1), "ok": self.c.probe(p, kc, w)[0]}
+                  for w in ("readinessProbe", "livenessProbe")]
+        time.sleep(DOWN["front-restart"])
+        info = self.restart(p, kc, "front")
+        info["probe_problems"] += [f"front {x['probe']} passed after its stop" for x in probes if x["ok"]]
+        if not stop["exited_by_itself"]:
+            info["probe_problems"].append(f"front did not stop by itself within its {stop['grace_seconds']} s grace "
+                                          "period: the SIGKILL cut every session still open")
+        info.update(stop, down_seconds=round(info["t_restart"] - t_fault, 1), probes_while_down=probes)
+        return info
 
     def receiver_down(self) -> dict:
         """The foreign MX unreachable for 30 s: connections to its port 25 refused (a dropped SYN

@@ -13,7 +13,7 @@ from k8s import Manifest
 
 NAMES = ["egress-selects-nothing", "dkim-selector-differs", "helo-dropped", "no-dkim-secret", "no-ptr"]
 # For the load mode (scripts/e2e --load --mutate NAME): each must lose or bounce mail under a fault.
-LOAD_NAMES = ["queue-not-on-claim", "queue-lifetime-zero", "lmtp-discard"]
+LOAD_NAMES = ["queue-not-on-claim", "queue-lifetime-zero", "lmtp-discard", "front-no-prestop"]
 # Mutations of postfix's main.cf, applied with `postconf -e` after each postfix start (as an
 # /overrides/postfix.cf would be): not every config renders an overrides ConfigMap to edit.
 POSTCONF = {
@@ -75,6 +75,13 @@ def mutate_manifest(name: str, m: Manifest) -> Manifest | None:
             if d.get("kind") == "Deployment" and d["metadata"]["name"].endswith("-postfix"):
                 for ct in d["spec"]["template"]["spec"]["containers"]:
                     ct["volumeMounts"] = [v for v in ct.get("volumeMounts") or [] if v["mountPath"] != "/queue"]
+    elif name == "front-no-prestop":
+        # front without its preStop hook: the kubelet's SIGTERM reaches only Mailu's start.py,
+        # which ignores it, and the SIGKILL at the end of the grace period cuts every session.
+        for d in docs:
+            if d.get("kind") in ("Deployment", "DaemonSet") and d["metadata"]["name"].endswith("-front"):
+                for ct in d["spec"]["template"]["spec"]["containers"]:
+                    ct.pop("lifecycle", None)
     elif name in POSTCONF:
         return None  # load.py applies POSTCONF[name] to the running postfix
     elif name == "no-dkim-secret":
