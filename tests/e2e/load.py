@@ -158,6 +158,52 @@ class Sampler(threading.Thread):
         return out
 
 
+class ProbeWatch(threading.Thread):
+    """The kubelet's view of every running daemon under load: each readiness and liveness probe
+    run every periodSeconds; a run that fails or takes longer than timeoutSeconds is a failure,
+    and failureThreshold failures in a row would take the pod out of its Service (readiness) or
+    restart it (liveness): under load, that is a misreport of a healthy daemon. Records each
+    probe's slowest run too."""
+
+    DAEMONS = ("postfix", "dovecot", "rspamd", "front", "admin", "resolver", "redis")
+
+    def __init__(self, c):
+        super().__init__(daemon=True)
+        self.c = c
+        self.stop = threading.Event()
+        self.slowest: dict[str, float] = {}
+        self.streak: dict[str, int] = {}
+        self.problems: list[str] = []
+
+    def run(self):
+        due: dict[str, float] = {}
+        while not self.stop.wait(1.0):
+            for p in self.c.pods:
+                if p.component not in self.DAEMONS or not p.containers:
+                    continue
+                for kc in self.c.k8s_containers(p, False):
+                    for which in ("readinessProbe", "livenessProbe"):
+                        spec = kc.spec.get(which)
+                        key = f"{p.component} {which}"
+                        if not spec or kc.name not in p.containers or due.get(key, 0) > time.monotonic():
+                            continue
+                        due[key] = time.monotonic() + spec.get("periodSeconds", 10)
+                        self.check(p, kc, which, spec, key)
+
+    def check(self, p, kc, which: str, spec: dict, key: str):
+        t = time.monotonic()
+        ok, detail = self.c.probe(p, kc, which)
+        took = time.monotonic() - t
+        self.slowest[key] = round(max(self.slowest.get(key, 0), took), 2)
+        limit = spec.get("timeoutSeconds", 1)
+        self.streak[key] = 0 if ok and took <= limit else self.streak.get(key, 0) + 1
+        if self.streak[key] == spec.get("failureThreshold", 3):
+            action = "taken out of its Service" if which == "readinessProbe" else "restarted"
+            self.problems.append(f"{key}: {self.streak[key]} failures in a row under load (last: "
+                                 f"{'ok' if ok else 'failed'} in {took:.1f}s, timeout {limit}s): the pod "
+                                 f"would be {action}. {detail[-120:]}")
+
+
 class Load:
     def __init__(self, d, mutate: str | None):
         self.d, self.c, self.inet, self.mutate = d, d.c, d.inet, mutate
@@ -274,27 +320,6 @@ class Load:
     def records(path: Path) -> list[dict]:
         return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
 
-    def probe_all(self) -> list[str]:
-        """Every running daemon's readiness and liveness commands, once: what fails or takes
-        longer than its timeoutSeconds (under load, a probe that fails restarts a healthy pod)."""
-        bad = []
-        for p in self.c.pods:
-            if not p.containers or p.component not in ("postfix", "dovecot", "rspamd", "front", "admin",
-                                                        "resolver", "redis"):
-                continue
-            for kc in self.c.k8s_containers(p, False):
-                if kc.name not in p.containers:
-                    continue
-                for which in ("readinessProbe", "livenessProbe"):
-                    t = time.monotonic()
-                    ok, detail = self.c.probe(p, kc, which)
-                    took = time.monotonic() - t
-                    limit = (kc.spec.get(which) or {}).get("timeoutSeconds", 1)
-                    if not ok or took > limit:
-                        bad.append(f"{p.component} {which}: {'ok' if ok else 'failed'} in {took:.1f}s "
-                                   f"(timeout {limit}s) {detail[-120:]}")
-        return bad
-
     def mutate_postfix(self):
         """A postconf mutation (mutations.POSTCONF), applied after every postfix start."""
         import mutations
@@ -330,21 +355,23 @@ class Load:
         else:
             gens = [self.start_gen(name, "in", n_in, n_in / span if span else None)]
         gens.append(self.start_gen(name, "sub", n_sub, n_sub / span if span else None))
-        info, probe_bad = {}, []
+        info, watch = {}, None
         if fault:
             if name != "postfix-kill":  # that one waits for a filled queue
                 time.sleep(FAULT_AFTER)
             info = fault()
         else:
-            while any(g.poll() is None for g, _ in gens):
-                probe_bad += self.probe_all()
-                time.sleep(5)
+            watch = ProbeWatch(self.c)
+            watch.start()
         for g, _ in gens:
             g.wait(timeout=SETTLE_SECONDS + 60)
         recs = [r for _, out in gens for r in self.records(out)]
         accepted = {r["mid"]: r["t_accept"] for r in recs if r["ok"]}
         t_restart = info.get("t_restart", t0)
         flushes, delivered, queued = self.settle(accepted, info.get("flush_after", 0))
+        if watch:
+            watch.stop.set()
+            watch.join(timeout=60)
         bounced = self.bounced_ids() & set(accepted)
         got = {m: ts for m, ts in delivered.items() if m in accepted}
         lost = sorted(set(accepted) - set(got) - set(queued) - bounced)
@@ -382,7 +409,9 @@ class Load:
             problems.append(f"{ph['bounced']} bounced (a fault the deployment should ride out)")
         if ph["not_accepted"]:
             problems.append(f"{ph['not_accepted']} never accepted: {ph['rejected_5xx'][:3]}")
-        problems += [f"probe under load: {b}" for b in probe_bad[:5]]
+        if watch:
+            ph["slowest_probe_s"] = watch.slowest
+            problems += [f"probe under load: {b}" for b in watch.problems[:5]]
         problems += info.get("probe_problems", [])
         ph["problems"] = problems
         print(f"  {name}: " + json.dumps({k: ph[k] for k in ("accepted", "delivered", "deferred", "bounced", "lost",
