@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -404,7 +405,8 @@ class Load:
             "sent": n_in + n_sub, "rejected_5xx": [r["final"] for r in recs if not r["ok"]][:5],
             "not_accepted": sum(1 for r in recs if not r["ok"]),
             "retries": sum(r.get("retry_count", 0) for r in recs),
-            "retry_replies": sorted({x for r in recs for x in r.get("retries", [])})[:6],
+            "retry_replies": Counter(x for r in recs for x in r.get("retries", [])
+                                     if not x.startswith("...")).most_common(6),
             "flushes": flushes, "msgs_per_s": round(len(got) / max(last - t0, 0.001), 1),
             "p50_s": pct(lat, 0.5), "p99_s": pct(lat, 0.99), "seconds": round(time.time() - t0, 1),
             "daemons": {k: {"peak_pss_mib": v[0], "cpu_s": v[1]} for k, v in res.items()},
