@@ -857,12 +857,12 @@ exec /usr/bin/rspamd -f -u _rspamd -g _rspamd
 
     def kubelet_stop(self, p: PodInfo, kc: k8s.Container) -> dict:
         """Stops a container as the kubelet does: the preStop hook, if the manifest has one,
-        then SIGTERM to the container's PID 1, then SIGKILL once terminationGracePeriodSeconds
-        (default 30) have passed since the stop began. PID 1 of Mailu's images is their
-        /start.py, which installs no SIGTERM handler, and the init of a PID namespace gets no
-        signal it has no handler for (pid_namespaces(7)): the SIGTERM does nothing, so the
-        daemon runs on until it exits by itself (after a preStop) or the SIGKILL. The
-        container's namespaces stay (end with stop_container): its probes can still run."""
+        then SIGTERM to the container's PID 1. PID 1 of Mailu's images is their /start.py, whose
+        SIGTERM handler (socrate's `system.set_env`, core/base/libs/socrate/socrate/system.py:
+        74-83) only exits; when a PID namespace's init exits, the kernel SIGKILLs everything else
+        in it (pid_namespaces(7)). So whatever still runs after the preStop is killed at once
+        (here: SIGKILL). The container's namespaces stay (end with stop_container): its probes
+        can still run."""
         import signal
         c = p.containers[kc.name]
         grace = p.spec.get("terminationGracePeriodSeconds", 30)
@@ -875,9 +875,8 @@ exec /usr/bin/rspamd -f -u _rspamd -g _rspamd
                 out["pre_stop_exit"] = r.returncode
             except subprocess.TimeoutExpired:
                 out["pre_stop_exit"] = "timed out"
-        # The daemon ends when every process the container's start spawned has exited.
-        while time.monotonic() - t0 < grace and any(proc.poll() is None for proc in c.procs):
-            time.sleep(0.2)
+        # The SIGTERM ends start.py and with it the container: what has not exited by now dies.
+        time.sleep(0.2)
         out["exited_by_itself"] = all(proc.poll() is not None for proc in c.procs)
         if not out["exited_by_itself"]:
             self.stop_container(p, kc, signal.SIGKILL, grace=0, end=False)

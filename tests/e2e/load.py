@@ -13,7 +13,7 @@ phase then runs a smaller load (N/5 + N/25) with one fault injected while it run
   rspamd-stop    rspamd stopped for 20 s (Mailu's milter_default_action decides: tempfail)
   resolver-stop  the resolver stopped for 20 s (defer, not bounce)
   receiver-down  the foreign MX unreachable (its port 25 refused) for 30 s
-  front-restart  front's container stopped as the kubelet stops it (preStop, grace period) and
+  front-restart  front's container stopped as the kubelet stops it (preStop, then SIGTERM) and
                  started again (clients and postfix's LMTP, which goes through front, retry)
 
 Per phase: accepted (250), delivered (in the maildir on dovecot's volume, or at the receiver),
@@ -536,7 +536,7 @@ class Load:
 
     def front_restart(self) -> dict:
         """front restarted as a rollout or `kubectl delete pod` does it (Cluster.kubelet_stop:
-        the manifest's preStop, then the grace period), down for 3 s, started again. A stop
+        the manifest's preStop, then SIGTERM, which ends the rest), down for 3 s, started again. A stop
         that cuts sessions loses a sender's 250 after postfix accepted the message: the sender
         sends it again, a duplicate."""
         p, kc = self.main_kc("front")
@@ -548,8 +548,8 @@ class Load:
         info = self.restart(p, kc, "front")
         info["probe_problems"] += [f"front {x['probe']} passed after its stop" for x in probes if x["ok"]]
         if not stop["exited_by_itself"]:
-            info["probe_problems"].append(f"front did not stop by itself within its {stop['grace_seconds']} s grace "
-                                          "period: the SIGKILL cut every session still open")
+            info["probe_problems"].append("front still ran after its preStop: the SIGTERM (start.py exits, "
+                                          "the PID namespace with it) cut every session still open")
         info.update(stop, down_seconds=round(info["t_restart"] - t_fault, 1), probes_while_down=probes)
         return info
 

@@ -76,8 +76,8 @@ def mutate_manifest(name: str, m: Manifest) -> Manifest | None:
                 for ct in d["spec"]["template"]["spec"]["containers"]:
                     ct["volumeMounts"] = [v for v in ct.get("volumeMounts") or [] if v["mountPath"] != "/queue"]
     elif name == "front-no-prestop":
-        # front without its preStop hook: the kubelet's SIGTERM reaches only Mailu's start.py,
-        # which ignores it, and the SIGKILL at the end of the grace period cuts every session.
+        # front without its preStop hook: the kubelet's SIGTERM makes Mailu's start.py (PID 1)
+        # exit at once, and with it every session (socrate/system.py:74-83, pid_namespaces(7)).
         for d in docs:
             if d.get("kind") in ("Deployment", "DaemonSet") and d["metadata"]["name"].endswith("-front"):
                 for ct in d["spec"]["template"]["spec"]["containers"]:

@@ -253,11 +253,11 @@ pub fn probes(component: Component) -> Option<Probes> {
 /// How front stops: nginx's graceful quit, then wait for it to exit (issue 19).
 ///
 /// Front's PID 1 is Mailu's `/start.py` (core/nginx/Dockerfile:36), which runs nginx as a child
-/// (start.py:22-23) and installs no SIGTERM handler; the init of a PID namespace gets no signal
-/// it has no handler for (pid_namespaces(7)), so the kubelet's SIGTERM does nothing and every
-/// session still open after the grace period is cut by SIGKILL. A message whose 250 was on its
-/// way back through front is then sent again by its sender: the load mode's `front-restart`
-/// counted such duplicates. `nginx -s quit` closes the listeners (senders retry elsewhere or
+/// (start.py:22-23). Its `system.set_env` (start.py:7) installs a SIGTERM handler that only exits
+/// (core/base/libs/socrate/socrate/system.py:74-83); when a PID namespace's init exits, the
+/// kernel SIGKILLs every other process in it (pid_namespaces(7)). So the kubelet's SIGTERM cuts
+/// every open session at once. A message whose 250 was on its way back through front is then
+/// sent again by its sender: the load mode's `front-restart` counted such duplicates. `nginx -s quit` closes the listeners (senders retry elsewhere or
 /// later) and lets each session finish; nginx removes its pid file (`pid
 /// /var/run/nginx.pid`, core/nginx/conf/nginx.conf:6) as it exits, and start.py exits with it.
 pub const FRONT_PRE_STOP: &str = "nginx -s quit; while [ -f /var/run/nginx.pid ]; do sleep 1; done";
