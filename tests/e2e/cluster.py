@@ -699,7 +699,8 @@ http {{
             ("transport", "transport"), ("alias", "alias"), ("dane", "dane"), ("domain", "domain"),
             ("mailbox", "mailbox"), ("recipientmap", "recipient/map"), ("sendermap", "sender/map"),
             ("senderlogin", "sender/login"), ("senderrate", "sender/rate"))]  # core/postfix/start.py:21-36
-        lines = ["set -e"]
+        # start.py:19: a pid file left by a killed master (its lock died with it) is removed.
+        lines = ["set -e", "mkdir -p /queue/pid; flock -n /queue/pid/master.pid rm -f /queue/pid/master.pid || true"]
         for line in r.postconf_e:  # start.py:58-61
             lines.append(f"postconf -e {shlex.quote(line)}")
         for line in r.postconf_me:  # start.py:63-66
@@ -779,10 +780,12 @@ exec /usr/bin/rspamd -f -u _rspamd -g _rspamd
 
     # ------------------------------------------------------------------ readiness
 
-    def probe(self, p: PodInfo, kc: k8s.Container) -> tuple[bool, str]:
-        pr = kc.spec.get("readinessProbe")
+    def probe(self, p: PodInfo, kc: k8s.Container, which: str = "readinessProbe") -> tuple[bool, str]:
+        """Runs the container's probe (`readinessProbe`, `livenessProbe`) once, as the kubelet
+        does each periodSeconds."""
+        pr = kc.spec.get(which)
         if not pr:
-            return True, "no readinessProbe"
+            return True, f"no {which}"
         c = p.containers[kc.name]
         if "exec" in pr:
             r = c.exec(pr["exec"]["command"], timeout=pr.get("timeoutSeconds", 5) + 5)
@@ -800,6 +803,97 @@ exec /usr/bin/rspamd -f -u _rspamd -g _rspamd
             r = p.node.ns.exec(["bash", "-c", f"exec 3<>/dev/tcp/{p.ip4}/{port}"], check=False)
             return r.returncode == 0, ""
         return True, "probe kind not emulated"
+
+    # ------------------------------------------------------------------ restarts (the kubelet's)
+
+    def container_pids(self, c: Container) -> list[int]:
+        """Every process in the container's PID namespace, its pause process included."""
+        try:
+            ns = os.readlink(f"/proc/{c.pause_pid}/ns/pid")
+        except OSError:
+            return []
+        out = []
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    if os.readlink(d / "ns/pid") == ns:
+                        out.append(int(d.name))
+                except OSError:
+                    pass
+        return out
+
+    def stop_container(self, p: PodInfo, kc: k8s.Container, sig: int, only=None, grace: float = 10,
+                       end: bool = True):
+        """Stops a container: `sig` to its processes (all, or those `only(pid)` selects), then,
+        after up to `grace` seconds and with `end`, SIGKILL to the pause process, which ends the
+        PID namespace and so every process left in it (the container's writable layer goes with
+        it). Without `end` the namespaces stay, so its probes can run against the stopped daemon."""
+        import signal
+        c = p.containers[kc.name]
+        for pid in self.container_pids(c):
+            if pid != c.pause_pid and (only is None or only(pid)):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(
+                pid != c.pause_pid and (only is None or only(pid)) and not _zombie(pid)
+                for pid in self.container_pids(c)):
+            time.sleep(0.2)
+        p.ready = False
+        if not end:
+            return
+        try:
+            os.kill(c.pause_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        for proc in c.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        p.ready = False
+
+    def kubelet_stop(self, p: PodInfo, kc: k8s.Container) -> dict:
+        """Stops a container as the kubelet does: the preStop hook, if the manifest has one,
+        then SIGTERM to the container's PID 1. PID 1 of Mailu's images is their /start.py, whose
+        SIGTERM handler (socrate's `system.set_env`, core/base/libs/socrate/socrate/system.py:
+        74-83) only exits; when a PID namespace's init exits, the kernel SIGKILLs everything else
+        in it (pid_namespaces(7)). So whatever still runs after the preStop is killed at once
+        (here: SIGKILL). The container's namespaces stay (end with stop_container): its probes
+        can still run."""
+        import signal
+        c = p.containers[kc.name]
+        grace = p.spec.get("terminationGracePeriodSeconds", 30)
+        t0 = time.monotonic()
+        hook = (((kc.spec.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command")
+        out = {"pre_stop": bool(hook), "grace_seconds": grace}
+        if hook:
+            try:
+                r = c.exec(hook, timeout=grace)
+                out["pre_stop_exit"] = r.returncode
+            except subprocess.TimeoutExpired:
+                out["pre_stop_exit"] = "timed out"
+        # The SIGTERM ends start.py and with it the container: what has not exited by now dies.
+        time.sleep(0.2)
+        out["exited_by_itself"] = all(proc.poll() is not None for proc in c.procs)
+        if not out["exited_by_itself"]:
+            self.stop_container(p, kc, signal.SIGKILL, grace=0, end=False)
+        out["stop_seconds"] = round(time.monotonic() - t0, 1)
+        p.ready = False
+        return out
+
+    def restart_container(self, p: PodInfo, kc: k8s.Container, inet=None) -> Container:
+        """Starts the container again as the kubelet does after it ended: a fresh writable layer
+        (the previous one is kept aside as `<name>.previous-N` for its logs: `kubectl logs
+        --previous`), the same volumes, the image's start script from the top."""
+        old = p.containers[kc.name]
+        n = 1
+        while old.base.with_name(f"{kc.name}.previous-{n}").exists():
+            n += 1
+        old.base.rename(old.base.with_name(f"{kc.name}.previous-{n}"))
+        return self.start_container(p, kc, inet)
 
     def wait_ready(self, p: PodInfo, timeout: float) -> tuple[bool, str]:
         deadline = time.monotonic() + timeout
@@ -819,6 +913,14 @@ exec /usr/bin/rspamd -f -u _rspamd -g _rspamd
                 return True, detail
             time.sleep(1)
         return False, detail
+
+
+def _zombie(pid: int) -> bool:
+    """A process that exited but is not reaped (the pause process, `sleep`, never reaps): gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
 
 
 def _nth_subnet(net, prefix: int, n: int):

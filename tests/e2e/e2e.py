@@ -2,10 +2,12 @@
 namespaces, with a stand-in Internet, and check the flows (see scripts/e2e and README).
 
     python3 tests/e2e/e2e.py [--manifest FILE] [--json FILE] [--mutate NAME] CONFIG...
+    python3 tests/e2e/e2e.py --load [--messages N] [--faults LIST] [--json FILE] CONFIG   (load.py)
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import ipaddress
 import json
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +32,7 @@ import yaml  # noqa: E402
 import cluster as cl  # noqa: E402
 import egress  # noqa: E402
 import flows  # noqa: E402
+import load  # noqa: E402
 import mutations  # noqa: E402
 from k8s import Manifest  # noqa: E402
 from podfs import throwaway_certificates  # noqa: E402
@@ -197,9 +201,42 @@ class Skip(Exception):
 
 # ------------------------------------------------------------------------------------ one config
 
+@dataclass
+class Deployment:
+    """A started run of one config: what the flows (or the load mode) drive. `ready` is False
+    when the deployment did not come up (the failing check is in `res`)."""
+    res: Result
+    work: Path
+    cfg: dict
+    plan: dict
+    creds: dict
+    c: cl.Cluster | None = None
+    inet: object = None
+    inbound: list = field(default_factory=list)
+    mode: str = "none"
+    steered: object = None
+    ready: bool = False
+    t0: float = 0.0
+
+
 def run_config(config: Path, manifest_file: Path | None, mutate: str | None, workroot: Path,
                tpl: Templates) -> Result:
-    name = config.stem + (f"+{mutate}" if mutate else "") + ("+manifest" if manifest_file else "")
+    """The functional flows (flows.py) on one config."""
+    with deploy(config, manifest_file, mutate, workroot, tpl) as d:
+        if d.ready:
+            flows.run_all(d.c, d.inet, d.res, d.cfg, d.plan, d.creds, d.inbound, d.mode, d.steered, mutate)
+            keep(d.work)
+    print(f"  ({time.monotonic() - d.t0:.0f}s)", flush=True)
+    return d.res
+
+
+@contextlib.contextmanager
+def deploy(config: Path, manifest_file: Path | None, mutate: str | None, workroot: Path,
+           tpl: Templates, suffix: str = ""):
+    """Renders the config, builds the stand-in Internet and the cluster, starts every pod and
+    waits for its readiness probes; yields a Deployment, and tears everything down after (the
+    flows and the load mode share this setup, so they test the same deployment)."""
+    name = config.stem + suffix + (f"+{mutate}" if mutate else "") + ("+manifest" if manifest_file else "")
     res = Result(name)
     print(f"== {name}", flush=True)
     work = workroot / name
@@ -208,6 +245,8 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
     work.mkdir(parents=True)
     t0 = time.monotonic()
     cfg_path, cfg, secret_file = prepare_config(config, work)
+    if suffix == "+load":
+        cfg = load.prepare_config(cfg_path, cfg)
     if mutate:
         cfg = mutations.mutate_config(mutate, cfg_path, cfg) or cfg
     zone_dir = work / "zones"
@@ -239,7 +278,8 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
             "Ingress", "IngressRoute", "IngressRouteTCP", "HTTPRoute", "TCPRoute", "TLSRoute")})
         res.add("exposure", False, f"SKIPPED: front is reached through {', '.join(kinds) or 'nothing'}: "
                 "only LoadBalancer Services and hostPort DaemonSets are emulated", skip=True)
-        return res
+        yield Deployment(res, work, cfg, plan, creds, t0=t0)
+        return
 
     Internet = internet_class()
     with Run(work / "run") as run:
@@ -317,14 +357,14 @@ def run_config(config: Path, manifest_file: Path | None, mutate: str | None, wor
             res.add("web edge", True, "an ingress-nginx stand-in (Debian's nginx) serves the Ingress objects "
                     "on 80/443 of the public address")
 
+        d = Deployment(res, work, cfg, plan, creds, c, inet, inbound, mode, steered, t0=t0)
         if not start_all(c, res, inet, creds, cfg):
             keep(work)
-            return res
+            yield d
+            return
         print(f"  deployment ready after {time.monotonic() - t0:.0f}s", flush=True)
-        flows.run_all(c, inet, res, cfg, plan, creds, inbound, mode, steered, mutate)
-        keep(work)
-    print(f"  ({time.monotonic() - t0:.0f}s)", flush=True)
-    return res
+        d.ready = True
+        yield d
 
 
 def keep(work: Path):
@@ -519,6 +559,12 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--expect-fail", action="store_true",
                     help="exit 0 when some check fails (for mutations)")
+    ap.add_argument("--load", action="store_true",
+                    help="load-and-fault mode (tests/e2e/load.py) instead of the flows; --json gets one "
+                         "object per phase")
+    ap.add_argument("--messages", type=int, default=1000, help="--load: inbound messages of the load phase")
+    ap.add_argument("--faults", default=",".join(load.FAULTS),
+                    help=f"--load: comma-separated fault phases, of {', '.join(load.FAULTS)} (empty: none)")
     a = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("e2e: SKIPPED: needs root (network namespaces)", file=sys.stderr)
@@ -541,6 +587,8 @@ def main(argv=None) -> int:
     results: list[Result] = []
     runs = [(cfgp, None) for cfgp in a.configs] if not a.mutate else \
         [(cfgp, mu) for cfgp in a.configs for mu in a.mutate]
+    if a.load:
+        return load.main(a, runs, lambda cfgp, mu: deploy(cfgp, a.manifest, mu, workroot, tpl, suffix="+load"), Skip)
     for cfgp, mu in runs:
         try:
             results.append(run_config(cfgp, a.manifest, mu, workroot, tpl))

@@ -12,13 +12,24 @@ import yaml
 from k8s import Manifest
 
 NAMES = ["egress-selects-nothing", "dkim-selector-differs", "helo-dropped", "no-dkim-secret", "no-ptr"]
+# For the load mode (scripts/e2e --load --mutate NAME): each must lose or bounce mail under a fault.
+LOAD_NAMES = ["queue-not-on-claim", "queue-lifetime-zero", "lmtp-discard", "front-no-prestop"]
+# Mutations of postfix's main.cf, applied with `postconf -e` after each postfix start (as an
+# /overrides/postfix.cf would be): not every config renders an overrides ConfigMap to edit.
+POSTCONF = {
+    # postfix tries each delivery once (postconf(5): maximal_queue_lifetime 0): an LMTP outage
+    # bounces mail instead of deferring it.
+    "queue-lifetime-zero": ["maximal_queue_lifetime=0", "bounce_queue_lifetime=0"],
+    # accepted mail is thrown away instead of handed to dovecot: every message is lost.
+    "lmtp-discard": ["virtual_transport=discard:"],
+}
 
 
 def mutate_config(name: str, cfg_path: Path, cfg: dict):
     """Config-level mutations change nothing here: each one below edits the manifest, so the
     DNS plan stays the config's (what the user published)."""
-    if name not in NAMES:
-        raise SystemExit(f"unknown mutation {name!r}: one of {', '.join(NAMES)}")
+    if name not in NAMES + LOAD_NAMES:
+        raise SystemExit(f"unknown mutation {name!r}: one of {', '.join(NAMES + LOAD_NAMES)}")
     return None
 
 
@@ -57,6 +68,22 @@ def mutate_manifest(name: str, m: Manifest) -> Manifest | None:
             if d.get("kind") == "ConfigMap" and "postfix.cf" in (d.get("data") or {}):
                 d["data"]["postfix.cf"] = "\n".join(l for l in d["data"]["postfix.cf"].splitlines()
                                                     if not l.startswith("smtp_helo_name")) + "\n"
+    elif name == "queue-not-on-claim":
+        # postfix's queue_directory (/queue, core/postfix/conf/main.cf:12) in the container's own
+        # writable layer: a restart starts with an empty queue.
+        for d in docs:
+            if d.get("kind") == "Deployment" and d["metadata"]["name"].endswith("-postfix"):
+                for ct in d["spec"]["template"]["spec"]["containers"]:
+                    ct["volumeMounts"] = [v for v in ct.get("volumeMounts") or [] if v["mountPath"] != "/queue"]
+    elif name == "front-no-prestop":
+        # front without its preStop hook: the kubelet's SIGTERM makes Mailu's start.py (PID 1)
+        # exit at once, and with it every session (socrate/system.py:74-83, pid_namespaces(7)).
+        for d in docs:
+            if d.get("kind") in ("Deployment", "DaemonSet") and d["metadata"]["name"].endswith("-front"):
+                for ct in d["spec"]["template"]["spec"]["containers"]:
+                    ct.pop("lifecycle", None)
+    elif name in POSTCONF:
+        return None  # load.py applies POSTCONF[name] to the running postfix
     elif name == "no-dkim-secret":
         return None  # e2e.py leaves the keygen Secret out of the cluster
     elif name == "no-ptr":

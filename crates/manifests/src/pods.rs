@@ -182,6 +182,7 @@ impl Pod<'_> {
             startup_probe: probes.as_ref().map(|p| p.startup.clone()),
             readiness_probe: probes.as_ref().map(|p| p.readiness.clone()),
             liveness_probe: probes.map(|p| p.liveness),
+            lifecycle: workloads::lifecycle(self.c),
             security_context: Some(
                 self.s
                     .security_context

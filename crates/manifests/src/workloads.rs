@@ -4,7 +4,9 @@
 use mailu_k8s_config::Config;
 use mailu_k8s_topology::{Component, ports};
 
-use k8s_openapi::api::core::v1::{ExecAction, HTTPGetAction, Probe, TCPSocketAction};
+use k8s_openapi::api::core::v1::{
+    ExecAction, HTTPGetAction, Lifecycle, LifecycleHandler, Probe, TCPSocketAction,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// The bundled Redis: Valkey, the BSD-licensed Redis fork, pinned to a minor version.
@@ -248,9 +250,57 @@ pub fn probes(component: Component) -> Option<Probes> {
     })
 }
 
+/// How front stops: nginx's graceful quit, then wait for it to exit (issue 19).
+///
+/// Front's PID 1 is Mailu's `/start.py` (core/nginx/Dockerfile:36), which runs nginx as a child
+/// (start.py:22-23). Its `system.set_env` (start.py:7) installs a SIGTERM handler that only exits
+/// (core/base/libs/socrate/socrate/system.py:74-83); when a PID namespace's init exits, the
+/// kernel SIGKILLs every other process in it (pid_namespaces(7)). So the kubelet's SIGTERM cuts
+/// every open session at once. A message whose 250 was on its way back through front is then
+/// sent again by its sender: the load mode's `front-restart` counted such duplicates. `nginx -s quit` closes the listeners (senders retry elsewhere or
+/// later) and lets each session finish; nginx removes its pid file (`pid
+/// /var/run/nginx.pid`, core/nginx/conf/nginx.conf:6) as it exits, and start.py exits with it.
+pub const FRONT_PRE_STOP: &str = "nginx -s quit; while [ -f /var/run/nginx.pid ]; do sleep 1; done";
+
+/// A component's lifecycle hooks, or `None`.
+pub fn lifecycle(component: Component) -> Option<Lifecycle> {
+    (component == Component::Front).then(|| Lifecycle {
+        pre_stop: Some(LifecycleHandler {
+            exec: Some(ExecAction {
+                command: Some(vec![
+                    "sh".to_owned(),
+                    "-c".to_owned(),
+                    FRONT_PRE_STOP.to_owned(),
+                ]),
+            }),
+            ..LifecycleHandler::default()
+        }),
+        ..Lifecycle::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Front drains instead of being killed at the end of the grace period (issue 19): its
+    /// preStop quits nginx gracefully and waits for it; no other component has a hook.
+    #[test]
+    fn front_stops_gracefully() {
+        let hook = lifecycle(Component::Front)
+            .and_then(|l| l.pre_stop)
+            .and_then(|h| h.exec)
+            .and_then(|e| e.command)
+            .expect("front has a preStop exec hook");
+        assert_eq!(hook[..2], ["sh", "-c"]);
+        assert!(hook[2].starts_with("nginx -s quit;"), "{}", hook[2]);
+        assert!(hook[2].contains("/var/run/nginx.pid"), "{}", hook[2]);
+        for c in Component::ALL {
+            if c != Component::Front {
+                assert!(lifecycle(c).is_none(), "{c:?}");
+            }
+        }
+    }
 
     fn argv(c: Component) -> Vec<String> {
         match health_check(c) {
