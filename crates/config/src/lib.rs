@@ -22,7 +22,7 @@ mod validate_egress;
 mod validate_network;
 pub mod validate_workloads;
 
-pub use diagnostic::{Code, Diagnostic, Location, Severity};
+pub use diagnostic::{Code, Diagnostic, FindingCode, Location, Severity};
 pub use model::*;
 pub use validate::validate;
 pub use validate_dns::{MTA_STS_OVERRIDE_FILE, parse_mailbox};

@@ -196,7 +196,7 @@ mod tests {
                 .block_on(crate::check::check(&table, &plan));
             out.findings
                 .into_iter()
-                .filter(|d| d.code == mailu_k8s_config::Code::CaaMismatch)
+                .filter(|d| d.code == crate::finding::Code::CaaMismatch)
                 .collect::<Vec<_>>()
         };
         let written = crate::write::presentation(

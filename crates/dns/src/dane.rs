@@ -7,7 +7,9 @@ use hickory_proto::rr::RData;
 use hickory_proto::rr::rdata::TLSA;
 use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
 
-use mailu_k8s_config::{Code, Config, Diagnostic};
+use mailu_k8s_config::{Code as ConfigCode, Config};
+
+use crate::finding::{Code, Finding};
 
 use crate::plan::{Entry, Plan, name};
 
@@ -35,13 +37,13 @@ pub fn add_to_plan(
     plan: &mut Plan,
     config: &Config,
     digests: &[[u8; 32]],
-) -> Result<(), Vec<Diagnostic>> {
+) -> Result<(), Vec<Finding>> {
     if !config.dns.dane {
         if digests.is_empty() {
             return Ok(());
         }
-        return Err(vec![Diagnostic::error(
-            Code::MissingDependency,
+        return Err(vec![Finding::error(
+            Code::Config(ConfigCode::MissingDependency),
             "dns.dane",
             "`--tls-cert` gives keys for TLSA records, but DANE is not enabled",
         )
@@ -51,7 +53,7 @@ pub fn add_to_plan(
     }
     if digests.is_empty() {
         plan.notes.push(
-            Diagnostic::warning(
+            Finding::warning(
                 Code::PlanIncomplete,
                 "dns.dane",
                 "the key of front's certificate is not known here, so the plan has no TLSA record",
@@ -136,6 +138,6 @@ mod tests {
         add_to_plan(&mut p, &off, &[]).expect("nothing to do");
         assert!(tlsa_lines(&p).is_empty() && p.notes.iter().all(|n| n.path != "dns.dane"));
         let refused = add_to_plan(&mut p, &off, &[[0; 32]]).expect_err("refused");
-        assert_eq!(refused[0].code, Code::MissingDependency);
+        assert_eq!(refused[0].code, Code::Config(ConfigCode::MissingDependency));
     }
 }

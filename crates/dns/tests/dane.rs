@@ -19,8 +19,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use mailu_k8s_config::{Code, Config};
+use mailu_k8s_config::Config;
 use mailu_k8s_dns::check::{Outcome, Scope};
+use mailu_k8s_dns::finding::Code;
 use mailu_k8s_dns::plan::{self, Plan};
 use mailu_k8s_dns::tls::{TlsOptions, pem_spki_digests};
 use mailu_k8s_dns::{connected, dane, write};

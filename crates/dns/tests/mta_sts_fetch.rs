@@ -10,8 +10,9 @@ mod tls_support;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use mailu_k8s_config::{Code, Config, Diagnostic};
+use mailu_k8s_config::Config;
 use mailu_k8s_dns::check::{Outcome, Scope};
+use mailu_k8s_dns::finding::{Code, Finding};
 use mailu_k8s_dns::plan::{self, Plan};
 use mailu_k8s_dns::tls::{ConnectTo, TlsOptions};
 use mailu_k8s_dns::{connected, write};
@@ -91,7 +92,7 @@ fn codes(o: &Outcome, host: &str) -> Vec<(Code, bool)> {
 fn show(o: &Outcome) -> String {
     o.findings
         .iter()
-        .map(|d: &Diagnostic| d.render("test"))
+        .map(|d: &Finding| d.render("test"))
         .collect()
 }
 

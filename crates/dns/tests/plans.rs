@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use mailu_k8s_config::{Code, Config};
+use mailu_k8s_config::Config;
+use mailu_k8s_dns::finding::Code;
 use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
 use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
@@ -263,7 +264,10 @@ fn spf_records_must_fit_a_dns_message() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_eq!(
         (errors[0].code, errors[0].path.as_str()),
-        (Code::InvalidValue, "egress.ips")
+        (
+            Code::Config(mailu_k8s_config::Code::InvalidValue),
+            "egress.ips"
+        )
     );
     assert!(errors[0].message.contains("65535"), "{errors:#?}");
     assert!(
