@@ -15,6 +15,8 @@ pub mod mailu_env;
 pub mod model;
 pub mod rules;
 pub mod structure;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod validate;
 mod validate_dns;
 mod validate_edge;

@@ -1251,12 +1251,10 @@ mod tests {
     use crate::testing::Table;
 
     fn plan() -> Plan {
-        let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\negress: {mode: static, ips: [203.0.113.25]}\ndns: {inboundIps: [198.51.100.10]}\n";
-        let config = mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config;
-        let topology = mailu_k8s_topology::Topology::from_config(&config);
-        crate::plan::build(&config, &topology, &Default::default()).expect("plan")
+        let config = mailu_k8s_config::testing::config(
+            "egress: {mode: static, ips: [203.0.113.25]}\ndns: {inboundIps: [198.51.100.10]}\n",
+        );
+        crate::testing::plan_of(&config)
     }
 
     fn good() -> Table {
@@ -1363,12 +1361,10 @@ mod tests {
 
     #[test]
     fn the_report_domain_is_a_third_party_and_may_hold_anything() {
-        let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\negress: {mode: static, ips: [203.0.113.25]}\ndns: {inboundIps: [198.51.100.10], dmarc: {rua: [d@reports.example.net]}}\n";
-        let config = mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config;
-        let topology = mailu_k8s_topology::Topology::from_config(&config);
-        let plan = crate::plan::build(&config, &topology, &Default::default()).expect("plan");
+        let config = mailu_k8s_config::testing::config(
+            "egress: {mode: static, ips: [203.0.113.25]}\ndns: {inboundIps: [198.51.100.10], dmarc: {rua: [d@reports.example.net]}}\n",
+        );
+        let plan = crate::testing::plan_of(&config);
         let name = &plan.domains[0].report_authorizations[0];
         for text in ["v=DMARCé", "v=DMARC\u{a0}", "\u{1b}]0;pwned\u{7}"] {
             let t = good().txt(name, text);

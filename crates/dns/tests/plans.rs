@@ -105,7 +105,7 @@ fn dns_endpoints_validate_against_external_dns_schema() {
     }
 }
 
-const BASE: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+const BASE: &str = mailu_k8s_config::minimal_yaml!("");
 
 #[test]
 fn without_egress_the_plan_says_spf_and_ptr_cannot_be_guaranteed() {

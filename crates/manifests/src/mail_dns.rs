@@ -119,14 +119,7 @@ pub fn dkim_init_container(
 mod tests {
     use super::*;
 
-    fn config(extra: &str) -> Config {
-        let text = format!(
-            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n{extra}"
-        );
-        mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config
-    }
+    use mailu_k8s_config::testing::config;
 
     #[test]
     fn front_serves_the_policy_beside_the_users_overrides() {

@@ -27,10 +27,9 @@ fn nginx_serves_the_policy() {
         eprintln!("\n*** SKIPPED nginx_serves_the_policy: {NGINX} is not installed ***\n");
         return;
     }
-    let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\ndns: {mtaSts: {mode: enforce}}\nworkloads: {front: {overrides: {'mine.conf': 'location = /mine { return 204; }'}}}\n";
-    let config = mailu_k8s_config::load(text.as_bytes())
-        .expect("config")
-        .config;
+    let config = mailu_k8s_config::testing::config(
+        "dns: {mtaSts: {mode: enforce}}\nworkloads: {front: {overrides: {'mine.conf': 'location = /mine { return 204; }'}}}\n",
+    );
     let objects = mailu_k8s_manifests::synthesize(&config).values();
     let files = objects
         .iter()

@@ -165,14 +165,8 @@ impl Policies<'_> {
 /// CIDR.
 fn mailu_pods(objects: &[Value], config: &mailu_k8s_config::Config) -> BTreeMap<String, Pod> {
     let base = u32::from(config.subnet.addr);
-    objects
-        .iter()
-        .filter(|o| {
-            matches!(
-                o["kind"].as_str(),
-                Some("Deployment" | "DaemonSet" | "StatefulSet")
-            )
-        })
+    common::workloads(objects)
+        .into_iter()
         .enumerate()
         .map(|(i, o)| {
             let labels = label_map(&o["spec"]["template"]["metadata"]["labels"]);
@@ -350,7 +344,9 @@ fn the_evaluator_follows_kubernetes_semantics() {
 
 #[test]
 fn turning_them_off_is_a_warning_and_writes_none() {
-    let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\nexposure: {service: {type: LoadBalancer}}\nnetworkPolicies: {enabled: false}\n";
+    let text = mailu_k8s_config::minimal_yaml!(
+        "exposure: {service: {type: LoadBalancer}}\nnetworkPolicies: {enabled: false}\n"
+    );
     let loaded = mailu_k8s_config::load(text.as_bytes()).expect("valid");
     assert!(
         loaded
