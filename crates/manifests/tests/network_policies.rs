@@ -13,6 +13,7 @@ use common::examples;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
 use mailu_k8s_topology::{Component, Protocol, Topology};
 use serde_json::Value;
 
@@ -51,14 +52,8 @@ fn selects(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
 }
 
 fn in_cidr(ip: Ipv4Addr, cidr: &str) -> bool {
-    let Some((net, len)) = cidr.split_once('/') else {
-        return false;
-    };
-    let (Ok(net), Ok(len)) = (net.parse::<Ipv4Addr>(), len.parse::<u32>()) else {
-        return false; // an IPv6 block never holds an IPv4 address
-    };
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-    u32::from(ip) & mask == u32::from(net) & mask
+    // An IPv6 block never holds an IPv4 address.
+    cidr.parse::<Ipv4Net>().is_ok_and(|net| net.contains(&ip))
 }
 
 fn namespace_labels(ns: &str) -> BTreeMap<String, String> {
