@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use clap::{Subcommand, ValueEnum};
 
-use mailu_k8s_config::{Config, Diagnostic};
+use mailu_k8s_config::Config;
 use mailu_k8s_dns::check::{Check, Options, Scope};
 use mailu_k8s_dns::dkim::PublicKey;
+use mailu_k8s_dns::finding::{Code, Finding};
 use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
 use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
@@ -304,7 +305,7 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             let zones: Vec<&str> = plan.domains.iter().map(|d| d.domain.as_str()).collect();
             let target = describe_target(&options, &zones);
             print_findings(&target, &found, out).map_err(usage)?;
-            if found.findings.iter().any(Diagnostic::is_error) {
+            if found.findings.iter().any(Finding::is_error) {
                 Err((source, Failure::Problems))
             } else {
                 Ok(())
@@ -450,7 +451,7 @@ fn chosen_zone(plan: &Plan, zone: Option<&str>) -> Result<String, String> {
 /// A zone file holds one zone, so a file or standard output gets the primary domain's unless
 /// `--zone` picks another: said as a warning when the config has more, so nobody publishes one
 /// zone believing it is the whole plan.
-fn only_one_zone(plan: &Plan) -> Vec<Diagnostic> {
+fn only_one_zone(plan: &Plan) -> Vec<Finding> {
     let [first, rest @ ..] = plan.domains.as_slice() else {
         return Vec::new();
     };
@@ -465,8 +466,8 @@ fn only_one_zone(plan: &Plan) -> Vec<Diagnostic> {
         String::new()
     };
     vec![
-        Diagnostic::warning(
-            mailu_k8s_config::Code::PlanIncomplete,
+        Finding::warning(
+            Code::PlanIncomplete,
             "dns.domains",
             format!(
                 "printed the zone of {} only; {} other mail domain(s) have zones of their own: {}{tail}",

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use mailu_k8s_config::{Diagnostic, Loaded};
+use mailu_k8s_config::{Diagnostic, FindingCode, Loaded};
+use mailu_k8s_dns::finding::{Code, Finding};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum MessageFormat {
@@ -17,8 +18,8 @@ pub(crate) enum MessageFormat {
 
 /// A failure that ends the run with exit code 2, or 1 for problems a live check found.
 pub(crate) enum Failure {
-    /// The config has errors (already collected).
-    Invalid(Vec<Diagnostic>),
+    /// The config (or the DNS plan made from it) has errors (already collected).
+    Invalid(Vec<Finding>),
     /// Reading or writing failed.
     Io(String),
     /// A live check found problems (exit code 1); the findings are already reported.
@@ -39,7 +40,10 @@ pub(crate) fn load(path: &Path) -> Result<(String, Loaded), (String, Failure)> {
     let bytes = read_input(path).map_err(|e| (source.clone(), Failure::Io(e)))?;
     match mailu_k8s_config::load(&bytes) {
         Ok(loaded) => Ok((source, loaded)),
-        Err(findings) => Err((source, Failure::Invalid(findings))),
+        Err(findings) => {
+            let findings = findings.into_iter().map(|d| d.map_code(Code::Config));
+            Err((source, Failure::Invalid(findings.collect())))
+        }
     }
 }
 
@@ -68,7 +72,11 @@ fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-pub(crate) fn report(source: &str, findings: &[Diagnostic], format: MessageFormat) {
+pub(crate) fn report<C: FindingCode>(
+    source: &str,
+    findings: &[Diagnostic<C>],
+    format: MessageFormat,
+) {
     if findings.is_empty() {
         return;
     }
@@ -113,7 +121,7 @@ pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A finding as text, every part of it [`printable`].
-pub(crate) fn render_text(d: &Diagnostic, source: &str) -> String {
+pub(crate) fn render_text<C: FindingCode>(d: &Diagnostic<C>, source: &str) -> String {
     let mut safe = d.clone();
     safe.path = printable(&d.path).into_owned();
     safe.message = printable(&d.message).into_owned();
@@ -250,7 +258,6 @@ mod tests {
 
     #[test]
     fn findings_print_control_characters_escaped() {
-        use mailu_k8s_config::Code;
         let d = Diagnostic::error(
             Code::DmarcInvalid,
             "_dmarc.example.com TXT (DMARC)",

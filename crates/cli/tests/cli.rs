@@ -8,6 +8,8 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
 use serde_json::Value;
 
+mod support;
+
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../examples/{name}.yaml"))
 }
@@ -215,7 +217,9 @@ fn yaml_errors_name_line_and_column() {
 #[test]
 fn check_refuses_what_dns_plan_would_refuse() {
     // A relay with no SPF include: `dns plan` cannot plan SPF, so `check` says so in the same pass.
-    let config = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\negress: {mode: relay, relay: {host: smtp.relay.example, port: 587}}\n";
+    let config = mailu_k8s_config::minimal_yaml!(
+        "egress: {mode: relay, relay: {host: smtp.relay.example, port: 587}}\n"
+    );
     cargo_bin_cmd!("mailu-k8s")
         .args(["check", "-"])
         .write_stdin(config)
@@ -520,20 +524,11 @@ fn an_existing_output_is_replaced_only_by_a_successful_run() {
 // ---------------------------------------------------------------------------------------------
 // `dkim keygen` writes private keys with the same care as `synth`'s output, and more.
 
-const KEYGEN_CONFIG: &str = "\
-domain: example.com
-hostnames: [mail.example.com]
-subnet: 10.42.0.0/16
-secrets: {mailuSecretKey: s}
-resolver: {serviceIP: 10.43.0.53}
-";
+const KEYGEN_CONFIG: &str = mailu_k8s_config::minimal_yaml!();
 
 /// A config in a fresh directory (the public keys go to `dkim/` beside it).
 fn keygen_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("mailu.yaml");
-    std::fs::write(&config, KEYGEN_CONFIG).expect("config");
-    (dir, config)
+    support::setup(KEYGEN_CONFIG)
 }
 
 fn keygen(config: &Path, args: &[&str]) -> assert_cmd::assert::Assert {

@@ -3,35 +3,22 @@
 
 #[path = "../../dns/tests/common/mod.rs"]
 mod common;
+mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 
-const CONFIG: &str = "\
-domain: example.com
-hostnames: [mail.example.com]
-subnet: 10.42.0.0/16
-secrets: {mailuSecretKey: k}
-resolver: {serviceIP: 10.43.0.53}
-exposure: {service: {type: LoadBalancer, loadBalancerIP: 198.51.100.80}}
-egress: {mode: static, ips: [203.0.113.25]}
-dns:
-  dkim: {secretName: mailu-dkim}
-  mtaSts: {}
-";
+use support::{s, setup};
 
-fn setup(config: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("mailu.yaml");
-    std::fs::write(&path, config).expect("config");
-    (dir, path)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
-}
+const CONFIG: &str = mailu_k8s_config::minimal_yaml!(
+    "exposure: {service: {type: LoadBalancer, loadBalancerIP: 198.51.100.80}}\n",
+    "egress: {mode: static, ips: [203.0.113.25]}\n",
+    "dns:\n",
+    "  dkim: {secretName: mailu-dkim}\n",
+    "  mtaSts: {}\n",
+);
 
 fn plan(config: &Path, args: &[&str]) -> std::process::Output {
     cargo_bin_cmd!("mailu-k8s")

@@ -5,40 +5,27 @@
 
 #[path = "../../dns/tests/common/mod.rs"]
 mod common;
+mod support;
 #[path = "../../dns/tests/tls_support/mod.rs"]
 mod tls_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 
-const CONFIG: &str = "\
-domain: example.com
-hostnames: [mail.example.com]
-subnet: 10.42.0.0/16
-secrets: {mailuSecretKey: k}
-resolver: {serviceIP: 10.43.0.53}
-tls: {certificate: {issuerName: letsencrypt}}
-dns: {inboundIps: [198.51.100.80], mtaSts: {}, dane: {}}
-";
+use support::{s, setup};
 
-fn setup(config: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("mailu.yaml");
-    std::fs::write(&path, config).expect("config");
-    (dir, path)
-}
+const CONFIG: &str = mailu_k8s_config::minimal_yaml!(
+    "tls: {certificate: {issuerName: letsencrypt}}\n",
+    "dns: {inboundIps: [198.51.100.80], mtaSts: {}, dane: {}}\n",
+);
 
 fn mailu_k8s(args: &[&str]) -> Output {
     cargo_bin_cmd!("mailu-k8s")
         .args(args)
         .output()
         .expect("runs")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
 }
 
 /// `sh -c` with openssl; `None` (after a loud notice) without openssl.
@@ -155,14 +142,9 @@ fn bad_connect_flags_exit_2_before_any_query() {
     }
 }
 
-const E2E: &str = "\
-domain: example.com
-hostnames: [mail.example.com]
-subnet: 10.42.0.0/16
-secrets: {mailuSecretKey: k}
-resolver: {serviceIP: 10.43.0.53}
-dns: {inboundIps: [198.51.100.80], mtaSts: {mode: enforce}}
-";
+const E2E: &str = mailu_k8s_config::minimal_yaml!(
+    "dns: {inboundIps: [198.51.100.80], mtaSts: {mode: enforce}}\n"
+);
 
 /// `dns check` with NSD serving the plan's zone and nginx serving `policy` on loopback.
 fn check_against(config: &Path, zone: &str, policy: &str, format: &str) -> Output {

@@ -1,4 +1,5 @@
-//! Findings about a config file: one type, a stable code, shown the same way as text and JSON.
+//! Findings: one type, a stable code, shown the same way as text and JSON. The config owns its
+//! codes (MK0xx–MK2xx) here; the DNS checker owns its own (MK4xx) and uses the same type.
 
 use std::fmt;
 
@@ -42,74 +43,11 @@ pub enum Code {
     MissingDependency,
     /// A value that is syntactically fine but not accepted here.
     InvalidValue,
-    // The DNS plan and its live check (MK4xx).
-    /// SPF needs more than 10 DNS lookups (RFC 7208 §4.6.4).
-    SpfLookupLimit,
-    /// SPF makes more than 2 lookups that find nothing (RFC 7208 §4.6.4).
-    SpfVoidLookupLimit,
-    /// A name that sends mail has no SPF record.
-    SpfMissing,
-    /// More than one SPF record at one name (RFC 7208 §3.2: a permerror).
-    SpfMultiple,
-    /// SPF does not pass for an address mail leaves from.
-    SpfNotAuthorised,
-    /// An SPF record that does not parse or evaluates to an error.
-    SpfInvalid,
-    /// The plan cannot promise a record: an address, a key or an egress path is unknown.
-    PlanIncomplete,
-    /// The MX records do not name the mail host.
-    MxMismatch,
-    /// An MX target is a CNAME (RFC 2181 §10.3, RFC 5321 §5.1).
-    MxTargetCname,
-    /// A host name's A/AAAA records are missing or differ from the plan.
-    AddressMismatch,
-    /// No DKIM key record for a selector.
-    DkimMissing,
-    /// The published DKIM key is not ours (stale, or another key).
-    DkimMismatch,
-    /// No DMARC record.
-    DmarcMissing,
-    /// A DMARC record that is invalid, duplicated or differs from the plan.
-    DmarcInvalid,
-    /// Reports go to another domain that has not agreed to receive them (RFC 7489 §7.1).
-    DmarcReportAuthorization,
-    /// A sending address has no PTR record.
-    PtrMissing,
-    /// A sending address's PTR names another host than the HELO name.
-    PtrMismatch,
-    /// The PTR's name does not resolve back to the address (no forward-confirmed reverse DNS).
-    PtrNotConfirmed,
-    /// The `_mta-sts` record is missing, invalid or announces another policy.
-    MtaStsMismatch,
-    /// The TLS-RPT record is missing, invalid or differs from the plan.
-    TlsRptMismatch,
-    /// A client-discovery SRV record differs from the ports front offers.
-    SrvMismatch,
-    /// The CAA records differ from the plan.
-    CaaMismatch,
-    /// A DNS query failed (timeout, SERVFAIL, refused): nothing could be concluded.
-    LookupFailed,
-    /// The MTA-STS policy could not be fetched over HTTPS (RFC 8461 §3.3): no connection, an
-    /// HTTP status other than 200, a redirect, a body too large, or no answer in time.
-    MtaStsFetchFailed,
-    /// The certificate of `mta-sts.<domain>` is not valid for that name under the trust store
-    /// (RFC 8461 §3.3): senders do not fetch the policy.
-    MtaStsCertificate,
-    /// The policy served differs from the plan (mode, MX patterns, max_age), does not parse, or
-    /// is not the text the published `id` was computed from.
-    MtaStsPolicyMismatch,
-    /// DANE: the published TLSA records are missing or none matches the certificate the MX
-    /// presents (RFC 7672 §2.2): DANE senders defer mail.
-    DaneMismatch,
-    /// DANE: the TLSA records are not DNSSEC-signed (or not validated): senders ignore them.
-    DaneUnsigned,
-    /// DANE: port 25 of the MX could not be reached, or STARTTLS failed.
-    SmtpTlsFailed,
 }
 
 impl Code {
     /// All codes, in documentation order.
-    pub const ALL: [Code; 46] = [
+    pub const ALL: [Code; 17] = [
         Code::YamlSyntax,
         Code::InputLimit,
         Code::NotAMapping,
@@ -127,35 +65,6 @@ impl Code {
         Code::UnknownTimezone,
         Code::MissingDependency,
         Code::InvalidValue,
-        Code::SpfLookupLimit,
-        Code::SpfVoidLookupLimit,
-        Code::SpfMissing,
-        Code::SpfMultiple,
-        Code::SpfNotAuthorised,
-        Code::SpfInvalid,
-        Code::PlanIncomplete,
-        Code::MxMismatch,
-        Code::MxTargetCname,
-        Code::AddressMismatch,
-        Code::DkimMissing,
-        Code::DkimMismatch,
-        Code::DmarcMissing,
-        Code::DmarcInvalid,
-        Code::DmarcReportAuthorization,
-        Code::PtrMissing,
-        Code::PtrMismatch,
-        Code::PtrNotConfirmed,
-        Code::MtaStsMismatch,
-        Code::TlsRptMismatch,
-        Code::SrvMismatch,
-        Code::CaaMismatch,
-        Code::LookupFailed,
-        Code::MtaStsFetchFailed,
-        Code::MtaStsCertificate,
-        Code::MtaStsPolicyMismatch,
-        Code::DaneMismatch,
-        Code::DaneUnsigned,
-        Code::SmtpTlsFailed,
     ];
 
     /// The stable short code, e.g. `MK101`.
@@ -178,35 +87,6 @@ impl Code {
             Code::UnknownTimezone => "MK206",
             Code::MissingDependency => "MK207",
             Code::InvalidValue => "MK208",
-            Code::SpfLookupLimit => "MK401",
-            Code::SpfVoidLookupLimit => "MK402",
-            Code::SpfMissing => "MK403",
-            Code::SpfMultiple => "MK404",
-            Code::SpfNotAuthorised => "MK405",
-            Code::SpfInvalid => "MK406",
-            Code::PlanIncomplete => "MK407",
-            Code::MxMismatch => "MK410",
-            Code::MxTargetCname => "MK411",
-            Code::AddressMismatch => "MK412",
-            Code::DkimMissing => "MK420",
-            Code::DkimMismatch => "MK421",
-            Code::DmarcMissing => "MK430",
-            Code::DmarcInvalid => "MK431",
-            Code::DmarcReportAuthorization => "MK432",
-            Code::PtrMissing => "MK440",
-            Code::PtrMismatch => "MK441",
-            Code::PtrNotConfirmed => "MK442",
-            Code::MtaStsMismatch => "MK450",
-            Code::TlsRptMismatch => "MK451",
-            Code::SrvMismatch => "MK452",
-            Code::CaaMismatch => "MK453",
-            Code::LookupFailed => "MK460",
-            Code::MtaStsFetchFailed => "MK454",
-            Code::MtaStsCertificate => "MK455",
-            Code::MtaStsPolicyMismatch => "MK456",
-            Code::DaneMismatch => "MK470",
-            Code::DaneUnsigned => "MK471",
-            Code::SmtpTlsFailed => "MK472",
         }
     }
 
@@ -230,43 +110,31 @@ impl Code {
             Code::UnknownTimezone => "unknown-timezone",
             Code::MissingDependency => "missing-dependency",
             Code::InvalidValue => "invalid-value",
-            Code::SpfLookupLimit => "spf-lookup-limit",
-            Code::SpfVoidLookupLimit => "spf-void-lookup-limit",
-            Code::SpfMissing => "spf-missing",
-            Code::SpfMultiple => "spf-multiple",
-            Code::SpfNotAuthorised => "spf-not-authorised",
-            Code::SpfInvalid => "spf-invalid",
-            Code::PlanIncomplete => "plan-incomplete",
-            Code::MxMismatch => "mx-mismatch",
-            Code::MxTargetCname => "mx-target-cname",
-            Code::AddressMismatch => "address-mismatch",
-            Code::DkimMissing => "dkim-missing",
-            Code::DkimMismatch => "dkim-mismatch",
-            Code::DmarcMissing => "dmarc-missing",
-            Code::DmarcInvalid => "dmarc-invalid",
-            Code::DmarcReportAuthorization => "dmarc-report-authorization",
-            Code::PtrMissing => "ptr-missing",
-            Code::PtrMismatch => "ptr-mismatch",
-            Code::PtrNotConfirmed => "ptr-not-confirmed",
-            Code::MtaStsMismatch => "mta-sts-mismatch",
-            Code::TlsRptMismatch => "tls-rpt-mismatch",
-            Code::SrvMismatch => "srv-mismatch",
-            Code::CaaMismatch => "caa-mismatch",
-            Code::LookupFailed => "lookup-failed",
-            Code::MtaStsFetchFailed => "mta-sts-fetch-failed",
-            Code::MtaStsCertificate => "mta-sts-certificate",
-            Code::MtaStsPolicyMismatch => "mta-sts-policy-mismatch",
-            Code::DaneMismatch => "dane-mismatch",
-            Code::DaneUnsigned => "dane-unsigned",
-            Code::SmtpTlsFailed => "smtp-tls-failed",
         }
     }
 }
 
-impl Serialize for Code {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.id())
+/// A finding's code: a stable id (`MK…`) and kebab-case name. The config's codes ([`Code`],
+/// MK0xx–MK2xx) implement it, and so do the DNS checker's (MK4xx, in mailu-k8s-dns): each crate
+/// owns its codes, and both are one [`Diagnostic`], rendered the same way.
+pub trait FindingCode: Copy {
+    fn id(self) -> &'static str;
+    fn name(self) -> &'static str;
+}
+
+impl FindingCode for Code {
+    fn id(self) -> &'static str {
+        Code::id(self)
     }
+
+    fn name(self) -> &'static str {
+        Code::name(self)
+    }
+}
+
+/// A code is written as its id in JSON.
+fn serialize_id<C: FindingCode, S: serde::Serializer>(code: &C, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(code.id())
 }
 
 /// How bad a finding is. Errors stop synthesis; warnings are shown and synthesis goes on.
@@ -287,8 +155,10 @@ pub struct Location {
 /// One finding: what is wrong, where (field path and, when known, line), the bad value, and how
 /// to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
-    pub code: Code,
+#[serde(bound = "C: FindingCode")]
+pub struct Diagnostic<C = Code> {
+    #[serde(serialize_with = "serialize_id")]
+    pub code: C,
     /// `code.name()`, repeated so JSON consumers need no table.
     pub name: &'static str,
     pub severity: Severity,
@@ -304,8 +174,8 @@ pub struct Diagnostic {
     pub location: Option<Location>,
 }
 
-impl Diagnostic {
-    pub fn error(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+impl<C: FindingCode> Diagnostic<C> {
+    pub fn error(code: C, path: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
             name: code.name(),
@@ -318,7 +188,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn warning(code: C, path: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, path, message)
@@ -338,6 +208,22 @@ impl Diagnostic {
     pub fn with_location(mut self, location: Option<Location>) -> Self {
         self.location = location;
         self
+    }
+
+    /// The same finding under another crate's code type, e.g. a config finding among the DNS
+    /// checker's.
+    pub fn map_code<D: FindingCode>(self, f: impl FnOnce(C) -> D) -> Diagnostic<D> {
+        let code = f(self.code);
+        Diagnostic {
+            code,
+            name: code.name(),
+            severity: self.severity,
+            path: self.path,
+            message: self.message,
+            value: self.value,
+            hint: self.hint,
+            location: self.location,
+        }
     }
 
     pub fn is_error(&self) -> bool {
@@ -371,7 +257,7 @@ impl Diagnostic {
     }
 }
 
-impl fmt::Display for Diagnostic {
+impl<C: FindingCode> fmt::Display for Diagnostic<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render("config"))
     }

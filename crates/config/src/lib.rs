@@ -16,6 +16,8 @@ pub mod mailu_env;
 pub mod model;
 pub mod rules;
 pub mod structure;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod validate;
 mod validate_components;
 mod validate_dns;
@@ -26,7 +28,7 @@ mod validate_network;
 mod validate_storage;
 pub mod validate_workloads;
 
-pub use diagnostic::{Code, Diagnostic, Location, Severity};
+pub use diagnostic::{Code, Diagnostic, FindingCode, Location, Severity};
 pub use model::*;
 pub use validate::validate;
 pub use validate_dns::{MTA_STS_OVERRIDE_FILE, parse_mailbox};
@@ -82,6 +84,25 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, Vec<Diagnostic>> {
 // A parse failure is one finding; it is built once per run, so its size does not matter.
 #[allow(clippy::result_large_err)]
 pub fn parse_document(bytes: &[u8]) -> Result<Value, Diagnostic> {
+    let text = text_of(bytes)?;
+    let doc: Value =
+        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(yaml_error)?;
+    if !doc.is_object() {
+        return Err(Diagnostic::error(
+            Code::NotAMapping,
+            "",
+            "the top level of the config must be a mapping of keys to values",
+        )
+        .with_hint(
+            "start with `domain: example.com` (run `mailu-k8s init` for a starter config)",
+        ));
+    }
+    Ok(doc)
+}
+
+/// The file as text, refused before parsing when too large, not UTF-8, or empty.
+#[allow(clippy::result_large_err)]
+fn text_of(bytes: &[u8]) -> Result<&str, Diagnostic> {
     if bytes.len() > MAX_CONFIG_BYTES {
         return Err(Diagnostic::error(
             Code::InputLimit,
@@ -116,7 +137,12 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, Diagnostic> {
                 .with_hint("run `mailu-k8s init` for a starter config"),
         );
     }
-    let options = serde_saphyr::options! {
+    Ok(text)
+}
+
+/// The parser's limits and YAML dialect.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
             max_aliases: MAX_ALIASES,
@@ -128,49 +154,44 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, Diagnostic> {
         with_snippet: false,
         // YAML 1.2: only `true`/`false` are booleans (`y`, `no`, `on` stay strings).
         strict_booleans: true,
-    };
-    let doc: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        let location = e.location().map(|l| Location {
-            line: l.line(),
-            column: l.column(),
-        });
-        let message = first_line(&e.to_string());
-        // Matched on the message as well as the variant: the parser may wrap these errors.
-        let multiple_documents = matches!(e, serde_saphyr::Error::MultipleDocuments { .. })
-            || message.contains("Documents {");
-        let budget = matches!(e, serde_saphyr::Error::Budget { .. })
-            || matches!(e, serde_saphyr::Error::AliasReplayLimitExceeded { .. })
-            || matches!(e, serde_saphyr::Error::AliasExpansionLimitExceeded { .. })
-            || matches!(e, serde_saphyr::Error::AliasReplayStackDepthExceeded { .. })
-            || message.contains("budget breached")
-            || message.contains("limit exceeded");
-        if multiple_documents {
-            Diagnostic::error(Code::YamlSyntax, "", "the file holds more than one YAML document")
-                .with_hint("keep one document; remove the extra `---` sections")
-                .with_location(location)
-        } else if budget {
-            Diagnostic::error(Code::InputLimit, "", format!("the document is too large or too deeply nested: {message}"))
+    }
+}
+
+/// A parse failure as one finding: several documents, a limit reached, or a syntax error.
+fn yaml_error(e: serde_saphyr::Error) -> Diagnostic {
+    let location = e.location().map(|l| Location {
+        line: l.line(),
+        column: l.column(),
+    });
+    let message = first_line(&e.to_string());
+    // Matched on the message as well as the variant: the parser may wrap these errors.
+    let multiple_documents = matches!(e, serde_saphyr::Error::MultipleDocuments { .. })
+        || message.contains("Documents {");
+    let budget = matches!(e, serde_saphyr::Error::Budget { .. })
+        || matches!(e, serde_saphyr::Error::AliasReplayLimitExceeded { .. })
+        || matches!(e, serde_saphyr::Error::AliasExpansionLimitExceeded { .. })
+        || matches!(e, serde_saphyr::Error::AliasReplayStackDepthExceeded { .. })
+        || message.contains("budget breached")
+        || message.contains("limit exceeded");
+    if multiple_documents {
+        Diagnostic::error(
+            Code::YamlSyntax,
+            "",
+            "the file holds more than one YAML document",
+        )
+        .with_hint("keep one document; remove the extra `---` sections")
+        .with_location(location)
+    } else if budget {
+        Diagnostic::error(Code::InputLimit, "", format!("the document is too large or too deeply nested: {message}"))
                 .with_hint(format!(
                     "config files are limited to {MAX_DEPTH} levels, {MAX_ALIASES} alias uses and {MAX_NODES} nodes"
                 ))
                 .with_location(location)
-        } else {
-            Diagnostic::error(Code::YamlSyntax, "", format!("invalid YAML: {message}"))
-                .with_hint("fix the YAML syntax at the given line and column")
-                .with_location(location)
-        }
-    })?;
-    if !doc.is_object() {
-        return Err(Diagnostic::error(
-            Code::NotAMapping,
-            "",
-            "the top level of the config must be a mapping of keys to values",
-        )
-        .with_hint(
-            "start with `domain: example.com` (run `mailu-k8s init` for a starter config)",
-        ));
+    } else {
+        Diagnostic::error(Code::YamlSyntax, "", format!("invalid YAML: {message}"))
+            .with_hint("fix the YAML syntax at the given line and column")
+            .with_location(location)
     }
-    Ok(doc)
 }
 
 fn alias_limits() -> serde_saphyr::options::AliasLimits {

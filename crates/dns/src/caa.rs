@@ -182,12 +182,8 @@ mod tests {
     /// earlier plans wrote (trailing dot): MK453, telling to publish the right one.
     #[test]
     fn dns_check_accepts_the_record_the_plan_writes() {
-        let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\ndns: {caa: [letsencrypt.org]}\n";
-        let config = mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config;
-        let topology = mailu_k8s_topology::Topology::from_config(&config);
-        let plan = crate::plan::build(&config, &topology, &Default::default()).expect("plan");
+        let config = mailu_k8s_config::testing::config("dns: {caa: [letsencrypt.org]}\n");
+        let plan = crate::testing::plan_of(&config);
         let caa_findings = |live: &str| {
             let table = crate::testing::Table::default().caa("example.com", live);
             let out = tokio::runtime::Builder::new_current_thread()
@@ -196,7 +192,7 @@ mod tests {
                 .block_on(crate::check::check(&table, &plan));
             out.findings
                 .into_iter()
-                .filter(|d| d.code == mailu_k8s_config::Code::CaaMismatch)
+                .filter(|d| d.code == crate::finding::Code::CaaMismatch)
                 .collect::<Vec<_>>()
         };
         let written = crate::write::presentation(

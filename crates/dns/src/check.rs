@@ -1,8 +1,8 @@
 //! The live check: asks DNS what the plan says should be there and reports every difference as
-//! a finding (the config's one `Diagnostic` type, codes MK4xx). Lookups run concurrently, each
-//! bounded in time, and the whole check has a time limit: a query still unanswered when it passes
-//! is a finding of its own (MK460) and the rest is reported as found. A server that does not
-//! answer at all is found out first, in about a second.
+//! a finding (the config's one `Diagnostic` type, with this crate's codes MK4xx). Lookups run
+//! concurrently, each bounded in time, and the whole check has a time limit: a query still
+//! unanswered when it passes is a finding of its own (MK460) and the rest is reported as found. A
+//! server that does not answer at all is found out first, in about a second.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use mailu_k8s_config::{Code, Config, Diagnostic};
+use mailu_k8s_config::Config;
+
+use crate::finding::{Code, Finding};
 
 use crate::dkim::record_tags;
 use crate::lookup::{self, Answer, Budget, HickoryLookup, Lookup, Routed};
@@ -155,7 +157,7 @@ impl Default for Options {
 /// What a check found.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    pub findings: Vec<Diagnostic>,
+    pub findings: Vec<Finding>,
     /// How many checks ran.
     pub checked: usize,
     /// The parts left out (`--only`, `--skip`).
@@ -183,7 +185,7 @@ impl Outcome {
         self.checked += 1;
     }
 
-    fn push(&mut self, d: Diagnostic) {
+    fn push(&mut self, d: Finding) {
         self.checked += 1;
         self.findings.push(d);
     }
@@ -193,7 +195,7 @@ impl Outcome {
         match answer.failure() {
             Some(e) => {
                 self.push(
-                    Diagnostic::error(Code::LookupFailed, path, format!("the query failed: {e}"))
+                    Finding::error(Code::LookupFailed, path, format!("the query failed: {e}"))
                         .with_hint(failure_hint(e)),
                 );
                 true
@@ -226,8 +228,8 @@ fn err(
     path: impl Into<String>,
     message: impl Into<String>,
     hint: impl Into<String>,
-) -> Diagnostic {
-    Diagnostic::error(code, path, message).with_hint(hint)
+) -> Finding {
+    Finding::error(code, path, message).with_hint(hint)
 }
 
 fn warn(
@@ -235,8 +237,8 @@ fn warn(
     path: impl Into<String>,
     message: impl Into<String>,
     hint: impl Into<String>,
-) -> Diagnostic {
-    Diagnostic::warning(code, path, message).with_hint(hint)
+) -> Finding {
+    Finding::warning(code, path, message).with_hint(hint)
 }
 
 /// Runs every check against `server` (or the system's resolvers) on a runtime of its own.
@@ -294,7 +296,7 @@ pub fn run_with(plan: &Plan, options: &Options) -> Result<Outcome, String> {
 }
 
 /// The outcome of a check that could not ask anything, and why.
-fn nothing_checked(options: &Options, findings: Vec<Diagnostic>, why: &str) -> Outcome {
+fn nothing_checked(options: &Options, findings: Vec<Finding>, why: &str) -> Outcome {
     Outcome {
         findings,
         checked: 0,
@@ -374,7 +376,7 @@ async fn check_within(
 
 /// The servers that do not answer a first question (each asked at once), as findings. The
 /// system's resolvers count as one: the check goes on while one of them answers.
-fn unreachable(asked: &[Asked], wait: Duration) -> Vec<Diagnostic> {
+fn unreachable(asked: &[Asked], wait: Duration) -> Vec<Finding> {
     let results: Vec<Result<(), String>> = std::thread::scope(|s| {
         let handles: Vec<_> = asked
             .iter()
@@ -1249,12 +1251,10 @@ mod tests {
     use crate::testing::Table;
 
     fn plan() -> Plan {
-        let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\negress: {mode: static, ips: [203.0.113.25]}\ndns: {inboundIps: [198.51.100.10]}\n";
-        let config = mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config;
-        let topology = mailu_k8s_topology::Topology::from_config(&config);
-        crate::plan::build(&config, &topology, &Default::default()).expect("plan")
+        let config = mailu_k8s_config::testing::config(
+            "egress: {mode: static, ips: [203.0.113.25]}\ndns: {inboundIps: [198.51.100.10]}\n",
+        );
+        crate::testing::plan_of(&config)
     }
 
     fn good() -> Table {
@@ -1268,7 +1268,7 @@ mod tests {
             .ptr("203.0.113.25", "out.example.com")
     }
 
-    fn findings(t: &Table) -> Vec<Diagnostic> {
+    fn findings(t: &Table) -> Vec<Finding> {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime")
@@ -1285,7 +1285,7 @@ mod tests {
     }
 
     /// The findings at `path` (`_dmarc.example.com TXT (DMARC)`).
-    fn at(t: &Table, path: &str) -> Vec<Diagnostic> {
+    fn at(t: &Table, path: &str) -> Vec<Finding> {
         findings(t).into_iter().filter(|d| d.path == path).collect()
     }
 
@@ -1361,12 +1361,10 @@ mod tests {
 
     #[test]
     fn the_report_domain_is_a_third_party_and_may_hold_anything() {
-        let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\negress: {mode: static, ips: [203.0.113.25]}\ndns: {inboundIps: [198.51.100.10], dmarc: {rua: [d@reports.example.net]}}\n";
-        let config = mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config;
-        let topology = mailu_k8s_topology::Topology::from_config(&config);
-        let plan = crate::plan::build(&config, &topology, &Default::default()).expect("plan");
+        let config = mailu_k8s_config::testing::config(
+            "egress: {mode: static, ips: [203.0.113.25]}\ndns: {inboundIps: [198.51.100.10], dmarc: {rua: [d@reports.example.net]}}\n",
+        );
+        let plan = crate::testing::plan_of(&config);
         let name = &plan.domains[0].report_authorizations[0];
         for text in ["v=DMARCé", "v=DMARC\u{a0}", "\u{1b}]0;pwned\u{7}"] {
             let t = good().txt(name, text);
@@ -1438,7 +1436,7 @@ mod tests {
             .txt("a.example.com", "v=spf1 include:b.example.com -all")
             .txt("b.example.com", "v=spf1 include:a.example.com -all");
         let found = at(&t, SPF);
-        let limit: Vec<&Diagnostic> = found
+        let limit: Vec<&Finding> = found
             .iter()
             .filter(|d| d.code == Code::SpfLookupLimit)
             .collect();
@@ -1525,7 +1523,7 @@ mod tests {
                 &Scope::skip(&[Check::Ptr, Check::Dkim]),
             ));
         assert!(
-            !out.findings.iter().any(Diagnostic::is_error),
+            !out.findings.iter().any(Finding::is_error),
             "{:#?}",
             out.findings
         );

@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 
-use mailu_k8s_config::{Code, Config, Diagnostic};
+use mailu_k8s_config::Config;
+
+use crate::finding::{Code, Finding};
 
 use crate::check::{Check, Outcome, Scope};
 use crate::lookup::HickoryLookup;
@@ -55,7 +57,7 @@ pub fn run(
             Err(e) => {
                 out.checked += 1;
                 out.findings.push(
-                    Diagnostic::error(Code::MtaStsFetchFailed, "MTA-STS", format!("the policy cannot be verified here: {e}"))
+                    Finding::error(Code::MtaStsFetchFailed, "MTA-STS", format!("the policy cannot be verified here: {e}"))
                         .with_hint("install the system's CA certificates (Debian: ca-certificates), or pass --ca-file"),
                 );
                 None

@@ -7,7 +7,9 @@ use hickory_proto::rr::RData;
 use hickory_proto::rr::rdata::TLSA;
 use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
 
-use mailu_k8s_config::{Code, Config, Diagnostic};
+use mailu_k8s_config::{Code as ConfigCode, Config};
+
+use crate::finding::{Code, Finding};
 
 use crate::plan::{Entry, Plan, name};
 
@@ -35,13 +37,13 @@ pub fn add_to_plan(
     plan: &mut Plan,
     config: &Config,
     digests: &[[u8; 32]],
-) -> Result<(), Vec<Diagnostic>> {
+) -> Result<(), Vec<Finding>> {
     if !config.dns.dane {
         if digests.is_empty() {
             return Ok(());
         }
-        return Err(vec![Diagnostic::error(
-            Code::MissingDependency,
+        return Err(vec![Finding::error(
+            Code::Config(ConfigCode::MissingDependency),
             "dns.dane",
             "`--tls-cert` gives keys for TLSA records, but DANE is not enabled",
         )
@@ -51,7 +53,7 @@ pub fn add_to_plan(
     }
     if digests.is_empty() {
         plan.notes.push(
-            Diagnostic::warning(
+            Finding::warning(
                 Code::PlanIncomplete,
                 "dns.dane",
                 "the key of front's certificate is not known here, so the plan has no TLSA record",
@@ -81,19 +83,7 @@ pub fn add_to_plan(
 mod tests {
     use super::*;
 
-    fn config(extra: &str) -> Config {
-        let text = format!(
-            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n{extra}"
-        );
-        mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config
-    }
-
-    fn plan(config: &Config) -> Plan {
-        let topology = mailu_k8s_topology::Topology::from_config(config);
-        crate::plan::build(config, &topology, &Default::default()).expect("plan")
-    }
+    use mailu_k8s_config::testing::config;
 
     fn tlsa_lines(p: &Plan) -> Vec<String> {
         p.entries
@@ -107,7 +97,7 @@ mod tests {
     fn tlsa_records_come_from_the_given_keys() {
         let on = config("dns: {dane: {}}\n");
         let (a, b) = ([0xab; 32], [0x01; 32]);
-        let mut p = plan(&on);
+        let mut p = crate::testing::plan_of(&on);
         add_to_plan(&mut p, &on, &[a, b, a]).expect("added");
         assert_eq!(
             tlsa_lines(&p),
@@ -122,7 +112,7 @@ mod tests {
     #[test]
     fn without_keys_the_plan_says_so_and_without_dane_keys_are_refused() {
         let on = config("dns: {dane: {}}\n");
-        let mut p = plan(&on);
+        let mut p = crate::testing::plan_of(&on);
         add_to_plan(&mut p, &on, &[]).expect("a note");
         assert!(tlsa_lines(&p).is_empty());
         assert!(
@@ -132,10 +122,10 @@ mod tests {
         );
 
         let off = config("");
-        let mut p = plan(&off);
+        let mut p = crate::testing::plan_of(&off);
         add_to_plan(&mut p, &off, &[]).expect("nothing to do");
         assert!(tlsa_lines(&p).is_empty() && p.notes.iter().all(|n| n.path != "dns.dane"));
         let refused = add_to_plan(&mut p, &off, &[[0; 32]]).expect_err("refused");
-        assert_eq!(refused[0].code, Code::MissingDependency);
+        assert_eq!(refused[0].code, Code::Config(ConfigCode::MissingDependency));
     }
 }

@@ -19,7 +19,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio_rustls::TlsConnector;
 
-use mailu_k8s_config::{Code, Diagnostic};
+use crate::finding::{Code, Finding};
 
 use crate::check::Outcome;
 use crate::dane::tlsa_name;
@@ -337,7 +337,7 @@ pub fn matches(record: &TLSA, chain: &[CertificateDer<'_>]) -> bool {
     })
 }
 
-fn finding(out: &mut Outcome, d: Diagnostic) {
+fn finding(out: &mut Outcome, d: Finding) {
     out.checked += 1;
     out.findings.push(d);
 }
@@ -347,10 +347,10 @@ fn dnssec(out: &mut Outcome, path: &str, answer: &TlsaAnswer) {
     if answer.authenticated {
         out.checked += 1;
     } else if answer.signed {
-        finding(out, Diagnostic::warning(Code::DaneUnsigned, path, "the TLSA records are signed, but the server asked did not validate them (no AD bit): only a validating resolver can confirm senders will use them")
+        finding(out, Finding::warning(Code::DaneUnsigned, path, "the TLSA records are signed, but the server asked did not validate them (no AD bit): only a validating resolver can confirm senders will use them")
             .with_hint("run the check against a validating resolver (`--nameserver 1.1.1.1`, or your own unbound), which sets the AD bit for a secure answer"));
     } else {
-        finding(out, Diagnostic::error(Code::DaneUnsigned, path, "the TLSA records are not DNSSEC-signed: senders ignore them (RFC 7672 §2.2), so DANE does nothing")
+        finding(out, Finding::error(Code::DaneUnsigned, path, "the TLSA records are not DNSSEC-signed: senders ignore them (RFC 7672 §2.2), so DANE does nothing")
             .with_hint("sign the zone at your DNS provider and publish its DS record at the registrar; if the zone is signed, the resolver asked strips signatures: use `--nameserver` with a validating resolver"));
     }
 }
@@ -370,13 +370,13 @@ pub async fn check<L: Lookup>(
     let answer = match query_tlsa(server, &owner).await {
         Ok(a) => a,
         Err(e) => {
-            finding(&mut out, Diagnostic::error(Code::LookupFailed, &path, format!("the query failed: {e}"))
+            finding(&mut out, Finding::error(Code::LookupFailed, &path, format!("the query failed: {e}"))
                 .with_hint("check that the name server answers for this name (and `--nameserver`); run the check again"));
             return out;
         }
     };
     if answer.records.is_empty() {
-        finding(&mut out, Diagnostic::error(Code::DaneMismatch, &path, "no TLSA record: `dns.dane` is on, but senders find nothing to check the MX's certificate against")
+        finding(&mut out, Finding::error(Code::DaneMismatch, &path, "no TLSA record: `dns.dane` is on, but senders find nothing to check the MX's certificate against")
             .with_hint("publish the TLSA record of `mailu-k8s dns plan --tls-cert <front's certificate>`"));
         return out;
     }
@@ -390,7 +390,7 @@ pub async fn check<L: Lookup>(
     .unwrap_or_else(|_| Err(format!("no certificate within {}s", limit.as_secs_f32())));
     let smtp_path = format!("{host}:25 (SMTP STARTTLS)");
     match chain {
-        Err(e) => finding(&mut out, Diagnostic::error(Code::SmtpTlsFailed, &smtp_path, format!("cannot get the MX's certificate: {e}"))
+        Err(e) => finding(&mut out, Finding::error(Code::SmtpTlsFailed, &smtp_path, format!("cannot get the MX's certificate: {e}"))
             .with_hint("front must accept connections on port 25 from the internet and offer STARTTLS; run the check again")),
         Ok(chain) => compare(&mut out, &path, &answer.records, &chain),
     }
@@ -407,7 +407,7 @@ fn compare(out: &mut Outcome, path: &str, records: &[TLSA], chain: &[Certificate
         .and_then(|c| cert_spki(c).ok())
         .map(|spki| format!("3 1 1 {}", hex(&tls::spki_sha256(&spki))));
     let published: Vec<String> = records.iter().map(ToString::to_string).collect();
-    let mut d = Diagnostic::error(Code::DaneMismatch, path, "no TLSA record matches the certificate the MX presents: DANE senders defer mail to it (RFC 7672 §2.2)")
+    let mut d = Finding::error(Code::DaneMismatch, path, "no TLSA record matches the certificate the MX presents: DANE senders defer mail to it (RFC 7672 §2.2)")
         .with_value(published.join(" | "));
     d = match live {
         Some(l) => d.with_hint(format!("publish `TLSA {l}` (the key front serves now; `dns plan --tls-cert`), or restore the key the record names; during a rollover publish both")),

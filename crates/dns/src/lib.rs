@@ -9,6 +9,7 @@ pub mod connected;
 pub mod dane;
 pub mod dane_check;
 pub mod dkim;
+pub mod finding;
 pub mod keygen;
 pub mod lookup;
 pub mod mta_sts_fetch;

@@ -13,7 +13,7 @@ use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
-use mailu_k8s_config::{Code, Diagnostic};
+use crate::finding::{Code, Finding};
 use mailu_k8s_topology::mail_dns::{MTA_STS_HOST_LABEL, MTA_STS_PATH};
 
 use crate::check::Outcome;
@@ -215,7 +215,7 @@ where
     })
 }
 
-fn finding(out: &mut Outcome, d: Diagnostic) {
+fn finding(out: &mut Outcome, d: Finding) {
     out.checked += 1;
     out.findings.push(d);
 }
@@ -262,12 +262,12 @@ async fn check_domain<L: Lookup>(
     let response = match fetch(dns, options, client, &host).await {
         Ok(r) => r,
         Err(FetchError::Certificate(e)) => {
-            finding(&mut out, Diagnostic::error(Code::MtaStsCertificate, &path, format!("the certificate is not valid for {host}: {e}; senders do not fetch the policy (RFC 8461 §3.3)"))
+            finding(&mut out, Finding::error(Code::MtaStsCertificate, &path, format!("the certificate is not valid for {host}: {e}; senders do not fetch the policy (RFC 8461 §3.3)"))
                 .with_hint(format!("serve a certificate from a public CA that names {host}: with `tls.issuer`, mailu-k8s puts the name on front's Certificate (`kubectl get certificate` shows whether it is Ready)")));
             return out;
         }
         Err(FetchError::Other(e)) => {
-            finding(&mut out, Diagnostic::error(Code::MtaStsFetchFailed, &path, format!("the policy cannot be fetched: {e}"))
+            finding(&mut out, Finding::error(Code::MtaStsFetchFailed, &path, format!("the policy cannot be fetched: {e}"))
                 .with_hint(format!("{host} must reach front on port 443 (the plan has its record); run the check again")));
             return out;
         }
@@ -298,14 +298,14 @@ fn answered(out: &mut Outcome, path: &str, r: &Response) -> bool {
                 r.status
             )
         };
-        finding(out, Diagnostic::error(Code::MtaStsFetchFailed, path, message)
+        finding(out, Finding::error(Code::MtaStsFetchFailed, path, message)
             .with_hint("serve the policy itself at this URL (front does with `dns.mtaSts`; a proxy in front of it must pass the path through)"));
         return false;
     }
     let media = r.content_type.as_deref().unwrap_or("");
     let essence = media.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("text/plain") {
-        finding(out, Diagnostic::warning(Code::MtaStsFetchFailed, path, "the policy is not served as text/plain: senders that check the media type (RFC 8461 §3.2) ignore it")
+        finding(out, Finding::warning(Code::MtaStsFetchFailed, path, "the policy is not served as text/plain: senders that check the media type (RFC 8461 §3.2) ignore it")
             .with_value(tls::printable(media, 200))
             .with_hint("serve it with `Content-Type: text/plain`"));
     }
@@ -356,7 +356,7 @@ fn compare(out: &mut Outcome, path: &str, r: &Response, id: &str, want: &Policy,
         match parse(&r.body) {
             Ok(p) => p,
             Err(e) => {
-                let d = Diagnostic::error(
+                let d = Finding::error(
                     Code::MtaStsPolicyMismatch,
                     path,
                     format!(
@@ -377,12 +377,12 @@ fn compare(out: &mut Outcome, path: &str, r: &Response, id: &str, want: &Policy,
             "the served policy differs from the plan: {}",
             tls::printable(&differences.join("; "), 600)
         );
-        let d = Diagnostic::error(Code::MtaStsPolicyMismatch, path, message);
+        let d = Finding::error(Code::MtaStsPolicyMismatch, path, message);
         finding(out, d.with_value(shown).with_hint(hint));
     } else if r.body != want_text.as_bytes() {
         // Same fields, other bytes: the `_mta-sts` id the plan publishes is the hash of the
         // plan's text (topology's `MtaStsPolicy::id`), so it does not name this text.
-        finding(out, Diagnostic::warning(Code::MtaStsPolicyMismatch, path, format!("the policy says what the plan says, in other bytes: the published id ({}) is the hash of the plan's text, not of this one", id))
+        finding(out, Finding::warning(Code::MtaStsPolicyMismatch, path, format!("the policy says what the plan says, in other bytes: the published id ({}) is the hash of the plan's text, not of this one", id))
             .with_value(shown)
             .with_hint(hint));
     } else {

@@ -12,13 +12,14 @@ use serde::Serialize;
 
 use mailu_k8s_config::dns::KeyType;
 use mailu_k8s_config::egress::{EgressModeKind, IpSource};
-use mailu_k8s_config::{Code, Config, Diagnostic, MailService};
+use mailu_k8s_config::{Code as ConfigCode, Config, MailService};
 use mailu_k8s_topology::egress::Identity;
 use mailu_k8s_topology::mail_dns::{MTA_STS_HOST_LABEL, MtaStsPolicy};
 use mailu_k8s_topology::{MailPath, Topology};
 
 use crate::caa::CaaProperty;
 use crate::dkim::PublicKey;
+use crate::finding::{Code, Finding};
 use crate::spf::{MAX_LOOKUPS, Mechanism, Qualifier, Spf, Term};
 
 /// The public keys the operator has, by (domain, selector).
@@ -98,7 +99,7 @@ pub struct Plan {
     /// Name servers per zone for `--format zone` (SOA and NS).
     pub nameservers: Vec<String>,
     /// What the plan cannot promise (warnings).
-    pub notes: Vec<Diagnostic>,
+    pub notes: Vec<Finding>,
     /// The mail domains as a set: [`Plan::zone_of`] looks a name's suffixes up in it, so
     /// sorting every record into its zone stays linear in the number of domains.
     zones: HashSet<String>,
@@ -155,11 +156,7 @@ pub const SRV_SERVICES: [(&str, MailService); 7] = [
 ///
 /// The records come in the order the zone files list them: each mail domain's records (see
 /// [`plan_domain`]), then the host names' addresses, then the HELO name's SPF.
-pub fn build(
-    config: &Config,
-    topology: &Topology,
-    keys: &DkimKeys,
-) -> Result<Plan, Vec<Diagnostic>> {
+pub fn build(config: &Config, topology: &Topology, keys: &DkimKeys) -> Result<Plan, Vec<Finding>> {
     let d = &config.dns;
     let mail_host = config.hostnames.primary.as_str().to_owned();
     let mut draft = Draft::new(d.ttl);
@@ -235,8 +232,8 @@ pub fn build(
 struct Draft {
     ttl: u32,
     entries: Vec<Entry>,
-    notes: Vec<Diagnostic>,
-    errors: Vec<Diagnostic>,
+    notes: Vec<Finding>,
+    errors: Vec<Finding>,
 }
 
 impl Draft {
@@ -327,7 +324,7 @@ fn spf_record(config: &Config, sending: &Sending, draft: &mut Draft) -> Spf {
         Sending::Relay => {
             if d.spf_includes.is_empty() {
                 draft.errors.push(
-                    Diagnostic::error(
+                    Finding::error(
                         Code::SpfNotAuthorised,
                         "dns.spfIncludes",
                         "mail leaves through the relay, but SPF names nothing that authorises the relay's addresses",
@@ -348,7 +345,7 @@ fn spf_record(config: &Config, sending: &Sending, draft: &mut Draft) -> Spf {
                 },
             ));
             draft.notes.push(
-                Diagnostic::warning(
+                Finding::warning(
                     Code::PlanIncomplete,
                     "egress.mode",
                     "SPF and PTR cannot be guaranteed: with `egress.mode: none` mail leaves from whichever node runs postfix",
@@ -376,11 +373,11 @@ fn spf_record(config: &Config, sending: &Sending, draft: &mut Draft) -> Spf {
 
 /// The record's own lookups over the limit refuse the plan; each include adds its record's,
 /// which only `dns check` can count.
-fn check_spf_lookups(spf: &Spf, errors: &mut Vec<Diagnostic>) {
+fn check_spf_lookups(spf: &Spf, errors: &mut Vec<Finding>) {
     let own = spf.own_lookups();
     if own > MAX_LOOKUPS {
         errors.push(
-            Diagnostic::error(
+            Finding::error(
                 Code::SpfLookupLimit,
                 "dns.spfIncludes",
                 format!("the SPF record needs {own} DNS lookups before its includes add theirs: receivers stop at {MAX_LOOKUPS} (RFC 7208 §4.6.4)"),
@@ -392,11 +389,11 @@ fn check_spf_lookups(spf: &Spf, errors: &mut Vec<Diagnostic>) {
 }
 
 /// Every host name with the inbound addresses (none when they are unknown, with a note).
-fn host_addresses(config: &Config, notes: &mut Vec<Diagnostic>) -> Vec<(String, Vec<IpAddr>)> {
+fn host_addresses(config: &Config, notes: &mut Vec<Finding>) -> Vec<(String, Vec<IpAddr>)> {
     let d = &config.dns;
     if d.inbound_ips.is_empty() {
         notes.push(
-            Diagnostic::warning(
+            Finding::warning(
                 Code::PlanIncomplete,
                 "dns.inboundIps",
                 "the host names' addresses are unknown, so the plan has no A/AAAA records for them",
@@ -763,7 +760,7 @@ fn txt_field(purpose: &str) -> (&'static str, &'static str) {
 /// A TXT record that cannot travel in a DNS message is refused (no server could answer with
 /// it, and zone loaders reject it); an SPF answer over 512 octets is a warning: RFC 7208 §3.4
 /// asks it to fit UDP, and receivers that cannot use TCP see no SPF at all.
-fn check_txt_sizes(entries: &[Entry], errors: &mut Vec<Diagnostic>, notes: &mut Vec<Diagnostic>) {
+fn check_txt_sizes(entries: &[Entry], errors: &mut Vec<Finding>, notes: &mut Vec<Finding>) {
     // Each record text is the same for every domain: one finding per field, the largest.
     let mut largest: BTreeMap<&'static str, (usize, &Entry)> = BTreeMap::new();
     for e in entries {
@@ -782,8 +779,8 @@ fn check_txt_sizes(entries: &[Entry], errors: &mut Vec<Diagnostic>, notes: &mut 
         let at = at.trim_end_matches('.');
         if size > MAX_MESSAGE {
             errors.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
+                Finding::error(
+                    Code::Config(ConfigCode::InvalidValue),
                     path,
                     format!("the {purpose} record at {at} would take a {size}-octet answer: no DNS message holds more than {MAX_MESSAGE} octets, so no server could publish it"),
                 )
@@ -791,7 +788,7 @@ fn check_txt_sizes(entries: &[Entry], errors: &mut Vec<Diagnostic>, notes: &mut 
             );
         } else if size > SPF_UDP_SIZE && path == "egress.ips" {
             notes.push(
-                Diagnostic::warning(
+                Finding::warning(
                     Code::PlanIncomplete,
                     path,
                     format!("the SPF answer at {at} takes {size} octets, more than the {SPF_UDP_SIZE} RFC 7208 §3.4 asks for: receivers that cannot retry over TCP see no SPF"),
@@ -807,7 +804,7 @@ fn check_txt_sizes(entries: &[Entry], errors: &mut Vec<Diagnostic>, notes: &mut 
 fn missing_key_notes(
     config: &Config,
     missing: BTreeMap<(String, KeyType), Vec<String>>,
-) -> Vec<Diagnostic> {
+) -> Vec<Finding> {
     const NAMED: usize = 5;
     let dir = &config.dns.dkim.public_keys;
     let mut by_selector: Vec<_> = missing.into_iter().collect();
@@ -831,7 +828,7 @@ fn missing_key_notes(
                     )
                 }
             };
-            Diagnostic::warning(
+            Finding::warning(
                 Code::PlanIncomplete,
                 "dns.dkim",
                 format!("no {} public key for {whom} (selector `{selector}`): the plan has no DKIM record for {it}", key_type.as_str()),

@@ -7,6 +7,8 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
 
+use ipnet::IpNet;
+
 use crate::lookup::{Answer, Lookup};
 
 /// Terms that cause a DNS lookup: at most this many per evaluation (§4.6.4).
@@ -685,21 +687,8 @@ async fn addresses_match<L: Lookup>(
 
 /// Whether `ip` lies in `net/prefix` (never across families).
 pub fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = u32::MAX
-                .checked_shl(32 - u32::from(prefix.min(32)))
-                .unwrap_or(0);
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = u128::MAX
-                .checked_shl(128 - u32::from(prefix.min(128)))
-                .unwrap_or(0);
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
+    let longest = if net.is_ipv4() { 32 } else { 128 };
+    IpNet::new(net, prefix.min(longest)).is_ok_and(|net| net.contains(&ip))
 }
 
 /// Expands the macros of a domain-spec (§7): `%{s}`, `%{l}`, `%{o}`, `%{d}`, `%{i}`, `%{h}`,

@@ -9,6 +9,12 @@ use std::rc::Rc;
 
 use crate::lookup::{Answer, Lookup, Srv, reverse_name};
 
+/// The plan for `config`, with no DKIM keys.
+pub(crate) fn plan_of(config: &mailu_k8s_config::Config) -> crate::plan::Plan {
+    let topology = mailu_k8s_topology::Topology::from_config(config);
+    crate::plan::build(config, &topology, &Default::default()).expect("plan")
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Table {
     /// (name, type) → presentation values.
@@ -278,12 +284,10 @@ mod props {
     }
 
     fn plan() -> crate::plan::Plan {
-        let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\negress: {mode: static, ips: [203.0.113.25]}\ndns:\n  inboundIps: [198.51.100.10]\n  dkim: {ed25519Selector: ed}\n  dmarc: {rua: [d@reports.example.net]}\n  mtaSts: {}\n  tlsRpt: {rua: [tls@example.com]}\n  caa: [letsencrypt.org]\n";
-        let config = mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config;
-        let topology = mailu_k8s_topology::Topology::from_config(&config);
-        crate::plan::build(&config, &topology, &Default::default()).expect("plan")
+        let config = mailu_k8s_config::testing::config(
+            "egress: {mode: static, ips: [203.0.113.25]}\ndns:\n  inboundIps: [198.51.100.10]\n  dkim: {ed25519Selector: ed}\n  dmarc: {rua: [d@reports.example.net]}\n  mtaSts: {}\n  tlsRpt: {rua: [tls@example.com]}\n  caa: [letsencrypt.org]\n",
+        );
+        super::plan_of(&config)
     }
 
     proptest! {

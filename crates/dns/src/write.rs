@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use hickory_proto::rr::{Name, RData};
+use mailu_k8s_config::FindingCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -295,7 +296,7 @@ struct Document<'a> {
     ptr: &'a [crate::plan::PtrInstruction],
     spf: Seq<'a, SpfRecord<'a>>,
     mta_sts_policy: &'a Option<String>,
-    notes: &'a [mailu_k8s_config::Diagnostic],
+    notes: &'a [crate::finding::Finding],
 }
 
 /// The plan as one JSON document.

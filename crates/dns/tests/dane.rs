@@ -19,8 +19,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use mailu_k8s_config::{Code, Config};
+use mailu_k8s_config::Config;
 use mailu_k8s_dns::check::{Outcome, Scope};
+use mailu_k8s_dns::finding::Code;
 use mailu_k8s_dns::plan::{self, Plan};
 use mailu_k8s_dns::tls::{TlsOptions, pem_spki_digests};
 use mailu_k8s_dns::{connected, dane, write};
@@ -132,10 +133,7 @@ fn smtp(cert_pem: &str, key_pem: &str, mode: Mode) -> Smtp {
 }
 
 fn config() -> Config {
-    let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\ndns: {inboundIps: [198.51.100.80], dane: {}}\n";
-    mailu_k8s_config::load(text.as_bytes())
-        .unwrap_or_else(|e| panic!("{e:#?}"))
-        .config
+    mailu_k8s_config::testing::config("dns: {inboundIps: [198.51.100.80], dane: {}}\n")
 }
 
 /// The plan with TLSA records for these certificates (PEM), and its zone file.

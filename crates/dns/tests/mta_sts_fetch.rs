@@ -10,8 +10,9 @@ mod tls_support;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use mailu_k8s_config::{Code, Config, Diagnostic};
+use mailu_k8s_config::Config;
 use mailu_k8s_dns::check::{Outcome, Scope};
+use mailu_k8s_dns::finding::{Code, Finding};
 use mailu_k8s_dns::plan::{self, Plan};
 use mailu_k8s_dns::tls::{ConnectTo, TlsOptions};
 use mailu_k8s_dns::{connected, write};
@@ -31,14 +32,10 @@ const BROKEN: [&str; 7] = [
 ];
 
 fn config() -> Config {
-    let text = format!(
-        "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n\
-         dns: {{inboundIps: [198.51.100.80], domains: [{}], mtaSts: {{mode: enforce}}}}\n",
+    mailu_k8s_config::testing::config(&format!(
+        "dns: {{inboundIps: [198.51.100.80], domains: [{}], mtaSts: {{mode: enforce}}}}\n",
         BROKEN.join(", ")
-    );
-    mailu_k8s_config::load(text.as_bytes())
-        .unwrap_or_else(|e| panic!("{e:#?}"))
-        .config
+    ))
 }
 
 fn plan_of(config: &Config) -> Plan {
@@ -91,7 +88,7 @@ fn codes(o: &Outcome, host: &str) -> Vec<(Code, bool)> {
 fn show(o: &Outcome) -> String {
     o.findings
         .iter()
-        .map(|d: &Diagnostic| d.render("test"))
+        .map(|d: &Finding| d.render("test"))
         .collect()
 }
 
@@ -224,10 +221,8 @@ fn the_policy_host_is_found_through_dns() {
     {
         return;
     }
-    let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\ndns: {inboundIps: [198.51.100.80], mtaSts: {}}\n";
-    let config = mailu_k8s_config::load(text.as_bytes())
-        .expect("config")
-        .config;
+    let config =
+        mailu_k8s_config::testing::config("dns: {inboundIps: [198.51.100.80], mtaSts: {}}\n");
     let plan = plan_of(&config);
     // The plan's zone, with the mail host (which `mta-sts` is a CNAME of) on loopback.
     let zone = write::zone(&plan, "example.com", 1).replace("IN A 198.51.100.80", "IN A 127.0.0.1");

@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use mailu_k8s_config::{Code, Config};
+use mailu_k8s_config::{Config, FindingCode};
 use mailu_k8s_dns::check::{Check, Options, Scope};
 use mailu_k8s_dns::dkim::PublicKey;
+use mailu_k8s_dns::finding::Code;
 use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
 use mailu_k8s_dns::{check, keygen, write};
 use mailu_k8s_topology::Topology;

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use mailu_k8s_config::{Code, Config};
+use mailu_k8s_config::Config;
+use mailu_k8s_dns::finding::Code;
 use mailu_k8s_dns::plan::{self, DkimKeys, Plan};
 use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
@@ -104,7 +105,7 @@ fn dns_endpoints_validate_against_external_dns_schema() {
     }
 }
 
-const BASE: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+const BASE: &str = mailu_k8s_config::minimal_yaml!("");
 
 #[test]
 fn without_egress_the_plan_says_spf_and_ptr_cannot_be_guaranteed() {
@@ -263,7 +264,10 @@ fn spf_records_must_fit_a_dns_message() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_eq!(
         (errors[0].code, errors[0].path.as_str()),
-        (Code::InvalidValue, "egress.ips")
+        (
+            Code::Config(mailu_k8s_config::Code::InvalidValue),
+            "egress.ips"
+        )
     );
     assert!(errors[0].message.contains("65535"), "{errors:#?}");
     assert!(

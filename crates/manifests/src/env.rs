@@ -151,10 +151,9 @@ mod tests {
     /// a branding URL must not be able to pull SECRET_KEY onto Mailu's login page.
     #[test]
     fn config_values_reach_the_container_literally() {
-        let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\nmailu: {branding: {logoUrl: 'https://x.example/l.png?k=$(SECRET_KEY)'}}\nworkloads: {admin: {extraEnv: {CREDENTIAL_ROUNDS: '$(SECRET_KEY)'}}}\n";
-        let config = mailu_k8s_config::load(text.as_bytes())
-            .expect("valid")
-            .config;
+        let config = mailu_k8s_config::testing::config(
+            "mailu: {branding: {logoUrl: 'https://x.example/l.png?k=$(SECRET_KEY)'}}\nworkloads: {admin: {extraEnv: {CREDENTIAL_ROUNDS: '$(SECRET_KEY)'}}}\n",
+        );
         let topology = Topology::from_config(&config);
         let env = container(Component::Admin, &config, &topology);
         let value = |n: &str| {

@@ -18,20 +18,15 @@ pub const MTA_STS_OVERRIDE: &str = mailu_k8s_config::MTA_STS_OVERRIDE_FILE;
 /// The nginx `location` serving the policy as `text/plain` (RFC 8461 §3.3) on every host name;
 /// senders ask for it at `https://mta-sts.<domain>`.
 pub fn mta_sts_location(policy: &MtaStsPolicy) -> String {
-    let body: String = policy
+    // An nginx string: backslash first, so the escapes added after it stay single.
+    let body = policy
         .text()
-        .chars()
-        .flat_map(|c| match c {
-            '\n' => vec!['\\', 'n'],
-            '"' => vec!['\\', '"'],
-            '\\' => vec!['\\', '\\'],
-            c => vec![c],
-        })
-        .collect();
-    format!(
-        "# written by mailu-k8s from `dns.mtaSts`: the MTA-STS policy (RFC 8461)\n\
-         location = {MTA_STS_PATH} {{\n  default_type text/plain;\n  return 200 \"{body}\";\n}}\n"
-    )
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    let header = "# written by mailu-k8s from `dns.mtaSts`: the MTA-STS policy (RFC 8461)";
+    let location = format!("location = {MTA_STS_PATH} {{");
+    format!("{header}\n{location}\n  default_type text/plain;\n  return 200 \"{body}\";\n}}\n")
 }
 
 /// Adds front's generated override files to the user's.
@@ -119,14 +114,7 @@ pub fn dkim_init_container(
 mod tests {
     use super::*;
 
-    fn config(extra: &str) -> Config {
-        let text = format!(
-            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n{extra}"
-        );
-        mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config
-    }
+    use mailu_k8s_config::testing::config;
 
     #[test]
     fn front_serves_the_policy_beside_the_users_overrides() {

@@ -271,7 +271,10 @@ mod tests {
 
     fn manifest() -> Manifest {
         let loaded = mailu_k8s_config::load(
-            b"domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\ntls: {certificate: {issuerName: le}}\ningress: {type: traefik}\n",
+            mailu_k8s_config::minimal_yaml!(
+                "tls: {certificate: {issuerName: le}}\ningress: {type: traefik}\n"
+            )
+            .as_bytes(),
         )
         .expect("valid config");
         crate::synthesize(&loaded.config)

@@ -2,7 +2,7 @@
 //! Ports, volumes and resources come from the topology.
 
 use mailu_k8s_config::Config;
-use mailu_k8s_topology::{Component, ports};
+use mailu_k8s_topology::{Component, Port, ports};
 
 use k8s_openapi::api::core::v1::{
     ExecAction, HTTPGetAction, Lifecycle, LifecycleHandler, Probe, TCPSocketAction,
@@ -121,11 +121,6 @@ impl ProbeHandler {
 /// exec probe runs its argv directly (a shell only where a pipeline is needed, spelled out with
 /// `sh -c`), an HTTP probe needs a 2xx/3xx answer, a TCP probe needs a listening socket.
 pub fn health_check(component: Component) -> Option<ProbeHandler> {
-    let exec = |argv: &[&str]| ProbeHandler::Exec {
-        command: argv.iter().map(|a| (*a).to_owned()).collect(),
-    };
-    // A shell only where a pipeline or `&&` is needed; `sh` is in every image used here.
-    let shell = |script: &str| exec(&["sh", "-c", script]);
     Some(match component {
         // What the image's own health check means (core/nginx/Dockerfile line 32): nginx's
         // /health on a localhost-only port, and front's dovecot (IMAP/POP, submission and all
@@ -139,35 +134,15 @@ pub fn health_check(component: Component) -> Option<ProbeHandler> {
              && grep -qs '^/usr/sbin/dovecot' /proc/[0-9]*/cmdline",
             ports::FRONT_HEALTH
         )),
-        Component::Admin => ProbeHandler::HttpGet {
-            path: "/ping",
-            port: ports::ADMIN_HTTP.name,
-        },
+        Component::Admin => http_get("/ping", ports::ADMIN_HTTP),
         // A 220 greeting, not just a listening socket (a hung or 421-ing smtpd passes a TCP
         // check); the connect/QUIT pair from localhost is dropped by Mailu's own log filter
         // (core/postfix/start.py line 14).
-        Component::Postfix => exec(&[
-            "python3",
-            "-c",
-            &format!(
-                "import smtplib; smtplib.SMTP('127.0.0.1', {}, timeout=3).quit()",
-                ports::SMTP.number
-            ),
-        ]),
+        Component::Postfix => greeting("SMTP", ports::SMTP),
         // LMTP is how mail reaches the mailboxes: ready means deliverable (a greeting, not just
         // a socket).
-        Component::Dovecot => exec(&[
-            "python3",
-            "-c",
-            &format!(
-                "import smtplib; smtplib.LMTP('127.0.0.1', {}, timeout=3).quit()",
-                ports::LMTP.number
-            ),
-        ]),
-        Component::Rspamd => ProbeHandler::HttpGet {
-            path: "/",
-            port: ports::RSPAMD_CONTROLLER.name,
-        },
+        Component::Dovecot => greeting("LMTP", ports::LMTP),
+        Component::Rspamd => http_get("/", ports::RSPAMD_CONTROLLER),
         // `valkey-cli ping` exits 0 on an error reply (e.g. LOADING): require PONG.
         Component::Redis => shell(&format!(
             "valkey-cli -h 127.0.0.1 -p {} ping | grep -qx PONG",
@@ -191,19 +166,13 @@ pub fn health_check(component: Component) -> Option<ProbeHandler> {
         // container alive when clamd dies, so this probe is its only watchdog.)
         Component::Clamav => exec(&["/usr/local/bin/clamdcheck.sh"]),
         // Radicale serves its web page without authentication (3.1.9, app/get.py).
-        Component::Webdav => ProbeHandler::HttpGet {
-            path: "/.web/",
-            port: ports::RADICALE.name,
-        },
+        Component::Webdav => http_get("/.web/", ports::RADICALE),
         // olefy answers PING with PONG (Mailu's own health check).
         Component::Oletools => shell(&format!(
             "echo PING | nc -q1 127.0.0.1 {} | grep -q PONG",
             ports::OLETOOLS.number
         )),
-        Component::Tika => ProbeHandler::HttpGet {
-            path: "/tika",
-            port: ports::TIKA.name,
-        },
+        Component::Tika => http_get("/tika", ports::TIKA),
         // unbound answers `localhost` from its built-in zone: no dependency on the internet.
         // `dig` exits 0 on SERVFAIL or REFUSED, so the answer's status is checked.
         Component::Resolver => {
@@ -211,6 +180,35 @@ pub fn health_check(component: Component) -> Option<ProbeHandler> {
         }
         Component::Fetchmail => return None,
     })
+}
+
+/// argv run directly, no shell.
+fn exec(argv: &[&str]) -> ProbeHandler {
+    ProbeHandler::Exec {
+        command: argv.iter().map(|a| (*a).to_owned()).collect(),
+    }
+}
+
+/// A shell only where a pipeline or `&&` is needed; `sh` is in every image used here.
+fn shell(script: &str) -> ProbeHandler {
+    exec(&["sh", "-c", script])
+}
+
+/// Python's smtplib connects to `port` as an `SMTP` or `LMTP` client, reads the greeting and
+/// quits.
+fn greeting(client: &str, port: Port) -> ProbeHandler {
+    let script = format!(
+        "import smtplib; smtplib.{client}('127.0.0.1', {}, timeout=3).quit()",
+        port.number
+    );
+    exec(&["python3", "-c", &script])
+}
+
+fn http_get(path: &'static str, port: Port) -> ProbeHandler {
+    ProbeHandler::HttpGet {
+        path,
+        port: port.name,
+    }
 }
 
 /// How long a component may take to start: dovecot and rspamd compile configs and fetch maps on

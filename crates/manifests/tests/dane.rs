@@ -4,12 +4,9 @@
 //! exist in the target `spec.secretName`").
 
 fn certificate(extra: &str) -> serde_json::Value {
-    let text = format!(
-        "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\ntls: {{certificate: {{issuerName: letsencrypt}}}}\n{extra}"
-    );
-    let config = mailu_k8s_config::load(text.as_bytes())
-        .unwrap_or_else(|e| panic!("{e:#?}"))
-        .config;
+    let config = mailu_k8s_config::testing::config(&format!(
+        "tls: {{certificate: {{issuerName: letsencrypt}}}}\n{extra}"
+    ));
     mailu_k8s_manifests::synthesize(&config)
         .values()
         .into_iter()

@@ -22,7 +22,7 @@ fn load(text: &str) -> mailu_k8s_config::Config {
         .config
 }
 
-const BASE: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\nexposure: {service: {type: LoadBalancer}}\n";
+const BASE: &str = mailu_k8s_config::minimal_yaml!("exposure: {service: {type: LoadBalancer}}\n");
 
 const EGRESS_GROUPS: [&str; 3] = ["cilium.io", "crd.antrea.io", "k8s.ovn.org"];
 
@@ -390,14 +390,8 @@ fn applies_to(object: &Value, ns: &str, labels: &BTreeMap<String, String>) -> bo
 
 /// Each workload's pod labels, by component.
 fn pods(objects: &[Value]) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
-    objects
-        .iter()
-        .filter(|o| {
-            matches!(
-                o["kind"].as_str(),
-                Some("Deployment" | "DaemonSet" | "StatefulSet")
-            )
-        })
+    common::workloads(objects)
+        .into_iter()
         .map(|o| {
             let labels: BTreeMap<String, String> = o["spec"]["template"]["metadata"]["labels"]
                 .as_object()

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 mod common;
-use common::{examples, repo_root};
+use common::{examples, repo_root, workloads};
 
 /// `name -> readBy` from Mailu 2024.06's list of the variables it reads, or `None` (with a
 /// notice) when ../shared/reference is not beside the repository.
@@ -36,19 +36,6 @@ fn mailu_env_reference() -> Option<BTreeMap<String, String>> {
 
 fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
     objects.iter().filter(|o| o["kind"] == kind).collect()
-}
-
-/// Deployments, DaemonSets and StatefulSets.
-fn workloads(objects: &[Value]) -> Vec<&Value> {
-    objects
-        .iter()
-        .filter(|o| {
-            matches!(
-                o["kind"].as_str(),
-                Some("Deployment" | "DaemonSet" | "StatefulSet")
-            )
-        })
-        .collect()
 }
 
 fn containers(deployment: &Value) -> &Vec<Value> {
@@ -1029,10 +1016,9 @@ fn pods_are_hardened() {
 
 #[test]
 fn namespace_creation_digests_and_security_overrides_reach_the_output() {
-    let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\nexposure: {service: {type: LoadBalancer}}\ncreateNamespace: false\nworkloads:\n  admin:\n    image: {digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}\n    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true}\n    extraEnv: {RECAPTCHA_PRIVATE_KEY: {secretKeyRef: {name: recaptcha, key: private}}}\n";
-    let config = mailu_k8s_config::load(text.as_bytes())
-        .expect("valid")
-        .config;
+    let config = mailu_k8s_config::testing::config(
+        "exposure: {service: {type: LoadBalancer}}\ncreateNamespace: false\nworkloads:\n  admin:\n    image: {digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'}\n    securityContext: {runAsUser: 1000, readOnlyRootFilesystem: true}\n    extraEnv: {RECAPTCHA_PRIVATE_KEY: {secretKeyRef: {name: recaptcha, key: private}}}\n",
+    );
     let objects = mailu_k8s_manifests::synthesize(&config).values();
     assert!(of_kind(&objects, "Namespace").is_empty());
     let admin = workloads(&objects)

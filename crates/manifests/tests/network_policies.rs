@@ -13,6 +13,7 @@ use common::examples;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
 use mailu_k8s_topology::{Component, Protocol, Topology};
 use serde_json::Value;
 
@@ -51,14 +52,8 @@ fn selects(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
 }
 
 fn in_cidr(ip: Ipv4Addr, cidr: &str) -> bool {
-    let Some((net, len)) = cidr.split_once('/') else {
-        return false;
-    };
-    let (Ok(net), Ok(len)) = (net.parse::<Ipv4Addr>(), len.parse::<u32>()) else {
-        return false; // an IPv6 block never holds an IPv4 address
-    };
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-    u32::from(ip) & mask == u32::from(net) & mask
+    // An IPv6 block never holds an IPv4 address.
+    cidr.parse::<Ipv4Net>().is_ok_and(|net| net.contains(&ip))
 }
 
 fn namespace_labels(ns: &str) -> BTreeMap<String, String> {
@@ -165,14 +160,8 @@ impl Policies<'_> {
 /// CIDR.
 fn mailu_pods(objects: &[Value], config: &mailu_k8s_config::Config) -> BTreeMap<String, Pod> {
     let base = u32::from(config.subnet.addr);
-    objects
-        .iter()
-        .filter(|o| {
-            matches!(
-                o["kind"].as_str(),
-                Some("Deployment" | "DaemonSet" | "StatefulSet")
-            )
-        })
+    common::workloads(objects)
+        .into_iter()
         .enumerate()
         .map(|(i, o)| {
             let labels = label_map(&o["spec"]["template"]["metadata"]["labels"]);
@@ -350,7 +339,9 @@ fn the_evaluator_follows_kubernetes_semantics() {
 
 #[test]
 fn turning_them_off_is_a_warning_and_writes_none() {
-    let text = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\nexposure: {service: {type: LoadBalancer}}\nnetworkPolicies: {enabled: false}\n";
+    let text = mailu_k8s_config::minimal_yaml!(
+        "exposure: {service: {type: LoadBalancer}}\nnetworkPolicies: {enabled: false}\n"
+    );
     let loaded = mailu_k8s_config::load(text.as_bytes()).expect("valid");
     assert!(
         loaded

@@ -316,12 +316,7 @@ mod tests {
     use crate::Topology;
 
     fn egress(extra: &str) -> Egress {
-        let text = format!(
-            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n{extra}"
-        );
-        let loaded = mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("valid config: {e:#?}"));
-        Topology::from_config(&loaded.config).egress
+        Topology::from_config(&mailu_k8s_config::testing::config(extra)).egress
     }
 
     #[test]

@@ -747,11 +747,7 @@ mod tests {
     use super::*;
 
     fn topology(extra: &str) -> Topology {
-        let text = format!(
-            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n{extra}"
-        );
-        let loaded = mailu_k8s_config::load(text.as_bytes()).expect("valid config");
-        Topology::from_config(&loaded.config)
+        Topology::from_config(&mailu_k8s_config::testing::config(extra))
     }
 
     #[test]

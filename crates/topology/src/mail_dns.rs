@@ -69,14 +69,7 @@ pub fn mta_sts_hosts(config: &Config) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn config(extra: &str) -> Config {
-        let text = format!(
-            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n{extra}"
-        );
-        mailu_k8s_config::load(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e:#?}"))
-            .config
-    }
+    use mailu_k8s_config::testing::config;
 
     #[test]
     fn the_id_follows_the_policy_text_and_nothing_else() {

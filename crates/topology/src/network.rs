@@ -238,12 +238,7 @@ mod tests {
     use super::*;
 
     fn rules(extra: &str) -> Vec<Rule> {
-        let text = format!(
-            "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {{mailuSecretKey: k}}\nresolver: {{serviceIP: 10.43.0.53}}\n{extra}"
-        );
-        let config = mailu_k8s_config::load(text.as_bytes())
-            .expect("valid")
-            .config;
+        let config = mailu_k8s_config::testing::config(extra);
         let t = Topology::from_config(&config);
         t.network_rules(&config).expect("on by default")
     }

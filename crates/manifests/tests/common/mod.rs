@@ -16,6 +16,19 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The workloads among the objects: Deployments, DaemonSets and StatefulSets.
+pub fn workloads(objects: &[Value]) -> Vec<&Value> {
+    objects
+        .iter()
+        .filter(|o| {
+            matches!(
+                o["kind"].as_str(),
+                Some("Deployment" | "DaemonSet" | "StatefulSet")
+            )
+        })
+        .collect()
+}
+
 /// Every example config, by file stem, validated (and without warnings: an example shows a
 /// configuration done right).
 pub fn examples() -> Vec<(String, mailu_k8s_config::Config)> {
