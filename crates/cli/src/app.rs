@@ -138,7 +138,7 @@ enum Command {
     /// `functionConfig.spec` is the config; the list with the installation's objects added, and
     /// the findings as `results`, on standard output.
     #[command(
-        after_help = "Examples:\n  mailu-k8s krm < resource-list.yaml\n  kubectl kustomize --enable-alpha-plugins --enable-exec overlays/prod   # with a generator (README)"
+        after_help = "Examples:\n  mailu-k8s krm < resource-list.yaml > output.yaml   # kustomize runs it as mailu-k8s-krm (README: GitOps)"
     )]
     Krm,
     /// Print a shell completion script.
@@ -437,7 +437,7 @@ mod tests {
         for (path, help) in all {
             assert!(help.starts_with("Examples:\n"), "{path:?} has no examples");
             for line in help.lines().skip(1) {
-                let cut = line.find(['|', '#', '>']).unwrap_or(line.len());
+                let cut = line.find(['|', '#', '>', '<']).unwrap_or(line.len());
                 let cut = line[..cut].find("&&").unwrap_or(cut);
                 let words: Vec<&str> = line[..cut].split_whitespace().collect();
                 assert_eq!(&words[1..=path.len()], path.as_slice(), "{line}");
