@@ -4,9 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::io::{
-    Access, Failure, MessageFormat, Outcome, load, printable, report, stage, write_stdout,
-};
+use crate::io::{Access, Failure, MessageFormat, Outcome, load, report, stage, write_stdout};
 
 /// Turn one validated config file into everything needed to run Mailu on Kubernetes.
 ///
@@ -176,7 +174,9 @@ pub fn run() -> ExitCode {
     if invoked_as.and_then(|p| p.file_name().map(|n| n == KRM_NAME)) == Some(true) {
         return match crate::krm_cmd::run() {
             Ok(()) => ExitCode::SUCCESS,
-            Err((source, failure)) => report_failure(&source, failure, MessageFormat::Text),
+            Err((source, failure)) => {
+                crate::io::report_failure(&source, failure, MessageFormat::Text)
+            }
         };
     }
     let cli = match Cli::try_parse() {
@@ -200,30 +200,7 @@ pub fn run() -> ExitCode {
     let format = cli.message_format;
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err((source, failure)) => report_failure(&source, failure, format),
-    }
-}
-
-/// Reports how a run (or one config of `synth --each`) failed; returns the exit code.
-pub(crate) fn report_failure(source: &str, failure: Failure, format: MessageFormat) -> ExitCode {
-    match failure {
-        Failure::Invalid(findings) => {
-            report(source, &findings, format);
-            ExitCode::from(2)
-        }
-        Failure::Io(message) => {
-            let text = match format {
-                MessageFormat::Text => format!("error: {}", printable(&message)),
-                MessageFormat::Json => {
-                    let doc = serde_json::json!({ "source": source, "error": message });
-                    serde_json::to_string(&doc).unwrap_or_default()
-                }
-            };
-            let _ = writeln!(io::stderr(), "{text}");
-            ExitCode::from(2)
-        }
-        Failure::Reported => ExitCode::from(2),
-        Failure::Problems => ExitCode::from(1),
+        Err((source, failure)) => crate::io::report_failure(&source, failure, format),
     }
 }
 

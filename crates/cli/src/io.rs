@@ -72,6 +72,34 @@ fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// Reports how a run (or one config of `synth --each`) failed; returns the exit code.
+pub(crate) fn report_failure(
+    source: &str,
+    failure: Failure,
+    format: MessageFormat,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    match failure {
+        Failure::Invalid(findings) => {
+            report(source, &findings, format);
+            ExitCode::from(2)
+        }
+        Failure::Io(message) => {
+            let text = match format {
+                MessageFormat::Text => format!("error: {}", printable(&message)),
+                MessageFormat::Json => {
+                    let doc = serde_json::json!({ "source": source, "error": message });
+                    serde_json::to_string(&doc).unwrap_or_default()
+                }
+            };
+            let _ = writeln!(io::stderr(), "{text}");
+            ExitCode::from(2)
+        }
+        Failure::Reported => ExitCode::from(2),
+        Failure::Problems => ExitCode::from(1),
+    }
+}
+
 pub(crate) fn report<C: FindingCode>(
     source: &str,
     findings: &[Diagnostic<C>],

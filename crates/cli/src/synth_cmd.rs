@@ -153,7 +153,7 @@ pub(crate) fn synth_each(
             Ok(files) => good.push((stem, files)),
             Err((source, failure)) => {
                 failed = true;
-                crate::app::report_failure(&source, failure, format);
+                crate::io::report_failure(&source, failure, format);
             }
         }
     }
