@@ -449,7 +449,7 @@ fn is_global(ip: IpAddr) -> bool {
 mod tests {
     use crate::{Code, load};
 
-    const MINIMAL: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+    use crate::testing::MINIMAL;
 
     fn load_with(extra: &str) -> Result<crate::Loaded, Vec<crate::Diagnostic>> {
         load(format!("{MINIMAL}{extra}").as_bytes())

@@ -1560,7 +1560,7 @@ mod is_private_tests {
 
 #[cfg(test)]
 mod tests {
-    const MINIMAL: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+    use crate::testing::MINIMAL;
 
     /// The paths of every finding for `MINIMAL` plus `extra`.
     fn paths(extra: &str) -> Vec<String> {

@@ -332,7 +332,7 @@ fn default_quota_bytes(c: &mut Checker, m: &file::MailuFile) -> Option<Option<u6
 
 #[cfg(test)]
 mod tests {
-    const MINIMAL: &str = "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.0/16\nsecrets: {mailuSecretKey: k}\nresolver: {serviceIP: 10.43.0.53}\n";
+    use crate::testing::MINIMAL;
 
     /// The paths of every finding for `MINIMAL` plus `extra`.
     fn paths(extra: &str) -> Vec<String> {
