@@ -23,6 +23,12 @@ macro_rules! minimal_yaml {
 /// The smallest valid config file; it ends in a newline, so more keys can follow.
 pub const MINIMAL: &str = minimal_yaml!();
 
+/// The path of every finding for [`MINIMAL`] plus `extra`, which must be refused.
+pub fn finding_paths(extra: &str) -> Vec<String> {
+    let findings = crate::load(yaml(extra).as_bytes()).expect_err("refused");
+    findings.into_iter().map(|d| d.path).collect()
+}
+
 /// [`MINIMAL`] followed by `extra` (YAML keys, each line ending in a newline).
 pub fn yaml(extra: &str) -> String {
     format!("{MINIMAL}{extra}")

@@ -961,13 +961,7 @@ fn check_entry_point(c: &mut Checker, name: &str) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::MINIMAL;
-
-    /// The paths of every finding for `MINIMAL` plus `extra`.
-    fn paths(extra: &str) -> Vec<String> {
-        let findings = crate::load(format!("{MINIMAL}{extra}").as_bytes()).expect_err("refused");
-        findings.into_iter().map(|d| d.path).collect()
-    }
+    use crate::testing::finding_paths as paths;
 
     /// An edge whose own block has errors stops none of the rules about exposure and TLS.
     #[test]

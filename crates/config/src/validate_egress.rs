@@ -1560,13 +1560,7 @@ mod is_private_tests {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::MINIMAL;
-
-    /// The paths of every finding for `MINIMAL` plus `extra`.
-    fn paths(extra: &str) -> Vec<String> {
-        let findings = crate::load(format!("{MINIMAL}{extra}").as_bytes()).expect_err("refused");
-        findings.into_iter().map(|d| d.path).collect()
-    }
+    use crate::testing::finding_paths as paths;
 
     /// A gateway's path is its place in the list, whether or not an earlier one is valid.
     #[test]

@@ -332,13 +332,7 @@ fn default_quota_bytes(c: &mut Checker, m: &file::MailuFile) -> Option<Option<u6
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::MINIMAL;
-
-    /// The paths of every finding for `MINIMAL` plus `extra`.
-    fn paths(extra: &str) -> Vec<String> {
-        let findings = crate::load(format!("{MINIMAL}{extra}").as_bytes()).expect_err("refused");
-        findings.into_iter().map(|d| d.path).collect()
-    }
+    use crate::testing::finding_paths as paths;
 
     /// An invalid initial account stops neither the API's checks nor the other settings'.
     #[test]

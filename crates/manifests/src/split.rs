@@ -4,13 +4,12 @@
 
 use mailu_k8s_topology::Component;
 
-use crate::{Manifest, Object};
+use crate::{COMPONENT_LABEL, Manifest, Object};
 
 /// The file of objects no component owns: the Namespace, cluster-scoped egress objects, the
 /// shared environment, the default-deny policy, the certificate and edge routes.
 pub const SHARED_FILE: &str = "shared.yaml";
 pub const KUSTOMIZATION_FILE: &str = "kustomization.yaml";
-const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 
 /// The objects grouped into files: `shared.yaml` first, then `<component>.yaml` in
 /// [`Component::ALL`] order; files without objects are left out. Objects keep their order.
