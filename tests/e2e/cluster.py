@@ -856,33 +856,56 @@ exec /usr/bin/rspamd -f -u _rspamd -g _rspamd
         p.ready = False
 
     def kubelet_stop(self, p: PodInfo, kc: k8s.Container) -> dict:
-        """Stops a container as the kubelet does: the preStop hook, if the manifest has one,
-        then SIGTERM to the container's PID 1. PID 1 of Mailu's images is their /start.py, whose
-        SIGTERM handler (socrate's `system.set_env`, core/base/libs/socrate/socrate/system.py:
-        74-83) only exits; when a PID namespace's init exits, the kernel SIGKILLs everything else
-        in it (pid_namespaces(7)). So whatever still runs after the preStop is killed at once
-        (here: SIGKILL). The container's namespaces stay (end with stop_container): its probes
-        can still run."""
+        """Stops a container as Kubernetes does: the pod leaves its Services' endpoints (here:
+        new TCP connections to it are refused, as kube-proxy refuses or sends elsewhere; those
+        already established go on; `readmit` undoes it), the preStop hook runs, then SIGTERM goes
+        to the container's PID 1. PID 1 of Mailu's images is their /start.py, whose SIGTERM
+        handler (socrate's `system.set_env`, core/base/libs/socrate/socrate/system.py:74-83)
+        only exits, and which also exits when its main daemon does (front: nginx, start.py:
+        22-23); when a PID namespace's init exits, the kernel SIGKILLs everything else in it
+        (pid_namespaces(7)). Here the pause process is the namespace's init, so the emulation
+        does the kernel's part: once the container's main processes have exited, even while the
+        preStop still runs, and after the preStop in any case, every process left is SIGKILLed.
+        The container's namespaces stay (end with stop_container): its probes can still run."""
         import signal
         c = p.containers[kc.name]
         grace = p.spec.get("terminationGracePeriodSeconds", 30)
         t0 = time.monotonic()
+        self.unendpoint(p)
         hook = (((kc.spec.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command")
-        out = {"pre_stop": bool(hook), "grace_seconds": grace}
-        if hook:
-            try:
-                r = c.exec(hook, timeout=grace)
-                out["pre_stop_exit"] = r.returncode
-            except subprocess.TimeoutExpired:
-                out["pre_stop_exit"] = "timed out"
+        out = {"pre_stop": bool(hook), "grace_seconds": grace, "ended_during_pre_stop": False}
+        hook_proc = subprocess.Popen(c.argv(hook), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) \
+            if hook else None
+        while hook_proc and hook_proc.poll() is None and time.monotonic() - t0 < grace:
+            if all(x.poll() is not None for x in c.procs):
+                out["ended_during_pre_stop"] = True  # start.py gone: so is the container
+                break
+            time.sleep(0.1)
+        if hook_proc:
+            out["pre_stop_exit"] = hook_proc.poll() if hook_proc.poll() is not None else "cut"
         # The SIGTERM ends start.py and with it the container: what has not exited by now dies.
         time.sleep(0.2)
-        out["exited_by_itself"] = all(proc.poll() is not None for proc in c.procs)
-        if not out["exited_by_itself"]:
-            self.stop_container(p, kc, signal.SIGKILL, grace=0, end=False)
+        out["exited_by_itself"] = all(x.poll() is not None for x in c.procs)
+        self.stop_container(p, kc, signal.SIGKILL, grace=0, end=False)
+        if hook_proc:
+            hook_proc.kill()
+            hook_proc.wait()
         out["stop_seconds"] = round(time.monotonic() - t0, 1)
         p.ready = False
         return out
+
+    # A pod out of its Services' endpoints: new connections to it refused (not on loopback, where
+    # exec probes connect).
+    UNENDPOINT = ["INPUT", "-p", "tcp", "--syn", "!", "-i", "lo", "-j", "REJECT", "--reject-with", "tcp-reset"]
+
+    def unendpoint(self, p: PodInfo):
+        for tool in ("iptables", "ip6tables"):
+            p.ns.exec([tool, "-w", "-I", *self.UNENDPOINT], check=False)
+
+    def readmit(self, p: PodInfo):
+        for tool in ("iptables", "ip6tables"):
+            while p.ns.exec([tool, "-w", "-D", *self.UNENDPOINT], check=False).returncode == 0:
+                pass
 
     def restart_container(self, p: PodInfo, kc: k8s.Container, inet=None) -> Container:
         """Starts the container again as the kubelet does after it ended: a fresh writable layer

@@ -13,8 +13,10 @@ phase then runs a smaller load (N/5 + N/25) with one fault injected while it run
   rspamd-stop    rspamd stopped for 20 s (Mailu's milter_default_action decides: tempfail)
   resolver-stop  the resolver stopped for 20 s (defer, not bounce)
   receiver-down  the foreign MX unreachable (its port 25 refused) for 30 s
-  front-restart  front's container stopped as the kubelet stops it (preStop, then SIGTERM) and
-                 started again (clients and postfix's LMTP, which goes through front, retry)
+  front-restart  front stopped as Kubernetes stops it (out of its endpoints, preStop, SIGTERM:
+                 Cluster.kubelet_stop) and started again (clients and postfix's LMTP, which goes
+                 through front, retry); an LMTP session held open from postfix's pod across the
+                 stop must complete its next delivery (LMTP_SESSION)
 
 Per phase: accepted (250), delivered (in the maildir on dovecot's volume, or at the receiver),
 deferred (still queued at the end), bounced (postfix logged status=bounced), lost (none of these:
@@ -54,13 +56,42 @@ SETTLE_SECONDS = 300
 
 # Product bugs the load mode shows and that are not fixed yet: the phase still counts and prints
 # them (KNOWN-BUG) but they do not fail the run. Remove an entry with its fix.
-KNOWN_PRODUCT_BUGS = {
-    ("front-restart", "duplicates"):
-        "postfix's LMTP goes through front (Mailu's main.cf:86); a delivery in flight when front's "
-        "container ends (its dovecot proxy is killed after nginx has drained) is stored by dovecot "
-        "while postfix never sees the reply, so postfix delivers the same queue file again. The "
-        "preStop drains nginx (SMTP/IMAP sessions), not front's dovecot LMTP proxy.",
-}
+KNOWN_PRODUCT_BUGS: dict[tuple[str, str], str] = {}
+
+# An LMTP session to front, as postfix holds one (load.front_restart): one delivery, a pause in
+# which front's stop begins, a second delivery on the same session. Prints one JSON line per step.
+LMTP_SESSION = r"""
+import json, socket, sys, time
+host, rcpt, pause = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def reply(f):
+    lines = []
+    while True:
+        line = f.readline().decode(errors="replace")
+        lines.append(line.strip())
+        if len(line) < 4 or line[3] != "-":
+            return " | ".join(lines)
+def deliver(s, f, n):
+    for cmd in ("MAIL FROM:<lmtp-session@e2e.test>", f"RCPT TO:<{rcpt}>", "DATA"):
+        s.sendall(cmd.encode() + b"\r\n")
+        reply(f)
+    s.sendall(f"Message-ID: <lmtp-session-{n}-{time.time()}@e2e.test>\r\nSubject: {n}\r\n\r\nx\r\n.\r\n".encode())
+    return reply(f)
+def step(name, fn):
+    try:
+        out = fn()
+    except Exception as e:
+        out = f"error: {e!r}"
+    print(json.dumps({"step": name, "reply": out}), flush=True)
+s = socket.create_connection((host, 2525), timeout=30)
+f = s.makefile("rb")
+reply(f)
+s.sendall(b"LHLO e2e\r\n")
+reply(f)
+step("before", lambda: deliver(s, f, 1))
+time.sleep(pause)
+step("during-stop", lambda: deliver(s, f, 2))
+step("quit", lambda: (s.sendall(b"QUIT\r\n"), reply(f))[1])
+"""
 
 
 def prepare_config(cfg_path: Path, cfg: dict) -> dict:
@@ -540,18 +571,48 @@ class Load:
         that cuts sessions loses a sender's 250 after postfix accepted the message: the sender
         sends it again, a duplicate."""
         p, kc = self.main_kc("front")
+        session, session_log = self.lmtp_session()
         t_fault = time.time()
         stop = self.c.kubelet_stop(p, kc)
+        session.wait(timeout=60)
+        steps = {}
+        for line in session_log.read_text().splitlines():
+            try:
+                steps[json.loads(line)["step"]] = json.loads(line)["reply"]
+            except (ValueError, KeyError):
+                steps.setdefault("output", line[-300:])
         probes = [{"probe": w, "at_s": round(time.time() - t_fault, 1), "ok": self.c.probe(p, kc, w)[0]}
                   for w in ("readinessProbe", "livenessProbe")]
         time.sleep(DOWN["front-restart"])
+        self.c.readmit(p)
         info = self.restart(p, kc, "front")
         info["probe_problems"] += [f"front {x['probe']} passed after its stop" for x in probes if x["ok"]]
         if not stop["exited_by_itself"]:
             info["probe_problems"].append("front still ran after its preStop: the SIGTERM (start.py exits, "
                                           "the PID namespace with it) cut every session still open")
-        info.update(stop, down_seconds=round(info["t_restart"] - t_fault, 1), probes_while_down=probes)
+        if not steps.get("during-stop", "").startswith("250"):
+            info["probe_problems"].append(
+                "an LMTP session open when front's stop began was cut before its next delivery "
+                f"finished ({steps}): postfix delivers a message again when the cut falls after "
+                "dovecot stored it; front's preStop must wait for its mail sessions")
+        info.update(stop, down_seconds=round(info["t_restart"] - t_fault, 1), probes_while_down=probes,
+                    lmtp_session=steps)
         return info
+
+    def lmtp_session(self) -> tuple[subprocess.Popen, Path]:
+        """Starts LMTP_SESSION in postfix's pod, where postfix's own sessions to front come from,
+        and returns once its first delivery is done: its second comes while front stops."""
+        pf = self.ct("postfix")
+        transport = pf.exec(["postconf", "-h", "virtual_transport"]).stdout.strip()
+        host = transport.split(":")[2]  # lmtp:inet:HOST:2525 (Mailu's main.cf:86)
+        out = self.work / "lmtp-session.jsonl"
+        with open(out, "w") as fh:
+            proc = subprocess.Popen(pf.argv(["python3", "-c", LMTP_SESSION, host, self.user, "4"]), stdout=fh,
+                                    stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline and "before" not in out.read_text():
+            time.sleep(0.1)
+        return proc, out
 
     def receiver_down(self) -> dict:
         """The foreign MX unreachable for 30 s: connections to its port 25 refused (a dropped SYN

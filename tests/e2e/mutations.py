@@ -13,7 +13,7 @@ from k8s import Manifest
 
 NAMES = ["egress-selects-nothing", "dkim-selector-differs", "helo-dropped", "no-dkim-secret", "no-ptr"]
 # For the load mode (scripts/e2e --load --mutate NAME): each must lose or bounce mail under a fault.
-LOAD_NAMES = ["queue-not-on-claim", "queue-lifetime-zero", "lmtp-discard", "front-no-prestop"]
+LOAD_NAMES = ["queue-not-on-claim", "queue-lifetime-zero", "lmtp-discard", "front-no-prestop", "front-no-drain"]
 # Mutations of postfix's main.cf, applied with `postconf -e` after each postfix start (as an
 # /overrides/postfix.cf would be): not every config renders an overrides ConfigMap to edit.
 POSTCONF = {
@@ -82,6 +82,14 @@ def mutate_manifest(name: str, m: Manifest) -> Manifest | None:
             if d.get("kind") in ("Deployment", "DaemonSet") and d["metadata"]["name"].endswith("-front"):
                 for ct in d["spec"]["template"]["spec"]["containers"]:
                     ct.pop("lifecycle", None)
+    elif name == "front-no-drain":
+        # front's preStop as it was before the drain: nginx's graceful quit only, so the
+        # dovecot proxy's LMTP sessions (postfix's deliveries) end with the container.
+        for d in docs:
+            if d.get("kind") in ("Deployment", "DaemonSet") and d["metadata"]["name"].endswith("-front"):
+                for ct in d["spec"]["template"]["spec"]["containers"]:
+                    ct["lifecycle"]["preStop"]["exec"]["command"][2] = \
+                        "nginx -s quit; while [ -f /var/run/nginx.pid ]; do sleep 1; done"
     elif name in POSTCONF:
         return None  # load.py applies POSTCONF[name] to the running postfix
     elif name == "no-dkim-secret":

@@ -248,28 +248,70 @@ pub fn probes(component: Component) -> Option<Probes> {
     })
 }
 
-/// How front stops: nginx's graceful quit, then wait for it to exit (issue 19).
+/// How front stops (issue 19): its dovecot proxy's mail sessions drain first (bounded), then
+/// nginx quits gracefully.
 ///
-/// Front's PID 1 is Mailu's `/start.py` (core/nginx/Dockerfile:36), which runs nginx as a child
+/// Front's PID 1 is Mailu's `/start.py` (core/nginx/Dockerfile:36). It starts a dovecot proxy
+/// (start.py:21, core/nginx/dovecot/proxy.conf) and then runs nginx as a child until nginx exits
 /// (start.py:22-23). Its `system.set_env` (start.py:7) installs a SIGTERM handler that only exits
-/// (core/base/libs/socrate/socrate/system.py:74-83); when a PID namespace's init exits, the
-/// kernel SIGKILLs every other process in it (pid_namespaces(7)). So the kubelet's SIGTERM cuts
-/// every open session at once. A message whose 250 was on its way back through front is then
-/// sent again by its sender: the load mode's `front-restart` counted such duplicates. `nginx -s quit` closes the listeners (senders retry elsewhere or
-/// later) and lets each session finish; nginx removes its pid file (`pid
-/// /var/run/nginx.pid`, core/nginx/conf/nginx.conf:6) as it exits, and start.py exits with it.
-pub const FRONT_PRE_STOP: &str = "nginx -s quit; while [ -f /var/run/nginx.pid ]; do sleep 1; done";
+/// (core/base/libs/socrate/socrate/system.py:74-83). When a PID namespace's init exits, the
+/// kernel SIGKILLs every other process in it (pid_namespaces(7)). So the container, with every
+/// session its dovecot proxy holds, ends the moment nginx exits or the SIGTERM arrives, even
+/// while the hook still runs. A message whose reply was on its way back through front is sent
+/// again: by its sender (SMTP), or by postfix when the cut LMTP session's message had been stored
+/// by dovecot (the load mode's `front-restart` counted both).
+///
+/// 1. `sleep` [`ENDPOINT_SECONDS`]: the pod leaves its Services' endpoints as it starts
+///    terminating, and kube-proxy needs a moment to stop sending it new connections.
+/// 2. Wait while a session is established on one of [`DRAINED_PORTS`] (`/proc/net/tcp` and
+///    `tcp6`, state `01`; a kernel without IPv6 has no `tcp6`), at most [`DRAIN_SECONDS`]. These
+///    are the dovecot proxy's: postfix's LMTP deliveries (main.cf:86
+///    `lmtp:inet:FRONT_ADDRESS:2525`) and the submissions. The proxy cannot be drained by a
+///    signal: stopping its master (SIGTERM or SIGKILL) ends its lmtp processes and their sessions
+///    at once (seen in the behaviour suite's Debian build). postfix closes an idle cached LMTP
+///    session after `lmtp_connection_cache_time_limit` (2 s, postconf(5)). IMAP and POP3 sessions
+///    are not waited for: a client reconnects and nothing is sent twice.
+/// 3. `nginx -s quit` closes nginx's listeners (port 25, HTTP) and lets each session finish;
+///    nginx removes its pid file (`pid /var/run/nginx.pid`, core/nginx/conf/nginx.conf:6) as it
+///    exits, and the container ends with it.
+pub fn front_pre_stop() -> String {
+    let ports = DRAINED_PORTS
+        .iter()
+        .map(|p| format!("{:04X}", p.number.get()))
+        .collect::<Vec<_>>()
+        .join("|");
+    format!(
+        "sleep {ENDPOINT_SECONDS}; \
+         n=0; while [ $n -lt {DRAIN_SECONDS} ] && \
+         cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | \
+         awk '$4 == \"01\" && $2 ~ /:({ports})$/ {{ f = 1 }} END {{ exit !f }}'; \
+         do sleep 1; n=$((n + 1)); done; \
+         nginx -s quit; while [ -f /var/run/nginx.pid ]; do sleep 1; done"
+    )
+}
+
+/// front's ports whose sessions carry mail through its dovecot proxy (proxy.conf:156 LMTP,
+/// :162 submission, :169 submissions, :177 the internal submission for webmail and dovecot).
+pub const DRAINED_PORTS: [Port; 4] = [
+    ports::LMTP,
+    ports::SUBMISSION,
+    ports::SUBMISSIONS,
+    ports::SUBMISSION_INTERNAL,
+];
+
+/// How long front's preStop lets kube-proxy take the terminating pod out of its Services.
+pub const ENDPOINT_SECONDS: u32 = 3;
+
+/// The longest front's preStop waits for mail sessions: with [`ENDPOINT_SECONDS`] and nginx's
+/// own drain, within the pod's default 30 s grace period.
+pub const DRAIN_SECONDS: u32 = 20;
 
 /// A component's lifecycle hooks, or `None`.
 pub fn lifecycle(component: Component) -> Option<Lifecycle> {
     (component == Component::Front).then(|| Lifecycle {
         pre_stop: Some(LifecycleHandler {
             exec: Some(ExecAction {
-                command: Some(vec![
-                    "sh".to_owned(),
-                    "-c".to_owned(),
-                    FRONT_PRE_STOP.to_owned(),
-                ]),
+                command: Some(vec!["sh".to_owned(), "-c".to_owned(), front_pre_stop()]),
             }),
             ..LifecycleHandler::default()
         }),
@@ -291,8 +333,28 @@ mod tests {
             .and_then(|e| e.command)
             .expect("front has a preStop exec hook");
         assert_eq!(hook[..2], ["sh", "-c"]);
-        assert!(hook[2].starts_with("nginx -s quit;"), "{}", hook[2]);
-        assert!(hook[2].contains("/var/run/nginx.pid"), "{}", hook[2]);
+        // It waits for the dovecot proxy's mail sessions (LMTP 2525 = 0x09DD, 587 = 0x024B,
+        // 465 = 0x01D1, 10025 = 0x2729) before nginx quits: nginx's exit ends the container.
+        let drain = hook[2]
+            .find("09DD|024B|01D1|2729")
+            .expect("drains LMTP and submission");
+        let quit = hook[2].find("nginx -s quit;").expect("quits nginx");
+        assert!(drain < quit, "{}", hook[2]);
+        assert!(
+            hook[2].ends_with("while [ -f /var/run/nginx.pid ]; do sleep 1; done"),
+            "{}",
+            hook[2]
+        );
+        assert!(
+            hook[2].contains("cat /proc/net/tcp /proc/net/tcp6"),
+            "{}",
+            hook[2]
+        );
+        // The shell can parse it (a syntax error would make the hook fail and drain nothing).
+        let sh = std::process::Command::new("sh")
+            .args(["-n", "-c", &hook[2]])
+            .status();
+        assert!(sh.expect("sh runs").success(), "{}", hook[2]);
         for c in Component::ALL {
             if c != Component::Front {
                 assert!(lifecycle(c).is_none(), "{c:?}");
