@@ -172,6 +172,46 @@ fn check_clamav_claim(c: &mut Checker, file: &ConfigFile) {
     }
 }
 
+/// Whether the resolver's Service address can be a Service address at all: the API server
+/// refuses a `clusterIP` outside the cluster's Service range ("provided IP is not in the valid
+/// range"), so one inside the pod network (`subnet`, `subnet6`), or outside
+/// `networkPolicies.serviceCidrs` when they are given, would pass `check` and fail at apply.
+/// Networks that do not parse are reported where they are written.
+fn service_ip_placement(c: &mut Checker, file: &ConfigFile, ip: std::net::IpAddr) -> bool {
+    let nets = |list: &[&str]| -> Vec<ipnet::IpNet> {
+        list.iter().filter_map(|n| n.parse().ok()).collect()
+    };
+    let mut pods = vec![file.subnet.as_str()];
+    pods.extend(file.subnet6.as_deref());
+    if let Some(pod_net) = nets(&pods).into_iter().find(|n| n.contains(&ip)) {
+        c.error(
+            Code::InvalidValue,
+            format!("`{ip}` is inside the pod network `{pod_net}`; a Service address comes from the Service CIDR"),
+            "pick a free address in the cluster's Service CIDR (k3s: 10.43.0.0/16, kubeadm: 10.96.0.0/12)",
+        )
+        .value(ip.to_string());
+        return false;
+    }
+    let policies = &file.network_policies;
+    let services: Vec<&str> = policies.service_cidrs.iter().map(String::as_str).collect();
+    let services = nets(&services);
+    if policies.enabled && !services.is_empty() && !services.iter().any(|n| n.contains(&ip)) {
+        let list = services
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        c.error(
+            Code::InvalidValue,
+            format!("`{ip}` is outside `networkPolicies.serviceCidrs` ({list})"),
+            "pick a free address inside the Service CIDR, or correct `networkPolicies.serviceCidrs`",
+        )
+        .value(ip.to_string());
+        return false;
+    }
+    true
+}
+
 /// The resolver's fixed Service address, required when it runs and refused when it does not.
 /// `None` after a finding.
 fn resolver(c: &mut Checker, file: &ConfigFile) -> Option<Option<Resolver>> {
@@ -188,7 +228,9 @@ fn resolver(c: &mut Checker, file: &ConfigFile) -> Option<Option<Resolver>> {
                 None
             }
             (true, Some(ip)) => match ip.parse::<std::net::IpAddr>() {
-                Ok(service_ip) => Some(Some(Resolver { service_ip })),
+                Ok(service_ip) => {
+                    service_ip_placement(c, file, service_ip).then_some(Some(Resolver { service_ip }))
+                }
                 Err(_) => {
                     c.error(
                         Code::InvalidValue,
@@ -210,4 +252,55 @@ fn resolver(c: &mut Checker, file: &ConfigFile) -> Option<Option<Resolver>> {
             (false, None) => Some(None),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A config with `resolver.serviceIP` set to `ip` and `extra` keys after it.
+    fn with_service_ip(ip: &str, extra: &str) -> String {
+        crate::testing::MINIMAL.replace("10.43.0.53", ip) + extra
+    }
+
+    /// `resolver.serviceIP` must be where the API server takes a Service address (issue 20).
+    #[test]
+    fn the_resolver_address_is_a_service_address() {
+        let services = "networkPolicies: {serviceCidrs: [10.43.0.0/16, fd00:43::/112]}\n";
+        let dual = "subnet6: fd00:42::/56\n";
+        let rows: [(&str, &str, Option<&str>); 7] = [
+            ("10.43.0.53", "", None),
+            ("10.96.0.53", "", None), // no Service CIDRs given: any address off the pod network
+            ("10.43.0.53", services, None),
+            ("fd00:43::53", services, None),
+            (
+                "10.42.0.53",
+                "",
+                Some("inside the pod network `10.42.0.0/16`"),
+            ),
+            (
+                "fd00:42::53",
+                dual,
+                Some("inside the pod network `fd00:42::/56`"),
+            ),
+            (
+                "10.96.0.53",
+                services,
+                Some("outside `networkPolicies.serviceCidrs`"),
+            ),
+        ];
+        for (ip, extra, refused) in rows {
+            let text = with_service_ip(ip, extra);
+            match (crate::load(text.as_bytes()), refused) {
+                (Ok(_), None) => {}
+                (Err(findings), Some(message)) => {
+                    let f = findings
+                        .iter()
+                        .find(|f| f.path == "resolver.serviceIP")
+                        .unwrap_or_else(|| panic!("{ip}: {findings:#?}"));
+                    assert!(f.message.contains(message), "{ip}: {}", f.message);
+                    assert_eq!(f.value.as_deref(), Some(ip));
+                }
+                (result, _) => panic!("{ip} with {extra:?}: {result:#?}"),
+            }
+        }
+    }
 }
