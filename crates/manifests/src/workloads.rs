@@ -263,7 +263,7 @@ pub fn probes(component: Component) -> Option<Probes> {
 ///
 /// 1. `sleep` [`ENDPOINT_SECONDS`]: the pod leaves its Services' endpoints as it starts
 ///    terminating, and kube-proxy needs a moment to stop sending it new connections.
-/// 2. Wait while a session is established on one of [`DRAINED_PORTS`] (`/proc/net/tcp` and
+/// 2. Wait while a session is established on one of [`FRONT_DRAINED_PORTS`] (`/proc/net/tcp` and
 ///    `tcp6`, state `01`; a kernel without IPv6 has no `tcp6`), at most [`DRAIN_SECONDS`]. These
 ///    are the dovecot proxy's: postfix's LMTP deliveries (main.cf:86
 ///    `lmtp:inet:FRONT_ADDRESS:2525`) and the submissions. The proxy cannot be drained by a
@@ -275,7 +275,30 @@ pub fn probes(component: Component) -> Option<Probes> {
 ///    nginx removes its pid file (`pid /var/run/nginx.pid`, core/nginx/conf/nginx.conf:6) as it
 ///    exits, and the container ends with it.
 pub fn front_pre_stop() -> String {
-    let ports = DRAINED_PORTS
+    format!(
+        "{}; nginx -s quit; while [ -f /var/run/nginx.pid ]; do sleep 1; done",
+        drain(&FRONT_DRAINED_PORTS)
+    )
+}
+
+/// How dovecot stops (issue 19): its LMTP sessions drain first (bounded), as front's do.
+///
+/// dovecot's PID 1 is Mailu's `/start.py` (core/dovecot/Dockerfile:23), which runs
+/// `dovecot -F` as a child (start.py:38-39) under socrate's exit-on-SIGTERM handler
+/// (start.py:10): the SIGTERM ends every lmtp process at once. A delivery whose message dovecot
+/// had stored but not yet confirmed is then delivered again by postfix (the load mode's
+/// `dovecot-stop` counted one in 240: `451 4.4.0 Proxy failed (connection lost) … in reply to end
+/// of DATA`, stored once before and once after). front's proxy opens no new session once the pod
+/// has left its Service's endpoints; IMAP sessions are not waited for.
+pub fn dovecot_pre_stop() -> String {
+    drain(&[ports::LMTP])
+}
+
+/// The shell that gives kube-proxy [`ENDPOINT_SECONDS`] to take the terminating pod out of its
+/// Services, then waits while a session is established on one of `drained` (`/proc/net/tcp` and
+/// `tcp6`, state `01`; a kernel without IPv6 has no `tcp6`), at most [`DRAIN_SECONDS`].
+fn drain(drained: &[Port]) -> String {
+    let ports = drained
         .iter()
         .map(|p| format!("{:04X}", p.number.get()))
         .collect::<Vec<_>>()
@@ -285,33 +308,37 @@ pub fn front_pre_stop() -> String {
          n=0; while [ $n -lt {DRAIN_SECONDS} ] && \
          cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | \
          awk '$4 == \"01\" && $2 ~ /:({ports})$/ {{ f = 1 }} END {{ exit !f }}'; \
-         do sleep 1; n=$((n + 1)); done; \
-         nginx -s quit; while [ -f /var/run/nginx.pid ]; do sleep 1; done"
+         do sleep 1; n=$((n + 1)); done"
     )
 }
 
 /// front's ports whose sessions carry mail through its dovecot proxy (proxy.conf:156 LMTP,
 /// :162 submission, :169 submissions, :177 the internal submission for webmail and dovecot).
-pub const DRAINED_PORTS: [Port; 4] = [
+pub const FRONT_DRAINED_PORTS: [Port; 4] = [
     ports::LMTP,
     ports::SUBMISSION,
     ports::SUBMISSIONS,
     ports::SUBMISSION_INTERNAL,
 ];
 
-/// How long front's preStop lets kube-proxy take the terminating pod out of its Services.
+/// How long a preStop lets kube-proxy take the terminating pod out of its Services.
 pub const ENDPOINT_SECONDS: u32 = 3;
 
-/// The longest front's preStop waits for mail sessions: with [`ENDPOINT_SECONDS`] and nginx's
-/// own drain, within the pod's default 30 s grace period.
+/// The longest a preStop waits for mail sessions: with [`ENDPOINT_SECONDS`] and nginx's own
+/// drain, within the pod's default 30 s grace period.
 pub const DRAIN_SECONDS: u32 = 20;
 
 /// A component's lifecycle hooks, or `None`.
 pub fn lifecycle(component: Component) -> Option<Lifecycle> {
-    (component == Component::Front).then(|| Lifecycle {
+    let pre_stop = match component {
+        Component::Front => front_pre_stop(),
+        Component::Dovecot => dovecot_pre_stop(),
+        _ => return None,
+    };
+    Some(Lifecycle {
         pre_stop: Some(LifecycleHandler {
             exec: Some(ExecAction {
-                command: Some(vec!["sh".to_owned(), "-c".to_owned(), front_pre_stop()]),
+                command: Some(vec!["sh".to_owned(), "-c".to_owned(), pre_stop]),
             }),
             ..LifecycleHandler::default()
         }),
@@ -356,10 +383,26 @@ mod tests {
             .status();
         assert!(sh.expect("sh runs").success(), "{}", hook[2]);
         for c in Component::ALL {
-            if c != Component::Front {
+            if ![Component::Front, Component::Dovecot].contains(&c) {
                 assert!(lifecycle(c).is_none(), "{c:?}");
             }
         }
+    }
+
+    /// dovecot drains its LMTP sessions (2525 = 0x09DD) before the SIGTERM ends them (issue 19).
+    #[test]
+    fn dovecot_drains_lmtp() {
+        let hook = lifecycle(Component::Dovecot)
+            .and_then(|l| l.pre_stop)
+            .and_then(|h| h.exec)
+            .and_then(|e| e.command)
+            .expect("dovecot has a preStop exec hook");
+        assert_eq!(hook[..2], ["sh", "-c"]);
+        assert!(hook[2].contains("$2 ~ /:(09DD)$/"), "{}", hook[2]);
+        let sh = std::process::Command::new("sh")
+            .args(["-n", "-c", &hook[2]])
+            .status();
+        assert!(sh.expect("sh runs").success(), "{}", hook[2]);
     }
 
     fn argv(c: Component) -> Vec<String> {
