@@ -9,7 +9,9 @@ phase then runs a smaller load (N/5 + N/25) with one fault injected while it run
 
   postfix-kill   kill -9 of every postfix process; the container restarts after 15 s with a fresh
                  writable layer on the same volume (its queue on the claim)
-  dovecot-stop   dovecot stopped for 30 s (postfix must defer LMTP, deliver after)
+  dovecot-stop   dovecot stopped as Kubernetes stops its pod, for 30 s (postfix must defer LMTP,
+                 deliver after); an LMTP session held open from front's pod across the stop must
+                 complete its next delivery
   rspamd-stop    rspamd stopped for 20 s (Mailu's milter_default_action decides: tempfail)
   resolver-stop  the resolver stopped for 20 s (defer, not bounce)
   receiver-down  the foreign MX unreachable (its port 25 refused) for 30 s
@@ -495,13 +497,19 @@ class Load:
 
     # ---------------------------------------------------------------- faults
 
-    def outage(self, comp: str, down: float, sig: int, only=None) -> dict:
-        """Stops a daemon's processes (the container stays, so its probes run against nothing),
-        runs the manifest's probes while it is down, then restarts the container as the kubelet
-        would and times its readiness and liveness."""
+    def outage(self, comp: str, down: float, sig: int | None, only=None) -> dict:
+        """Stops a daemon's processes (the container stays, so its probes run against nothing):
+        with `sig`, that signal to them (a crash, or a daemon stopped inside its container);
+        without, as Kubernetes stops a pod (Cluster.kubelet_stop: out of its endpoints, preStop,
+        SIGTERM). Runs the manifest's probes while it is down, then restarts the container as the
+        kubelet would and times its readiness and liveness."""
         p, kc = self.main_kc(comp)
         t_fault = time.time()
-        self.c.stop_container(p, kc, sig, only=only, grace=10, end=False)
+        stop = {}
+        if sig is None:
+            stop = self.c.kubelet_stop(p, kc)
+        else:
+            self.c.stop_container(p, kc, sig, only=only, grace=10, end=False)
         down_probes = []
         period = (kc.spec.get("readinessProbe") or {}).get("periodSeconds", 10)
         while True:
@@ -513,7 +521,9 @@ class Load:
             if left <= 0:
                 break
             time.sleep(min(period, left))
+        self.c.readmit(p)
         info = self.restart(p, kc, comp)
+        info.update(stop)
         problems = [f"{comp} {x['probe']} passed at +{x['at_s']}s while the daemon was down"
                     for x in down_probes if x["ok"]]
         info.update(t_fault=t_fault, down_seconds=round(info["t_restart"] - t_fault, 1), probes_while_down=down_probes,
@@ -552,7 +562,14 @@ class Load:
         return info
 
     def dovecot_stop(self) -> dict:
-        return self.outage("dovecot", DOWN["dovecot-stop"], signal.SIGTERM)
+        """dovecot stopped as Kubernetes stops its pod (a rollout, a node drain), for 30 s. An
+        LMTP session held open from front's pod, where the proxy's sessions come from, must
+        complete the delivery it starts while the stop begins."""
+        p, _ = self.main_kc("dovecot")
+        session, session_log = self.lmtp_session("front", p.ip4)
+        info = self.outage("dovecot", DOWN["dovecot-stop"], None)
+        self.check_session(info, session, session_log, "dovecot")
+        return info
 
     def rspamd_stop(self) -> dict:
         info = self.outage("rspamd", DOWN["rspamd-stop"], signal.SIGTERM)
@@ -571,16 +588,11 @@ class Load:
         that cuts sessions loses a sender's 250 after postfix accepted the message: the sender
         sends it again, a duplicate."""
         p, kc = self.main_kc("front")
-        session, session_log = self.lmtp_session()
+        pf = self.ct("postfix")
+        transport = pf.exec(["postconf", "-h", "virtual_transport"]).stdout.strip()
+        session, session_log = self.lmtp_session("postfix", transport.split(":")[2])  # lmtp:inet:HOST:2525
         t_fault = time.time()
         stop = self.c.kubelet_stop(p, kc)
-        session.wait(timeout=60)
-        steps = {}
-        for line in session_log.read_text().splitlines():
-            try:
-                steps[json.loads(line)["step"]] = json.loads(line)["reply"]
-            except (ValueError, KeyError):
-                steps.setdefault("output", line[-300:])
         probes = [{"probe": w, "at_s": round(time.time() - t_fault, 1), "ok": self.c.probe(p, kc, w)[0]}
                   for w in ("readinessProbe", "livenessProbe")]
         time.sleep(DOWN["front-restart"])
@@ -590,29 +602,40 @@ class Load:
         if not stop["exited_by_itself"]:
             info["probe_problems"].append("front still ran after its preStop: the SIGTERM (start.py exits, "
                                           "the PID namespace with it) cut every session still open")
-        if not steps.get("during-stop", "").startswith("250"):
-            info["probe_problems"].append(
-                "an LMTP session open when front's stop began was cut before its next delivery "
-                f"finished ({steps}): postfix delivers a message again when the cut falls after "
-                "dovecot stored it; front's preStop must wait for its mail sessions")
-        info.update(stop, down_seconds=round(info["t_restart"] - t_fault, 1), probes_while_down=probes,
-                    lmtp_session=steps)
+        info.update(stop, down_seconds=round(info["t_restart"] - t_fault, 1), probes_while_down=probes)
+        self.check_session(info, session, session_log, "front")
         return info
 
-    def lmtp_session(self) -> tuple[subprocess.Popen, Path]:
-        """Starts LMTP_SESSION in postfix's pod, where postfix's own sessions to front come from,
-        and returns once its first delivery is done: its second comes while front stops."""
-        pf = self.ct("postfix")
-        transport = pf.exec(["postconf", "-h", "virtual_transport"]).stdout.strip()
-        host = transport.split(":")[2]  # lmtp:inet:HOST:2525 (Mailu's main.cf:86)
-        out = self.work / "lmtp-session.jsonl"
+    def lmtp_session(self, client: str, host: str) -> tuple[subprocess.Popen, Path]:
+        """Starts LMTP_SESSION to HOST:2525 in `client`'s pod, where such sessions come from, and
+        returns once its first delivery is done: its second comes while the server stops."""
+        ct = self.ct(client)
+        out = self.work / f"lmtp-session-{client}.jsonl"
         with open(out, "w") as fh:
-            proc = subprocess.Popen(pf.argv(["python3", "-c", LMTP_SESSION, host, self.user, "4"]), stdout=fh,
+            proc = subprocess.Popen(ct.argv(["python3", "-c", LMTP_SESSION, host, self.user, "4"]), stdout=fh,
                                     stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline and "before" not in out.read_text():
             time.sleep(0.1)
         return proc, out
+
+    @staticmethod
+    def check_session(info: dict, session: subprocess.Popen, log: Path, server: str):
+        """A problem unless the session's delivery during the stop completed: a cut after the
+        message was stored makes postfix deliver it again; the preStop must drain LMTP."""
+        session.wait(timeout=60)
+        steps = {}
+        for line in log.read_text().splitlines():
+            try:
+                steps[json.loads(line)["step"]] = json.loads(line)["reply"]
+            except (ValueError, KeyError):
+                steps.setdefault("output", line[-300:])
+        info["lmtp_session"] = steps
+        if not steps.get("during-stop", "").startswith("250"):
+            info.setdefault("probe_problems", []).append(
+                f"an LMTP session open when {server}'s stop began was cut before its next delivery "
+                f"finished ({steps}): postfix delivers a message again when the cut falls after "
+                f"dovecot stored it; {server}'s preStop must wait for its LMTP sessions")
 
     def receiver_down(self) -> dict:
         """The foreign MX unreachable for 30 s: connections to its port 25 refused (a dropped SYN

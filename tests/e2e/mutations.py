@@ -13,7 +13,7 @@ from k8s import Manifest
 
 NAMES = ["egress-selects-nothing", "dkim-selector-differs", "helo-dropped", "no-dkim-secret", "no-ptr"]
 # For the load mode (scripts/e2e --load --mutate NAME): each must lose or bounce mail under a fault.
-LOAD_NAMES = ["queue-not-on-claim", "queue-lifetime-zero", "lmtp-discard", "front-no-prestop", "front-no-drain"]
+LOAD_NAMES = ["queue-not-on-claim", "queue-lifetime-zero", "lmtp-discard", "front-no-prestop", "front-no-drain", "dovecot-no-drain"]
 # Mutations of postfix's main.cf, applied with `postconf -e` after each postfix start (as an
 # /overrides/postfix.cf would be): not every config renders an overrides ConfigMap to edit.
 POSTCONF = {
@@ -90,6 +90,12 @@ def mutate_manifest(name: str, m: Manifest) -> Manifest | None:
                 for ct in d["spec"]["template"]["spec"]["containers"]:
                     ct["lifecycle"]["preStop"]["exec"]["command"][2] = \
                         "nginx -s quit; while [ -f /var/run/nginx.pid ]; do sleep 1; done"
+    elif name == "dovecot-no-drain":
+        # dovecot without its preStop: the SIGTERM ends its lmtp processes mid-delivery.
+        for d in docs:
+            if d.get("kind") in ("Deployment", "StatefulSet") and d["metadata"]["name"].endswith("-dovecot"):
+                for ct in d["spec"]["template"]["spec"]["containers"]:
+                    ct.pop("lifecycle", None)
     elif name in POSTCONF:
         return None  # load.py applies POSTCONF[name] to the running postfix
     elif name == "no-dkim-secret":
