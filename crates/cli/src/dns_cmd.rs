@@ -16,8 +16,8 @@ use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
 
 use crate::io::{
-    Access, Failure, MessageFormat, Outcome, load, printable, render_text, report, stage,
-    writable_target, write_atomically, write_stdout,
+    Access, ConfigArgs, Failure, MessageFormat, Outcome, load, printable, render_text, report,
+    stage, writable_target, write_atomically, write_stdout,
 };
 
 #[derive(Subcommand, Debug)]
@@ -27,9 +27,8 @@ pub enum DnsCommand {
         after_help = "Examples:\n  mailu-k8s dns plan mailu.yaml                       # the zone of `domain` on stdout\n  mailu-k8s dns plan mailu.yaml -o zones/             # one <domain>.zone per mail domain\n  mailu-k8s dns plan mailu.yaml --format external-dns -o dnsendpoint.yaml"
     )]
     Plan {
-        /// The config file (`-` for standard input).
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        input: ConfigArgs,
         /// `zone`: a BIND zone file per mail domain (SOA and NS included, so a server loads it);
         /// `json`: every record, the PTR instructions and the notes, for tools; `external-dns`:
         /// a `DNSEndpoint` (A, AAAA, MX, SRV, CNAME; TXT only with `--with-txt`).
@@ -63,9 +62,8 @@ pub enum DnsCommand {
         after_help = "Examples:\n  mailu-k8s dns check mailu.yaml\n  mailu-k8s dns check mailu.yaml --authoritative 198.51.100.53 --only spf,dkim,dmarc"
     )]
     Check {
-        /// The config file (`-` for standard input).
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        input: ConfigArgs,
         /// Ask this server (`IP` or `IP:PORT`) instead of the system's resolvers.
         #[arg(long, value_name = "IP[:PORT]")]
         nameserver: Option<String>,
@@ -175,9 +173,8 @@ pub enum DkimCommand {
         after_help = "Examples:\n  mailu-k8s dkim keygen mailu.yaml                    # dkim-secret.yaml, mode 0600\n  mailu-k8s dkim keygen mailu.yaml -o - | kubeseal -o yaml > dkim-sealed.yaml"
     )]
     Keygen {
-        /// The config file.
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        input: ConfigArgs,
         /// Where to write the Secret manifest (mode 0600), or `-` for standard output (to pipe
         /// it into `kubectl apply -f -`, `kubeseal` or `sops`).
         #[arg(short, long, default_value = "dkim-secret.yaml")]
@@ -233,10 +230,11 @@ fn read_keys(config_path: &Path, config: &Config) -> Result<DkimKeys, String> {
 }
 
 pub(crate) fn build_plan(
-    config_path: &Path,
+    input: &ConfigArgs,
     format: MessageFormat,
 ) -> Result<(String, Config, Plan), (String, Failure)> {
-    let (source, loaded) = load(config_path)?;
+    let config_path = input.primary();
+    let (source, loaded) = load(input)?;
     report(&source, &loaded.warnings, format);
     let config = loaded.config;
     let keys = read_keys(config_path, &config).map_err(|e| (source.clone(), Failure::Io(e)))?;
@@ -249,7 +247,7 @@ pub(crate) fn build_plan(
 pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
     match command {
         DnsCommand::Plan {
-            config,
+            input,
             format: out,
             output,
             zone,
@@ -257,7 +255,7 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             with_txt,
             tls_cert,
         } => {
-            let (source, cfg, mut plan) = build_plan(&config, format)?;
+            let (source, cfg, mut plan) = build_plan(&input, format)?;
             add_tls_keys(&mut plan, &cfg, &tls_cert).map_err(|f| (source.clone(), f))?;
             report(&source, &plan.notes, format);
             let io = |e: String| (source.clone(), Failure::Io(e));
@@ -278,7 +276,7 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             write_output(output.as_deref(), &text).map_err(io)
         }
         DnsCommand::Check {
-            config,
+            input,
             nameserver,
             authoritative,
             timeout,
@@ -288,7 +286,7 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             tls,
         } => {
             let out = out.unwrap_or(format);
-            let (source, cfg, plan) = build_plan(&config, format)?;
+            let (source, cfg, plan) = build_plan(&input, format)?;
             let usage = |e: String| (source.clone(), Failure::Io(e));
             let options =
                 check_options(nameserver, authoritative, timeout, &only, &skip).map_err(usage)?;
@@ -561,14 +559,14 @@ fn textwrap(text: &str, width: usize) -> Vec<String> {
 pub fn dkim(command: DkimCommand, format: MessageFormat) -> Outcome {
     match command {
         DkimCommand::Keygen {
-            config,
+            input,
             output,
             force,
         } => {
-            let (source, loaded) = load(&config)?;
+            let (source, loaded) = load(&input)?;
             report(&source, &loaded.warnings, format);
             let cfg = loaded.config;
-            keygen(&config, &cfg, &output, force).map_err(|e| (source, Failure::Io(e)))
+            keygen(input.primary(), &cfg, &output, force).map_err(|e| (source, Failure::Io(e)))
         }
     }
 }

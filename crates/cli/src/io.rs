@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use mailu_k8s_config::{Diagnostic, FindingCode, Loaded};
+use mailu_k8s_config::{Diagnostic, FindingCode, Loaded, layers};
 use mailu_k8s_dns::finding::{Code, Finding};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -31,19 +31,68 @@ pub(crate) enum Failure {
 /// How a command ends: `Err` carries the source it was about (for the message) and why.
 pub(crate) type Outcome = Result<(), (String, Failure)>;
 
-pub(crate) fn load(path: &Path) -> Result<(String, Loaded), (String, Failure)> {
-    let source = if path == Path::new("-") {
-        "<stdin>".to_owned()
-    } else {
-        path.display().to_string()
-    };
-    let bytes = read_input(path).map_err(|e| (source.clone(), Failure::Io(e)))?;
-    match mailu_k8s_config::load(&bytes) {
+/// The config a command reads: one file, or several layered (later files win), then `--set`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct ConfigArgs {
+    /// The config file (`-` for standard input). Several are layered, later ones winning:
+    /// mappings merge, lists are replaced, `null` removes a key.
+    #[arg(default_value = "mailu.yaml", num_args = 1..)]
+    pub config: Vec<PathBuf>,
+    /// Set a value after the files: `path.to.key=value`, typed by the schema (`[N]` is a list
+    /// item, `null` removes the key, `\.` is a dot inside a key). Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// The first file: paths in the config (`dns.dkim.publicKeys`) are relative to it.
+    pub(crate) fn primary(&self) -> &Path {
+        self.config
+            .first()
+            .map_or(Path::new("mailu.yaml"), PathBuf::as_path)
+    }
+}
+
+/// Loads the config `args` names; the source names its file (or files, joined with ` + `).
+pub(crate) fn load(args: &ConfigArgs) -> Result<(String, Loaded), (String, Failure)> {
+    load_layers(&args.config, &args.set)
+}
+
+/// Loads `paths` as layers (later ones win), then `sets`.
+pub(crate) fn load_layers(
+    paths: &[PathBuf],
+    sets: &[String],
+) -> Result<(String, Loaded), (String, Failure)> {
+    let names: Vec<String> = paths.iter().map(|p| source_name(p)).collect();
+    let source = names.join(" + ");
+    if paths.iter().filter(|p| *p == Path::new("-")).count() > 1 {
+        let message = "standard input (`-`) can be read once: name it once among the configs";
+        return Err((source, Failure::Io(message.to_owned())));
+    }
+    let mut contents = Vec::with_capacity(paths.len());
+    for (path, name) in paths.iter().zip(&names) {
+        let bytes = read_input(path).map_err(|e| (name.clone(), Failure::Io(e)))?;
+        contents.push(bytes);
+    }
+    let files: Vec<layers::File<'_>> = names
+        .iter()
+        .zip(&contents)
+        .map(|(name, bytes)| layers::File { name, bytes })
+        .collect();
+    match layers::load(&files, sets) {
         Ok(loaded) => Ok((source, loaded)),
         Err(findings) => {
             let findings = findings.into_iter().map(|d| d.map_code(Code::Config));
             Err((source, Failure::Invalid(findings.collect())))
         }
+    }
+}
+
+fn source_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use mailu_k8s_manifests::{Manifest, split};
 
 use crate::io::{
-    Access, Failure, MessageFormat, Outcome, Staged, load, report, stage, write_atomically,
-    write_stdout,
+    Access, ConfigArgs, Failure, MessageFormat, Outcome, Staged, load, load_layers, report, stage,
+    write_atomically, write_stdout,
 };
 
 /// Where rendered output goes.
@@ -29,8 +29,8 @@ impl Target {
     }
 }
 
-pub(crate) fn synth(config: &Path, target: &Target, format: MessageFormat) -> Outcome {
-    let (source, loaded) = load(config)?;
+pub(crate) fn synth(input: &ConfigArgs, target: &Target, format: MessageFormat) -> Outcome {
+    let (source, loaded) = load(input)?;
     report(&source, &loaded.warnings, format);
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
     let written = match target {
@@ -126,12 +126,20 @@ fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), Stri
 /// or why it failed.
 type Rendered = Result<Vec<(PathBuf, String)>, (String, Failure)>;
 
+/// What `--each` adds: the files under every config, the `--set` values over each, and whether
+/// to write the valid ones when some fail.
+pub(crate) struct Each {
+    pub(crate) base: Vec<PathBuf>,
+    pub(crate) set: Vec<String>,
+    pub(crate) keep_going: bool,
+}
+
 /// `synth --each`: renders every config (on every core), reports each failure, and writes all
 /// outputs only when none failed (with `keep_going`, the valid ones anyway; exit 2 still).
 pub(crate) fn synth_each(
     configs: &[PathBuf],
     target: Target,
-    keep_going: bool,
+    each: &Each,
     format: MessageFormat,
 ) -> Outcome {
     let (dir, json, split) = match &target {
@@ -145,7 +153,11 @@ pub(crate) fn synth_each(
         }
     };
     let stems = unique_stems(configs)?;
-    let rendered = render_all(configs, |config| render_one(config, json, split, format));
+    let rendered = render_all(configs, |config| {
+        let mut layers = each.base.clone();
+        layers.push(config.clone());
+        render_one(&layers, &each.set, json, split, format)
+    });
     let mut good = Vec::new();
     let mut failed = false;
     for (stem, result) in stems.iter().zip(rendered) {
@@ -157,7 +169,7 @@ pub(crate) fn synth_each(
             }
         }
     }
-    if failed && !keep_going {
+    if failed && !each.keep_going {
         return Err((String::new(), Failure::Reported));
     }
     write_instances(&dir, &good, split).map_err(io_failure)?;
@@ -191,8 +203,14 @@ fn write_instances(
     Ok(())
 }
 
-fn render_one(config: &Path, json: bool, split: bool, format: MessageFormat) -> Rendered {
-    let (source, loaded) = load(config)?;
+fn render_one(
+    layers: &[PathBuf],
+    sets: &[String],
+    json: bool,
+    split: bool,
+    format: MessageFormat,
+) -> Rendered {
+    let (source, loaded) = load_layers(layers, sets)?;
     report(&source, &loaded.warnings, format);
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
     Ok(if split {
