@@ -67,8 +67,8 @@ fn in_file(mut d: Diagnostic, name: &str) -> Diagnostic {
     d
 }
 
-/// What one layer set: every field path it holds (whether the value there is a mapping, which
-/// merges with earlier layers, or anything else, which replaces what they had), and where.
+/// What one layer set: every field path it holds (whether the value there merges with earlier
+/// layers, as a mapping does, or replaces what they had), and where.
 struct Layer {
     name: String,
     kinds: BTreeMap<String, bool>,
@@ -130,26 +130,21 @@ impl Provenance {
     }
 
     /// The last layer that set `path` itself, or replaced an enclosing field with something
-    /// that is not a mapping (a list, a scalar, `null`); for a path no layer holds (a missing
-    /// key), the layer holding the deepest enclosing mapping, the later one on a tie.
+    /// that does not merge (a list, a scalar, `null`, a list item from `--set`); for a path no
+    /// layer holds (a missing key), the layer holding the deepest enclosing mapping, the later
+    /// one on a tie.
     fn owner(&self, path: &str) -> Option<&Layer> {
         let prefixes = prefixes(path);
-        let deepest = |layer: &Layer| {
-            prefixes
-                .iter()
-                .enumerate()
-                .find_map(|(depth, p)| layer.kinds.get(*p).map(|is_map| (depth, *is_map)))
+        let sets = |layer: &&Layer| {
+            layer.kinds.contains_key(path)
+                || prefixes.iter().any(|p| layer.kinds.get(*p) == Some(&false))
         };
-        let setter = self
-            .layers
-            .iter()
-            .rev()
-            .find(|layer| deepest(layer).is_some_and(|(depth, is_map)| depth == 0 || !is_map));
-        setter.or_else(|| {
+        let deepest = |layer: &Layer| prefixes.iter().position(|p| layer.kinds.contains_key(*p));
+        self.layers.iter().rev().find(sets).or_else(|| {
             self.layers
                 .iter()
                 .rev()
-                .filter_map(|layer| deepest(layer).map(|(depth, _)| (depth, layer)))
+                .filter_map(|layer| deepest(layer).map(|depth| (depth, layer)))
                 .min_by_key(|(depth, _)| *depth)
                 .map(|(_, layer)| layer)
         })
@@ -230,7 +225,8 @@ fn apply_set(doc: &mut Value, arg: &str) -> Result<Layer, Box<Diagnostic>> {
         kinds.insert(path_string(&segments[..cut]), true);
     }
     paths_of(&value, &path, &mut kinds);
-    if value.is_null() {
+    // `null` removes; a list item is replaced whole, a mapping too.
+    if value.is_null() || matches!(segments.last(), Some(Segment::Index(_))) {
         kinds.insert(path.clone(), false);
     }
     set_at(doc, &segments, value).map_err(|m| bad(format!("`{path}`: {m}")))?;

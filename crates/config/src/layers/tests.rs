@@ -113,12 +113,39 @@ fn a_replaced_list_and_an_unknown_key_point_at_the_later_file() {
 }
 
 #[test]
+fn a_list_item_a_later_file_replaced_is_that_file_s() {
+    let spread =
+        |item: &str| format!("workloads: {{front: {{topologySpreadConstraints: [{item}]}}}}\n");
+    let base = format!(
+        "{MINIMAL}{}",
+        spread("{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}")
+    );
+    let prod = spread("{maxSkew: 2}");
+    let found = findings(&[("base.yaml", &base), ("prod.yaml", &prod)], &[]);
+    let path = "workloads.front.topologySpreadConstraints[0].topologyKey";
+    assert_eq!(at(&found, path).0.as_deref(), Some("prod.yaml"));
+    // A list item replaced by --set is the argument's, even where the file had the key.
+    let arg = "workloads.front.topologySpreadConstraints[0]={maxSkew: 2}";
+    let found = load(&files(&[("base.yaml", &base)]), &[arg.to_owned()]).expect_err("refused");
+    assert_eq!(at(&found, path).0, Some(format!("--set {arg}")));
+}
+
+#[test]
 fn a_missing_key_points_at_the_last_layer_holding_its_block() {
     let base = MINIMAL.replace("secrets: {mailuSecretKey: k}\n", "secrets: {}\n");
     let found = findings(&[("base.yaml", &base), ("prod.yaml", "mailu: {}\n")], &[]);
     assert_eq!(
         at(&found, "secrets.mailuSecretKey"),
         (Some("base.yaml".into()), Some((4, 10)))
+    );
+    // The deepest enclosing block wins over a later, shallower one.
+    let base =
+        format!("{MINIMAL}database:\n  type: postgresql\n  postgresql: {{host: db.example.com}}\n");
+    let prod = "database: {type: postgresql}\n";
+    let found = findings(&[("base.yaml", &base), ("prod.yaml", prod)], &[]);
+    assert_eq!(
+        at(&found, "database.postgresql.secretName"),
+        (Some("base.yaml".into()), Some((8, 15)))
     );
     // Removed by a later layer: that layer's `null` is named.
     let found = findings(
