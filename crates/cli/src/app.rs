@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::io::{
-    Access, ConfigArgs, Failure, MessageFormat, Outcome, load, report, stage, write_stdout,
+    Access, ColorChoice, ConfigArgs, Failure, MessageFormat, Outcome, Style, load, report, stage,
+    summarize, write_stdout,
 };
 
 /// Turn one validated config file into everything needed to run Mailu on Kubernetes.
@@ -18,6 +19,14 @@ struct Cli {
     /// How findings are printed (on standard error).
     #[arg(long, value_enum, global = true, default_value_t = MessageFormat::Text)]
     message_format: MessageFormat,
+
+    /// Show errors only: no warnings, and no summary when there is no error.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+
+    /// Colour findings on standard error: `auto` on a terminal unless `NO_COLOR` is set.
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
 
     #[command(subcommand)]
     command: Command,
@@ -64,6 +73,9 @@ enum Command {
     Check {
         #[command(flatten)]
         input: ConfigArgs,
+        /// Warnings fail the check too (exit 2), reported as errors: for CI gates.
+        #[arg(long)]
+        strict: bool,
     },
     /// Print the config file's JSON Schema (draft-07, for yaml-language-server and editors).
     #[command(after_help = "Examples:\n  mailu-k8s schema > mailu-k8s.schema.json")]
@@ -205,6 +217,12 @@ pub fn run() -> ExitCode {
         }
     };
     let format = cli.message_format;
+    let terminal = std::io::IsTerminal::is_terminal(&io::stderr());
+    let no_color = std::env::var_os("NO_COLOR");
+    crate::io::set_style(Style {
+        quiet: cli.quiet,
+        color: cli.color.colors(terminal, no_color.as_deref()),
+    });
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err((source, failure)) => crate::io::report_failure(&source, failure, format),
@@ -244,15 +262,7 @@ fn execute(cli: Cli) -> Outcome {
             }
             crate::synth_cmd::synth(&input, &target, format)
         }
-        Command::Check { input } => {
-            // Every problem in one pass: the DNS plan is built from the same config, so what
-            // `dns plan` would refuse is this config's problem too (its notes stay with `dns plan`).
-            let (source, _, _) = crate::dns_cmd::build_plan(&input, format)?;
-            if format == MessageFormat::Text {
-                let _ = writeln!(io::stderr(), "{source}: no errors");
-            }
-            Ok(())
-        }
+        Command::Check { input, strict } => check(&input, strict, format),
         Command::Schema => {
             let schema = mailu_k8s_config::json_schema();
             let text = serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n";
@@ -285,6 +295,39 @@ fn execute(cli: Cli) -> Outcome {
         Command::Completions { shell } => {
             write_stdout(&completions(shell)).map_err(|e| (String::new(), Failure::Io(e)))
         }
+    }
+}
+
+/// `check`: every problem in one pass. The DNS plan is built from the same config, so what
+/// `dns plan` would refuse is this config's problem too; of its notes, the one about outbound
+/// mail (MK407, no predictable sending address) is shown, the others stay with `dns plan`.
+/// With `strict`, warnings are errors.
+fn check(input: &ConfigArgs, strict: bool, format: MessageFormat) -> Outcome {
+    let crate::dns_cmd::Planned {
+        source,
+        config,
+        warnings: mut findings,
+        ..
+    } = crate::dns_cmd::build_plan(input)?;
+    let topology = mailu_k8s_topology::Topology::from_config(&config);
+    findings.extend(mailu_k8s_dns::plan::egress_warning(&topology));
+    if strict {
+        for f in &mut findings {
+            f.severity = mailu_k8s_config::Severity::Error;
+        }
+    }
+    let note = if strict {
+        " (--strict: warnings fail)"
+    } else {
+        ""
+    };
+    summarize(&source, &findings, format, note);
+    if findings.is_empty() {
+        Ok(())
+    } else if strict {
+        Err((source, Failure::Reported))
+    } else {
+        Ok(())
     }
 }
 

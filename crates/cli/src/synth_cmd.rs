@@ -7,9 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mailu_k8s_manifests::{Manifest, split};
 
+use mailu_k8s_config::Config;
+use mailu_k8s_dns::finding::{Code, Finding};
+
 use crate::io::{
     Access, ConfigArgs, Failure, MessageFormat, Outcome, Staged, load, load_layers, report, stage,
-    write_atomically, write_stdout,
+    write_atomically, write_stdout, wrote,
 };
 
 /// Where rendered output goes.
@@ -31,16 +34,31 @@ impl Target {
 
 pub(crate) fn synth(input: &ConfigArgs, target: &Target, format: MessageFormat) -> Outcome {
     let (source, loaded) = load(input)?;
-    report(&source, &loaded.warnings, format);
+    report(&source, &warnings(loaded.warnings, &loaded.config), format);
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
     let written = match target {
-        Target::Split(dir) => write_dir(dir, split_files(&manifest)),
+        Target::Split(dir) => write_dir(dir, split_files(&manifest)).map(|()| Some(dir.clone())),
         Target::File { output, json } => {
             let (ext, text) = render(&manifest, *json);
             write_output(output.as_deref(), ext, &text)
         }
     };
-    written.map_err(|e| (source, Failure::Io(e)))
+    match written {
+        Ok(Some(path)) => wrote(&source, manifest.objects.len(), &path, format),
+        Ok(None) => {}
+        Err(e) => return Err((source, Failure::Io(e))),
+    }
+    Ok(())
+}
+
+/// The config's warnings and MK407 when outbound mail has no predictable address (which
+/// `dns plan` and `check` report too).
+fn warnings(config_warnings: Vec<mailu_k8s_config::Diagnostic>, config: &Config) -> Vec<Finding> {
+    let topology = mailu_k8s_topology::Topology::from_config(config);
+    (config_warnings.into_iter())
+        .map(|d| d.map_code(Code::Config))
+        .chain(mailu_k8s_dns::plan::egress_warning(&topology))
+        .collect()
 }
 
 fn render(manifest: &Manifest, json: bool) -> (&'static str, String) {
@@ -109,17 +127,19 @@ fn remove_stale(dir: &Path, keep: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), String> {
+/// Writes the rendered text; the path written, `None` for standard output.
+fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<Option<PathBuf>, String> {
     let file_name = format!("mailu.k8s.{ext}");
     let target = match output {
-        Some(p) if p == Path::new("-") => return write_stdout(text),
+        Some(p) if p == Path::new("-") => return write_stdout(text).map(|()| None),
         Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => {
             p.join(file_name)
         }
         Some(p) => p.to_path_buf(),
         None => Path::new("dist").join(file_name),
     };
-    write_atomically(&target, text.as_bytes())
+    write_atomically(&target, text.as_bytes())?;
+    Ok(Some(target))
 }
 
 /// One config's rendering under `--each`: its output files (relative to the target directory),
@@ -211,7 +231,7 @@ fn render_one(
     format: MessageFormat,
 ) -> Rendered {
     let (source, loaded) = load_layers(layers, sets)?;
-    report(&source, &loaded.warnings, format);
+    report(&source, &warnings(loaded.warnings, &loaded.config), format);
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
     Ok(if split {
         split_files(&manifest)
