@@ -4,7 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::io::{Access, Failure, MessageFormat, Outcome, load, report, stage, write_stdout};
+use crate::io::{
+    Access, ColorChoice, ConfigArgs, Failure, MessageFormat, Outcome, Style, load, report, stage,
+    summarize, write_stdout,
+};
 
 /// Turn one validated config file into everything needed to run Mailu on Kubernetes.
 ///
@@ -17,6 +20,14 @@ struct Cli {
     #[arg(long, value_enum, global = true, default_value_t = MessageFormat::Text)]
     message_format: MessageFormat,
 
+    /// Show errors only: no warnings, and no summary when there is no error.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+
+    /// Colour findings on standard error: `auto` on a terminal unless `NO_COLOR` is set.
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -28,9 +39,8 @@ enum Command {
         after_help = "Examples:\n  mailu-k8s synth mailu.yaml                  # writes dist/mailu.k8s.yaml\n  mailu-k8s synth mailu.yaml -o - | kubectl apply -f -\n  mailu-k8s synth mailu.yaml --split deploy/mailu && kubectl apply -k deploy/mailu"
     )]
     Synth {
-        /// The config file (`-` for standard input); with `--each`, several.
-        #[arg(default_value = "mailu.yaml", num_args = 1..)]
-        config: Vec<PathBuf>,
+        #[command(flatten)]
+        input: ConfigArgs,
         /// Where to write: a file, an existing directory (or a path ending in `/`), or `-` for
         /// standard output. Default: `dist/mailu.k8s.yaml` (`.json` with `--format json`).
         #[arg(short, long)]
@@ -44,9 +54,14 @@ enum Command {
         split: Option<PathBuf>,
         /// Render each config as an installation of its own, in one run: `-o DIR` gets
         /// `DIR/<file stem>.yaml` (`.json`), `--split DIR` gets `DIR/<file stem>/`. Nothing is
-        /// written when any config fails, unless `--keep-going`.
+        /// written when any config fails, unless `--keep-going`. Each config is layered over
+        /// the `--base` files, then `--set`.
         #[arg(long)]
         each: bool,
+        /// With `--each`: a file every config is layered over (repeatable; the first is the
+        /// bottom layer).
+        #[arg(long, value_name = "FILE", requires = "each")]
+        base: Vec<PathBuf>,
         /// With `--each`: write every config that is valid, report each that is not (exit 2).
         #[arg(long, requires = "each")]
         keep_going: bool,
@@ -56,9 +71,11 @@ enum Command {
         after_help = "Examples:\n  mailu-k8s check mailu.yaml\n  mailu-k8s check mailu.yaml --message-format json   # for CI and editors"
     )]
     Check {
-        /// The config file (`-` for standard input).
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        input: ConfigArgs,
+        /// Warnings fail the check too (exit 2), reported as errors: for CI gates.
+        #[arg(long)]
+        strict: bool,
     },
     /// Print the config file's JSON Schema (draft-07, for yaml-language-server and editors).
     #[command(after_help = "Examples:\n  mailu-k8s schema > mailu-k8s.schema.json")]
@@ -98,9 +115,8 @@ enum Command {
         after_help = "Examples:\n  mailu-k8s secrets mailu.yaml\n  mailu-k8s secrets mailu.yaml --format json | jq -r '.secrets[].command // empty'"
     )]
     Secrets {
-        /// The config file (`-` for standard input).
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        input: ConfigArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = crate::secrets_cmd::SecretsFormat::Text)]
         format: crate::secrets_cmd::SecretsFormat,
@@ -114,8 +130,12 @@ enum Command {
     Diff {
         /// The current config or rendered output (YAML documents or a JSON `List`).
         old: PathBuf,
-        /// The new one.
-        new: PathBuf,
+        /// The new one; several files are the new config's layers (later ones win).
+        #[arg(num_args = 1..)]
+        new: Vec<PathBuf>,
+        /// Set a value of the new config after its files: `path.to.key=value` (as for `synth`).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
         #[arg(long, value_enum, default_value_t = crate::diff_cmd::DiffFormat::Text)]
         format: crate::diff_cmd::DiffFormat,
     },
@@ -125,9 +145,8 @@ enum Command {
         after_help = "Examples:\n  mailu-k8s graph mailu.yaml                  # Mermaid, for a README or a pull request\n  mailu-k8s graph mailu.yaml --format dot | dot -Tsvg > mailu.svg"
     )]
     Graph {
-        /// The config file (`-` for standard input).
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        input: ConfigArgs,
         /// Mermaid (renders in GitHub and GitLab Markdown) or Graphviz DOT.
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
@@ -198,6 +217,12 @@ pub fn run() -> ExitCode {
         }
     };
     let format = cli.message_format;
+    let terminal = std::io::IsTerminal::is_terminal(&io::stderr());
+    let no_color = std::env::var_os("NO_COLOR");
+    crate::io::set_style(Style {
+        quiet: cli.quiet,
+        color: cli.color.colors(terminal, no_color.as_deref()),
+    });
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err((source, failure)) => crate::io::report_failure(&source, failure, format),
@@ -218,37 +243,26 @@ fn execute(cli: Cli) -> Outcome {
     let format = cli.message_format;
     match cli.command {
         Command::Synth {
-            config,
+            input,
             output,
             format: out_format,
             split,
             each,
+            base,
             keep_going,
         } => {
             let target = crate::synth_cmd::Target::of(output, out_format == Format::Json, split);
             if each {
-                return crate::synth_cmd::synth_each(&config, target, keep_going, format);
+                let each = crate::synth_cmd::Each {
+                    base,
+                    set: input.set,
+                    keep_going,
+                };
+                return crate::synth_cmd::synth_each(&input.config, target, &each, format);
             }
-            let [config] = config.as_slice() else {
-                return Err((
-                    String::new(),
-                    Failure::Io(
-                        "several configs: pass --each to render each as its own installation"
-                            .to_owned(),
-                    ),
-                ));
-            };
-            crate::synth_cmd::synth(config, &target, format)
+            crate::synth_cmd::synth(&input, &target, format)
         }
-        Command::Check { config } => {
-            // Every problem in one pass: the DNS plan is built from the same config, so what
-            // `dns plan` would refuse is this config's problem too (its notes stay with `dns plan`).
-            let (source, _, _) = crate::dns_cmd::build_plan(&config, format)?;
-            if format == MessageFormat::Text {
-                let _ = writeln!(io::stderr(), "{source}: no errors");
-            }
-            Ok(())
-        }
+        Command::Check { input, strict } => check(&input, strict, format),
         Command::Schema => {
             let schema = mailu_k8s_config::json_schema();
             let text = serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n";
@@ -259,20 +273,15 @@ fn execute(cli: Cli) -> Outcome {
         Command::Init { path, force } => {
             init(&path, force).map_err(|e| (String::new(), Failure::Io(e)))
         }
-        Command::Secrets {
-            config,
-            format: out,
-        } => crate::secrets_cmd::secrets(&config, out, format),
+        Command::Secrets { input, format: out } => crate::secrets_cmd::secrets(&input, out, format),
         Command::Diff {
             old,
             new,
+            set,
             format: out,
-        } => crate::diff_cmd::run(&old, &new, out, format),
-        Command::Graph {
-            config,
-            format: out,
-        } => {
-            let (source, loaded) = load(&config)?;
+        } => crate::diff_cmd::run(&old, &new, &set, out, format),
+        Command::Graph { input, format: out } => {
+            let (source, loaded) = load(&input)?;
             report(&source, &loaded.warnings, format);
             let topology = mailu_k8s_topology::Topology::from_config(&loaded.config);
             let graph = mailu_k8s_topology::graph::Graph::of(&loaded.config, &topology);
@@ -286,6 +295,39 @@ fn execute(cli: Cli) -> Outcome {
         Command::Completions { shell } => {
             write_stdout(&completions(shell)).map_err(|e| (String::new(), Failure::Io(e)))
         }
+    }
+}
+
+/// `check`: every problem in one pass. The DNS plan is built from the same config, so what
+/// `dns plan` would refuse is this config's problem too; of its notes, the one about outbound
+/// mail (MK407, no predictable sending address) is shown, the others stay with `dns plan`.
+/// With `strict`, warnings are errors.
+fn check(input: &ConfigArgs, strict: bool, format: MessageFormat) -> Outcome {
+    let crate::dns_cmd::Planned {
+        source,
+        config,
+        warnings: mut findings,
+        ..
+    } = crate::dns_cmd::build_plan(input)?;
+    let topology = mailu_k8s_topology::Topology::from_config(&config);
+    findings.extend(mailu_k8s_dns::plan::egress_warning(&topology));
+    if strict {
+        for f in &mut findings {
+            f.severity = mailu_k8s_config::Severity::Error;
+        }
+    }
+    let note = if strict {
+        " (--strict: warnings fail)"
+    } else {
+        ""
+    };
+    summarize(&source, &findings, format, note);
+    if findings.is_empty() {
+        Ok(())
+    } else if strict {
+        Err((source, Failure::Reported))
+    } else {
+        Ok(())
     }
 }
 

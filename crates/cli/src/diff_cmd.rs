@@ -2,13 +2,13 @@
 //! by object. Exit 0: the same; 1: they differ; 2: an input is unreadable or invalid.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use mailu_k8s_manifests::diff::{Change, ObjectDiff, diff};
 use serde_json::Value;
 
-use crate::io::{Failure, MessageFormat, Outcome, load, report, write_stdout};
+use crate::io::{Failure, MessageFormat, Outcome, load_layers, report, write_stdout};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum DiffFormat {
@@ -16,15 +16,32 @@ pub(crate) enum DiffFormat {
     Json,
 }
 
-pub(crate) fn run(old: &Path, new: &Path, out: DiffFormat, format: MessageFormat) -> Outcome {
+pub(crate) fn run(
+    old: &Path,
+    new: &[PathBuf],
+    set: &[String],
+    out: DiffFormat,
+    format: MessageFormat,
+) -> Outcome {
     let before = objects(old, format)?;
-    let after = objects(new, format)?;
+    let after = match new {
+        [one] if set.is_empty() => objects(one, format)?,
+        layers => {
+            let (source, loaded) = load_layers(layers, set)?;
+            report(&source, &loaded.warnings, format);
+            mailu_k8s_manifests::synthesize(&loaded.config).values()
+        }
+    };
+    let new_source = new
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>();
     let changes = diff(&before, &after);
     let text = match out {
         DiffFormat::Text => text(&changes),
         DiffFormat::Json => json(&changes),
     };
-    write_stdout(&text).map_err(|e| (new.display().to_string(), Failure::Io(e)))?;
+    write_stdout(&text).map_err(|e| (new_source.join(" + "), Failure::Io(e)))?;
     if changes.is_empty() {
         Ok(())
     } else {
@@ -45,7 +62,7 @@ fn objects(path: &Path, format: MessageFormat) -> Result<Vec<Value>, (String, Fa
     if let Some(objects) = rendered(&text) {
         return Ok(objects);
     }
-    let (source, loaded) = load(path)?;
+    let (source, loaded) = load_layers(&[path.to_path_buf()], &[])?;
     report(&source, &loaded.warnings, format);
     Ok(mailu_k8s_manifests::synthesize(&loaded.config).values())
 }

@@ -16,8 +16,8 @@ use mailu_k8s_dns::write;
 use mailu_k8s_topology::Topology;
 
 use crate::io::{
-    Access, Failure, MessageFormat, Outcome, load, printable, render_text, report, stage,
-    writable_target, write_atomically, write_stdout,
+    Access, ConfigArgs, Failure, MessageFormat, Outcome, load, printable, render_text, report,
+    stage, writable_target, write_atomically, write_stdout,
 };
 
 #[derive(Subcommand, Debug)]
@@ -27,9 +27,8 @@ pub enum DnsCommand {
         after_help = "Examples:\n  mailu-k8s dns plan mailu.yaml                       # the zone of `domain` on stdout\n  mailu-k8s dns plan mailu.yaml -o zones/             # one <domain>.zone per mail domain\n  mailu-k8s dns plan mailu.yaml --format external-dns -o dnsendpoint.yaml"
     )]
     Plan {
-        /// The config file (`-` for standard input).
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        input: ConfigArgs,
         /// `zone`: a BIND zone file per mail domain (SOA and NS included, so a server loads it);
         /// `json`: every record, the PTR instructions and the notes, for tools; `external-dns`:
         /// a `DNSEndpoint` (A, AAAA, MX, SRV, CNAME; TXT only with `--with-txt`).
@@ -63,9 +62,8 @@ pub enum DnsCommand {
         after_help = "Examples:\n  mailu-k8s dns check mailu.yaml\n  mailu-k8s dns check mailu.yaml --authoritative 198.51.100.53 --only spf,dkim,dmarc"
     )]
     Check {
-        /// The config file (`-` for standard input).
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        input: ConfigArgs,
         /// Ask this server (`IP` or `IP:PORT`) instead of the system's resolvers.
         #[arg(long, value_name = "IP[:PORT]")]
         nameserver: Option<String>,
@@ -175,9 +173,8 @@ pub enum DkimCommand {
         after_help = "Examples:\n  mailu-k8s dkim keygen mailu.yaml                    # dkim-secret.yaml, mode 0600\n  mailu-k8s dkim keygen mailu.yaml -o - | kubeseal -o yaml > dkim-sealed.yaml"
     )]
     Keygen {
-        /// The config file.
-        #[arg(default_value = "mailu.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        input: ConfigArgs,
         /// Where to write the Secret manifest (mode 0600), or `-` for standard output (to pipe
         /// it into `kubectl apply -f -`, `kubeseal` or `sops`).
         #[arg(short, long, default_value = "dkim-secret.yaml")]
@@ -232,24 +229,43 @@ fn read_keys(config_path: &Path, config: &Config) -> Result<DkimKeys, String> {
     Ok(keys)
 }
 
-pub(crate) fn build_plan(
-    config_path: &Path,
-    format: MessageFormat,
-) -> Result<(String, Config, Plan), (String, Failure)> {
-    let (source, loaded) = load(config_path)?;
-    report(&source, &loaded.warnings, format);
+/// A config and its DNS plan, with the config's warnings (for the caller to report with its
+/// own, in one summary).
+pub(crate) struct Planned {
+    pub(crate) source: String,
+    pub(crate) config: Config,
+    pub(crate) plan: Plan,
+    pub(crate) warnings: Vec<Finding>,
+}
+
+/// The config and its DNS plan; a refused plan's errors come with the config's warnings.
+pub(crate) fn build_plan(input: &ConfigArgs) -> Result<Planned, (String, Failure)> {
+    let config_path = input.primary();
+    let (source, loaded) = load(input)?;
+    let warnings: Vec<Finding> = (loaded.warnings.into_iter())
+        .map(|d| d.map_code(Code::Config))
+        .collect();
     let config = loaded.config;
     let keys = read_keys(config_path, &config).map_err(|e| (source.clone(), Failure::Io(e)))?;
     let topology = Topology::from_config(&config);
-    let plan = plan::build(&config, &topology, &keys)
-        .map_err(|errors| (source.clone(), Failure::Invalid(errors)))?;
-    Ok((source, config, plan))
+    match plan::build(&config, &topology, &keys) {
+        Ok(plan) => Ok(Planned {
+            source,
+            config,
+            plan,
+            warnings,
+        }),
+        Err(errors) => {
+            let all = warnings.into_iter().chain(errors).collect();
+            Err((source, Failure::Invalid(all)))
+        }
+    }
 }
 
 pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
     match command {
         DnsCommand::Plan {
-            config,
+            input,
             format: out,
             output,
             zone,
@@ -257,17 +273,22 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             with_txt,
             tls_cert,
         } => {
-            let (source, cfg, mut plan) = build_plan(&config, format)?;
-            add_tls_keys(&mut plan, &cfg, &tls_cert).map_err(|f| (source.clone(), f))?;
-            report(&source, &plan.notes, format);
+            let Planned {
+                source,
+                config: cfg,
+                plan,
+                warnings: mut findings,
+            } = plan_with_keys(&input, &tls_cert, format)?;
             let io = |e: String| (source.clone(), Failure::Io(e));
+            let to_dir = output.as_deref().filter(|p| p.is_dir());
+            if out == PlanFormat::Zone && to_dir.is_none() && zone.is_none() {
+                findings.extend(only_one_zone(&plan));
+            }
+            report(&source, &findings, format);
             let text = match out {
                 PlanFormat::Zone => {
-                    if let Some(dir) = output.as_deref().filter(|p| p.is_dir()) {
+                    if let Some(dir) = to_dir {
                         return write_zone_files(&plan, dir, serial).map_err(io);
-                    }
-                    if zone.is_none() {
-                        report(&source, &only_one_zone(&plan), format);
                     }
                     let wanted = chosen_zone(&plan, zone.as_deref()).map_err(io)?;
                     write::zone(&plan, &wanted, serial)
@@ -278,7 +299,7 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             write_output(output.as_deref(), &text).map_err(io)
         }
         DnsCommand::Check {
-            config,
+            input,
             nameserver,
             authoritative,
             timeout,
@@ -288,7 +309,13 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             tls,
         } => {
             let out = out.unwrap_or(format);
-            let (source, cfg, plan) = build_plan(&config, format)?;
+            let Planned {
+                source,
+                config: cfg,
+                plan,
+                warnings,
+            } = build_plan(&input)?;
+            report(&source, &warnings, format);
             let usage = |e: String| (source.clone(), Failure::Io(e));
             let options =
                 check_options(nameserver, authoritative, timeout, &only, &skip).map_err(usage)?;
@@ -310,6 +337,34 @@ pub fn dns(command: DnsCommand, format: MessageFormat) -> Outcome {
             } else {
                 Ok(())
             }
+        }
+    }
+}
+
+/// `dns plan`'s plan: with `--tls-cert`'s keys, and its notes after the config's warnings.
+fn plan_with_keys(
+    input: &ConfigArgs,
+    tls_cert: &[PathBuf],
+    format: MessageFormat,
+) -> Result<Planned, (String, Failure)> {
+    let mut planned = build_plan(input)?;
+    if let Err(failure) = add_tls_keys(&mut planned.plan, &planned.config, tls_cert) {
+        let findings = std::mem::take(&mut planned.warnings);
+        return Err((planned.source, with_findings(findings, failure, format)));
+    }
+    let notes = planned.plan.notes.iter().cloned();
+    planned.warnings.extend(notes);
+    Ok(planned)
+}
+
+/// A failure with the findings met before it: errors join them in one report; otherwise they
+/// are reported first.
+fn with_findings(findings: Vec<Finding>, failure: Failure, format: MessageFormat) -> Failure {
+    match failure {
+        Failure::Invalid(errors) => Failure::Invalid(findings.into_iter().chain(errors).collect()),
+        other => {
+            report("", &findings, format);
+            other
         }
     }
 }
@@ -561,14 +616,14 @@ fn textwrap(text: &str, width: usize) -> Vec<String> {
 pub fn dkim(command: DkimCommand, format: MessageFormat) -> Outcome {
     match command {
         DkimCommand::Keygen {
-            config,
+            input,
             output,
             force,
         } => {
-            let (source, loaded) = load(&config)?;
+            let (source, loaded) = load(&input)?;
             report(&source, &loaded.warnings, format);
             let cfg = loaded.config;
-            keygen(&config, &cfg, &output, force).map_err(|e| (source, Failure::Io(e)))
+            keygen(input.primary(), &cfg, &output, force).map_err(|e| (source, Failure::Io(e)))
         }
     }
 }

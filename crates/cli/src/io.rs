@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use mailu_k8s_config::{Diagnostic, FindingCode, Loaded};
+use mailu_k8s_config::{Diagnostic, FindingCode, Loaded, layers};
 use mailu_k8s_dns::finding::{Code, Finding};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -31,19 +31,68 @@ pub(crate) enum Failure {
 /// How a command ends: `Err` carries the source it was about (for the message) and why.
 pub(crate) type Outcome = Result<(), (String, Failure)>;
 
-pub(crate) fn load(path: &Path) -> Result<(String, Loaded), (String, Failure)> {
-    let source = if path == Path::new("-") {
-        "<stdin>".to_owned()
-    } else {
-        path.display().to_string()
-    };
-    let bytes = read_input(path).map_err(|e| (source.clone(), Failure::Io(e)))?;
-    match mailu_k8s_config::load(&bytes) {
+/// The config a command reads: one file, or several layered (later files win), then `--set`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct ConfigArgs {
+    /// The config file (`-` for standard input). Several are layered, later ones winning:
+    /// mappings merge, lists are replaced, `null` removes a key.
+    #[arg(default_value = "mailu.yaml", num_args = 1..)]
+    pub config: Vec<PathBuf>,
+    /// Set a value after the files: `path.to.key=value`, typed by the schema (`[N]` is a list
+    /// item, `null` removes the key, `\.` is a dot inside a key). Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// The first file: paths in the config (`dns.dkim.publicKeys`) are relative to it.
+    pub(crate) fn primary(&self) -> &Path {
+        self.config
+            .first()
+            .map_or(Path::new("mailu.yaml"), PathBuf::as_path)
+    }
+}
+
+/// Loads the config `args` names; the source names its file (or files, joined with ` + `).
+pub(crate) fn load(args: &ConfigArgs) -> Result<(String, Loaded), (String, Failure)> {
+    load_layers(&args.config, &args.set)
+}
+
+/// Loads `paths` as layers (later ones win), then `sets`.
+pub(crate) fn load_layers(
+    paths: &[PathBuf],
+    sets: &[String],
+) -> Result<(String, Loaded), (String, Failure)> {
+    let names: Vec<String> = paths.iter().map(|p| source_name(p)).collect();
+    let source = names.join(" + ");
+    if paths.iter().filter(|p| *p == Path::new("-")).count() > 1 {
+        let message = "standard input (`-`) can be read once: name it once among the configs";
+        return Err((source, Failure::Io(message.to_owned())));
+    }
+    let mut contents = Vec::with_capacity(paths.len());
+    for (path, name) in paths.iter().zip(&names) {
+        let bytes = read_input(path).map_err(|e| (name.clone(), Failure::Io(e)))?;
+        contents.push(bytes);
+    }
+    let files: Vec<layers::File<'_>> = names
+        .iter()
+        .zip(&contents)
+        .map(|(name, bytes)| layers::File { name, bytes })
+        .collect();
+    match layers::load(&files, sets) {
         Ok(loaded) => Ok((source, loaded)),
         Err(findings) => {
             let findings = findings.into_iter().map(|d| d.map_code(Code::Config));
             Err((source, Failure::Invalid(findings.collect())))
         }
+    }
+}
+
+fn source_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
     }
 }
 
@@ -86,7 +135,9 @@ pub(crate) fn report_failure(
         }
         Failure::Io(message) => {
             let text = match format {
-                MessageFormat::Text => format!("error: {}", printable(&message)),
+                MessageFormat::Text => {
+                    colored(&format!("error: {}", printable(&message)), style().color).into_owned()
+                }
                 MessageFormat::Json => {
                     let doc = serde_json::json!({ "source": source, "error": message });
                     serde_json::to_string(&doc).unwrap_or_default()
@@ -100,28 +151,139 @@ pub(crate) fn report_failure(
     }
 }
 
+/// How findings are shown for the whole run, set once from the command line.
+#[derive(Copy, Clone, Debug, Default)]
+pub(crate) struct Style {
+    /// `--quiet`: errors only; no warnings, no summary of a run without errors.
+    pub(crate) quiet: bool,
+    /// Colour the severity of findings on standard error.
+    pub(crate) color: bool,
+}
+
+static STYLE: std::sync::OnceLock<Style> = std::sync::OnceLock::new();
+
+pub(crate) fn set_style(style: Style) {
+    let _ = STYLE.set(style);
+}
+
+fn style() -> Style {
+    STYLE.get().copied().unwrap_or_default()
+}
+
+/// `--color`: when findings on standard error are coloured.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set (to anything but the empty string).
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour: `always`/`never` as said (a flag beats the environment), `auto` only
+    /// on a terminal without `NO_COLOR`.
+    pub(crate) fn colors(self, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+/// Reports findings met during a run (warnings, notes) on standard error: nothing when there
+/// are none (or, with `--quiet`, no errors).
 pub(crate) fn report<C: FindingCode>(
     source: &str,
     findings: &[Diagnostic<C>],
     format: MessageFormat,
 ) {
-    if findings.is_empty() {
+    let quiet = style().quiet;
+    if findings.iter().all(|d| quiet && !d.is_error()) {
         return;
     }
+    summarize(source, findings, format, "");
+}
+
+/// Every finding (errors only with `--quiet`) and one summary: a line of text ending in
+/// `note` (`SOURCE: 2 error(s), 1 warning(s)`, `SOURCE: no errors, 1 warning(s)`), or one JSON
+/// object `{source, findings, errors, warnings}`, printed even when there is nothing to report
+/// (a clean run's JSON says so; its text is `SOURCE: no errors`, which `--quiet` leaves out).
+pub(crate) fn summarize<C: FindingCode>(
+    source: &str,
+    findings: &[Diagnostic<C>],
+    format: MessageFormat,
+    note: &str,
+) {
+    let style = style();
+    let shown: Vec<&Diagnostic<C>> = findings
+        .iter()
+        .filter(|d| d.is_error() || !style.quiet)
+        .collect();
+    let errors = shown.iter().filter(|d| d.is_error()).count();
+    let warnings = shown.len() - errors;
     let mut err = io::stderr().lock();
     match format {
         MessageFormat::Text => {
-            for d in findings {
-                let _ = write!(err, "{}", render_text(d, source));
+            for d in &shown {
+                let _ = write!(err, "{}", colored(&render_text(d, source), style.color));
             }
-            let errors = findings.iter().filter(|d| d.is_error()).count();
-            let warnings = findings.len() - errors;
-            let _ = writeln!(err, "{source}: {errors} error(s), {warnings} warning(s)");
+            let source = printable(source);
+            if shown.is_empty() {
+                if !style.quiet {
+                    let _ = writeln!(err, "{source}: no errors{note}");
+                }
+            } else if errors == 0 {
+                let _ = writeln!(err, "{source}: no errors, {warnings} warning(s){note}");
+            } else {
+                let _ = writeln!(
+                    err,
+                    "{source}: {errors} error(s), {warnings} warning(s){note}"
+                );
+            }
         }
         MessageFormat::Json => {
-            let doc = serde_json::json!({ "source": source, "findings": findings });
+            let doc = serde_json::json!({
+                "source": source,
+                "findings": shown,
+                "errors": errors,
+                "warnings": warnings,
+            });
             let _ = writeln!(err, "{}", serde_json::to_string(&doc).unwrap_or_default());
         }
+    }
+}
+
+/// Says on standard error what a command wrote (not with `--quiet`): `wrote N objects to PATH`,
+/// or as JSON `{"source", "wrote", "objects"}`.
+pub(crate) fn wrote(source: &str, objects: usize, path: &Path, format: MessageFormat) {
+    if style().quiet {
+        return;
+    }
+    let text = match format {
+        MessageFormat::Text => format!(
+            "wrote {objects} objects to {}",
+            printable(&path.display().to_string())
+        ),
+        MessageFormat::Json => serde_json::json!({
+            "source": source,
+            "wrote": path.display().to_string(),
+            "objects": objects,
+        })
+        .to_string(),
+    };
+    let _ = writeln!(io::stderr(), "{text}");
+}
+
+/// A rendered finding with its severity word in colour (bold red, bold yellow).
+fn colored(text: &str, color: bool) -> std::borrow::Cow<'_, str> {
+    let paint = |word: &str, code: &str| {
+        text.strip_prefix(word)
+            .map(|rest| format!("\x1b[{code}m{word}\x1b[0m{rest}"))
+    };
+    match color.then(|| paint("error", "1;31").or_else(|| paint("warning", "1;33"))) {
+        Some(Some(painted)) => std::borrow::Cow::Owned(painted),
+        _ => std::borrow::Cow::Borrowed(text),
     }
 }
 
@@ -283,6 +445,39 @@ fn describe(kind: &std::fs::FileType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color_unless_a_flag_says() {
+        use std::ffi::OsStr;
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        let table = [
+            (ColorChoice::Auto, true, None, true),
+            (ColorChoice::Auto, false, None, false),
+            (ColorChoice::Auto, true, set, false),
+            // NO_COLOR set to the empty string does not count (no-color.org).
+            (ColorChoice::Auto, true, empty, true),
+            // A flag beats the environment.
+            (ColorChoice::Always, false, set, true),
+            (ColorChoice::Never, true, None, false),
+        ];
+        for (choice, terminal, no_color, want) in table {
+            assert_eq!(
+                choice.colors(terminal, no_color),
+                want,
+                "{choice:?} {terminal} {no_color:?}"
+            );
+        }
+        assert_eq!(
+            colored("error[MK001]: x", true),
+            "\x1b[1;31merror\x1b[0m[MK001]: x"
+        );
+        assert_eq!(
+            colored("warning[MK407]: x", true),
+            "\x1b[1;33mwarning\x1b[0m[MK407]: x"
+        );
+        assert_eq!(colored("error[MK001]: x", false), "error[MK001]: x");
+    }
 
     #[test]
     fn findings_print_control_characters_escaped() {

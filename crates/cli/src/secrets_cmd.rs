@@ -3,12 +3,11 @@
 //! value.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use clap::ValueEnum;
 use mailu_k8s_manifests::secrets::{MadeBy, SecretNeed, secret_needs};
 
-use crate::io::{Failure, MessageFormat, Outcome, load, report, write_stdout};
+use crate::io::{ConfigArgs, Failure, MessageFormat, Outcome, load, report, write_stdout};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SecretsFormat {
@@ -16,8 +15,8 @@ pub(crate) enum SecretsFormat {
     Json,
 }
 
-pub(crate) fn secrets(config: &Path, out: SecretsFormat, format: MessageFormat) -> Outcome {
-    let (source, loaded) = load(config)?;
+pub(crate) fn secrets(input: &ConfigArgs, out: SecretsFormat, format: MessageFormat) -> Outcome {
+    let (source, loaded) = load(input)?;
     report(&source, &loaded.warnings, format);
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
     let needs = secret_needs(&loaded.config, &manifest);

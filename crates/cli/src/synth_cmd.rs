@@ -7,9 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mailu_k8s_manifests::{Manifest, split};
 
+use mailu_k8s_config::Config;
+use mailu_k8s_dns::finding::{Code, Finding};
+
 use crate::io::{
-    Access, Failure, MessageFormat, Outcome, Staged, load, report, stage, write_atomically,
-    write_stdout,
+    Access, ConfigArgs, Failure, MessageFormat, Outcome, Staged, load, load_layers, report, stage,
+    write_atomically, write_stdout, wrote,
 };
 
 /// Where rendered output goes.
@@ -29,18 +32,33 @@ impl Target {
     }
 }
 
-pub(crate) fn synth(config: &Path, target: &Target, format: MessageFormat) -> Outcome {
-    let (source, loaded) = load(config)?;
-    report(&source, &loaded.warnings, format);
+pub(crate) fn synth(input: &ConfigArgs, target: &Target, format: MessageFormat) -> Outcome {
+    let (source, loaded) = load(input)?;
+    report(&source, &warnings(loaded.warnings, &loaded.config), format);
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
     let written = match target {
-        Target::Split(dir) => write_dir(dir, split_files(&manifest)),
+        Target::Split(dir) => write_dir(dir, split_files(&manifest)).map(|()| Some(dir.clone())),
         Target::File { output, json } => {
             let (ext, text) = render(&manifest, *json);
             write_output(output.as_deref(), ext, &text)
         }
     };
-    written.map_err(|e| (source, Failure::Io(e)))
+    match written {
+        Ok(Some(path)) => wrote(&source, manifest.objects.len(), &path, format),
+        Ok(None) => {}
+        Err(e) => return Err((source, Failure::Io(e))),
+    }
+    Ok(())
+}
+
+/// The config's warnings and MK407 when outbound mail has no predictable address (which
+/// `dns plan` and `check` report too).
+fn warnings(config_warnings: Vec<mailu_k8s_config::Diagnostic>, config: &Config) -> Vec<Finding> {
+    let topology = mailu_k8s_topology::Topology::from_config(config);
+    (config_warnings.into_iter())
+        .map(|d| d.map_code(Code::Config))
+        .chain(mailu_k8s_dns::plan::egress_warning(&topology))
+        .collect()
 }
 
 fn render(manifest: &Manifest, json: bool) -> (&'static str, String) {
@@ -109,29 +127,39 @@ fn remove_stale(dir: &Path, keep: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<(), String> {
+/// Writes the rendered text; the path written, `None` for standard output.
+fn write_output(output: Option<&Path>, ext: &str, text: &str) -> Result<Option<PathBuf>, String> {
     let file_name = format!("mailu.k8s.{ext}");
     let target = match output {
-        Some(p) if p == Path::new("-") => return write_stdout(text),
+        Some(p) if p == Path::new("-") => return write_stdout(text).map(|()| None),
         Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => {
             p.join(file_name)
         }
         Some(p) => p.to_path_buf(),
         None => Path::new("dist").join(file_name),
     };
-    write_atomically(&target, text.as_bytes())
+    write_atomically(&target, text.as_bytes())?;
+    Ok(Some(target))
 }
 
 /// One config's rendering under `--each`: its output files (relative to the target directory),
 /// or why it failed.
 type Rendered = Result<Vec<(PathBuf, String)>, (String, Failure)>;
 
+/// What `--each` adds: the files under every config, the `--set` values over each, and whether
+/// to write the valid ones when some fail.
+pub(crate) struct Each {
+    pub(crate) base: Vec<PathBuf>,
+    pub(crate) set: Vec<String>,
+    pub(crate) keep_going: bool,
+}
+
 /// `synth --each`: renders every config (on every core), reports each failure, and writes all
 /// outputs only when none failed (with `keep_going`, the valid ones anyway; exit 2 still).
 pub(crate) fn synth_each(
     configs: &[PathBuf],
     target: Target,
-    keep_going: bool,
+    each: &Each,
     format: MessageFormat,
 ) -> Outcome {
     let (dir, json, split) = match &target {
@@ -145,7 +173,11 @@ pub(crate) fn synth_each(
         }
     };
     let stems = unique_stems(configs)?;
-    let rendered = render_all(configs, |config| render_one(config, json, split, format));
+    let rendered = render_all(configs, |config| {
+        let mut layers = each.base.clone();
+        layers.push(config.clone());
+        render_one(&layers, &each.set, json, split, format)
+    });
     let mut good = Vec::new();
     let mut failed = false;
     for (stem, result) in stems.iter().zip(rendered) {
@@ -157,7 +189,7 @@ pub(crate) fn synth_each(
             }
         }
     }
-    if failed && !keep_going {
+    if failed && !each.keep_going {
         return Err((String::new(), Failure::Reported));
     }
     write_instances(&dir, &good, split).map_err(io_failure)?;
@@ -191,9 +223,15 @@ fn write_instances(
     Ok(())
 }
 
-fn render_one(config: &Path, json: bool, split: bool, format: MessageFormat) -> Rendered {
-    let (source, loaded) = load(config)?;
-    report(&source, &loaded.warnings, format);
+fn render_one(
+    layers: &[PathBuf],
+    sets: &[String],
+    json: bool,
+    split: bool,
+    format: MessageFormat,
+) -> Rendered {
+    let (source, loaded) = load_layers(layers, sets)?;
+    report(&source, &warnings(loaded.warnings, &loaded.config), format);
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
     Ok(if split {
         split_files(&manifest)

@@ -101,10 +101,12 @@ fn refusals() {
     synth(&[p("--each"), &configs[0], &twin, p("-o"), &out])
         .code(2)
         .stderr(predicates::str::contains("two configs named c1"));
-    // Several configs without --each (layering is another feature).
-    synth(&[&configs[0], &configs[1], p("-o"), &out])
-        .code(2)
-        .stderr(predicates::str::contains("--each"));
+    // Several configs without --each are layers of one installation (tests/layers.rs), not
+    // installations: one output, the later file winning.
+    let layered = tmp.path().join("layered.yaml");
+    synth(&[&configs[0], &configs[1], p("-o"), &layered]).success();
+    let text = std::fs::read_to_string(&layered).expect("layered");
+    assert!(text.contains("c2.example.com") && !text.contains("c1.example.com"));
     // --each needs a directory.
     synth(&[p("--each"), &configs[0]]).code(2);
     synth(&[p("--each"), &configs[0], p("-o"), p("-")]).code(2);

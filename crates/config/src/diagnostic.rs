@@ -15,6 +15,8 @@ pub enum Code {
     InputLimit,
     /// The file is empty or not a mapping at the top.
     NotAMapping,
+    /// A `--set path=value` argument that cannot be applied.
+    InvalidSet,
     /// A key that the schema does not know.
     UnknownKey,
     /// A value of the wrong YAML type.
@@ -47,10 +49,11 @@ pub enum Code {
 
 impl Code {
     /// All codes, in documentation order.
-    pub const ALL: [Code; 17] = [
+    pub const ALL: [Code; 18] = [
         Code::YamlSyntax,
         Code::InputLimit,
         Code::NotAMapping,
+        Code::InvalidSet,
         Code::UnknownKey,
         Code::WrongType,
         Code::MissingKey,
@@ -73,6 +76,7 @@ impl Code {
             Code::YamlSyntax => "MK001",
             Code::InputLimit => "MK002",
             Code::NotAMapping => "MK003",
+            Code::InvalidSet => "MK004",
             Code::UnknownKey => "MK101",
             Code::WrongType => "MK102",
             Code::MissingKey => "MK103",
@@ -96,6 +100,7 @@ impl Code {
             Code::YamlSyntax => "yaml-syntax",
             Code::InputLimit => "input-limit",
             Code::NotAMapping => "not-a-mapping",
+            Code::InvalidSet => "invalid-set",
             Code::UnknownKey => "unknown-key",
             Code::WrongType => "wrong-type",
             Code::MissingKey => "missing-key",
@@ -172,6 +177,10 @@ pub struct Diagnostic<C = Code> {
     pub hint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// The file (or `--set ARG`) that set the value, when a config is made of several layers;
+    /// `None` for a single file, whose name the report gives once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl<C: FindingCode> Diagnostic<C> {
@@ -185,6 +194,7 @@ impl<C: FindingCode> Diagnostic<C> {
             value: None,
             hint: None,
             location: None,
+            file: None,
         }
     }
 
@@ -202,6 +212,12 @@ impl<C: FindingCode> Diagnostic<C> {
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Names the file (or `--set ARG`) the finding is about, for configs of several layers.
+    pub fn with_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
         self
     }
 
@@ -223,6 +239,7 @@ impl<C: FindingCode> Diagnostic<C> {
             value: self.value,
             hint: self.hint,
             location: self.location,
+            file: self.file,
         }
     }
 
@@ -230,8 +247,10 @@ impl<C: FindingCode> Diagnostic<C> {
         self.severity == Severity::Error
     }
 
-    /// Human-readable rendering, `source` naming the file (or `<stdin>`).
+    /// Human-readable rendering, `source` naming the file (or `<stdin>`); the finding's own
+    /// [`file`](Self::file), when it has one, names it instead.
     pub fn render(&self, source: &str) -> String {
+        let source = self.file.as_deref().unwrap_or(source);
         let mut out = String::new();
         let severity = match self.severity {
             Severity::Error => "error",

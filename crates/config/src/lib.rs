@@ -11,6 +11,7 @@ pub mod egress;
 pub mod file;
 mod file_dns;
 mod file_egress;
+pub mod layers;
 pub mod locations;
 pub mod mailu_env;
 pub mod model;
@@ -57,8 +58,19 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, Vec<Diagnostic>> {
     let doc = parse_document(bytes).map_err(|d| vec![d])?;
     // The document parsed, so it is UTF-8.
     let text = std::str::from_utf8(bytes).unwrap_or_default();
+    load_document(doc, |findings| {
+        locations::Locations::of(text).attach(findings)
+    })
+}
+
+/// Checks and validates a parsed document; `locate` gives findings their positions (called
+/// only when there are findings, so a clean run never walks the text twice).
+fn load_document(
+    doc: Value,
+    locate: impl Fn(&mut [Diagnostic]),
+) -> Result<Loaded, Vec<Diagnostic>> {
     let located = |mut findings: Vec<Diagnostic>| {
-        locations::Locations::of(text).attach(&mut findings);
+        locate(&mut findings);
         findings
     };
     let mut structural = structure::check(committed_schema(), &doc);

@@ -18,28 +18,32 @@ pub fn check(schema: &Value, doc: &Value) -> Vec<Diagnostic> {
     walker.out
 }
 
+/// Follows `$ref` (only local `#/definitions/...` refs are generated) within `root`.
+pub(crate) fn resolve<'s>(root: &'s Value, mut schema: &'s Value) -> &'s Value {
+    // Bounded: the generated schema has no ref cycles deeper than this.
+    for _ in 0..16 {
+        let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+            return schema;
+        };
+        let Some(pointer) = reference.strip_prefix('#') else {
+            return schema;
+        };
+        match root.pointer(pointer) {
+            Some(target) => schema = target,
+            None => return schema,
+        }
+    }
+    schema
+}
+
 struct Walker<'s> {
     root: &'s Value,
     out: Vec<Diagnostic>,
 }
 
 impl<'s> Walker<'s> {
-    /// Follows `$ref` (only local `#/definitions/...` refs are generated).
-    fn resolve(&self, mut schema: &'s Value) -> &'s Value {
-        // Bounded: the generated schema has no ref cycles deeper than this.
-        for _ in 0..16 {
-            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
-                return schema;
-            };
-            let Some(pointer) = reference.strip_prefix('#') else {
-                return schema;
-            };
-            match self.root.pointer(pointer) {
-                Some(target) => schema = target,
-                None => return schema,
-            }
-        }
-        schema
+    fn resolve(&self, schema: &'s Value) -> &'s Value {
+        resolve(self.root, schema)
     }
 
     fn walk(&mut self, schema: &'s Value, value: &Value, path: &str) {

@@ -303,6 +303,23 @@ fn sending(topology: &Topology) -> Sending {
     }
 }
 
+/// MK407 when outbound mail leaves from no predictable address (`egress.mode: none`): SPF and
+/// PTR cannot be guaranteed. The plan carries it as a note; `check` and `synth` show it too.
+pub fn egress_warning(topology: &Topology) -> Option<Finding> {
+    unpredictable_egress(&sending(topology))
+}
+
+fn unpredictable_egress(sending: &Sending) -> Option<Finding> {
+    (*sending == Sending::Unpredictable).then(|| {
+        Finding::warning(
+            Code::PlanIncomplete,
+            "egress.mode",
+            "SPF and PTR cannot be guaranteed: with `egress.mode: none` mail leaves from whichever node runs postfix",
+        )
+        .with_hint("choose an egress mode (see the README's \"Outbound mail\"); until then SPF authorises the MX address with `~all`")
+    })
+}
+
 /// The SPF record of every mail domain: the sending addresses (or, with no predictable
 /// address, the MX), the configured includes, then `-all` (`~all` when nothing is promised).
 /// A relay nothing authorises, or a record over the lookup limit, refuses the plan.
@@ -344,14 +361,7 @@ fn spf_record(config: &Config, sending: &Sending, draft: &mut Draft) -> Spf {
                     v6: None,
                 },
             ));
-            draft.notes.push(
-                Finding::warning(
-                    Code::PlanIncomplete,
-                    "egress.mode",
-                    "SPF and PTR cannot be guaranteed: with `egress.mode: none` mail leaves from whichever node runs postfix",
-                )
-                .with_hint("choose an egress mode (see the README's \"Outbound mail\"); until then SPF authorises the MX address with `~all`"),
-            );
+            draft.notes.extend(unpredictable_egress(sending));
         }
     }
     spf.terms.extend(
