@@ -5,6 +5,7 @@
 //! [`validate`] (every value rule at once) → [`Config`]. Nothing past this crate re-validates.
 
 mod check;
+pub mod component;
 pub mod diagnostic;
 pub mod dns;
 pub mod egress;
@@ -28,6 +29,7 @@ mod validate_network;
 mod validate_storage;
 pub mod validate_workloads;
 
+pub use component::{Component, NAME_PREFIX};
 pub use diagnostic::{Code, Diagnostic, FindingCode, Location, Severity};
 pub use model::*;
 pub use validate::validate;
