@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::component::Component;
 pub use crate::file_dns::*;
 pub use crate::file_egress::*;
+use crate::leaf::{Fqdn, Parsed};
+use crate::rules::{DnsName, Ipv4Cidr};
 
 /// A mailu-k8s configuration: everything needed to run Mailu 2024.06 on Kubernetes.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -33,15 +35,15 @@ pub struct ConfigFile {
 
     /// The primary mail domain, e.g. `example.com` (Mailu's `DOMAIN`). Internationalised names
     /// are written as punycode (`xn--...`).
-    pub domain: String,
+    pub domain: Parsed<Fqdn>,
 
     /// Public host names of the mail server. The first is the primary one: the name postfix
     /// says in HELO and the MX target (Mailu's `HOSTNAMES`).
-    pub hostnames: Vec<String>,
+    pub hostnames: Vec<Parsed<Fqdn>>,
 
     /// The cluster's pod CIDR (IPv4), e.g. `10.42.0.0/16`. Mailu trusts this network as internal
     /// (Mailu's `SUBNET`): postfix relays for it, so it must be the pod network and nothing wider.
-    pub subnet: String,
+    pub subnet: Parsed<Ipv4Cidr>,
 
     /// The cluster's IPv6 pod CIDR on dual-stack clusters (Mailu's `SUBNET6`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,7 +55,7 @@ pub struct ConfigFile {
 
     /// The cluster's DNS domain, used to build the `*_ADDRESS` service names Mailu connects to.
     #[serde(default = "defaults::cluster_domain")]
-    pub cluster_domain: String,
+    pub cluster_domain: Parsed<DnsName>,
 
     /// Mailu's own database. Omit it for SQLite on admin's volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1401,8 +1403,8 @@ pub mod defaults {
     pub fn timezone() -> String {
         "Etc/UTC".into()
     }
-    pub fn cluster_domain() -> String {
-        "cluster.local".into()
+    pub fn cluster_domain() -> Parsed<DnsName> {
+        Parsed::from("cluster.local".to_owned())
     }
     /// PostgreSQL's standard port; Mailu's admin assumes it when `DB_HOST` has no port.
     pub const POSTGRESQL_PORT: u16 = 5432;

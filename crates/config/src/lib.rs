@@ -12,6 +12,7 @@ pub mod egress;
 pub mod file;
 mod file_dns;
 mod file_egress;
+pub mod leaf;
 pub mod locations;
 pub mod mailu_env;
 pub mod model;
