@@ -3,8 +3,8 @@
 //!
 //! The file types hold a leaf as [`Parsed<T>`]: while serde reads the file it runs `T`'s parser,
 //! and keeps an invalid value with its problem instead of stopping, so validation still reports
-//! every bad leaf in one pass, each at the path the [`crate::check::Checker`] computes, with the
-//! parser's own message and hint ([`crate::check::Checker::leaf`]).
+//! every bad leaf in one pass, each at the path the checker computes, with the
+//! parser's own message and hint (`Checker::leaf`).
 
 use std::borrow::Cow;
 
