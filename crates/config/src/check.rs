@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::file::PostgresqlSecretKeysFile;
+use crate::leaf::Parsed;
 use crate::model::SecretKeys;
 use crate::rules::{self, Problem};
 
@@ -115,6 +116,28 @@ impl Checker {
         rule: impl FnOnce(&str) -> Result<T, Problem>,
     ) -> Option<T> {
         rule(value).map_err(|p| self.problem(code, value, p)).ok()
+    }
+
+    /// A typed leaf at the current path: its value, or its parser's problem recorded as
+    /// [`Checker::check`] records it.
+    pub(crate) fn leaf<T: Clone>(&mut self, code: Code, leaf: &Parsed<T>) -> Option<T> {
+        match leaf.parsed() {
+            Ok(value) => Some(value.clone()),
+            Err(p) => {
+                self.problem(code, leaf.raw(), p.clone());
+                None
+            }
+        }
+    }
+
+    /// `leaf` at `key`.
+    pub(crate) fn leaf_field<T: Clone>(
+        &mut self,
+        key: &str,
+        code: Code,
+        leaf: &Parsed<T>,
+    ) -> Option<T> {
+        self.field(key, |c| c.leaf(code, leaf))
     }
 
     /// `check` at `key`.

@@ -13,8 +13,11 @@ use std::num::{NonZeroU16, NonZeroU32};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::component::Component;
 pub use crate::file_dns::*;
 pub use crate::file_egress::*;
+use crate::leaf::{Fqdn, Parsed};
+use crate::rules::{DnsName, Ipv4Cidr};
 
 /// A mailu-k8s configuration: everything needed to run Mailu 2024.06 on Kubernetes.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -32,15 +35,15 @@ pub struct ConfigFile {
 
     /// The primary mail domain, e.g. `example.com` (Mailu's `DOMAIN`). Internationalised names
     /// are written as punycode (`xn--...`).
-    pub domain: String,
+    pub domain: Parsed<Fqdn>,
 
     /// Public host names of the mail server. The first is the primary one: the name postfix
     /// says in HELO and the MX target (Mailu's `HOSTNAMES`).
-    pub hostnames: Vec<String>,
+    pub hostnames: Vec<Parsed<Fqdn>>,
 
     /// The cluster's pod CIDR (IPv4), e.g. `10.42.0.0/16`. Mailu trusts this network as internal
     /// (Mailu's `SUBNET`): postfix relays for it, so it must be the pod network and nothing wider.
-    pub subnet: String,
+    pub subnet: Parsed<Ipv4Cidr>,
 
     /// The cluster's IPv6 pod CIDR on dual-stack clusters (Mailu's `SUBNET6`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,7 +55,7 @@ pub struct ConfigFile {
 
     /// The cluster's DNS domain, used to build the `*_ADDRESS` service names Mailu connects to.
     #[serde(default = "defaults::cluster_domain")]
-    pub cluster_domain: String,
+    pub cluster_domain: Parsed<DnsName>,
 
     /// Mailu's own database. Omit it for SQLite on admin's volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,48 +302,113 @@ pub struct SecretsFile {
     pub api_token: Option<String>,
 }
 
-/// Persistent volumes. Each component's volume is a ReadWriteOnce PersistentVolumeClaim.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct StorageFile {
-    /// Storage class for every volume that does not name its own. Omit it for the cluster's
-    /// default storage class.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage_class: Option<String>,
-    /// Front: certbot's account and certificates (`/certs`), only with the `letsencrypt`
-    /// flavors. Default size 100Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub front: Option<VolumeFile>,
-    /// Admin: the SQLite database (`/data`) and DKIM private keys (`/dkim`). Default size 1Gi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<VolumeFile>,
-    /// Postfix: the mail queue (`/queue`). Default size 2Gi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postfix: Option<VolumeFile>,
-    /// Dovecot: the mailboxes (`/mail`) and its state (`/data`). Default size 10Gi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dovecot: Option<VolumeFile>,
-    /// Rspamd: learned spam data (`/var/lib/rspamd`). Default size 1Gi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rspamd: Option<VolumeFile>,
-    /// The bundled Redis (`/data`). Default size 1Gi. Ignored with an external `redis`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redis: Option<VolumeFile>,
-    /// Webmail: its settings and, without `webmail.roundcubeDatabase`, its SQLite database
-    /// (`/data`). Default size 1Gi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webmail: Option<VolumeFile>,
-    /// Radicale: calendars and address books (`/data`). Default size 1Gi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webdav: Option<VolumeFile>,
-    /// Fetchmail: which messages were already fetched (`/data`). Default size 100Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fetchmail: Option<VolumeFile>,
-    /// ClamAV: virus signatures (`/var/lib/clamav`), one volume per replica, re-downloadable.
-    /// Default size 2Gi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clamav: Option<VolumeFile>,
+/// Generates the per-component config structs from the component table's rows
+/// ([`crate::component`]): `StorageFile`, `ResourcesFile` and `WorkloadsFile`, their doc comments
+/// (the schema's descriptions, defaults included) and the accessors that read them by
+/// [`Component`].
+macro_rules! component_files {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident => $key:ident {
+            mailu: $mailu:literal,
+            overrides: $overrides:expr,
+            service: $service:literal,
+            resources: ($label:literal, [$req_cpu:literal, $req_mem:literal], [$lim_cpu:literal, $lim_mem:literal], $note:literal),
+            $(volume: ($rank:literal, $size:literal, $before:literal, $after:literal),)?
+            single_replica: $single:expr,
+        }
+    )*) => {
+        /// Persistent volumes. Each component's volume is a ReadWriteOnce PersistentVolumeClaim.
+        #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        #[schemars(transform = storage_key_order)]
+        pub struct StorageFile {
+            /// Storage class for every volume that does not name its own. Omit it for the cluster's
+            /// default storage class.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub storage_class: Option<String>,
+            $($(
+                #[doc = concat!($before, "Default size ", $size, ".", $after)]
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $key: Option<VolumeFile>,
+            )?)*
+        }
+
+        impl StorageFile {
+            /// The volume the file gives for `component`; `None` also for a stateless one.
+            pub fn volume(&self, component: Component) -> Option<&VolumeFile> {
+                #[allow(unreachable_patterns)]
+                match component {
+                    $($(Component::$variant => only_with!($size, self.$key.as_ref()),)?)*
+                    _ => None,
+                }
+            }
+        }
+
+        /// Requests and limits per component.
+        #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        pub struct ResourcesFile {
+            $(
+                #[doc = concat!($label, ". Default requests ", $req_cpu, "/", $req_mem, ", limits ", $lim_cpu, "/", $lim_mem, $note, ".")]
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $key: Option<ComputeFile>,
+            )*
+        }
+
+        impl ResourcesFile {
+            /// The requests and limits the file gives for `component`.
+            pub fn compute(&self, component: Component) -> Option<&ComputeFile> {
+                match component {
+                    $(Component::$variant => self.$key.as_ref(),)*
+                }
+            }
+        }
+
+        /// Settings of each component's workload.
+        #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        pub struct WorkloadsFile {
+            $(
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $key: Option<WorkloadFile>,
+            )*
+        }
+
+        impl WorkloadsFile {
+            /// The settings the file gives for `component`.
+            pub fn workload(&self, component: Component) -> Option<&WorkloadFile> {
+                match component {
+                    $(Component::$variant => self.$key.as_ref(),)*
+                }
+            }
+        }
+    };
 }
+
+/// `$value`; `$_row` only makes the table's macro repeat this per row that has it.
+macro_rules! only_with {
+    ($_row:literal, $value:expr) => {
+        $value
+    };
+}
+
+/// The schema lists `storage`'s keys in the components' storage order
+/// ([`Component::storage_rank`]), which is older than the component table and not the table's.
+fn storage_key_order(schema: &mut schemars::Schema) {
+    let Some(properties) = schema
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut entries: Vec<(String, serde_json::Value)> =
+        std::mem::take(properties).into_iter().collect();
+    entries.sort_by_key(|(key, _)| Component::from_name(key).and_then(Component::storage_rank));
+    properties.extend(entries);
+}
+
+crate::component::component_table!(component_files);
 
 /// One component's volume.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -379,52 +447,6 @@ impl AccessMode {
             AccessMode::ReadWriteMany => "ReadWriteMany",
         }
     }
-}
-
-/// Requests and limits per component.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ResourcesFile {
-    /// front (nginx). Default requests 50m/64Mi, limits 500m/256Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub front: Option<ComputeFile>,
-    /// admin. Default requests 50m/256Mi, limits 500m/512Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<ComputeFile>,
-    /// postfix. Default requests 50m/64Mi, limits 500m/256Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postfix: Option<ComputeFile>,
-    /// dovecot. Default requests 50m/128Mi, limits 1/512Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dovecot: Option<ComputeFile>,
-    /// rspamd. Default requests 100m/192Mi, limits 1/512Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rspamd: Option<ComputeFile>,
-    /// The bundled Redis. Default requests 25m/32Mi, limits 250m/256Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redis: Option<ComputeFile>,
-    /// webmail. Default requests 25m/128Mi, limits 500m/512Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webmail: Option<ComputeFile>,
-    /// clamav. Default requests 100m/1Gi, limits 1/3Gi (a signature reload briefly doubles
-    /// clamd's memory).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clamav: Option<ComputeFile>,
-    /// fetchmail. Default requests 10m/32Mi, limits 200m/128Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fetchmail: Option<ComputeFile>,
-    /// webdav (Radicale). Default requests 10m/32Mi, limits 200m/256Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webdav: Option<ComputeFile>,
-    /// oletools. Default requests 10m/64Mi, limits 500m/256Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oletools: Option<ComputeFile>,
-    /// tika. Default requests 100m/640Mi, limits 1/1536Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tika: Option<ComputeFile>,
-    /// resolver (unbound). Default requests 25m/32Mi, limits 250m/256Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolver: Option<ComputeFile>,
 }
 
 /// Requests and limits of one component's main container.
@@ -527,38 +549,6 @@ pub struct TopologySpreadFile {
 pub enum WhenUnsatisfiable {
     DoNotSchedule,
     ScheduleAnyway,
-}
-
-/// Settings of each component's workload.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct WorkloadsFile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub front: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postfix: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dovecot: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rspamd: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redis: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webmail: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clamav: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fetchmail: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webdav: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oletools: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tika: Option<WorkloadFile>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolver: Option<WorkloadFile>,
 }
 
 /// One component's workload.
@@ -1413,8 +1403,8 @@ pub mod defaults {
     pub fn timezone() -> String {
         "Etc/UTC".into()
     }
-    pub fn cluster_domain() -> String {
-        "cluster.local".into()
+    pub fn cluster_domain() -> Parsed<DnsName> {
+        Parsed::from("cluster.local".to_owned())
     }
     /// PostgreSQL's standard port; Mailu's admin assumes it when `DB_HOST` has no port.
     pub const POSTGRESQL_PORT: u16 = 5432;

@@ -5,6 +5,7 @@
 //! [`validate`] (every value rule at once) → [`Config`]. Nothing past this crate re-validates.
 
 mod check;
+pub mod component;
 pub mod diagnostic;
 pub mod dns;
 pub mod egress;
@@ -12,6 +13,7 @@ pub mod file;
 mod file_dns;
 mod file_egress;
 pub mod layers;
+pub mod leaf;
 pub mod locations;
 pub mod mailu_env;
 pub mod model;
@@ -29,6 +31,7 @@ mod validate_network;
 mod validate_storage;
 pub mod validate_workloads;
 
+pub use component::{Component, NAME_PREFIX};
 pub use diagnostic::{Code, Diagnostic, FindingCode, Location, Severity};
 pub use model::*;
 pub use validate::validate;

@@ -5,6 +5,8 @@ use std::num::NonZeroU16;
 
 use std::collections::BTreeMap;
 
+use crate::component::Component;
+
 pub use crate::egress::Relay;
 pub use crate::file::{
     AccessMode, AntivirusAction, BrandingFile as Branding, DmarcFile as Dmarc, InitialAccountMode,
@@ -155,20 +157,23 @@ impl Volume {
     }
 }
 
-/// Volumes of the components that keep state.
+/// Volumes of the components that keep state, by component.
 #[derive(Debug, Clone)]
 pub struct Storage {
-    /// Used only when front runs certbot.
-    pub front: Volume,
-    pub admin: Volume,
-    pub postfix: Volume,
-    pub dovecot: Volume,
-    pub rspamd: Volume,
-    pub redis: Volume,
-    pub webmail: Volume,
-    pub webdav: Volume,
-    pub fetchmail: Volume,
-    pub clamav: Volume,
+    volumes: BTreeMap<Component, Volume>,
+}
+
+impl Storage {
+    /// `volumes` must hold one for every component with a `storage` key.
+    pub(crate) fn new(volumes: BTreeMap<Component, Volume>) -> Storage {
+        Storage { volumes }
+    }
+
+    /// The volume of a component that keeps state (front's is used only when it runs certbot);
+    /// `None` for a stateless one.
+    pub fn volume(&self, component: Component) -> Option<&Volume> {
+        self.volumes.get(&component)
+    }
 }
 
 /// CPU and memory.
@@ -185,21 +190,22 @@ pub struct Compute {
     pub limits: CpuMemory,
 }
 
+/// Requests and limits of every component's main container.
 #[derive(Debug, Clone)]
 pub struct Resources {
-    pub front: Compute,
-    pub admin: Compute,
-    pub postfix: Compute,
-    pub dovecot: Compute,
-    pub rspamd: Compute,
-    pub redis: Compute,
-    pub webmail: Compute,
-    pub clamav: Compute,
-    pub fetchmail: Compute,
-    pub webdav: Compute,
-    pub oletools: Compute,
-    pub tika: Compute,
-    pub resolver: Compute,
+    compute: [Compute; Component::ALL.len()],
+}
+
+impl Resources {
+    /// `compute` in [`Component::ALL`] order.
+    pub(crate) fn new(compute: [Compute; Component::ALL.len()]) -> Resources {
+        Resources { compute }
+    }
+
+    /// A component's CPU and memory (defaults included).
+    pub fn compute(&self, component: Component) -> &Compute {
+        &self.compute[component as usize]
+    }
 }
 
 /// The optional components that run.
@@ -489,36 +495,6 @@ pub struct FrontService {
     /// Set only for `NodePort` and `LoadBalancer` (always `Local` for mail).
     pub external_traffic_policy: Option<TrafficPolicy>,
     pub node_ports: BTreeMap<MailService, u16>,
-}
-
-/// Defaults that differ per component, in one place.
-pub mod component_defaults {
-    /// (requests cpu, requests memory, limits cpu, limits memory). Their sum must fit a small
-    /// install on a 2-CPU node: 325m CPU and 736Mi requested in all.
-    pub const FRONT: [&str; 4] = ["50m", "64Mi", "500m", "256Mi"];
-    pub const ADMIN: [&str; 4] = ["50m", "256Mi", "500m", "512Mi"];
-    pub const POSTFIX: [&str; 4] = ["50m", "64Mi", "500m", "256Mi"];
-    pub const DOVECOT: [&str; 4] = ["50m", "128Mi", "1", "512Mi"];
-    pub const RSPAMD: [&str; 4] = ["100m", "192Mi", "1", "512Mi"];
-    pub const REDIS: [&str; 4] = ["25m", "32Mi", "250m", "256Mi"];
-    pub const WEBMAIL: [&str; 4] = ["25m", "128Mi", "500m", "512Mi"];
-    pub const CLAMAV: [&str; 4] = ["100m", "1Gi", "1", "3Gi"];
-    pub const FETCHMAIL: [&str; 4] = ["10m", "32Mi", "200m", "128Mi"];
-    pub const WEBDAV: [&str; 4] = ["10m", "32Mi", "200m", "256Mi"];
-    pub const OLETOOLS: [&str; 4] = ["10m", "64Mi", "500m", "256Mi"];
-    pub const TIKA: [&str; 4] = ["100m", "640Mi", "1", "1536Mi"];
-    pub const RESOLVER: [&str; 4] = ["25m", "32Mi", "250m", "256Mi"];
-
-    pub const FRONT_VOLUME: &str = "100Mi";
-    pub const ADMIN_VOLUME: &str = "1Gi";
-    pub const POSTFIX_VOLUME: &str = "2Gi";
-    pub const DOVECOT_VOLUME: &str = "10Gi";
-    pub const RSPAMD_VOLUME: &str = "1Gi";
-    pub const REDIS_VOLUME: &str = "1Gi";
-    pub const WEBMAIL_VOLUME: &str = "1Gi";
-    pub const WEBDAV_VOLUME: &str = "1Gi";
-    pub const FETCHMAIL_VOLUME: &str = "100Mi";
-    pub const CLAMAV_VOLUME: &str = "2Gi";
 }
 
 /// An `extraEnv` value: literal text, or a key of a Secret or ConfigMap.

@@ -5,12 +5,20 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Serialize};
 
 /// What is wrong with a value and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub message: String,
     pub hint: String,
+}
+
+/// `message (hint)`: how serde reports a typed leaf it could not read.
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.hint)
+    }
 }
 
 fn problem(message: impl Into<String>, hint: impl Into<String>) -> Problem {
@@ -20,8 +28,10 @@ fn problem(message: impl Into<String>, hint: impl Into<String>) -> Problem {
     }
 }
 
-/// A DNS host or domain name (RFC 1123), lower case, without a trailing dot.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A DNS host or domain name (RFC 1123), lower case, without a trailing dot. A typed leaf
+/// (the `leaf` module): it reads itself from a string through [`DnsName::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct DnsName(String);
 
 impl DnsName {
@@ -126,8 +136,10 @@ impl fmt::Display for DnsName {
     }
 }
 
-/// An IPv4 network in CIDR notation with no host bits set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An IPv4 network in CIDR notation with no host bits set. As a typed leaf (the `leaf` module) it
+/// reads itself through [`Ipv4Cidr::parse_pod_cidr`]: a pod network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Ipv4Cidr {
     pub addr: Ipv4Addr,
     pub prefix: u8,

@@ -50,8 +50,13 @@ fn minimal_config_loads_with_defaults() {
     assert_eq!(c.hostnames.primary.as_str(), "mail.example.com");
     assert!(matches!(c.database, Database::Sqlite));
     assert!(matches!(c.redis, Redis::Bundled));
-    assert_eq!(c.storage.dovecot.size.as_str(), "10Gi");
-    assert_eq!(c.resources.rspamd.requests.cpu.as_str(), "100m");
+    let dovecot = c
+        .storage
+        .volume(crate::Component::Dovecot)
+        .expect("stateful");
+    assert_eq!(dovecot.size.as_str(), "10Gi");
+    let rspamd = c.resources.compute(crate::Component::Rspamd);
+    assert_eq!(rspamd.requests.cpu.as_str(), "100m");
     assert_eq!(c.mailu.message_size_limit_bytes(), 50_000_000);
     assert_eq!(c.images.tag, "2024.06");
     assert_eq!(c.tls.flavor, TlsFlavor::Cert);

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use crate::check::Checker;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::file::{self, ConfigFile, DatabaseKind};
+use crate::leaf::{Fqdn, Parsed};
 use crate::model::*;
 use crate::rules;
 use crate::validate_components::validate_components;
@@ -52,7 +53,7 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
     let components = validate_components(c, file);
     let workloads = validate_workloads(c, file);
     let images = c.field("images", |c| validate_images(c, &file.images));
-    let pod_cidrs: Vec<String> = std::iter::once(file.subnet.clone())
+    let pod_cidrs: Vec<String> = std::iter::once(file.subnet.raw().to_owned())
         .chain(file.subnet6.clone())
         .collect();
     let edge = validate_edge(c, file, top.hostnames.as_ref(), &pod_cidrs);
@@ -115,18 +116,10 @@ fn top_level(c: &mut Checker, file: &ConfigFile) -> TopLevel {
         &file.namespace,
         |v| rules::check_dns1123_label(v).map(|()| v.to_owned()),
     );
-    let cluster_domain = c.check_field(
-        "clusterDomain",
-        Code::InvalidDnsName,
-        &file.cluster_domain,
-        DnsName::parse,
-    );
-    let domain = c.check_field(
-        "domain",
-        Code::InvalidDnsName,
-        &file.domain,
-        DnsName::parse_fqdn,
-    );
+    let cluster_domain = c.leaf_field("clusterDomain", Code::InvalidDnsName, &file.cluster_domain);
+    let domain = c
+        .leaf_field("domain", Code::InvalidDnsName, &file.domain)
+        .map(DnsName::from);
     let hostnames = c.field("hostnames", |c| hostnames(c, &file.hostnames));
     let subnet = c.field("subnet", |c| subnet(c, &file.subnet));
     let subnet6 = match &file.subnet6 {
@@ -150,7 +143,7 @@ fn top_level(c: &mut Checker, file: &ConfigFile) -> TopLevel {
 }
 
 /// `hostnames`: at least one, each a full name, each once. The first is the primary.
-fn hostnames(c: &mut Checker, given: &[String]) -> Option<Hostnames> {
+fn hostnames(c: &mut Checker, given: &[Parsed<Fqdn>]) -> Option<Hostnames> {
     if given.is_empty() {
         c.error(
             Code::EmptyList,
@@ -162,7 +155,7 @@ fn hostnames(c: &mut Checker, given: &[String]) -> Option<Hostnames> {
     let parsed: Vec<Option<DnsName>> = given
         .iter()
         .enumerate()
-        .map(|(i, h)| c.index(i, |c| c.check(Code::InvalidDnsName, h, DnsName::parse_fqdn)))
+        .map(|(i, h)| c.index(i, |c| c.leaf(Code::InvalidDnsName, h).map(DnsName::from)))
         .collect();
     let mut seen = BTreeSet::new();
     for (i, name) in parsed.iter().enumerate() {
@@ -188,8 +181,9 @@ fn hostnames(c: &mut Checker, given: &[String]) -> Option<Hostnames> {
 }
 
 /// `subnet`: the private IPv4 pod network, which Mailu trusts for relaying.
-fn subnet(c: &mut Checker, raw: &str) -> Option<Ipv4Cidr> {
-    let net = c.check(Code::InvalidCidr, raw, Ipv4Cidr::parse_pod_cidr)?;
+fn subnet(c: &mut Checker, given: &Parsed<Ipv4Cidr>) -> Option<Ipv4Cidr> {
+    let net = c.leaf(Code::InvalidCidr, given)?;
+    let raw = given.raw();
     if !rules::is_private_v4(&net) {
         c.error(
             Code::InvalidCidr,

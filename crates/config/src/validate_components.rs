@@ -181,7 +181,7 @@ fn service_ip_placement(c: &mut Checker, file: &ConfigFile, ip: std::net::IpAddr
     let nets = |list: &[&str]| -> Vec<ipnet::IpNet> {
         list.iter().filter_map(|n| n.parse().ok()).collect()
     };
-    let mut pods = vec![file.subnet.as_str()];
+    let mut pods = vec![file.subnet.raw()];
     pods.extend(file.subnet6.as_deref());
     if let Some(pod_net) = nets(&pods).into_iter().find(|n| n.contains(&ip)) {
         c.error(

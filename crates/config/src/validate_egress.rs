@@ -177,7 +177,7 @@ pub(crate) fn validate_egress(
 
 /// The cluster's own networks: `subnet`, `subnet6` and the Service CIDRs, each once.
 fn cluster_networks(file: &ConfigFile) -> Vec<Network> {
-    let mut cluster: Vec<Network> = std::iter::once(file.subnet.as_str())
+    let mut cluster: Vec<Network> = std::iter::once(file.subnet.raw())
         .chain(file.subnet6.as_deref())
         .chain(
             file.network_policies

@@ -2,39 +2,25 @@
 //! defaults filled in.
 
 use crate::check::Checker;
+use crate::component::Component;
 use crate::diagnostic::Code;
 use crate::file;
 use crate::model::*;
 
-/// `storage` (at that path): a default class and one volume per component.
+/// `storage` (at that path): a default class and one volume per component that keeps state.
 pub(crate) fn validate_storage(c: &mut Checker, s: &file::StorageFile) -> Option<Storage> {
     let default_class = storage_class(c, &s.storage_class)?;
-    use component_defaults as d;
-    let mut volume = |name: &str, given: &Option<file::VolumeFile>, default_size: &str| {
-        c.field(name, |c| volume(c, given, default_size, &default_class))
-    };
-    let front = volume("front", &s.front, d::FRONT_VOLUME);
-    let admin = volume("admin", &s.admin, d::ADMIN_VOLUME);
-    let postfix = volume("postfix", &s.postfix, d::POSTFIX_VOLUME);
-    let dovecot = volume("dovecot", &s.dovecot, d::DOVECOT_VOLUME);
-    let rspamd = volume("rspamd", &s.rspamd, d::RSPAMD_VOLUME);
-    let redis = volume("redis", &s.redis, d::REDIS_VOLUME);
-    let webmail = volume("webmail", &s.webmail, d::WEBMAIL_VOLUME);
-    let webdav = volume("webdav", &s.webdav, d::WEBDAV_VOLUME);
-    let fetchmail = volume("fetchmail", &s.fetchmail, d::FETCHMAIL_VOLUME);
-    let clamav = volume("clamav", &s.clamav, d::CLAMAV_VOLUME);
-    Some(Storage {
-        webmail: webmail?,
-        webdav: webdav?,
-        fetchmail: fetchmail?,
-        clamav: clamav?,
-        front: front?,
-        admin: admin?,
-        postfix: postfix?,
-        dovecot: dovecot?,
-        rspamd: rspamd?,
-        redis: redis?,
-    })
+    let volumes: Vec<(Component, Option<Volume>)> = Component::stateful()
+        .into_iter()
+        .map(|k| {
+            let default_size = k.default_volume_size().unwrap_or_default();
+            let given = s.volume(k);
+            let v = c.field(k.name(), |c| volume(c, given, default_size, &default_class));
+            (k, v)
+        })
+        .collect();
+    let volumes = volumes.into_iter().map(|(k, v)| Some((k, v?)));
+    Some(Storage::new(volumes.collect::<Option<_>>()?))
 }
 
 /// `storageClass` under the current path: `Some(None)` when not given, `None` after a finding.
@@ -49,11 +35,11 @@ fn storage_class(c: &mut Checker, v: &Option<String>) -> Option<Option<String>> 
 /// or an existing claim alone.
 fn volume(
     c: &mut Checker,
-    given: &Option<file::VolumeFile>,
+    given: Option<&file::VolumeFile>,
     default_size: &str,
     default_class: &Option<String>,
 ) -> Option<Volume> {
-    let given = given.clone().unwrap_or_default();
+    let given = given.cloned().unwrap_or_default();
     let size = c.check_field(
         "size",
         Code::InvalidQuantity,
@@ -105,38 +91,13 @@ fn existing_claim(c: &mut Checker, given: &file::VolumeFile, claim: &str) -> Opt
 
 /// `resources` (at that path): requests and limits per component, over the defaults.
 pub(crate) fn validate_resources(c: &mut Checker, r: &file::ResourcesFile) -> Option<Resources> {
-    use component_defaults as d;
-    let mut compute = |name: &str, given: &Option<file::ComputeFile>, defaults: [&str; 4]| {
-        c.field(name, |c| validate_compute(c, given.as_ref(), defaults))
-    };
-    let front = compute("front", &r.front, d::FRONT);
-    let admin = compute("admin", &r.admin, d::ADMIN);
-    let postfix = compute("postfix", &r.postfix, d::POSTFIX);
-    let dovecot = compute("dovecot", &r.dovecot, d::DOVECOT);
-    let rspamd = compute("rspamd", &r.rspamd, d::RSPAMD);
-    let redis = compute("redis", &r.redis, d::REDIS);
-    let webmail = compute("webmail", &r.webmail, d::WEBMAIL);
-    let clamav = compute("clamav", &r.clamav, d::CLAMAV);
-    let fetchmail = compute("fetchmail", &r.fetchmail, d::FETCHMAIL);
-    let webdav = compute("webdav", &r.webdav, d::WEBDAV);
-    let oletools = compute("oletools", &r.oletools, d::OLETOOLS);
-    let tika = compute("tika", &r.tika, d::TIKA);
-    let resolver = compute("resolver", &r.resolver, d::RESOLVER);
-    Some(Resources {
-        webmail: webmail?,
-        clamav: clamav?,
-        fetchmail: fetchmail?,
-        webdav: webdav?,
-        oletools: oletools?,
-        tika: tika?,
-        resolver: resolver?,
-        front: front?,
-        admin: admin?,
-        postfix: postfix?,
-        dovecot: dovecot?,
-        rspamd: rspamd?,
-        redis: redis?,
-    })
+    let all = Component::ALL.map(|component| {
+        let given = r.compute(component);
+        let defaults = component.default_resources();
+        c.field(component.name(), |c| validate_compute(c, given, defaults))
+    });
+    let all: Vec<Compute> = all.into_iter().collect::<Option<_>>()?;
+    Some(Resources::new(all.try_into().ok()?))
 }
 
 /// One `requests.cpu`-like amount: its quantity (`None` after a finding), whether the file gave
@@ -152,20 +113,23 @@ struct Amount {
 fn validate_compute(
     c: &mut Checker,
     given: Option<&file::ComputeFile>,
-    defaults: [&str; 4],
+    [
+        [req_cpu_default, req_mem_default],
+        [lim_cpu_default, lim_mem_default],
+    ]: [[&str; 2]; 2],
 ) -> Option<Compute> {
     let requests = given.and_then(|g| g.requests.clone()).unwrap_or_default();
     let limits = given.and_then(|g| g.limits.clone()).unwrap_or_default();
     let [req_cpu, req_mem] = c.field("requests", |c| {
         [
-            amount(c, "cpu", &requests.cpu, defaults[0]),
-            amount(c, "memory", &requests.memory, defaults[1]),
+            amount(c, "cpu", &requests.cpu, req_cpu_default),
+            amount(c, "memory", &requests.memory, req_mem_default),
         ]
     });
     let [lim_cpu, lim_mem] = c.field("limits", |c| {
         [
-            amount(c, "cpu", &limits.cpu, defaults[2]),
-            amount(c, "memory", &limits.memory, defaults[3]),
+            amount(c, "cpu", &limits.cpu, lim_cpu_default),
+            amount(c, "memory", &limits.memory, lim_mem_default),
         ]
     });
     let cpu_ordered = check_request_within_limit(c, "cpu", &req_cpu, &lim_cpu);

@@ -10,93 +10,31 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::check::Checker;
+use crate::component::Component;
 use crate::diagnostic::Code;
 use crate::file::{self, ConfigFile, TaintEffect, TlsFlavor, TolerationOperator, WebmailType};
 use crate::mailu_env;
 use crate::model::*;
 use crate::rules;
 
-/// Every component name, in the order of `workloads`.
-pub const WORKLOAD_NAMES: [&str; 13] = [
-    "front",
-    "admin",
-    "postfix",
-    "dovecot",
-    "rspamd",
-    "redis",
-    "webmail",
-    "clamav",
-    "fetchmail",
-    "webdav",
-    "oletools",
-    "tika",
-    "resolver",
-];
-
-/// Components whose images are Mailu's and read Mailu's environment variables (`extraEnv`
-/// names are checked against Mailu's list, `logLevel` applies).
-pub const MAILU_ENV_READERS: [&str; 7] = [
-    "front",
-    "admin",
-    "postfix",
-    "dovecot",
-    "rspamd",
-    "webmail",
-    "fetchmail",
-];
-
-/// Components that read override files from `/overrides`.
-pub const OVERRIDE_READERS: [&str; 5] = ["front", "postfix", "dovecot", "rspamd", "webmail"];
-
-/// Components that listen on nothing and so get no Service to annotate or label.
-pub const WITHOUT_SERVICE: [&str; 1] = ["fetchmail"];
-
-/// Why a component cannot run more than one replica.
-fn single_replica_reason(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "postfix" => "its mail queue lives on one volume; a second postfix would corrupt it",
-        "dovecot" => "dovecot's indexes corrupt when two servers share the mailboxes",
-        "rspamd" => "rspamd keeps learned data on one volume under a fixed host name",
-        "webdav" => "Radicale's storage takes one writer",
-        "fetchmail" => "two would fetch and deliver the same messages twice",
-        "redis" => "the bundled Redis is one instance; point `redis` at a replicated Redis instead",
-        _ => return None,
-    })
-}
-
-fn file_entry<'a>(w: &'a file::WorkloadsFile, name: &str) -> Option<&'a file::WorkloadFile> {
-    match name {
-        "front" => w.front.as_ref(),
-        "admin" => w.admin.as_ref(),
-        "postfix" => w.postfix.as_ref(),
-        "dovecot" => w.dovecot.as_ref(),
-        "rspamd" => w.rspamd.as_ref(),
-        "redis" => w.redis.as_ref(),
-        "webmail" => w.webmail.as_ref(),
-        "clamav" => w.clamav.as_ref(),
-        "fetchmail" => w.fetchmail.as_ref(),
-        "webdav" => w.webdav.as_ref(),
-        "oletools" => w.oletools.as_ref(),
-        "tika" => w.tika.as_ref(),
-        "resolver" => w.resolver.as_ref(),
-        _ => None,
-    }
-}
-
-/// Whether the component `name` runs with this file (the topology decides the same from the
-/// validated config; a topology test ties the two).
-pub fn runs(file: &ConfigFile, name: &str) -> bool {
+/// Whether `component` runs with this file (the topology decides the same from the validated
+/// config; a topology test ties the two).
+pub fn runs(file: &ConfigFile, component: Component) -> bool {
     let k = &file.components;
-    match name {
-        "redis" => file.redis.is_none(),
-        "webmail" => k.webmail,
-        "clamav" => k.clamav,
-        "fetchmail" => k.fetchmail,
-        "webdav" => k.webdav,
-        "oletools" => k.oletools,
-        "tika" => k.tika,
-        "resolver" => k.resolver.unwrap_or(true),
-        _ => true,
+    match component {
+        Component::Front
+        | Component::Admin
+        | Component::Postfix
+        | Component::Dovecot
+        | Component::Rspamd => true,
+        Component::Redis => file.redis.is_none(),
+        Component::Webmail => k.webmail,
+        Component::Clamav => k.clamav,
+        Component::Fetchmail => k.fetchmail,
+        Component::Webdav => k.webdav,
+        Component::Oletools => k.oletools,
+        Component::Tika => k.tika,
+        Component::Resolver => k.resolver.unwrap_or(true),
     }
 }
 
@@ -120,9 +58,9 @@ pub(crate) fn validate_workloads(
         }
     });
     let all = c.field("workloads", |c| {
-        let workloads = WORKLOAD_NAMES.into_iter();
+        let workloads = Component::ALL.into_iter();
         workloads
-            .map(|name| (name, c.field(name, |c| workload(c, file, name))))
+            .map(|k| (k.name(), c.field(k.name(), |c| workload(c, file, k))))
             .collect()
     });
     (!c.errors_since(mark)).then_some(all)
@@ -130,13 +68,14 @@ pub(crate) fn validate_workloads(
 
 /// `workloads.<name>` (at that path): every rule for one workload, then its settings merged with
 /// `pods`.
-fn workload(c: &mut Checker, file: &ConfigFile, name: &str) -> WorkloadSettings {
-    let given = file_entry(&file.workloads, name);
-    if given.is_some() && !runs(file, name) {
+fn workload(c: &mut Checker, file: &ConfigFile, component: Component) -> WorkloadSettings {
+    let name = component.name();
+    let given = file.workloads.workload(component);
+    if given.is_some() && !runs(file, component) {
         c.error(
             Code::MissingDependency,
             format!("settings for `{name}`, which does not run"),
-            if name == "redis" {
+            if component == Component::Redis {
                 "the bundled Redis runs only without an external `redis`; remove this entry"
                     .to_owned()
             } else {
@@ -148,7 +87,7 @@ fn workload(c: &mut Checker, file: &ConfigFile, name: &str) -> WorkloadSettings 
     check_pods(c, &w.pod);
     let replicas = w.replicas.map_or(1, |r| r.get());
     if replicas > 1 {
-        c.field("replicas", |c| check_replicas(c, file, name));
+        c.field("replicas", |c| check_replicas(c, file, component));
     }
     if let Some(image) = &w.image {
         c.field("image", |c| check_image(c, image));
@@ -159,7 +98,7 @@ fn workload(c: &mut Checker, file: &ConfigFile, name: &str) -> WorkloadSettings 
             check_kubernetes_value::<SecurityContext>(c, sc, "SecurityContext", explain);
         });
     }
-    let reads_mailu_env = MAILU_ENV_READERS.contains(&name);
+    let reads_mailu_env = component.is_mailu();
     if w.log_level.is_some() && !reads_mailu_env {
         c.field("logLevel", |c| {
             c.error(
@@ -170,8 +109,8 @@ fn workload(c: &mut Checker, file: &ConfigFile, name: &str) -> WorkloadSettings 
         });
     }
     check_extra_env(c, &w, reads_mailu_env);
-    check_overrides(c, &w, name);
-    check_service_metadata(c, &w, name);
+    check_overrides(c, &w, component);
+    check_service_metadata(c, &w, component);
     workload_settings(&file.pods, &w, replicas)
 }
 
@@ -277,13 +216,17 @@ fn unknown_env_hint(var: &str) -> String {
 }
 
 /// `overrides`: only for the components that read them, each a usable file name.
-fn check_overrides(c: &mut Checker, w: &file::WorkloadFile, name: &str) {
+fn check_overrides(c: &mut Checker, w: &file::WorkloadFile, component: Component) {
     c.field("overrides", |c| {
-        if !w.overrides.is_empty() && !OVERRIDE_READERS.contains(&name) {
+        if !w.overrides.is_empty() && component.overrides().is_none() {
+            let readers = Component::ALL
+                .into_iter()
+                .filter(|k| k.overrides().is_some());
+            let readers: Vec<&str> = readers.map(Component::name).collect();
             c.error(
                 Code::InvalidValue,
-                format!("`{name}` does not read override files"),
-                format!("overrides apply to {}", OVERRIDE_READERS.join(", ")),
+                format!("`{}` does not read override files", component.name()),
+                format!("overrides apply to {}", readers.join(", ")),
             );
         }
         for file_name in w.overrides.keys() {
@@ -302,16 +245,19 @@ fn check_overrides(c: &mut Checker, w: &file::WorkloadFile, name: &str) {
 }
 
 /// `serviceAnnotations`/`serviceLabels`: only for workloads with a Service, and valid.
-fn check_service_metadata(c: &mut Checker, w: &file::WorkloadFile, name: &str) {
+fn check_service_metadata(c: &mut Checker, w: &file::WorkloadFile, component: Component) {
     for (key, given) in [
         ("serviceAnnotations", !w.service_annotations.is_empty()),
         ("serviceLabels", !w.service_labels.is_empty()),
     ] {
-        if given && WITHOUT_SERVICE.contains(&name) {
+        if given && !component.has_service() {
             c.field(key, |c| {
                 c.error(
                     Code::InvalidValue,
-                    format!("`{name}` listens on nothing and has no Service"),
+                    format!(
+                        "`{}` listens on nothing and has no Service",
+                        component.name()
+                    ),
                     "remove it; `annotations` and `labels` apply to the pods",
                 );
             });
@@ -385,19 +331,19 @@ fn workload_settings(
 
 /// `replicas` (at that path) above one: only where Mailu supports it, and only with storage that
 /// allows it.
-fn check_replicas(c: &mut Checker, file: &ConfigFile, name: &str) {
-    if let Some(reason) = single_replica_reason(name) {
+fn check_replicas(c: &mut Checker, file: &ConfigFile, component: Component) {
+    if let Some(reason) = component.single_replica_reason() {
         c.error(
             Code::InvalidValue,
-            format!("`{name}` runs one replica only"),
+            format!("`{}` runs one replica only", component.name()),
             reason,
         );
         return;
     }
-    match name {
-        "admin" => check_admin_replicas(c, file),
-        "webmail" => check_webmail_replicas(c, file),
-        "front" => check_front_replicas(c, file),
+    match component {
+        Component::Admin => check_admin_replicas(c, file),
+        Component::Webmail => check_webmail_replicas(c, file),
+        Component::Front => check_front_replicas(c, file),
         _ => {}
     }
 }

@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use mailu_k8s_config::file::{TaintEffect, TolerationOperator};
 use mailu_k8s_config::{Config, WhenUnsatisfiable, WorkloadSettings};
+use mailu_k8s_topology::security::Confinement;
 use mailu_k8s_topology::{Component, Topology, Workload};
 
 use crate::security::container_security;

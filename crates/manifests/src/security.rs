@@ -2,6 +2,7 @@
 
 use k8s_openapi::api::core::v1::{Capabilities, SecurityContext};
 use mailu_k8s_topology::Component;
+use mailu_k8s_topology::security::Confinement;
 
 /// A container's confinement (`mailu_k8s_topology::security`): no privilege escalation, no
 /// `NET_RAW` (no capabilities at all for images with a fixed non-root user), a read-only root

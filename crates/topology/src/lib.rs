@@ -7,6 +7,8 @@
 
 use std::num::NonZeroU16;
 
+/// Components are rows of the config crate's component table (`mailu_k8s_config::component`).
+pub use mailu_k8s_config::{Component, NAME_PREFIX};
 use mailu_k8s_config::{Compute, Config, Redis as RedisConfig, Volume};
 
 pub mod egress;
@@ -18,121 +20,6 @@ pub mod network;
 pub mod security;
 pub use egress::Egress;
 pub use exposure::{Exposure, MailPath, MailRoute, WebPath};
-
-/// A Mailu component that mailu-k8s runs as a workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Component {
-    /// nginx: the only entry point; terminates mail TLS, proxies to postfix and dovecot.
-    Front,
-    /// The admin UI and the auth/lookup API every other component asks.
-    Admin,
-    /// postfix: SMTP in and out (Mailu calls it `smtp`).
-    Postfix,
-    /// dovecot: mailboxes, IMAP/POP3, LMTP delivery, sieve (Mailu calls it `imap`).
-    Dovecot,
-    /// rspamd: spam filtering as a postfix milter (Mailu calls it `antispam`).
-    Rspamd,
-    /// A bundled Redis for rspamd, rate limits and sessions.
-    Redis,
-    /// Roundcube or SnappyMail, behind front at `/webmail`.
-    Webmail,
-    /// ClamAV, asked by rspamd (Mailu calls it `antivirus`).
-    Clamav,
-    /// Fetches mail from users' external accounts.
-    Fetchmail,
-    /// Radicale CalDAV/CardDAV, behind front at `/webdav`.
-    Webdav,
-    /// Office-macro scanner asked by rspamd.
-    Oletools,
-    /// Apache Tika: attachment text for dovecot's full-text search.
-    Tika,
-    /// unbound: the DNSSEC-validating resolver every Mailu pod uses.
-    Resolver,
-}
-
-impl Component {
-    /// Every component, in the order objects are written.
-    pub const ALL: [Component; 13] = [
-        Component::Front,
-        Component::Admin,
-        Component::Postfix,
-        Component::Dovecot,
-        Component::Rspamd,
-        Component::Redis,
-        Component::Webmail,
-        Component::Clamav,
-        Component::Fetchmail,
-        Component::Webdav,
-        Component::Oletools,
-        Component::Tika,
-        Component::Resolver,
-    ];
-
-    /// The short name used in config keys and the `app.kubernetes.io/component` label.
-    pub fn name(self) -> &'static str {
-        match self {
-            Component::Front => "front",
-            Component::Admin => "admin",
-            Component::Postfix => "postfix",
-            Component::Dovecot => "dovecot",
-            Component::Rspamd => "rspamd",
-            Component::Redis => "redis",
-            Component::Webmail => "webmail",
-            Component::Clamav => "clamav",
-            Component::Fetchmail => "fetchmail",
-            Component::Webdav => "webdav",
-            Component::Oletools => "oletools",
-            Component::Tika => "tika",
-            Component::Resolver => "resolver",
-        }
-    }
-
-    /// The Kubernetes object name of its Deployment and Service.
-    pub fn object_name(self) -> String {
-        format!("{NAME_PREFIX}{}", self.name())
-    }
-
-    /// Whether the container is a Mailu image that configures itself from Mailu's environment
-    /// (the shared ConfigMap) and derives its keys from `SECRET_KEY`. Redis, ClamAV and Tika are
-    /// upstream images; oletools and Radicale read neither; the resolver runs with our own
-    /// unbound configuration.
-    pub fn is_mailu(self) -> bool {
-        matches!(
-            self,
-            Component::Front
-                | Component::Admin
-                | Component::Postfix
-                | Component::Dovecot
-                | Component::Rspamd
-                | Component::Webmail
-                | Component::Fetchmail
-        )
-    }
-
-    /// Whether the pod keeps one host name across restarts: rspamd keys its history on it.
-    pub fn needs_stable_hostname(self) -> bool {
-        self == Component::Rspamd
-    }
-
-    /// Whether the pod resolves names through Mailu's resolver (when it runs): every Mailu image.
-    pub fn uses_mailu_resolver(self) -> bool {
-        matches!(
-            self,
-            Component::Front
-                | Component::Admin
-                | Component::Postfix
-                | Component::Dovecot
-                | Component::Rspamd
-                | Component::Webmail
-                | Component::Fetchmail
-                | Component::Webdav
-                | Component::Oletools
-        )
-    }
-}
-
-/// Prefix of every object name, so `kubectl get all` groups Mailu's objects.
-pub const NAME_PREFIX: &str = "mailu-";
 
 /// A port of a component. `name` is the Kubernetes port name (IANA service name syntax).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -682,40 +569,12 @@ fn controller(
 
 /// The volume settings of a component that keeps state.
 pub fn volume(config: &Config, component: Component) -> Option<&Volume> {
-    let s = &config.storage;
-    match component {
-        Component::Front => Some(&s.front),
-        Component::Admin => Some(&s.admin),
-        Component::Postfix => Some(&s.postfix),
-        Component::Dovecot => Some(&s.dovecot),
-        Component::Rspamd => Some(&s.rspamd),
-        Component::Redis => Some(&s.redis),
-        Component::Webmail => Some(&s.webmail),
-        Component::Webdav => Some(&s.webdav),
-        Component::Fetchmail => Some(&s.fetchmail),
-        Component::Clamav => Some(&s.clamav),
-        Component::Oletools | Component::Tika | Component::Resolver => None,
-    }
+    config.storage.volume(component)
 }
 
 /// A component's CPU and memory: the config's value for it (defaults included).
 pub fn resources(config: &Config, component: Component) -> &Compute {
-    let r = &config.resources;
-    match component {
-        Component::Front => &r.front,
-        Component::Admin => &r.admin,
-        Component::Postfix => &r.postfix,
-        Component::Dovecot => &r.dovecot,
-        Component::Rspamd => &r.rspamd,
-        Component::Redis => &r.redis,
-        Component::Webmail => &r.webmail,
-        Component::Clamav => &r.clamav,
-        Component::Fetchmail => &r.fetchmail,
-        Component::Webdav => &r.webdav,
-        Component::Oletools => &r.oletools,
-        Component::Tika => &r.tika,
-        Component::Resolver => &r.resolver,
-    }
+    config.resources.compute(component)
 }
 
 /// front's ports for other components only: never published outside the cluster.
@@ -794,33 +653,22 @@ mod tests {
         }
     }
 
-    /// The config layer names components without depending on this crate; its lists must say
-    /// what `Component` says.
+    /// The component table says which components have a Service; the ports here decide it.
     #[test]
-    fn config_component_lists_match_the_topology() {
-        use mailu_k8s_config::validate_workloads::{
-            MAILU_ENV_READERS, WITHOUT_SERVICE, WORKLOAD_NAMES,
-        };
-        let names: Vec<&str> = Component::ALL.iter().map(|c| c.name()).collect();
-        assert_eq!(names, WORKLOAD_NAMES);
-        let mailu: Vec<&str> = Component::ALL
-            .iter()
-            .filter(|c| c.is_mailu())
-            .map(|c| c.name())
-            .collect();
-        assert_eq!(mailu, MAILU_ENV_READERS);
+    fn components_without_ports_are_the_table_s_components_without_service() {
         let every = topology(
             "components: {webmail: true, clamav: true, fetchmail: true, webdav: true, \
              oletools: true, tika: true}\n",
         );
         assert_eq!(every.workloads.len(), Component::ALL.len());
-        let silent: Vec<&str> = every
-            .workloads
-            .iter()
-            .filter(|w| w.ports.is_empty())
-            .map(|w| w.component.name())
-            .collect();
-        assert_eq!(silent, WITHOUT_SERVICE);
+        for w in &every.workloads {
+            assert_eq!(
+                w.ports.is_empty(),
+                !w.component.has_service(),
+                "{:?}",
+                w.component
+            );
+        }
         assert_eq!(
             mailu_k8s_config::file::defaults::redis_port(),
             ports::REDIS.number
@@ -923,7 +771,7 @@ mod runs_tests {
             let t = Topology::from_config(&config);
             for c in Component::ALL {
                 assert_eq!(
-                    mailu_k8s_config::validate_workloads::runs(&file, c.name()),
+                    mailu_k8s_config::validate_workloads::runs(&file, c),
                     t.workload(c).is_some(),
                     "{c:?} with {extra}"
                 );

@@ -26,8 +26,13 @@ pub struct Hardening {
     pub why: &'static str,
 }
 
-impl Component {
-    pub fn hardening(self) -> Hardening {
+/// Each component's confinement; an exhaustive `match`, so a new component must decide.
+pub trait Confinement {
+    fn hardening(self) -> Hardening;
+}
+
+impl Confinement for Component {
+    fn hardening(self) -> Hardening {
         let root_writes = |why| Hardening {
             non_root_user: None,
             read_only_root: false,

@@ -1,0 +1,190 @@
+//! Typed leaves: config values that parse themselves (`TryFrom<String>`, so serde's
+//! `try_from = "String"` reads them) and describe themselves in the JSON Schema.
+//!
+//! The file types hold a leaf as [`Parsed<T>`]: while serde reads the file it runs `T`'s parser,
+//! and keeps an invalid value with its problem instead of stopping, so validation still reports
+//! every bad leaf in one pass, each at the path the checker computes, with the
+//! parser's own message and hint (`Checker::leaf`).
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::rules::{DnsName, Ipv4Cidr, Problem};
+
+/// A leaf as the file gives it: the text, and what `T`'s parser made of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed<T> {
+    raw: String,
+    parsed: Result<T, Problem>,
+}
+
+impl<T> Parsed<T> {
+    /// The value as written.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The parsed value, or why it is not one.
+    pub fn parsed(&self) -> Result<&T, &Problem> {
+        self.parsed.as_ref()
+    }
+}
+
+impl<T: TryFrom<String, Error = Problem>> From<String> for Parsed<T> {
+    fn from(raw: String) -> Self {
+        let parsed = T::try_from(raw.clone());
+        Parsed { raw, parsed }
+    }
+}
+
+impl<'de, T: TryFrom<String, Error = Problem>> Deserialize<'de> for Parsed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Parsed::from)
+    }
+}
+
+impl<T> Serialize for Parsed<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
+
+/// The schema of `T`, inlined where the leaf is used (so a field keeps its own description).
+impl<T: JsonSchema> JsonSchema for Parsed<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+impl TryFrom<String> for DnsName {
+    type Error = Problem;
+
+    fn try_from(raw: String) -> Result<Self, Problem> {
+        DnsName::parse(&raw)
+    }
+}
+
+impl From<DnsName> for String {
+    fn from(name: DnsName) -> String {
+        name.as_str().to_owned()
+    }
+}
+
+impl JsonSchema for DnsName {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "DnsName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string" })
+    }
+}
+
+/// A fully qualified DNS name: at least two labels (`example.com`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Fqdn(DnsName);
+
+impl Fqdn {
+    pub fn as_dns_name(&self) -> &DnsName {
+        &self.0
+    }
+}
+
+impl From<Fqdn> for DnsName {
+    fn from(name: Fqdn) -> DnsName {
+        name.0
+    }
+}
+
+impl TryFrom<String> for Fqdn {
+    type Error = Problem;
+
+    fn try_from(raw: String) -> Result<Self, Problem> {
+        DnsName::parse_fqdn(&raw).map(Fqdn)
+    }
+}
+
+impl From<Fqdn> for String {
+    fn from(name: Fqdn) -> String {
+        name.0.into()
+    }
+}
+
+impl JsonSchema for Fqdn {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Fqdn".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string" })
+    }
+}
+
+impl TryFrom<String> for Ipv4Cidr {
+    type Error = Problem;
+
+    fn try_from(raw: String) -> Result<Self, Problem> {
+        Ipv4Cidr::parse_pod_cidr(&raw)
+    }
+}
+
+impl From<Ipv4Cidr> for String {
+    fn from(cidr: Ipv4Cidr) -> String {
+        cidr.to_string()
+    }
+}
+
+impl JsonSchema for Ipv4Cidr {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Ipv4PodCidr".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leaf_keeps_an_invalid_value_with_its_problem() {
+        let bad: Parsed<Fqdn> = serde_json::from_str("\"example\"").expect("a string reads");
+        assert_eq!(bad.raw(), "example");
+        let problem = bad.parsed().expect_err("one label");
+        assert!(problem.message.contains("not a fully qualified name"));
+        let good: Parsed<Fqdn> = serde_json::from_str("\"Mail.Example.com\"").expect("reads");
+        let name = good.parsed().expect("valid").as_dns_name();
+        assert_eq!(name.as_str(), "mail.example.com");
+        assert_eq!(
+            serde_json::to_string(&good).expect("writes"),
+            "\"Mail.Example.com\""
+        );
+        // The leaf alone refuses what it cannot parse.
+        assert!(serde_json::from_str::<Fqdn>("\"example\"").is_err());
+    }
+}
