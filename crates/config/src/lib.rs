@@ -19,6 +19,7 @@ pub mod mailu_env;
 pub mod model;
 pub mod rules;
 pub mod structure;
+mod syntax;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod validate;
@@ -100,8 +101,8 @@ fn load_document(
 #[allow(clippy::result_large_err)]
 pub fn parse_document(bytes: &[u8]) -> Result<Value, Diagnostic> {
     let text = text_of(bytes)?;
-    let doc: Value =
-        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(yaml_error)?;
+    let doc: Value = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| yaml_error(e, text))?;
     if !doc.is_object() {
         return Err(Diagnostic::error(
             Code::NotAMapping,
@@ -173,7 +174,7 @@ fn yaml_options() -> serde_saphyr::Options {
 }
 
 /// A parse failure as one finding: several documents, a limit reached, or a syntax error.
-fn yaml_error(e: serde_saphyr::Error) -> Diagnostic {
+fn yaml_error(e: serde_saphyr::Error, text: &str) -> Diagnostic {
     let location = e.location().map(|l| Location {
         line: l.line(),
         column: l.column(),
@@ -202,6 +203,10 @@ fn yaml_error(e: serde_saphyr::Error) -> Diagnostic {
                     "config files are limited to {MAX_DEPTH} levels, {MAX_ALIASES} alias uses and {MAX_NODES} nodes"
                 ))
                 .with_location(location)
+    } else if let Some((message, hint)) = syntax::explain(&message, location, text) {
+        Diagnostic::error(Code::YamlSyntax, "", message)
+            .with_hint(hint)
+            .with_location(location)
     } else {
         Diagnostic::error(Code::YamlSyntax, "", format!("invalid YAML: {message}"))
             .with_hint("fix the YAML syntax at the given line and column")

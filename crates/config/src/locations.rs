@@ -15,6 +15,8 @@ use crate::diagnostic::{Diagnostic, Location, index, join};
 pub struct Locations {
     keys: BTreeMap<String, Location>,
     values: BTreeMap<String, Location>,
+    /// Scalar values as written, before YAML read them as numbers (`2024.10` → 2024.1).
+    written: BTreeMap<String, String>,
 }
 
 /// Stands for a complex key in paths; no finding path contains it.
@@ -55,7 +57,8 @@ impl Locations {
                         continue;
                     }
                     if let Some(path) = value_path(&stack) {
-                        out.values.entry(path).or_insert(here);
+                        out.values.entry(path.clone()).or_insert(here);
+                        out.written.entry(path).or_insert(value.into_owned());
                     }
                     finish_value(&mut stack);
                 }
@@ -133,6 +136,34 @@ impl Locations {
                 .then(|| self.keys.get(&d.path).copied())
                 .flatten()
                 .or_else(|| self.find(&d.path));
+            self.quote_as_written(d);
+        }
+    }
+
+    /// A string field given an unquoted number or boolean gets a hint with the value as the user
+    /// wrote it, not as YAML read it (`2024.10` read as 2024.1, `1.20` as 1.2; issue 20).
+    fn quote_as_written(&self, d: &mut Diagnostic) {
+        let (Some(written), Some(read), Some(hint)) = (
+            self.written.get(&d.path),
+            d.value.as_deref(),
+            d.hint.as_deref(),
+        ) else {
+            return;
+        };
+        let what = match read.parse::<f64>() {
+            Ok(_) => format!("the number {read}"),
+            Err(_) => format!("`{read}`"),
+        };
+        let reads = format!("(unquoted, YAML reads `{written}` as {what})");
+        if hint.starts_with("quote the value") {
+            d.hint = Some(match written == read {
+                true => format!("quote the value: \"{written}\""),
+                false => format!("quote the value: \"{written}\" {reads}"),
+            });
+        } else if hint.starts_with("quote the release") {
+            d.hint = Some(format!(
+                "quote the release: `version: \"{written}\"` {reads}"
+            ));
         }
     }
 }
@@ -192,5 +223,33 @@ inline: {a: [1, {b: 2}]}
         let l = Locations::of(text);
         assert_eq!(l.find("after").map(|l| l.line), Some(5));
         assert_eq!(l.find("x.y").map(|l| l.line), Some(3));
+    }
+}
+
+#[cfg(test)]
+mod quote_tests {
+    /// The hint to quote a number shows it as written (issue 20): `2024.10`, not 2024.1.
+    #[test]
+    fn the_quote_hint_shows_the_value_as_written() {
+        let rows = [
+            (
+                "images: {tag: 2024.10}\n",
+                "quote the value: \"2024.10\" (unquoted, YAML reads `2024.10` as the number 2024.1)",
+            ),
+            ("images: {tag: 2024}\n", "quote the value: \"2024\""),
+            ("images: {tag: true}\n", "quote the value: \"true\""),
+            (
+                "egress: {mode: cilium, cilium: {version: 1.20, egressIP: 203.0.113.10}}\n",
+                "quote the release: `version: \"1.20\"` (unquoted, YAML reads `1.20` as the number 1.2)",
+            ),
+        ];
+        for (extra, want) in rows {
+            let findings =
+                crate::load(crate::testing::yaml(extra).as_bytes()).expect_err("refused");
+            assert!(
+                findings.iter().any(|d| d.hint.as_deref() == Some(want)),
+                "{extra}: {findings:#?}"
+            );
+        }
     }
 }

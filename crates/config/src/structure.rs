@@ -354,11 +354,24 @@ fn display_value(value: &Value) -> String {
     }
 }
 
+/// The first sentence of a schema description, for a hint: its first paragraph up to the first
+/// `. ` that ends a sentence, not an abbreviation (`e.g. `) or a dot inside backticks.
 fn first_sentence(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
-    match line.find(". ") {
-        Some(i) => line[..=i].to_owned(),
-        None => line.to_owned(),
+    let paragraph = text.split("\n\n").next().unwrap_or("");
+    let paragraph = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    let ends_sentence = |i: usize| {
+        let before = &paragraph[..i];
+        let word = before.rsplit(' ').next().unwrap_or("");
+        let in_code = before.matches('`').count() % 2 == 1;
+        !in_code && !["e.g", "i.e", "etc", "cf", "vs"].contains(&word)
+    };
+    match paragraph
+        .match_indices(". ")
+        .map(|(i, _)| i)
+        .find(|&i| ends_sentence(i))
+    {
+        Some(i) => paragraph[..=i].to_owned(),
+        None => paragraph,
     }
 }
 
@@ -396,6 +409,27 @@ pub fn did_you_mean<'a>(given: &str, known: impl Iterator<Item = &'a str>) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A missing key's hint quotes its description's first sentence whole (issue 20: it was cut
+    /// at the `.` of "e.g.").
+    #[test]
+    fn first_sentence_table() {
+        let rows = [
+            (
+                "The cluster's pod CIDR (IPv4), e.g. `10.42.0.0/16`. Mailu trusts\nthis network.",
+                "The cluster's pod CIDR (IPv4), e.g. `10.42.0.0/16`.",
+            ),
+            ("Names of Secrets. More.", "Names of Secrets."),
+            ("Host, i.e. the name. Rest", "Host, i.e. the name."),
+            ("Set `a. b` here. Then", "Set `a. b` here."),
+            ("No sentence end", "No sentence end"),
+            ("First line\ngoes on. Second", "First line goes on."),
+            ("Paragraph one\n\nParagraph two. x", "Paragraph one"),
+        ];
+        for (text, want) in rows {
+            assert_eq!(first_sentence(text), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn did_you_mean_table() {
