@@ -17,6 +17,7 @@ pub mod leaf;
 pub mod locations;
 pub mod mailu_env;
 pub mod model;
+mod networks;
 pub mod rules;
 pub mod structure;
 mod syntax;

@@ -5,6 +5,7 @@ use crate::check::Checker;
 use crate::diagnostic::Code;
 use crate::file::{self, ConfigFile, WebmailType};
 use crate::model::*;
+use crate::networks;
 use crate::rules;
 
 /// The core components cannot be switched off; optional ones bring their settings along.
@@ -178,32 +179,28 @@ fn check_clamav_claim(c: &mut Checker, file: &ConfigFile) {
 /// `networkPolicies.serviceCidrs` when they are given, would pass `check` and fail at apply.
 /// Networks that do not parse are reported where they are written.
 fn service_ip_placement(c: &mut Checker, file: &ConfigFile, ip: std::net::IpAddr) -> bool {
-    let nets = |list: &[&str]| -> Vec<ipnet::IpNet> {
-        list.iter().filter_map(|n| n.parse().ok()).collect()
-    };
-    let mut pods = vec![file.subnet.raw()];
-    pods.extend(file.subnet6.as_deref());
-    if let Some(pod_net) = nets(&pods).into_iter().find(|n| n.contains(&ip)) {
+    if let Some(pods) = networks::pods(file)
+        .into_iter()
+        .find(|n| n.net.contains(&ip))
+    {
         c.error(
             Code::InvalidValue,
-            format!("`{ip}` is inside the pod network `{pod_net}`; a Service address comes from the Service CIDR"),
+            format!(
+                "`{ip}` is inside the pod network `{}`; a Service address comes from the Service CIDR",
+                pods.text
+            ),
             "pick a free address in the cluster's Service CIDR (k3s: 10.43.0.0/16, kubeadm: 10.96.0.0/12)",
         )
         .value(ip.to_string());
         return false;
     }
-    let policies = &file.network_policies;
-    let services: Vec<&str> = policies.service_cidrs.iter().map(String::as_str).collect();
-    let services = nets(&services);
-    if policies.enabled && !services.is_empty() && !services.iter().any(|n| n.contains(&ip)) {
-        let list = services
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+    let services = networks::services(file);
+    let outside = !services.is_empty() && !services.iter().any(|n| n.net.contains(&ip));
+    if file.network_policies.enabled && outside {
+        let list = services.iter().map(|n| n.text.as_str()).collect::<Vec<_>>();
         c.error(
             Code::InvalidValue,
-            format!("`{ip}` is outside `networkPolicies.serviceCidrs` ({list})"),
+            format!("`{ip}` is outside `networkPolicies.serviceCidrs` ({})", list.join(", ")),
             "pick a free address inside the Service CIDR, or correct `networkPolicies.serviceCidrs`",
         )
         .value(ip.to_string());

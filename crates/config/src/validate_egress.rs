@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::Ipv4Net;
 
 use crate::check::Checker;
 use crate::diagnostic::{Code, Diagnostic};
@@ -14,23 +14,8 @@ use crate::file::{
     RelayFile,
 };
 use crate::model::{Hostnames, Relay, WorkloadSettings};
+use crate::networks::{self, Network};
 use crate::rules::{self, DnsName};
-
-/// A network of the cluster (pod or Service CIDR), for "is this address inside the cluster".
-struct Network {
-    net: IpNet,
-    text: String,
-}
-
-impl Network {
-    fn parse(raw: &str) -> Option<Network> {
-        rules::check_cidr(raw).ok()?;
-        Some(Network {
-            net: raw.parse().ok()?,
-            text: raw.to_owned(),
-        })
-    }
-}
 
 /// Address ranges that are never a public sender's: private, shared, loopback, link-local,
 /// unspecified, multicast, unique-local. (Documentation ranges are left alone: examples use
@@ -134,7 +119,7 @@ pub(crate) fn validate_egress(
     let mark = c.mark();
     let cx = Context {
         file,
-        cluster: cluster_networks(file),
+        cluster: networks::cluster(file),
     };
     let e = &file.egress;
     let uses_ips = matches!(
@@ -173,22 +158,6 @@ pub(crate) fn validate_egress(
         components,
         node_selector,
     })
-}
-
-/// The cluster's own networks: `subnet`, `subnet6` and the Service CIDRs, each once.
-fn cluster_networks(file: &ConfigFile) -> Vec<Network> {
-    let mut cluster: Vec<Network> = std::iter::once(file.subnet.raw())
-        .chain(file.subnet6.as_deref())
-        .chain(
-            file.network_policies
-                .service_cidrs
-                .iter()
-                .map(String::as_str),
-        )
-        .filter_map(Network::parse)
-        .collect();
-    cluster.dedup_by(|a, b| a.text == b.text);
-    cluster
 }
 
 /// A `cilium`/`antrea`/`relay` block is given only for its own `egress.mode`.
