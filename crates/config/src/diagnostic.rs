@@ -291,6 +291,19 @@ pub fn join(parent: &str, key: &str) -> String {
     }
 }
 
+/// Findings in the order of the text they are about (issue 20): by layer (`rank`, for a config
+/// made of several files), line and column; findings without a position (about the document as
+/// a whole) first. Stable: findings at one position keep the order the checks made them in.
+pub fn sort_in_file_order<C>(
+    findings: &mut [Diagnostic<C>],
+    rank: impl Fn(&Diagnostic<C>) -> usize,
+) {
+    findings.sort_by_key(|d| {
+        let position = d.location.map_or((0, 0), |l| (l.line, l.column));
+        (rank(d), position)
+    });
+}
+
 /// `index("hostnames", 2)` is `hostnames[2]`.
 pub fn index(parent: &str, i: usize) -> String {
     format!("{parent}[{i}]")

@@ -458,19 +458,126 @@ pub struct ComputeFile {
     pub requests: Option<CpuMemoryFile>,
     /// The most the container may use. Each request must not exceed its limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limits: Option<CpuMemoryFile>,
+    pub limits: Option<LimitsFile>,
 }
 
 /// CPU and memory as Kubernetes quantities.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CpuMemoryFile {
-    /// CPU, e.g. `500m` or `1.5`.
+    /// CPU, e.g. `500m`, `1.5` or `2`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu: Option<String>,
-    /// Memory, e.g. `512Mi` or `1G`.
+    pub cpu: Option<QuantityText>,
+    /// Memory, e.g. `512Mi` or `1G`; a number without a unit counts bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<String>,
+    pub memory: Option<QuantityText>,
+}
+
+/// CPU and memory limits; `null` runs the container without that limit (many operators run
+/// without CPU limits on purpose, to avoid CFS throttling).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitsFile {
+    /// CPU, e.g. `500m`, `1.5` or `2`; `null` for no CPU limit.
+    #[serde(
+        default,
+        deserialize_with = "Limit::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpu: Option<Limit>,
+    /// Memory, e.g. `512Mi` or `1G`; a number without a unit counts bytes; `null` for no memory
+    /// limit.
+    #[serde(
+        default,
+        deserialize_with = "Limit::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub memory: Option<Limit>,
+}
+
+/// A quantity as the file gives it: Kubernetes takes `cpu: 2` and `cpu: 0.5` as numbers, as it
+/// takes `"500m"`; the number's text is the quantity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct QuantityText(pub String);
+
+impl<'de> Deserialize<'de> for QuantityText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Given {
+            Text(String),
+            Number(serde_json::Number),
+        }
+        Ok(QuantityText(match Given::deserialize(deserializer)? {
+            Given::Text(text) => text,
+            Given::Number(n) => n.to_string(),
+        }))
+    }
+}
+
+impl JsonSchema for QuantityText {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "QuantityText".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": ["string", "number"] })
+    }
+}
+
+/// A limit as the file gives it: a quantity, or `null` for none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "Option<QuantityText>")]
+pub enum Limit {
+    Unlimited,
+    Amount(QuantityText),
+}
+
+impl Limit {
+    /// A key that is present: `null` is [`Limit::Unlimited`] (serde's `Option` would read it as
+    /// absent, which takes the default).
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Limit>, D::Error> {
+        Ok(Some(match Option::<QuantityText>::deserialize(d)? {
+            Some(amount) => Limit::Amount(amount),
+            None => Limit::Unlimited,
+        }))
+    }
+}
+
+impl From<Limit> for Option<QuantityText> {
+    fn from(limit: Limit) -> Self {
+        match limit {
+            Limit::Unlimited => None,
+            Limit::Amount(amount) => Some(amount),
+        }
+    }
+}
+
+/// The one kind of key where `null` means something: the structural check and `strip_null`
+/// keep `null` in a schema marked with this keyword, and layered configs keep a `null` there
+/// (elsewhere `null` removes what an earlier layer set).
+pub const NULL_MEANS: &str = "x-null-means";
+
+impl JsonSchema for Limit {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Limit".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": ["string", "number", "null"],
+            "x-null-means": "no limit"
+        })
+    }
 }
 
 /// Where and how pods are scheduled, and their metadata.

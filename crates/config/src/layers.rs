@@ -127,6 +127,11 @@ impl Provenance {
                 locations.attach(std::slice::from_mut(d));
             }
         }
+        let rank = |d: &Diagnostic| {
+            let named = |layer: &Layer| Some(&layer.name) == d.file.as_ref();
+            self.layers.iter().position(named).map_or(0, |i| i + 1)
+        };
+        crate::diagnostic::sort_in_file_order(findings, rank);
     }
 
     /// The last layer that set `path` itself, or replaced an enclosing field with something
@@ -168,33 +173,42 @@ fn prefixes(path: &str) -> Vec<&str> {
 /// Merges `overlay` into `base`: mappings key by key, `null` removing a key, anything else
 /// replacing what was there (lists are replaced, not appended to).
 pub fn merge(base: &mut Value, overlay: Value) {
+    merge_at(base, overlay, &mut Vec::new());
+}
+
+/// [`merge`] at `at` in the document: a `null` removes the key, except where the schema gives
+/// `null` a meaning of its own ([`crate::file::NULL_MEANS`], a removed limit), where it stays.
+fn merge_at(base: &mut Value, overlay: Value, at: &mut Vec<Segment>) {
     match (base, overlay) {
         (Value::Object(base), Value::Object(overlay)) => {
             for (key, value) in overlay {
-                if value.is_null() {
+                at.push(Segment::Key(key.clone()));
+                if value.is_null() && !null_means_something(at) {
                     base.remove(&key);
-                    continue;
-                }
-                match base.get_mut(&key) {
-                    Some(existing) if existing.is_object() && value.is_object() => {
-                        merge(existing, value)
+                } else {
+                    match base.get_mut(&key) {
+                        Some(existing) if existing.is_object() && value.is_object() => {
+                            merge_at(existing, value, at)
+                        }
+                        _ => {
+                            base.insert(key, without_nulls(value, at));
+                        }
                     }
-                    _ => {
-                        base.insert(key, without_nulls(value));
-                    }
                 }
+                at.pop();
             }
         }
-        (base, overlay) => *base = without_nulls(overlay),
+        (base, overlay) => *base = without_nulls(overlay, at),
     }
 }
 
-/// A new mapping has nothing to remove: its `null` keys are dropped.
-fn without_nulls(value: Value) -> Value {
+/// A new mapping has nothing to remove: its `null` keys are dropped (but for those `null` means
+/// something at).
+fn without_nulls(value: Value, at: &mut Vec<Segment>) -> Value {
     match value {
         Value::Object(_) => {
             let mut out = Value::Object(Map::new());
-            merge(&mut out, value);
+            merge_at(&mut out, value, at);
             out
         }
         other => other,
@@ -352,8 +366,16 @@ fn parse_yaml(raw: &str) -> Result<Value, String> {
     })
 }
 
-/// The JSON types the schema allows at `segments`; empty when the schema has no such field.
-fn schema_types(segments: &[Segment]) -> Vec<String> {
+/// Whether `null` at `segments` means something ([`crate::file::NULL_MEANS`]).
+fn null_means_something(segments: &[Segment]) -> bool {
+    schema_nodes(segments)
+        .iter()
+        .any(|n| n.get(crate::file::NULL_MEANS).is_some())
+}
+
+/// The schemas of the field at `segments`, with their alternatives opened; empty when the schema
+/// has no such field.
+fn schema_nodes(segments: &[Segment]) -> Vec<&'static Value> {
     let root = committed_schema();
     let mut nodes = vec![root];
     for segment in segments {
@@ -363,8 +385,16 @@ fn schema_types(segments: &[Segment]) -> Vec<String> {
             .filter_map(|n| child(n, segment))
             .collect();
     }
+    nodes
+        .into_iter()
+        .flat_map(|n| alternatives(root, n, 0))
+        .collect()
+}
+
+/// The JSON types the schema allows at `segments`; empty when the schema has no such field.
+fn schema_types(segments: &[Segment]) -> Vec<String> {
     let mut types = Vec::new();
-    for node in nodes.into_iter().flat_map(|n| alternatives(root, n, 0)) {
+    for node in schema_nodes(segments) {
         match node.get("type") {
             Some(Value::String(t)) => types.push(t.clone()),
             Some(Value::Array(ts)) => {
@@ -416,7 +446,7 @@ fn set_at(doc: &mut Value, segments: &[Segment], value: Value) -> Result<(), Str
         (Segment::Key(k), node @ Value::Object(_)) => {
             let mut overlay = Map::new();
             overlay.insert(k.clone(), value);
-            merge(node, Value::Object(overlay));
+            merge_at(node, Value::Object(overlay), &mut parents.to_vec());
             Ok(())
         }
         (Segment::Index(i), Value::Array(items)) if value.is_null() && *i < items.len() => {
@@ -424,11 +454,11 @@ fn set_at(doc: &mut Value, segments: &[Segment], value: Value) -> Result<(), Str
             Ok(())
         }
         (Segment::Index(i), Value::Array(items)) if *i < items.len() => {
-            items[*i] = without_nulls(value);
+            items[*i] = without_nulls(value, &mut segments.to_vec());
             Ok(())
         }
         (Segment::Index(i), Value::Array(items)) if *i == items.len() && !value.is_null() => {
-            items.push(without_nulls(value));
+            items.push(without_nulls(value, &mut segments.to_vec()));
             Ok(())
         }
         (Segment::Index(i), Value::Array(items)) => Err(format!(

@@ -18,6 +18,7 @@ pub mod locations;
 pub mod mailu_env;
 pub mod model;
 mod networks;
+mod repair;
 pub mod rules;
 pub mod structure;
 mod syntax;
@@ -64,7 +65,8 @@ pub fn load(bytes: &[u8]) -> Result<Loaded, Vec<Diagnostic>> {
     // The document parsed, so it is UTF-8.
     let text = std::str::from_utf8(bytes).unwrap_or_default();
     load_document(doc, |findings| {
-        locations::Locations::of(text).attach(findings)
+        locations::Locations::of(text).attach(findings);
+        diagnostic::sort_in_file_order(findings, |_| 0);
     })
 }
 
@@ -78,9 +80,10 @@ fn load_document(
         locate(&mut findings);
         findings
     };
-    let mut structural = structure::check(committed_schema(), &doc);
+    let (mut structural, repairs) = structure::check_repairable(committed_schema(), &doc);
     validate_egress::explain_structure_findings(&mut structural);
     if !structural.is_empty() {
+        structural.extend(findings_despite(&doc, repairs));
         return Err(located(structural));
     }
     let file: file::ConfigFile = serde_json::from_value(doc).map_err(|e| {
@@ -95,6 +98,25 @@ fn load_document(
         located(warnings)
     };
     Ok(Loaded { config, warnings })
+}
+
+/// The value rules' findings on a document with structural findings: run on the document with
+/// those repaired, keeping only findings that no repair could have caused ([`repair`]).
+fn findings_despite(doc: &Value, repairs: Vec<repair::Repair>) -> Vec<Diagnostic> {
+    let Some(repaired) = repair::repair(committed_schema(), doc, repairs) else {
+        return Vec::new();
+    };
+    let Ok(file) = serde_json::from_value::<file::ConfigFile>(repaired.doc.clone()) else {
+        return Vec::new();
+    };
+    let findings = match validate(&file) {
+        Ok((_, warnings)) => warnings,
+        Err(findings) => findings,
+    };
+    findings
+        .into_iter()
+        .filter(|d| repaired.keeps(&d.path))
+        .collect()
 }
 
 /// Parses YAML into a JSON value tree with hard limits on size, depth and alias expansion.
@@ -251,6 +273,7 @@ pub fn json_schema() -> Value {
 
 fn strip_null(value: &mut Value) {
     match value {
+        Value::Object(map) if map.contains_key(file::NULL_MEANS) => {}
         Value::Object(map) => {
             if let Some(Value::Array(types)) = map.get_mut("type") {
                 types.retain(|t| t != "null");

@@ -183,11 +183,18 @@ pub struct CpuMemory {
     pub memory: Quantity,
 }
 
+/// CPU and memory limits; `None` where the config removed the default limit (`null`).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub cpu: Option<Quantity>,
+    pub memory: Option<Quantity>,
+}
+
 /// Requests and limits; each request is at most its limit.
 #[derive(Debug, Clone)]
 pub struct Compute {
     pub requests: CpuMemory,
-    pub limits: CpuMemory,
+    pub limits: Limits,
 }
 
 /// Requests and limits of every component's main container.

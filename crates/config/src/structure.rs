@@ -7,15 +7,18 @@
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Code, Diagnostic, index, join};
+use crate::repair::{Repair, Step};
 
 /// Checks `doc` against `schema` (the root schema, holding `definitions`).
 pub fn check(schema: &Value, doc: &Value) -> Vec<Diagnostic> {
-    let mut walker = Walker {
-        root: schema,
-        out: Vec::new(),
-    };
+    check_repairable(schema, doc).0
+}
+
+/// The findings, and for each what would take it out of the document ([`crate::repair`]).
+pub(crate) fn check_repairable(schema: &Value, doc: &Value) -> (Vec<Diagnostic>, Vec<Repair>) {
+    let mut walker = Walker::new(schema, Vec::new());
     walker.walk(schema, doc, "");
-    walker.out
+    (walker.out, walker.repairs)
 }
 
 /// Follows `$ref` (only local `#/definitions/...` refs are generated) within `root`.
@@ -39,9 +42,34 @@ pub(crate) fn resolve<'s>(root: &'s Value, mut schema: &'s Value) -> &'s Value {
 struct Walker<'s> {
     root: &'s Value,
     out: Vec<Diagnostic>,
+    /// Where the walk is, as steps into the document (the paths in findings are for people,
+    /// and a key may hold a `.`).
+    at: Vec<Step>,
+    repairs: Vec<Repair>,
 }
 
 impl<'s> Walker<'s> {
+    fn new(root: &'s Value, at: Vec<Step>) -> Self {
+        Walker {
+            root,
+            out: Vec::new(),
+            at,
+            repairs: Vec::new(),
+        }
+    }
+
+    /// A finding about the value where the walk is, repaired by taking that value out.
+    fn bad_value(&mut self, d: Diagnostic) {
+        self.out.push(d);
+        self.repairs.push(Repair::Remove(self.at.clone()));
+    }
+
+    /// Walks `value`, one step below where the walk is.
+    fn walk_below(&mut self, step: Step, schema: &'s Value, value: &Value, path: &str) {
+        self.at.push(step);
+        self.walk(schema, value, path);
+        self.at.pop();
+    }
     fn resolve(&self, schema: &'s Value) -> &'s Value {
         resolve(self.root, schema)
     }
@@ -72,7 +100,7 @@ impl<'s> Walker<'s> {
         if let Some(expected) = schema.get("type")
             && !type_matches(expected, value)
         {
-            self.out.push(wrong_type(expected, value, path));
+            self.bad_value(wrong_type(expected, value, path));
             return;
         }
 
@@ -82,7 +110,7 @@ impl<'s> Walker<'s> {
                 if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
                     && (items.len() as u64) < min
                 {
-                    self.out.push(
+                    self.bad_value(
                         Diagnostic::error(
                             Code::EmptyList,
                             path,
@@ -93,7 +121,7 @@ impl<'s> Walker<'s> {
                 }
                 if let Some(item_schema) = schema.get("items") {
                     for (i, item) in items.iter().enumerate() {
-                        self.walk(item_schema, item, &index(path, i));
+                        self.walk_below(Step::Item(i), item_schema, item, &index(path, i));
                     }
                 }
             }
@@ -113,11 +141,15 @@ impl<'s> Walker<'s> {
 
         for (key, value) in map {
             match properties.get(key) {
-                Some(property_schema) => self.walk(property_schema, value, &join(path, key)),
+                Some(property_schema) => {
+                    let step = Step::Key(key.clone());
+                    self.walk_below(step, property_schema, value, &join(path, key));
+                }
                 // A map's values (`additionalProperties: {type: string}`).
                 None if additional.is_some_and(Value::is_object) => {
                     if let Some(value_schema) = additional {
-                        self.walk(value_schema, value, &join(path, key));
+                        let step = Step::Key(key.clone());
+                        self.walk_below(step, value_schema, value, &join(path, key));
                     }
                 }
                 None if closed => {
@@ -138,6 +170,9 @@ impl<'s> Walker<'s> {
                         )),
                     };
                     self.out.push(d);
+                    let mut unknown = self.at.clone();
+                    unknown.push(Step::Key(key.clone()));
+                    self.repairs.push(Repair::Unknown(unknown));
                 }
                 None => {}
             }
@@ -161,6 +196,8 @@ impl<'s> Walker<'s> {
                         d = d.with_hint(format!("add `{key}`: {description}"));
                     }
                     self.out.push(d);
+                    self.repairs
+                        .push(Repair::Missing(self.at.clone(), key.to_owned()));
                 }
             }
         }
@@ -169,12 +206,9 @@ impl<'s> Walker<'s> {
     /// `anyOf`/`oneOf` of structural alternatives: accept the first branch that has no
     /// findings; otherwise report the findings of the branch whose type matches.
     fn walk_alternatives(&mut self, branches: &'s [Value], value: &Value, path: &str) {
-        let mut best: Option<Vec<Diagnostic>> = None;
+        let mut best: Option<Walker<'s>> = None;
         for branch in branches {
-            let mut sub = Walker {
-                root: self.root,
-                out: Vec::new(),
-            };
+            let mut sub = Walker::new(self.root, self.at.clone());
             sub.walk(branch, value, path);
             if sub.out.is_empty() {
                 return;
@@ -184,10 +218,13 @@ impl<'s> Walker<'s> {
                 .iter()
                 .any(|d| d.code == Code::WrongType && d.path == path);
             if best.is_none() || type_ok {
-                best = Some(sub.out);
+                best = Some(sub);
             }
         }
-        self.out.extend(best.unwrap_or_default());
+        if let Some(best) = best {
+            self.out.extend(best.out);
+            self.repairs.extend(best.repairs);
+        }
     }
 
     fn check_enum(&mut self, choices: &[String], value: &Value, path: &str) {
@@ -213,7 +250,7 @@ impl<'s> Walker<'s> {
         } else {
             d = d.with_hint(format!("use one of {list}"));
         }
-        self.out.push(d);
+        self.bad_value(d);
     }
 
     fn check_range(&mut self, schema: &Value, n: &serde_json::Number, path: &str) {
@@ -229,7 +266,7 @@ impl<'s> Walker<'s> {
                 (None, Some(b)) => format!("at most {b}"),
                 (None, None) => String::new(),
             };
-            self.out.push(
+            self.bad_value(
                 Diagnostic::error(Code::OutOfRange, path, format!("{n} is out of range"))
                     .with_value(n.to_string())
                     .with_hint(format!("use a whole number {range}")),

@@ -1299,15 +1299,28 @@ fn missing_required_keys_are_all_reported() {
         .map(|d| d.path.as_str())
         .collect();
     missing.sort_unstable();
-    assert_eq!(missing, ["domain", "hostnames", "secrets", "subnet"]);
+    // The four the schema requires, and, found by the value rules despite them (issue 20), the
+    // resolver address this config needs.
+    assert_eq!(
+        missing,
+        [
+            "domain",
+            "hostnames",
+            "resolver.serviceIP",
+            "secrets",
+            "subnet"
+        ]
+    );
 }
 
 #[test]
 fn every_problem_is_reported_in_one_pass() {
-    // Three structural problems in different places: all three come back together.
+    // Three structural problems in different places: all three come back together (with the
+    // warnings the value rules have about the rest).
     let errors = errors_of(&format!(
         "{MINIMAL}hostname: x\nstorage:\n  dovcot: {{}}\nimages:\n  pullPolicy: sometimes\n"
     ));
+    let errors: Vec<_> = errors.into_iter().filter(Diagnostic::is_error).collect();
     assert_eq!(errors.len(), 3, "{errors:#?}");
     // And value problems too, once the structure is sound.
     let errors = errors_of(
@@ -1326,6 +1339,107 @@ fn every_problem_is_reported_in_one_pass() {
     }
 }
 
+/// What Kubernetes accepts, we accept (issue 20): CPU and memory as YAML numbers, a limit
+/// removed with `null` (CPU_COUNT then follows the request), and memory without a unit, which
+/// counts bytes, passes with a warning.
+#[test]
+fn resources_as_kubernetes_takes_them() {
+    use crate::Component::{Admin, Front};
+    let loaded = load_with(
+        "resources:\n  admin: {requests: {cpu: 1, memory: 1073741824}, limits: {cpu: 2.5, memory: 2Gi}}\n\
+         \x20 front: {limits: {cpu: null, memory: null}}\n",
+    )
+    .expect("loads");
+    let admin = loaded.config.resources.compute(Admin);
+    assert_eq!(admin.requests.cpu.as_str(), "1");
+    assert_eq!(admin.requests.memory.as_str(), "1073741824");
+    assert_eq!(admin.limits.cpu.as_ref().map(|q| q.as_str()), Some("2.5"));
+    let front = loaded.config.resources.compute(Front);
+    assert!(front.limits.cpu.is_none() && front.limits.memory.is_none());
+    assert_eq!(
+        front.requests.cpu.as_str(),
+        "50m",
+        "the request keeps its default"
+    );
+
+    let loaded = load_with("resources:\n  admin: {requests: {memory: \"256\"}}\n").expect("loads");
+    let warning = loaded
+        .warnings
+        .iter()
+        .find(|d| d.path == "resources.admin.requests.memory")
+        .expect("a warning for 256 bytes");
+    assert_eq!(warning.code, Code::InvalidQuantity);
+    assert!(
+        warning.hint.as_deref().unwrap_or("").contains("256Mi"),
+        "{warning:?}"
+    );
+    // 1Mi and more is a deliberate amount.
+    let loaded = load_with("resources:\n  admin: {requests: {memory: 1048576}}\n").expect("loads");
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .all(|d| !d.path.starts_with("resources"))
+    );
+    // `null` means "no limit" for limits only: a request is always there.
+    assert_finding(
+        &format!("{MINIMAL}resources:\n  admin: {{requests: {{cpu: null}}}}\n"),
+        Code::WrongType,
+        "resources.admin.requests.cpu",
+        "remove it",
+    );
+}
+
+/// Structural findings do not hide value findings (issue 20). The issue's own example: a
+/// misspelt `secrets`, host bits in `subnet` and an unknown time zone give every finding, in
+/// the order of the file.
+#[test]
+fn structural_findings_do_not_hide_value_findings() {
+    let errors = errors_of(
+        "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.1/16\n\
+         secretz:\n  mailuSecretKey: s\ntimezone: Europe/Berln\nresolver: {serviceIP: 10.43.0.53}\n",
+    );
+    let found: Vec<(&str, Code)> = errors
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.path.as_str(), d.code))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("secrets", Code::MissingKey),
+            ("subnet", Code::InvalidCidr),
+            ("secretz", Code::UnknownKey),
+            ("timezone", Code::UnknownTimezone),
+        ],
+        "{errors:#?}"
+    );
+}
+
+/// A value of the wrong type takes its default for the value rules, which can change what its
+/// siblings mean: findings in its mapping are left out, findings elsewhere are kept.
+#[test]
+fn a_repaired_mapping_keeps_its_findings_to_itself() {
+    let errors = errors_of(&format!(
+        "{MINIMAL}storage:\n  postfix: {{size: 7}}\n  dovecot: {{size: 5GB}}\n\
+         resources:\n  admin: {{requests: {{memory: 1Gi}}, limits: 5}}\n"
+    ));
+    let found: Vec<(&str, Code)> = errors
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.path.as_str(), d.code))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("storage.postfix.size", Code::WrongType),
+            ("storage.dovecot.size", Code::InvalidQuantity),
+            ("resources.admin.limits", Code::WrongType),
+        ],
+        "{errors:#?}"
+    );
+}
+
 #[test]
 fn every_finding_names_its_line() {
     let errors = errors_of(&format!(
@@ -1333,6 +1447,7 @@ fn every_finding_names_its_line() {
     ));
     let lines: Vec<(String, u64)> = errors
         .iter()
+        .filter(|d| d.is_error())
         .map(|d| (d.path.clone(), d.location.expect("located").line))
         .collect();
     // MINIMAL is seven lines; `hostname` is on the eleventh.

@@ -100,8 +100,8 @@ pub(crate) fn validate_resources(c: &mut Checker, r: &file::ResourcesFile) -> Op
     Some(Resources::new(all.try_into().ok()?))
 }
 
-/// One `requests.cpu`-like amount: its quantity (`None` after a finding), whether the file gave
-/// it (a default is never blamed), and its path for hints.
+/// One `requests.cpu`-like amount: its quantity (`None` after a finding, or for a limit the
+/// config removed), whether the file gave it (a default is never blamed), and its path for hints.
 struct Amount {
     quantity: Option<Quantity>,
     explicit: bool,
@@ -120,21 +120,22 @@ fn validate_compute(
 ) -> Option<Compute> {
     let requests = given.and_then(|g| g.requests.clone()).unwrap_or_default();
     let limits = given.and_then(|g| g.limits.clone()).unwrap_or_default();
+    let errors = c.mark();
     let [req_cpu, req_mem] = c.field("requests", |c| {
         [
-            amount(c, "cpu", &requests.cpu, req_cpu_default),
-            amount(c, "memory", &requests.memory, req_mem_default),
+            amount(c, "cpu", requests.cpu.as_ref(), req_cpu_default),
+            amount(c, "memory", requests.memory.as_ref(), req_mem_default),
         ]
     });
     let [lim_cpu, lim_mem] = c.field("limits", |c| {
         [
-            amount(c, "cpu", &limits.cpu, lim_cpu_default),
-            amount(c, "memory", &limits.memory, lim_mem_default),
+            limit(c, "cpu", limits.cpu.as_ref(), lim_cpu_default),
+            limit(c, "memory", limits.memory.as_ref(), lim_mem_default),
         ]
     });
     let cpu_ordered = check_request_within_limit(c, "cpu", &req_cpu, &lim_cpu);
     let memory_ordered = check_request_within_limit(c, "memory", &req_mem, &lim_mem);
-    if !(cpu_ordered && memory_ordered) {
+    if !(cpu_ordered && memory_ordered) || c.errors_since(errors) {
         return None;
     }
     Some(Compute {
@@ -142,24 +143,61 @@ fn validate_compute(
             cpu: req_cpu.quantity?,
             memory: req_mem.quantity?,
         },
-        limits: CpuMemory {
-            cpu: lim_cpu.quantity?,
-            memory: lim_mem.quantity?,
+        limits: Limits {
+            cpu: lim_cpu.quantity,
+            memory: lim_mem.quantity,
         },
     })
 }
 
 /// `key` under the current path: the given quantity, or `default`.
-fn amount(c: &mut Checker, key: &str, given: &Option<String>, default: &str) -> Amount {
-    c.field(key, |c| Amount {
-        quantity: c.check(
-            Code::InvalidQuantity,
-            given.as_deref().unwrap_or(default),
-            Quantity::parse,
-        ),
-        explicit: given.is_some(),
-        path: c.path().to_owned(),
+fn amount(c: &mut Checker, key: &str, given: Option<&file::QuantityText>, default: &str) -> Amount {
+    c.field(key, |c| {
+        let raw = given.map_or(default, |g| g.0.as_str());
+        let quantity = c.check(Code::InvalidQuantity, raw, Quantity::parse);
+        if key == "memory"
+            && given.is_some()
+            && let Some(q) = &quantity
+        {
+            warn_if_bytes(c, q);
+        }
+        Amount {
+            quantity,
+            explicit: given.is_some(),
+            path: c.path().to_owned(),
+        }
     })
+}
+
+/// A limit: as [`amount`], or none at all for `null`.
+fn limit(c: &mut Checker, key: &str, given: Option<&file::Limit>, default: &str) -> Amount {
+    match given {
+        Some(file::Limit::Unlimited) => Amount {
+            quantity: None,
+            explicit: true,
+            path: c.field(key, |c| c.path().to_owned()),
+        },
+        Some(file::Limit::Amount(amount_given)) => amount(c, key, Some(amount_given), default),
+        None => amount(c, key, None, default),
+    }
+}
+
+/// Memory below 1Mi is a forgotten unit: a plain number counts bytes (`"256"` is 256 bytes, and
+/// the container would not start), so it is said, though Kubernetes accepts it (issue 20).
+fn warn_if_bytes(c: &mut Checker, q: &Quantity) {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if q.value() < MIB {
+        let hint = format!("write the unit: `{q}Mi` or `{q}Gi`");
+        c.warning(
+            Code::InvalidQuantity,
+            format!(
+                "`{q}` is {} bytes of memory: a number without a unit counts bytes",
+                q.value()
+            ),
+            hint,
+        )
+        .value(q.as_str());
+    }
 }
 
 /// A request no larger than its limit; otherwise the values the user wrote (either may be the

@@ -770,6 +770,24 @@ resolver:
   serviceIP: 10.43.0.53
 egress: {mode: static, ips: [203.0.113.10]}
 "#,
+    // Structural findings beside value findings: both come back, in file order (issue 20).
+    r#"domain: example.com
+hostnames: [mail.example.com]
+subnet: 10.42.0.1/16
+secretz:
+  mailuSecretKey: s
+timezone: Europe/Berln
+resolver: {serviceIP: 10.43.0.53}
+"#,
+    r#"domain: example
+hostnames: [mail.example.com]
+subnet: 5
+secrets: {mailuSecretKey: S}
+resolver: {serviceIP: 10.43.0.53}
+storage: {postfix: {size: 7}, dovecot: {size: 5GB}}
+resources: {admin: {requests: {cpu: 1, memory: "256"}, limits: {cpu: null, memory: 5GB}}}
+egress: {mode: cilum, ips: [203.0.113.300]}
+"#,
 ];
 
 fn texts() -> impl Iterator<Item = String> {

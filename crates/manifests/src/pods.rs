@@ -68,17 +68,19 @@ pub(crate) fn pod_template(
     }
 }
 
-/// A component's CPU and memory requests and limits.
+/// A component's CPU and memory requests and limits; a limit the config removed is absent.
 fn compute(c: &mailu_k8s_config::Compute) -> ResourceRequirements {
-    let pair = |cpu: &mailu_k8s_config::Quantity, memory: &mailu_k8s_config::Quantity| {
-        BTreeMap::from([
-            ("cpu".to_owned(), Quantity(cpu.as_str().to_owned())),
-            ("memory".to_owned(), Quantity(memory.as_str().to_owned())),
-        ])
+    let pair = |cpu: Option<&mailu_k8s_config::Quantity>,
+                memory: Option<&mailu_k8s_config::Quantity>| {
+        let amounts: BTreeMap<String, Quantity> = [("cpu", cpu), ("memory", memory)]
+            .into_iter()
+            .filter_map(|(k, q)| Some((k.to_owned(), Quantity(q?.as_str().to_owned()))))
+            .collect();
+        (!amounts.is_empty()).then_some(amounts)
     };
     ResourceRequirements {
-        requests: Some(pair(&c.requests.cpu, &c.requests.memory)),
-        limits: Some(pair(&c.limits.cpu, &c.limits.memory)),
+        requests: pair(Some(&c.requests.cpu), Some(&c.requests.memory)),
+        limits: pair(c.limits.cpu.as_ref(), c.limits.memory.as_ref()),
         claims: None,
     }
 }

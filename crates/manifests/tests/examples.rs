@@ -1048,3 +1048,26 @@ fn namespace_creation_digests_and_security_overrides_reach_the_output() {
         serde_json::json!({"readOnlyRootFilesystem": true, "runAsUser": 1000})
     );
 }
+
+/// A limit removed with `null` is absent from the container, the other stays; a number is
+/// written as the quantity Kubernetes reads (issue 20).
+#[test]
+fn removed_limits_are_absent_and_numbers_are_quantities() {
+    let config = mailu_k8s_config::testing::config(
+        "resources:\n  front: {requests: {cpu: 1}, limits: {cpu: null, memory: 1Gi}}\n  admin: {limits: {cpu: null, memory: null}}\n",
+    );
+    let objects = mailu_k8s_manifests::synthesize(&config).values();
+    let resources_of = |name: &str| {
+        let workload = workloads(&objects)
+            .into_iter()
+            .find(|d| component_of(d) == name)
+            .expect("workload");
+        containers(workload)[0]["resources"].clone()
+    };
+    let front = resources_of("front");
+    assert_eq!(front["limits"], serde_json::json!({"memory": "1Gi"}));
+    assert_eq!(front["requests"]["cpu"], "1");
+    let admin = resources_of("admin");
+    assert!(admin.get("limits").is_none(), "{admin}");
+    assert_eq!(admin["requests"]["memory"], "256Mi");
+}

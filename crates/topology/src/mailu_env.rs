@@ -135,12 +135,15 @@ fn db_host(host: &mailu_k8s_config::DnsName, port: std::num::NonZeroU16) -> Stri
     }
 }
 
-/// Whole CPUs of a component's limit, at least one: front and dovecot start that many login
-/// processes (`process_min_avail = {{ CPU_COUNT }}`), admin that many gunicorn threads; unset,
-/// socrate uses the *node's* CPU count (`system.py` `clean_env`), which on a large node starts
-/// more processes than the memory limit allows.
+/// Whole CPUs of a component's limit (of its request when the config removed the limit), at
+/// least one: front and dovecot start that many login processes (`process_min_avail = {{
+/// CPU_COUNT }}`), admin that many gunicorn threads; unset, socrate uses the *node's* CPU count
+/// (`system.py` `clean_env`), which on a large node starts more processes than the memory
+/// limit allows.
 pub fn cpu_count(config: &Config, c: Component) -> u32 {
-    let cores = crate::resources(config, c).limits.cpu.value().ceil();
+    let compute = crate::resources(config, c);
+    let cpus = compute.limits.cpu.as_ref().unwrap_or(&compute.requests.cpu);
+    let cores = cpus.value().ceil();
     // A valid quantity is finite and positive; clamp absurd ones rather than overflow.
     cores.clamp(1.0, 1024.0) as u32
 }
@@ -1135,6 +1138,13 @@ mod tests {
         assert_eq!(
             text_of(&t.mailu_env(&config, Dovecot), "CPU_COUNT").as_deref(),
             Some("1")
+        );
+        // No limit: the request, not the node's CPU count.
+        let (config, t) =
+            topology("resources: {front: {requests: {cpu: 2500m}, limits: {cpu: null}}}\n");
+        assert_eq!(
+            text_of(&t.mailu_env(&config, Front), "CPU_COUNT").as_deref(),
+            Some("3")
         );
     }
 

@@ -290,3 +290,25 @@ fn findings_about_set_values_name_the_argument() {
         Some("--set storage.dovecot.size=50GB")
     );
 }
+
+/// `null` removes what an earlier layer set, except where the schema gives it a meaning of its
+/// own: a limit set to `null` in an overlay or with `--set` means "no limit" (issue 20), as a
+/// Helm value set to `null` drops the chart's default.
+#[test]
+fn a_null_limit_survives_the_merge() {
+    let base = format!("{MINIMAL}resources:\n  front: {{limits: {{cpu: 2, memory: 1Gi}}}}\n");
+    let overlay = "resources:\n  front: {limits: {cpu: null}}\n";
+    let loaded = load(&files(&[("base.yaml", &base), ("prod.yaml", overlay)]), &[]).expect("loads");
+    let front = loaded.config.resources.compute(crate::Component::Front);
+    assert!(front.limits.cpu.is_none(), "{front:?}");
+    assert_eq!(
+        front.limits.memory.as_ref().map(|q| q.as_str()),
+        Some("1Gi")
+    );
+
+    let sets = ["resources.front.limits.memory=null".to_owned()];
+    let loaded = load(&files(&[("base.yaml", &base)]), &sets).expect("loads");
+    let front = loaded.config.resources.compute(crate::Component::Front);
+    assert!(front.limits.memory.is_none(), "{front:?}");
+    assert_eq!(front.limits.cpu.as_ref().map(|q| q.as_str()), Some("2"));
+}
