@@ -243,36 +243,61 @@ pub(crate) fn summarize<C: FindingCode>(
             }
         }
         MessageFormat::Json => {
-            let doc = serde_json::json!({
-                "source": source,
-                "findings": shown,
-                "errors": errors,
-                "warnings": warnings,
-            });
-            let _ = writeln!(err, "{}", serde_json::to_string(&doc).unwrap_or_default());
+            let _ = writeln!(err, "{}", summary_json(source, &shown));
         }
     }
 }
 
-/// Says on standard error what a command wrote (not with `--quiet`): `wrote N objects to PATH`,
-/// or as JSON `{"source", "wrote", "objects"}`.
-pub(crate) fn wrote(source: &str, objects: usize, path: &Path, format: MessageFormat) {
+/// What a command wrote: where, and how many objects.
+pub(crate) struct Wrote<'a> {
+    pub path: &'a Path,
+    pub objects: usize,
+}
+
+/// The findings of a run that wrote files, and what it wrote, in one summary (issue 20: one
+/// summary line, not two): the findings, then `SOURCE: no errors, 1 warning(s); wrote N
+/// objects to PATH` (just `wrote N objects to PATH` without findings), or one JSON object
+/// `{source, findings, errors, warnings, wrote, objects}`. `--quiet` says only errors.
+pub(crate) fn report_wrote<C: FindingCode>(
+    source: &str,
+    findings: &[Diagnostic<C>],
+    wrote: &Wrote<'_>,
+    format: MessageFormat,
+) {
     if style().quiet {
-        return;
+        return report(source, findings, format);
     }
-    let text = match format {
-        MessageFormat::Text => format!(
-            "wrote {objects} objects to {}",
-            printable(&path.display().to_string())
-        ),
-        MessageFormat::Json => serde_json::json!({
-            "source": source,
-            "wrote": path.display().to_string(),
-            "objects": objects,
-        })
-        .to_string(),
-    };
-    let _ = writeln!(io::stderr(), "{text}");
+    let (path, objects) = (wrote.path.display().to_string(), wrote.objects);
+    match format {
+        MessageFormat::Text if findings.is_empty() => {
+            let _ = writeln!(
+                io::stderr(),
+                "wrote {objects} objects to {}",
+                printable(&path)
+            );
+        }
+        MessageFormat::Text => {
+            let note = format!("; wrote {objects} objects to {}", printable(&path));
+            summarize(source, findings, format, &note);
+        }
+        MessageFormat::Json => {
+            let mut doc = summary_json(source, &findings.iter().collect::<Vec<_>>());
+            doc["wrote"] = path.into();
+            doc["objects"] = objects.into();
+            let _ = writeln!(io::stderr(), "{doc}");
+        }
+    }
+}
+
+/// `{source, findings, errors, warnings}`.
+fn summary_json<C: FindingCode>(source: &str, shown: &[&Diagnostic<C>]) -> serde_json::Value {
+    let errors = shown.iter().filter(|d| d.is_error()).count();
+    serde_json::json!({
+        "source": source,
+        "findings": shown,
+        "errors": errors,
+        "warnings": shown.len() - errors,
+    })
 }
 
 /// A rendered finding with its severity word in colour (bold red, bold yellow).

@@ -11,8 +11,8 @@ use mailu_k8s_config::Config;
 use mailu_k8s_dns::finding::{Code, Finding};
 
 use crate::io::{
-    Access, ConfigArgs, Failure, MessageFormat, Outcome, Staged, load, load_layers, report, stage,
-    write_atomically, write_stdout, wrote,
+    Access, ConfigArgs, Failure, MessageFormat, Outcome, Staged, Wrote, load, load_layers, report,
+    report_wrote, stage, write_atomically, write_stdout,
 };
 
 /// Where rendered output goes.
@@ -34,7 +34,7 @@ impl Target {
 
 pub(crate) fn synth(input: &ConfigArgs, target: &Target, format: MessageFormat) -> Outcome {
     let (source, loaded) = load(input)?;
-    report(&source, &warnings(loaded.warnings, &loaded.config), format);
+    let findings = warnings(loaded.warnings, &loaded.config);
     let manifest = mailu_k8s_manifests::synthesize(&loaded.config);
     let written = match target {
         Target::Split(dir) => write_dir(dir, split_files(&manifest)).map(|()| Some(dir.clone())),
@@ -44,9 +44,23 @@ pub(crate) fn synth(input: &ConfigArgs, target: &Target, format: MessageFormat) 
         }
     };
     match written {
-        Ok(Some(path)) => wrote(&source, manifest.objects.len(), &path, format),
-        Ok(None) => {}
-        Err(e) => return Err((source, Failure::Io(e))),
+        Ok(Some(path)) => {
+            let objects = manifest.objects.len();
+            report_wrote(
+                &source,
+                &findings,
+                &Wrote {
+                    path: &path,
+                    objects,
+                },
+                format,
+            );
+        }
+        Ok(None) => report(&source, &findings, format),
+        Err(e) => {
+            report(&source, &findings, format);
+            return Err((source, Failure::Io(e)));
+        }
     }
     Ok(())
 }

@@ -32,12 +32,12 @@ fn synth_writes_the_default_output_file() {
         .assert()
         .success()
         .stdout("")
-        // What it wrote, as kubectl and helm say; and the quickstart's one warning (issue 20:
-        // synth shows MK407 as `check` and `dns plan` do). `-o -` says nothing of what it
-        // wrote (tests/output.rs).
+        // What it wrote, as kubectl and helm say, in the one summary line after the
+        // quickstart's one warning (issue 20: synth shows MK407 as `check` and `dns plan` do).
+        // `-o -` says nothing of what it wrote (tests/output.rs).
         .stderr(
             predicate::str::is_match(
-                r"no errors, 1 warning\(s\)\nwrote [0-9]+ objects to dist/mailu.k8s.yaml\n$",
+                r"no errors, 1 warning\(s\); wrote [0-9]+ objects to dist/mailu.k8s.yaml\n$",
             )
             .expect("regex")
             .and(predicate::str::starts_with("warning[MK407]: egress.mode:")),

@@ -175,6 +175,23 @@ fn synth_says_what_it_wrote_except_on_standard_output() {
     let doc: Value = serde_json::from_str(&err).expect("JSON");
     assert_eq!(doc["wrote"], s(&out));
     assert_eq!(doc["objects"], objects);
+    // With findings too, one JSON object: what it found and what it wrote (issue 20).
+    let quickstart = example("quickstart");
+    let args = [
+        "synth",
+        s(&quickstart),
+        "-o",
+        s(&out),
+        "--message-format",
+        "json",
+    ];
+    let (_, err) = stderr_of(&args);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let doc: Value = serde_json::from_str(&err).expect("one JSON object");
+    assert_eq!(
+        (doc["warnings"].as_u64(), doc["wrote"].as_str()),
+        (Some(1), Some(s(&out)))
+    );
     // MK407 from synth too.
     let (_, err) = stderr_of(&["synth", s(&example("quickstart")), "-o", "-"]);
     assert!(err.starts_with("warning[MK407]"), "{err}");
