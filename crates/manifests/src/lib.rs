@@ -10,6 +10,7 @@ pub mod diff;
 pub mod edge;
 pub mod egress;
 pub mod env;
+mod field_order;
 pub mod mail_dns;
 mod manifest;
 pub mod network;
@@ -21,6 +22,7 @@ mod security;
 pub mod split;
 mod volumes;
 pub mod workloads;
+mod yaml_style;
 
 use std::collections::BTreeMap;
 
