@@ -75,12 +75,14 @@ impl<M: SerializeMap> SerializeStruct for Pass<'_, M> {
     }
 }
 
-/// Every shape other than a struct: an object is always a struct at the top, so these only
-/// report a bug (and the schema tests would catch it).
+/// What every shape other than a struct gets: an object is always a struct at the top, so this
+/// only reports a bug (which the schema tests would catch).
 fn not_a_struct<E: Error>() -> E {
     E::custom("a Kubernetes object serializes as a struct")
 }
 
+/// The [`Serializer`] methods for the shapes an object never has, each failing with
+/// [`not_a_struct`].
 macro_rules! not_an_object {
     ($($method:ident($($arg:ty),*) -> $ok:ty;)*) => {
         $(
@@ -91,7 +93,7 @@ macro_rules! not_an_object {
     };
 }
 
-impl<'m, M: SerializeMap> Serializer for Pass<'m, M> {
+impl<M: SerializeMap> Serializer for Pass<'_, M> {
     type Ok = ();
     type Error = M::Error;
     type SerializeSeq = Impossible<(), M::Error>;

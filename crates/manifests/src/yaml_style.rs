@@ -130,7 +130,8 @@ impl<S: Serializer> Serializer for Styler<S> {
         variant: &'static str,
         value: &T,
     ) -> Result<S::Ok, S::Error> {
-        (self.0).serialize_newtype_variant(name, index, variant, &Styled(value))
+        self.0
+            .serialize_newtype_variant(name, index, variant, &Styled(value))
     }
 
     fn is_human_readable(&self) -> bool {
