@@ -31,16 +31,7 @@ pub fn literal(text: &str) -> String {
 
 /// The shared ConfigMap's data: every shared assignment of every running component.
 pub fn shared(config: &Config, topology: &Topology) -> BTreeMap<String, String> {
-    topology
-        .workloads
-        .iter()
-        .flat_map(|w| topology.mailu_env(config, w.component))
-        .filter(|a| a.shared)
-        .filter_map(|a| match a.value {
-            Value::Text(t) => Some((a.name.to_owned(), t)),
-            Value::Secret { .. } => None,
-        })
-        .collect()
+    shared_of(topology.mailu_envs(config).all())
 }
 
 /// The shared values `component` reads, as `(name, value)`: what its pods must roll on.
@@ -49,25 +40,31 @@ pub fn shared_for(
     topology: &Topology,
     component: Component,
 ) -> Vec<(String, String)> {
-    topology
-        .mailu_env(config, component)
-        .into_iter()
+    shared_of(topology.mailu_env(config, component).iter())
+}
+
+/// The shared text values among `assignments`, as `(name, value)`; [`shared`] and
+/// [`shared_for`] from environments computed once (`Topology::mailu_envs`).
+pub(crate) fn shared_of<'a, C: FromIterator<(String, String)>>(
+    assignments: impl Iterator<Item = &'a Assignment>,
+) -> C {
+    assignments
         .filter(|a| a.shared)
-        .filter_map(|a| match a.value {
-            Value::Text(t) => Some((a.name.to_owned(), t)),
+        .filter_map(|a| match &a.value {
+            Value::Text(t) => Some((a.name.to_owned(), t.clone())),
             Value::Secret { .. } => None,
         })
         .collect()
 }
 
-fn env_var(a: Assignment) -> EnvVar {
+fn env_var(a: &Assignment) -> EnvVar {
     let name = a.name.to_owned();
-    match a.value {
-        Value::Secret { name: secret, key } => secret_var(name, secret, key),
+    match &a.value {
+        Value::Secret { name: secret, key } => secret_var(name, secret.clone(), key.clone()),
         Value::Text(_) if a.shared => {
             config_map_var(name, SHARED_ENV_CONFIGMAP.to_owned(), a.name.to_owned())
         }
-        Value::Text(t) => literal_var(name, &t),
+        Value::Text(t) => literal_var(name, t),
     }
 }
 
@@ -127,11 +124,16 @@ fn extra_var(name: String, value: &ExtraEnv) -> EnvVar {
 /// The container's whole environment: the Mailu variables it reads, then its `extraEnv`
 /// (validated not to repeat any of them).
 pub fn container(component: Component, config: &Config, topology: &Topology) -> Vec<EnvVar> {
-    let mut env: Vec<EnvVar> = topology
-        .mailu_env(config, component)
-        .into_iter()
-        .map(env_var)
-        .collect();
+    container_of(component, &topology.mailu_env(config, component), config)
+}
+
+/// [`container`] from the component's Mailu variables computed once (`Topology::mailu_envs`).
+pub(crate) fn container_of(
+    component: Component,
+    mailu_env: &[Assignment],
+    config: &Config,
+) -> Vec<EnvVar> {
+    let mut env: Vec<EnvVar> = mailu_env.iter().map(env_var).collect();
     if let Some(settings) = config.workloads.get(component.name()) {
         env.extend(
             settings

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod edge;
 pub mod egress;
 pub mod env;
+mod field_order;
 pub mod mail_dns;
 mod manifest;
 pub mod network;
@@ -21,6 +22,7 @@ mod security;
 pub mod split;
 mod volumes;
 pub mod workloads;
+mod yaml_style;
 
 use std::collections::BTreeMap;
 
@@ -40,6 +42,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sha2::{Digest, Sha256};
 
 use mailu_k8s_config::{Config, ServiceType, TrafficPolicy, WorkloadSettings};
+use mailu_k8s_topology::mailu_env::MailuEnvs;
 use mailu_k8s_topology::{Component, Controller, Topology, Workload};
 
 /// The `k8s-openapi` this crate's objects are made of, for programs that change them.
@@ -109,7 +112,9 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     if config.create_namespace {
         objects.push(namespace(ns, mailu_version, topology).into());
     }
-    objects.extend(config_maps(config, topology, ns).map(Object::from));
+    // Every component's Mailu environment, once: the shared ConfigMap and each pod read it.
+    let envs = topology.mailu_envs(config);
+    objects.extend(config_maps(config, topology, &envs, ns).map(Object::from));
     // Before the pods, so no pod ever runs unisolated.
     let policy_meta = |name: String, c: Option<Component>| {
         let version = c.map_or_else(|| mailu_version.to_owned(), |c| version_of(c, config));
@@ -134,7 +139,7 @@ pub fn synthesize_from(config: &Config, topology: &Topology) -> Manifest {
     }
     objects.extend(front_public_service(config, topology, ns).map(Object::from));
     for w in &topology.workloads {
-        objects.push(workload(w, ns, config, topology));
+        objects.push(workload(w, ns, config, topology, &envs));
     }
     for w in &topology.workloads {
         objects.extend(disruption_budget(w, ns, config).map(Object::from));
@@ -284,7 +289,12 @@ fn namespace(ns: &str, mailu_version: &str, topology: &Topology) -> Namespace {
 }
 
 /// The shared environment, the resolver's configuration, and each component's override files.
-fn config_maps(config: &Config, topology: &Topology, ns: &str) -> impl Iterator<Item = ConfigMap> {
+fn config_maps(
+    config: &Config,
+    topology: &Topology,
+    envs: &MailuEnvs,
+    ns: &str,
+) -> impl Iterator<Item = ConfigMap> {
     let config_map = |name: String, labels: Labels, data: BTreeMap<String, String>| ConfigMap {
         metadata: meta(name, ns, labels),
         data: Some(data),
@@ -293,7 +303,7 @@ fn config_maps(config: &Config, topology: &Topology, ns: &str) -> impl Iterator<
     let shared_env = config_map(
         env::SHARED_ENV_CONFIGMAP.to_owned(),
         labels(None, &config.images.tag),
-        env::shared(config, topology),
+        env::shared_of(envs.all()),
     );
     let resolver = topology.resolver.map(|_| {
         config_map(
@@ -505,10 +515,16 @@ fn digest<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
 const REVISION_HISTORY: i32 = 3;
 
 /// A component's workload, of the kind the topology chose.
-fn workload(w: &Workload, ns: &str, config: &Config, topology: &Topology) -> Object {
+fn workload(
+    w: &Workload,
+    ns: &str,
+    config: &Config,
+    topology: &Topology,
+    envs: &MailuEnvs,
+) -> Object {
     let c = w.component;
     let (image, version) = workloads::image(c, config);
-    let template = pods::pod_template(w, config, topology, &version, image);
+    let template = pods::pod_template(w, config, topology, envs, &version, image);
     let metadata = meta(c.object_name(), ns, labels(Some(c), &version));
     match w.controller {
         Controller::StatefulSet => stateful_set(w, metadata, template, config, &version).into(),

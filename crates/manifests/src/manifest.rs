@@ -10,6 +10,8 @@ use serde_json::Value;
 use serde::Serialize;
 
 use crate::crd;
+use crate::field_order::MetadataFirst;
+use crate::yaml_style::Styled;
 
 /// Declares [`Object`] with one variant per kind, and everything that dispatches over it.
 macro_rules! objects {
@@ -55,6 +57,16 @@ macro_rules! objects {
                     $(Object::$variant(o) => serde_json::to_value(o),)*
                 };
                 value.map_or(Value::Null, metadata_first)
+            }
+        }
+
+        /// The object as written: `apiVersion`, `kind`, `metadata`, then its other fields,
+        /// straight from the typed object (what [`Object::to_value`] holds, with no copy).
+        impl Serialize for Object {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Object::$variant(o) => MetadataFirst(o).serialize(s),)*
+                }
             }
         }
 
@@ -180,18 +192,28 @@ impl Manifest {
     /// key. A string is plain only when YAML 1.1 and 1.2 readers alike read it back as that
     /// string (`"2024.06"`, `"yes"`, `"0777"` are quoted); a multi-line string is a literal block
     /// (`|`) unless it holds a character a block cannot carry verbatim (CR, BOM,
-    /// U+0085/U+2028/U+2029, other controls), and is then double-quoted with escapes.
+    /// U+0085/U+2028/U+2029, other controls) or starts with a tab, and is then double-quoted
+    /// with escapes. The same bytes as [`yaml_documents`] of [`Manifest::values`], without
+    /// building the values.
     pub fn to_yaml(&self) -> String {
-        yaml_documents(&self.values())
+        yaml_documents_of(HEADER, &self.objects)
     }
 
     /// A `v1` `List` holding every object, pretty-printed.
     pub fn to_json(&self) -> String {
-        let list = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "List",
-            "items": self.values(),
-        });
+        // Field for field what `serde_json::json!` of the values would hold, in this order.
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct List<'a> {
+            api_version: &'static str,
+            kind: &'static str,
+            items: &'a [Object],
+        }
+        let list = List {
+            api_version: "v1",
+            kind: "List",
+            items: &self.objects,
+        };
         let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
         text.push('\n');
         text
@@ -207,13 +229,18 @@ pub fn yaml_documents(values: &[Value]) -> String {
 /// [`yaml_documents`] under another header (comment lines ending in a newline), for output
 /// that `synth` does not make (`dkim keygen`'s Secret, `dns plan`'s `DNSEndpoint`).
 pub fn yaml_documents_with_header(header: &str, values: &[Value]) -> String {
+    yaml_documents_of(header, values)
+}
+
+/// Each document after `---`, under `header`: JSON data and typed objects alike.
+fn yaml_documents_of<T: Serialize>(header: &str, documents: &[T]) -> String {
     let mut out = String::from(header);
-    for value in values {
+    for document in documents {
         out.push_str("---\n");
-        // Writing a JSON value into a String cannot fail: every key is a string, every number
-        // finite, and the options are constants.
-        serde_saphyr::to_fmt_writer_with_options(&mut out, &Yaml(value), yaml_options())
-            .expect("a JSON value always serializes to YAML");
+        // Writing into a String cannot fail: every key is a string, every number finite, and
+        // the options are constants.
+        serde_saphyr::to_fmt_writer_with_options(&mut out, &Styled(document), yaml_options())
+            .expect("an object always serializes to YAML");
     }
     out
 }
@@ -226,36 +253,6 @@ fn yaml_options() -> serde_saphyr::SerializerOptions {
         compact_list_indent: false,
         folded_wrap_chars: usize::MAX,
     }
-}
-
-/// A JSON value as serde-saphyr writes it, except for one case it gets wrong for libyaml (and so
-/// PyYAML, Go's yaml and kubectl): a multi-line string whose first non-empty line starts with a
-/// tab. serde-saphyr writes it as a `|` block without an indentation indicator (it adds one only
-/// for leading spaces), and libyaml refuses a tab where it detects the block's indentation:
-/// `"\tx\ny"` came out as `|-\n  \tx\n  y` and failed with "found a tab character where an
-/// indentation space is expected". Such a string is double-quoted instead.
-struct Yaml<'a>(&'a Value);
-
-impl Serialize for Yaml<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::String(text) if tab_leads_block(text) => {
-                serde_saphyr::DoubleQuoted(text.as_str()).serialize(s)
-            }
-            Value::Array(items) => s.collect_seq(items.iter().map(Yaml)),
-            Value::Object(map) => s.collect_map(map.iter().map(|(k, v)| (k, Yaml(v)))),
-            other => other.serialize(s),
-        }
-    }
-}
-
-/// Whether `text` would be a literal block whose indentation libyaml has to detect on a tab.
-fn tab_leads_block(text: &str) -> bool {
-    text.contains('\n')
-        && text
-            .split('\n')
-            .find(|line| !line.is_empty())
-            .is_some_and(|line| line.starts_with('\t'))
 }
 
 /// The first line of every file `synth` writes.
@@ -296,6 +293,35 @@ mod tests {
             assert_eq!(value["kind"], object.kind());
             assert_eq!(value["metadata"]["name"], object.name());
         }
+    }
+
+    /// The writers serialize the typed objects directly; they must give exactly what writing
+    /// the objects' JSON values gives, the string style and the field order included.
+    #[test]
+    fn typed_objects_are_written_as_their_values_are() {
+        let mut m = manifest();
+        // k8s-openapi writes a ConfigMap's `data` before `metadata`, and this value would be a
+        // block libyaml cannot read (a tab where it detects the indentation).
+        m.objects.push(
+            ConfigMap {
+                metadata: ObjectMeta {
+                    name: Some("tabs".to_owned()),
+                    ..ObjectMeta::default()
+                },
+                data: Some([("k".to_owned(), "\tx\ny".to_owned())].into()),
+                ..ConfigMap::default()
+            }
+            .into(),
+        );
+        let yaml = m.to_yaml();
+        assert_eq!(yaml, yaml_documents(&m.values()));
+        assert!(
+            yaml.ends_with("kind: ConfigMap\nmetadata:\n  name: tabs\ndata:\n  k: \"\\tx\\ny\"\n"),
+            "{yaml}"
+        );
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": m.values()});
+        let json = serde_json::to_string_pretty(&list).expect("JSON values serialize");
+        assert_eq!(m.to_json(), json + "\n");
     }
 
     #[test]

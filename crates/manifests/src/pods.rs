@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use mailu_k8s_config::file::{TaintEffect, TolerationOperator};
 use mailu_k8s_config::{Config, WhenUnsatisfiable, WorkloadSettings};
+use mailu_k8s_topology::mailu_env::{Assignment, MailuEnvs};
 use mailu_k8s_topology::security::Confinement;
 use mailu_k8s_topology::{Component, Topology, Workload};
 
@@ -41,6 +42,8 @@ struct Pod<'a> {
     config: &'a Config,
     topology: &'a Topology,
     s: &'a WorkloadSettings,
+    /// The component's Mailu variables, computed once for all components.
+    mailu_env: &'a [Assignment],
 }
 
 /// The pod template of `w`'s workload, running `image` (whose tag is `version`).
@@ -48,6 +51,7 @@ pub(crate) fn pod_template(
     w: &Workload,
     config: &Config,
     topology: &Topology,
+    envs: &MailuEnvs,
     version: &str,
     image: String,
 ) -> PodTemplateSpec {
@@ -57,6 +61,7 @@ pub(crate) fn pod_template(
         config,
         topology,
         s: settings(w.component, config),
+        mailu_env: envs.of(w.component),
     };
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
@@ -178,7 +183,7 @@ impl Pod<'_> {
             image: Some(image),
             image_pull_policy: Some(self.pull_policy().to_owned()),
             command: (self.c == Component::Resolver).then(resolver::command),
-            env: non_empty(env::container(self.c, self.config, self.topology)),
+            env: non_empty(env::container_of(self.c, self.mailu_env, self.config)),
             ports: non_empty(self.container_ports()),
             resources: Some(resources),
             volume_mounts: non_empty(mounts),
@@ -310,7 +315,7 @@ impl Pod<'_> {
     /// configured pod annotations.
     fn annotations(&self) -> BTreeMap<String, String> {
         let mut annotations = BTreeMap::new();
-        let shared_env = env::shared_for(self.config, self.topology, self.c);
+        let shared_env: Vec<(String, String)> = env::shared_of(self.mailu_env.iter());
         if !shared_env.is_empty() {
             annotations.insert(
                 ENV_CHECKSUM_ANNOTATION.to_owned(),

@@ -945,6 +945,24 @@ pub struct Assignment {
     pub shared: bool,
 }
 
+/// Every running component's Mailu variables, from [`Topology::mailu_envs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailuEnvs(Vec<(Component, Vec<Assignment>)>);
+
+impl MailuEnvs {
+    /// What [`Topology::mailu_env`] gives `component`; nothing when it does not run.
+    pub fn of(&self, component: Component) -> &[Assignment] {
+        (self.0.iter())
+            .find(|(c, _)| *c == component)
+            .map_or(&[], |(_, env)| env.as_slice())
+    }
+
+    /// Every running component's variables, in the order the topology lists its workloads.
+    pub fn all(&self) -> impl Iterator<Item = &Assignment> {
+        self.0.iter().flat_map(|(_, env)| env)
+    }
+}
+
 impl Topology {
     /// The Mailu variables `component` gets, in table order. A variable goes to the shared
     /// ConfigMap when at least two running components read it and all get the same text.
@@ -965,6 +983,45 @@ impl Topology {
                 })
             })
             .collect()
+    }
+
+    /// [`Topology::mailu_env`] of every running component at once, each variable's value
+    /// computed once per running reader: asked one component at a time, deciding whether a value
+    /// is shared computes every other reader's value again, and the manifests need each
+    /// component's environment three times (its container, its pods' checksum, the shared
+    /// ConfigMap).
+    pub fn mailu_envs(&self, config: &Config) -> MailuEnvs {
+        let inputs = Inputs {
+            config,
+            topology: self,
+        };
+        let mut envs: Vec<(Component, Vec<Assignment>)> = self
+            .workloads
+            .iter()
+            .map(|w| (w.component, Vec::new()))
+            .collect();
+        for v in TABLE {
+            let values: Vec<(usize, Option<Value>)> = (envs.iter().enumerate())
+                .filter(|(_, (c, _))| v.readers.contains(c))
+                .map(|(i, (c, _))| (i, (v.value)(&inputs, *c)))
+                .collect();
+            // What `is_shared` asks of each reader's value: two or more running readers, all
+            // with this same text.
+            let shared = values.len() >= 2
+                && values.iter().all(|(_, value)| {
+                    matches!(value, Some(Value::Text(_))) && *value == values[0].1
+                });
+            for (i, value) in values {
+                if let Some(value) = value {
+                    envs[i].1.push(Assignment {
+                        name: v.name,
+                        value,
+                        shared,
+                    });
+                }
+            }
+        }
+        MailuEnvs(envs)
     }
 
     fn is_shared(&self, inputs: &Inputs, v: &Var, value: &Value) -> bool {
@@ -1179,5 +1236,34 @@ mod tests {
                 .filter(|a| a.name == "MAILU_HELM_CHART")
                 .all(|a| !a.shared)
         );
+    }
+
+    /// The one-pass form the manifests use gives every running component what asking for it
+    /// alone gives, sharing included.
+    #[test]
+    fn every_environment_at_once_is_each_alone() {
+        for extra in [
+            "",
+            "components: {webmail: true, webdav: true, clamav: true, oletools: true, tika: true, fetchmail: true}\n",
+            "ingress: {type: traefik, traefik: {enableTcp: true}}\n",
+            "workloads: {postfix: {logLevel: DEBUG}}\n",
+            "resources: {front: {limits: {cpu: 1500m}}}\n",
+        ] {
+            let (config, t) = topology(extra);
+            let envs = t.mailu_envs(&config);
+            for w in &t.workloads {
+                assert_eq!(
+                    envs.of(w.component),
+                    t.mailu_env(&config, w.component),
+                    "{extra}"
+                );
+            }
+            assert_eq!(
+                envs.all().count(),
+                (t.workloads.iter())
+                    .map(|w| t.mailu_env(&config, w.component).len())
+                    .sum::<usize>()
+            );
+        }
     }
 }
