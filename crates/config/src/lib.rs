@@ -102,7 +102,7 @@ fn load_document(
 
 /// The value rules' findings on a document with structural findings: run on the document with
 /// those repaired, keeping only findings that no repair could have caused ([`repair`]).
-fn findings_despite(doc: &Value, repairs: Vec<repair::Repair>) -> Vec<Diagnostic> {
+fn findings_despite(doc: &Value, repairs: Vec<structure::Repair>) -> Vec<Diagnostic> {
     let Some(repaired) = repair::repair(committed_schema(), doc, repairs) else {
         return Vec::new();
     };

@@ -13,26 +13,7 @@
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{index, join};
-use crate::structure;
-
-/// One step into the document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Step {
-    Key(String),
-    Item(usize),
-}
-
-/// What takes one structural finding out of the document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Repair {
-    /// Remove the key at these steps, which no type reads: nothing else changes meaning.
-    Unknown(Vec<Step>),
-    /// Remove the value at these steps: its field takes its default, which can change what the
-    /// rest of its mapping means.
-    Remove(Vec<Step>),
-    /// The mapping at these steps lacks this required key.
-    Missing(Vec<Step>, String),
-}
+use crate::structure::{self, Repair, Step};
 
 /// A document with its structural findings repaired, and the paths whose findings cannot be
 /// trusted any more.

@@ -7,7 +7,25 @@
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Code, Diagnostic, index, join};
-use crate::repair::{Repair, Step};
+
+/// One step into the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    Key(String),
+    Item(usize),
+}
+
+/// What takes one structural finding out of the document ([`crate::repair`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Repair {
+    /// Remove the key at these steps, which no type reads: nothing else changes meaning.
+    Unknown(Vec<Step>),
+    /// Remove the value at these steps: its field takes its default, which can change what the
+    /// rest of its mapping means.
+    Remove(Vec<Step>),
+    /// The mapping at these steps lacks this required key.
+    Missing(Vec<Step>, String),
+}
 
 /// Checks `doc` against `schema` (the root schema, holding `definitions`).
 pub fn check(schema: &Value, doc: &Value) -> Vec<Diagnostic> {
