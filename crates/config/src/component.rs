@@ -63,7 +63,7 @@ macro_rules! component_table {
                 overrides: Some("`dovecot.conf`"),
                 service: true,
                 resources: ("dovecot", ["50m", "128Mi"], ["1", "512Mi"], ""),
-                volume: (3, "10Gi", "Dovecot: the mailboxes (`/mail`) and its state (`/data`). ", ""),
+                volume: (3, "10Gi", "Dovecot: the mailboxes, their indexes and Sieve scripts (`/mail`). ", ""),
                 single_replica: Some("dovecot's indexes corrupt when two servers share the mailboxes"),
             }
             /// rspamd: spam filtering as a postfix milter (Mailu calls it `antispam`).

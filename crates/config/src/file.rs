@@ -1039,6 +1039,20 @@ pub struct TlsPolicyFile {
     /// (`DEFER_ON_TLS_ERROR`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defer_on_error: Option<bool>,
+    /// Port 25 also offers TLS 1.0/1.1 and older ciphers to sending servers (`TLS_PERMISSIVE`,
+    /// front; always written). Default `true`, Mailu's own default: STARTTLS on port 25 is
+    /// opportunistic, so a sender that cannot agree on TLS sends in the clear instead; `false`
+    /// offers only TLS 1.2+ with strong ciphers. The other ports are strict either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissive_port25: Option<bool>,
+}
+
+impl TlsPolicyFile {
+    /// Whether port 25 takes old TLS: Mailu's default when unset (front `config.py` line 133
+    /// reads anything but `false`/`no`, unset included, as permissive).
+    pub fn permissive_port25(&self) -> bool {
+        self.permissive_port25.unwrap_or(true)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

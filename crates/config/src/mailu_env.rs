@@ -219,6 +219,7 @@ pub const MANAGED_ENV: &[(&str, &str)] = &[
     ("TLS_CERT_FILENAME", "tls"),
     ("TLS_FLAVOR", "tls.flavor"),
     ("TLS_KEYPAIR_FILENAME", "tls"),
+    ("TLS_PERMISSIVE", "mailu.tlsPolicy.permissivePort25"),
     ("TZ", "timezone"),
     ("WEBDAV", "components.webdav"),
     ("WEB_ADMIN", "mailu.webPaths.admin"),
@@ -279,10 +280,6 @@ pub fn dangerous(name: &str, value: &str) -> Option<(String, String)> {
         "DEBUG" if truthy => (
             "Flask's debug mode shows internals (and secrets) on error pages".to_owned(),
             "remove it; raise `logLevel` instead",
-        ),
-        "TLS_PERMISSIVE" if !falsy => (
-            "allows weak TLS ciphers and protocols".to_owned(),
-            "remove it (or set `false` to restrict port 25 to strong ciphers)",
         ),
         "SESSION_COOKIE_SECURE" if falsy => (
             "sends admin and webmail session cookies over plain HTTP".to_owned(),

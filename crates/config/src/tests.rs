@@ -697,7 +697,7 @@ const WORKLOAD_RULES: &[(&str, Code, &str, &str)] = &[
         "workloads: {front: {extraEnv: {TLS_PERMISSIVE: 'true'}}}\n",
         Code::InvalidValue,
         "workloads.front.extraEnv.TLS_PERMISSIVE",
-        "strong ciphers",
+        "mailu.tlsPolicy.permissivePort25",
     ),
     (
         "workloads: {admin: {extraEnv: {SESSION_COOKIE_SECURE: 'false'}}}\n",

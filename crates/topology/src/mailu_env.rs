@@ -252,6 +252,20 @@ pub const TABLE: &[Var] = &[
         value: |i, _| text(i.topology.exposure.tls_flavor.as_str()),
     },
     Var {
+        name: "TLS_PERMISSIVE",
+        // Written even at Mailu's default: front's config.py (line 133) reads an unset value as
+        // permissive, so leaving it out would hide the choice (conf/nginx.conf line 343).
+        readers: &[Front],
+        required_by: &[],
+        encoding: Encoding::MailuBool,
+        value: |i, _| {
+            flag(
+                Encoding::MailuBool,
+                i.config.mailu.tls_policy.permissive_port25(),
+            )
+        },
+    },
+    Var {
         name: "PORTS",
         // admin suggests SRV records from it (core/admin/mailu/models.py line 260).
         readers: &[Front, Admin],
@@ -1181,6 +1195,21 @@ mod tests {
         assert_eq!(
             text_of(&front, "WEBROOT_REDIRECT").as_deref(),
             Some("/webmail")
+        );
+    }
+
+    /// Always written (issue 21): unset, front's config.py would read permissive anyway.
+    #[test]
+    fn tls_permissive_is_always_written() {
+        let (config, t) = topology("");
+        let front = t.mailu_env(&config, Front);
+        assert_eq!(text_of(&front, "TLS_PERMISSIVE").as_deref(), Some("true"));
+        let (config, t) = topology("mailu: {tlsPolicy: {permissivePort25: false}}\n");
+        let front = t.mailu_env(&config, Front);
+        assert_eq!(text_of(&front, "TLS_PERMISSIVE").as_deref(), Some("false"));
+        assert_eq!(
+            text_of(&t.mailu_env(&config, Admin), "TLS_PERMISSIVE"),
+            None
         );
     }
 
