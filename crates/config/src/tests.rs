@@ -1339,6 +1339,22 @@ fn every_problem_is_reported_in_one_pass() {
     }
 }
 
+/// One existing claim named by two components is said (issue 21), at the second one.
+#[test]
+fn a_shared_existing_claim_is_warned_about() {
+    let loaded = load_with(
+        "storage:\n  admin: {existingClaim: old-mailu}\n  dovecot: {existingClaim: old-mailu}\n  postfix: {existingClaim: queue}\n",
+    )
+    .expect("loads");
+    let shared: Vec<&str> = loaded
+        .warnings
+        .iter()
+        .filter(|d| d.path.ends_with("existingClaim"))
+        .map(|d| d.path.as_str())
+        .collect();
+    assert_eq!(shared, ["storage.dovecot.existingClaim"]);
+}
+
 /// What Kubernetes accepts, we accept (issue 20): CPU and memory as YAML numbers, a limit
 /// removed with `null` (CPU_COUNT then follows the request), and memory without a unit, which
 /// counts bytes, passes with a warning.

@@ -19,8 +19,39 @@ pub(crate) fn validate_storage(c: &mut Checker, s: &file::StorageFile) -> Option
             (k, v)
         })
         .collect();
+    warn_shared_claims(c, &volumes);
     let volumes = volumes.into_iter().map(|(k, v)| Some((k, v?)));
     Some(Storage::new(volumes.collect::<Option<_>>()?))
+}
+
+/// One `existingClaim` named by several components (issue 21): their files stay apart (each
+/// mounts its own sub-directories), but a ReadWriteOnce claim attaches to one node, so a pod
+/// scheduled on another stays in `ContainerCreating`. Kubernetes cannot tell us the claim's
+/// access mode here, so it is said, not refused.
+fn warn_shared_claims(c: &mut Checker, volumes: &[(Component, Option<Volume>)]) {
+    let claim_of = |v: &Option<Volume>| v.as_ref().and_then(|v| v.existing_claim.clone());
+    for (i, (component, volume)) in volumes.iter().enumerate() {
+        let Some(claim) = claim_of(volume) else {
+            continue;
+        };
+        let first = volumes[..i]
+            .iter()
+            .find(|(_, earlier)| claim_of(earlier).as_ref() == Some(&claim));
+        if let Some((owner, _)) = first {
+            let message = format!("`{claim}` is also {}'s claim", owner.name());
+            c.field(component.name(), |c| {
+                c.field("existingClaim", |c| {
+                    c.warning(
+                        Code::InvalidValue,
+                        message,
+                        "pods sharing a claim need it ReadWriteMany, or must run on one node \
+                         (`pods.nodeSelector`); otherwise give each component its own claim",
+                    )
+                    .value(claim.as_str());
+                })
+            });
+        }
+    }
 }
 
 /// `storageClass` under the current path: `Some(None)` when not given, `None` after a finding.
