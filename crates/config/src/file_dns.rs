@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::leaf::{Dns1123Subdomain, Parsed};
+
 /// The DNS records of the mail domains: `mailu-k8s dns plan` writes them (zone file, JSON,
 /// external-dns `DNSEndpoint`s) and `mailu-k8s dns check` compares the live DNS with them.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -133,7 +135,7 @@ pub struct DkimFile {
     /// `mailu-k8s dkim keygen` writes it. admin copies them to `/dkim` when it starts, replacing
     /// the files of the same name; keys for other domains stay as Mailu's UI made them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_name: Option<String>,
+    pub secret_name: Option<Parsed<Dns1123Subdomain>>,
     /// A directory, relative to the config file, holding the public keys the plan publishes and
     /// the check compares: `<domain>.<selector>.pub`, as PEM (`openssl pkey -pubout`), bare
     /// base64, or the DKIM record Mailu's admin shows. `dkim keygen` writes them there. Default

@@ -8,10 +8,14 @@
 
 use std::borrow::Cow;
 
+use ipnet::IpNet;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::rules::{DnsName, Ipv4Cidr, Problem};
+use crate::rules::{self, DnsName, Ipv4Cidr, Ipv6Cidr, Problem};
+
+mod names;
+pub use names::*;
 
 /// A leaf as the file gives it: the text, and what `T`'s parser made of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +164,62 @@ impl JsonSchema for Ipv4Cidr {
 
     fn schema_name() -> Cow<'static, str> {
         "Ipv4PodCidr".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string" })
+    }
+}
+
+impl TryFrom<String> for Ipv6Cidr {
+    type Error = Problem;
+
+    fn try_from(raw: String) -> Result<Self, Problem> {
+        Ipv6Cidr::parse_pod_cidr(&raw)
+    }
+}
+
+impl JsonSchema for Ipv6Cidr {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Ipv6PodCidr".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string" })
+    }
+}
+
+/// A network of either family with no host bits set (`10.0.5.0/24`, `fd00::/8`): NetworkPolicy
+/// peers and the networks Mailu trusts. Whether it must be private is the field's rule, checked
+/// where it is used ([`rules::check_private_net`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpCidr(IpNet);
+
+impl IpCidr {
+    pub fn net(&self) -> IpNet {
+        self.0
+    }
+}
+
+impl TryFrom<String> for IpCidr {
+    type Error = Problem;
+
+    fn try_from(raw: String) -> Result<Self, Problem> {
+        rules::parse_cidr(&raw).map(IpCidr)
+    }
+}
+
+impl JsonSchema for IpCidr {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "IpCidr".into()
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {

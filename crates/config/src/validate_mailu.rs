@@ -37,7 +37,7 @@ pub(crate) fn validate_mailu(
         reject_unlisted_recipient: m.reject_unlisted_recipient,
         branding: m.branding.clone(),
         web_paths: m.web_paths.clone(),
-        relay_nets: m.relay_nets.clone(),
+        relay_nets: m.relay_nets.iter().map(|n| n.raw().to_owned()).collect(),
         default_quota_bytes: default_quota_bytes?,
     })
 }
@@ -62,7 +62,9 @@ fn initial_account(
                 rules::check_local_part(v).map(|()| v.to_owned())
             });
             let account_domain = match &a.domain {
-                Some(d) => c.check_field("domain", Code::InvalidDnsName, d, DnsName::parse_fqdn),
+                Some(d) => c
+                    .leaf_field("domain", Code::InvalidDnsName, d)
+                    .map(DnsName::from),
                 None => domain.cloned(),
             };
             (username, account_domain)
@@ -158,7 +160,10 @@ fn check_relay_nets(c: &mut Checker, m: &file::MailuFile) {
     for (i, net) in m.relay_nets.iter().enumerate() {
         // postfix relays for these without authentication (`mynetworks`, main.cf line 18).
         c.index(i, |c| {
-            c.check(Code::InvalidCidr, net, rules::check_private_cidr)
+            let parsed = c.leaf(Code::InvalidCidr, net)?;
+            c.check(Code::InvalidCidr, net.raw(), |raw| {
+                rules::check_private_net(raw, parsed.net())
+            })
         });
     }
 }
