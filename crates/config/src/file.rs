@@ -20,7 +20,7 @@ pub use crate::file_dns::*;
 pub use crate::file_egress::*;
 use crate::leaf::{
     DataKey, DatabaseName, Dns1123Label, Dns1123Subdomain, Fqdn, ImageDigest, ImageRegistry,
-    ImageRepository, ImageTag, IpCidr, Parsed, SecretKey,
+    ImageRepository, ImageTag, IpCidr, LoadBalancerIp, Parsed, SecretKey, ServiceIp,
 };
 use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr};
 
@@ -609,8 +609,9 @@ pub struct WorkloadFile {
 pub enum ExtraEnvFile {
     /// The value itself (written literally: `$(...)` is not expanded).
     Text(String),
-    /// A key of a Secret or ConfigMap you create. Boxed: its typed leaves make it far larger
-    /// than a text value.
+    /// A key of a Secret or ConfigMap you create.
+    // Boxed (a plain comment: doc comments become the schema's descriptions): its typed leaves
+    // make it far larger than a text value.
     Reference(Box<EnvReferenceFile>),
 }
 
@@ -736,7 +737,7 @@ pub struct ResolverFile {
     /// Mailu's pods name it as their DNS server. Required while the resolver is on (k3s:
     /// within 10.43.0.0/16, kubeadm: within 10.96.0.0/12).
     #[serde(rename = "serviceIP", default, skip_serializing_if = "Option::is_none")]
-    pub service_ip: Option<String>,
+    pub service_ip: Option<Parsed<ServiceIp>>,
 }
 
 /// Mailu application settings.
@@ -1351,7 +1352,7 @@ pub struct FrontServiceFile {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub load_balancer_ip: Option<String>,
+    pub load_balancer_ip: Option<Parsed<LoadBalancerIp>>,
     /// `spec.loadBalancerClass` of a `LoadBalancer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer_class: Option<String>,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::leaf::{Dns1123Subdomain, Parsed};
+use crate::leaf::{Dns1123Subdomain, InboundIp, Parsed};
 
 /// The DNS records of the mail domains: `mailu-k8s dns plan` writes them (zone file, JSON,
 /// external-dns `DNSEndpoint`s) and `mailu-k8s dns check` compares the live DNS with them.
@@ -23,7 +23,7 @@ pub struct DnsFile {
     /// name in `hostnames`. Default: `exposure.service.loadBalancerIP` when set; without either
     /// the plan names no address (and says so).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inbound_ips: Vec<String>,
+    pub inbound_ips: Vec<Parsed<InboundIp>>,
     /// Time to live of every record, in seconds (60 to 86400). Default 3600.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 60, max = 86400))]

@@ -223,20 +223,10 @@ fn resolver(c: &mut Checker, file: &ConfigFile) -> Option<Option<Resolver>> {
                 );
                 None
             }
-            (true, Some(ip)) => match ip.parse::<std::net::IpAddr>() {
-                Ok(service_ip) => {
-                    service_ip_placement(c, file, service_ip).then_some(Some(Resolver { service_ip }))
-                }
-                Err(_) => {
-                    c.error(
-                        Code::InvalidValue,
-                        format!("`{ip}` is not an IP address"),
-                        "e.g. `10.43.0.53`, inside the cluster's Service CIDR",
-                    )
-                    .value(ip);
-                    None
-                }
-            },
+            (true, Some(ip)) => {
+                let service_ip = c.leaf(Code::InvalidValue, ip)?.0;
+                service_ip_placement(c, file, service_ip).then_some(Some(Resolver { service_ip }))
+            }
             (false, Some(_)) => {
                 c.error(
                     Code::InvalidValue,

@@ -134,34 +134,27 @@ fn validate_domains(c: &mut Checker, d: &DnsFile, domain: Option<&DnsName>, dns:
 fn validate_inbound_ips(c: &mut Checker, file: &ConfigFile, dns: &mut Dns) {
     let d = &file.dns;
     for (i, raw) in d.inbound_ips.iter().enumerate() {
-        c.index(i, |c| match raw.parse::<IpAddr>() {
-            Ok(ip) if dns.inbound_ips.contains(&ip) => {
+        c.index(i, |c| match c.leaf(Code::InvalidValue, raw).map(|ip| ip.0) {
+            Some(ip) if dns.inbound_ips.contains(&ip) => {
                 c.error(
                     Code::InvalidValue,
                     format!("`{ip}` is listed twice"),
                     "list each address once",
                 )
-                .value(raw);
+                .value(raw.raw());
             }
-            Ok(ip) => {
+            Some(ip) => {
                 if !is_global(ip) {
                     c.warning(
                         Code::InvalidValue,
                         format!("`{ip}` is not a public address: clients on the internet cannot reach it"),
                         "give the address clients connect to (the load balancer's or the node's public one)",
                     )
-                    .value(raw);
+                    .value(raw.raw());
                 }
                 dns.inbound_ips.push(ip);
             }
-            Err(_) => {
-                c.error(
-                    Code::InvalidValue,
-                    format!("`{raw}` is not an IP address"),
-                    "write an IPv4 or IPv6 address, e.g. `203.0.113.10`",
-                )
-                .value(raw);
-            }
+            None => {}
         });
     }
     if d.inbound_ips.is_empty()
@@ -169,8 +162,9 @@ fn validate_inbound_ips(c: &mut Checker, file: &ConfigFile, dns: &mut Dns) {
             .exposure
             .service
             .load_balancer_ip
-            .as_deref()
-            .and_then(|raw| raw.parse::<IpAddr>().ok())
+            .as_ref()
+            .and_then(|ip| ip.parsed().ok())
+            .map(|ip| ip.0)
     {
         dns.inbound_ips.push(ip);
     }

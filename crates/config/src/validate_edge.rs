@@ -532,18 +532,8 @@ fn check_load_balancer_keys_need_load_balancer(c: &mut Checker, svc: &file::Fron
 /// `loadBalancerIP`, an IP address.
 fn load_balancer_ip(c: &mut Checker, svc: &file::FrontServiceFile) -> Option<IpAddr> {
     let ip = svc.load_balancer_ip.as_ref()?;
-    let parsed = ip.parse::<IpAddr>();
-    if parsed.is_err() {
-        c.field("loadBalancerIP", |c| {
-            c.error(
-                Code::InvalidValue,
-                format!("`{ip}` is not an IP address"),
-                "write the address the load balancer should use, e.g. `203.0.113.25`",
-            )
-            .value(ip);
-        });
-    }
-    parsed.ok()
+    c.leaf_field("loadBalancerIP", Code::InvalidValue, ip)
+        .map(|ip| ip.0)
 }
 
 /// `loadBalancerClass`, when given, is not empty.
