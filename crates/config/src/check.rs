@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::file::PostgresqlSecretKeysFile;
-use crate::leaf::{Dns1123Subdomain, Parsed};
+use ipnet::IpNet;
+
+use crate::leaf::{Dns1123Subdomain, IpCidr, Parsed};
 use crate::model::SecretKeys;
 use crate::rules::{self, Problem};
 
@@ -138,6 +140,15 @@ impl Checker {
         leaf: &Parsed<T>,
     ) -> Option<T> {
         self.field(key, |c| c.leaf(code, leaf))
+    }
+
+    /// A network Mailu trusts (relaying, client addresses) at the current path: a CIDR in
+    /// private space.
+    pub(crate) fn private_cidr(&mut self, cidr: &Parsed<IpCidr>) -> Option<IpNet> {
+        let net = self.leaf(Code::InvalidCidr, cidr)?.net();
+        let private = |raw: &str| rules::check_private_net(raw, net);
+        self.check(Code::InvalidCidr, cidr.raw(), private)
+            .map(|()| net)
     }
 
     /// `check` at `key`.

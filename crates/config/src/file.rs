@@ -20,7 +20,7 @@ pub use crate::file_dns::*;
 pub use crate::file_egress::*;
 use crate::leaf::{
     DataKey, DatabaseName, Dns1123Label, Dns1123Subdomain, Fqdn, ImageDigest, ImageRegistry,
-    ImageRepository, ImageTag, IpCidr, LoadBalancerIp, Parsed, SecretKey, ServiceIp,
+    ImageRepository, ImageTag, IpCidr, LoadBalancerIp, LocalPart, Parsed, SecretKey, ServiceIp,
 };
 use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr};
 
@@ -782,7 +782,7 @@ pub struct MailuFile {
     pub recipient_delimiter: Option<String>,
     /// Local part of the postmaster address (`POSTMASTER`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postmaster: Option<String>,
+    pub postmaster: Option<Parsed<LocalPart>>,
     /// DMARC report mailboxes (local parts in `domain`) shown in the DNS records Mailu's admin
     /// suggests. Superseded by `dns.dmarc.rua`/`ruf`, from which Mailu's variables are derived.
     #[serde(default)]
@@ -1008,7 +1008,7 @@ pub struct InitialAccountFile {
     pub enabled: bool,
     /// Local part of the admin's address.
     #[serde(default = "defaults::initial_account_username")]
-    pub username: String,
+    pub username: Parsed<LocalPart>,
     /// Domain of the admin's address. Defaults to `domain`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<Parsed<Fqdn>>,
@@ -1446,8 +1446,8 @@ pub mod defaults {
     pub fn message_size_limit() -> NonZeroU32 {
         NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN)
     }
-    pub fn initial_account_username() -> String {
-        "admin".into()
+    pub fn initial_account_username() -> Parsed<LocalPart> {
+        Parsed::from("admin".to_owned())
     }
     pub fn initial_account_mode() -> InitialAccountMode {
         InitialAccountMode::Ifmissing

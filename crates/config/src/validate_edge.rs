@@ -668,12 +668,7 @@ fn real_ip_from(
         for (i, cidr) in list.iter().enumerate() {
             // Whoever sends from these may claim any client address (nginx's
             // `real_ip_recursive on`): only the proxies' private networks.
-            c.index(i, |c| {
-                let parsed = c.leaf(Code::InvalidCidr, cidr)?;
-                c.check(Code::InvalidCidr, cidr.raw(), |raw| {
-                    rules::check_private_net(raw, parsed.net())
-                })
-            });
+            c.index(i, |c| c.private_cidr(cidr));
         }
     });
     list.iter().map(|n| n.raw().to_owned()).collect()
@@ -692,8 +687,8 @@ fn tls(
 ) -> Tls {
     let flavor = tls_flavor(t, edge);
     let issuer = issuer(c, t, traefik_cert_issuer);
-    check_issuer_and_secret_names(c, t, traefik_cert_issuer, issuer.is_some());
     let has_issuer = issuer.is_some();
+    check_issuer_and_secret_names(c, t, traefik_cert_issuer, has_issuer);
     let secret_name = match flavor {
         TlsFlavor::Cert | TlsFlavor::Letsencrypt if edge.terminates_https => {
             check_no_redirect_loop(c, flavor);

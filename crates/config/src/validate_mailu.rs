@@ -29,7 +29,7 @@ pub(crate) fn validate_mailu(
         fetchmail_delay_seconds: m.fetchmail_delay.get(),
         rate_limits: m.rate_limits.clone(),
         recipient_delimiter: m.recipient_delimiter.clone(),
-        postmaster: m.postmaster.clone(),
+        postmaster: m.postmaster.as_ref().map(|p| p.raw().to_owned()),
         dmarc: m.dmarc.clone(),
         welcome: m.welcome.clone(),
         default_spam_threshold: m.default_spam_threshold,
@@ -58,9 +58,9 @@ fn initial_account(
     };
     let (username, account_domain) = c.field("mailu", |c| {
         c.field("initialAccount", |c| {
-            let username = c.check_field("username", Code::InvalidValue, &a.username, |v| {
-                rules::check_local_part(v).map(|()| v.to_owned())
-            });
+            let username = c
+                .leaf_field("username", Code::InvalidValue, &a.username)
+                .map(String::from);
             let account_domain = match &a.domain {
                 Some(d) => c
                     .leaf_field("domain", Code::InvalidDnsName, d)
@@ -159,12 +159,7 @@ fn check_full_text_search(c: &mut Checker, m: &file::MailuFile) {
 fn check_relay_nets(c: &mut Checker, m: &file::MailuFile) {
     for (i, net) in m.relay_nets.iter().enumerate() {
         // postfix relays for these without authentication (`mynetworks`, main.cf line 18).
-        c.index(i, |c| {
-            let parsed = c.leaf(Code::InvalidCidr, net)?;
-            c.check(Code::InvalidCidr, net.raw(), |raw| {
-                rules::check_private_net(raw, parsed.net())
-            })
-        });
+        c.index(i, |c| c.private_cidr(net));
     }
 }
 
@@ -200,7 +195,7 @@ fn check_recipient_delimiter(c: &mut Checker, m: &file::MailuFile) {
 /// `mailu.postmaster` and the older `mailu.dmarc` addresses: local parts.
 fn check_local_parts(c: &mut Checker, m: &file::MailuFile) {
     if let Some(v) = &m.postmaster {
-        c.check_field("postmaster", Code::InvalidValue, v, rules::check_local_part);
+        c.leaf_field("postmaster", Code::InvalidValue, v);
     }
     c.field("dmarc", |c| {
         for (key, value) in [("rua", &m.dmarc.rua), ("ruf", &m.dmarc.ruf)] {

@@ -1,5 +1,5 @@
-//! Typed leaves that are names in other systems' grammars: Kubernetes object names and keys, and
-//! the parts of an image reference. Each keeps the text as written (Kubernetes and the container
+//! Typed leaves written in other systems' grammars: Kubernetes object names and keys, the parts
+//! of an image reference, and mailbox names. Each keeps the text as written (Kubernetes and the container
 //! runtime read it as is) once its rule in [`crate::rules`] accepts it, and describes that rule in
 //! the JSON Schema, so an editor flags a bad name before `mailu-k8s check` does.
 
@@ -129,6 +129,17 @@ text_leaf!(
     { "type": "string", "pattern": rules::IMAGE_PATH_PATTERN }
 );
 
+/// A mailbox name (the part before `@`) as Mailu's admin accepts it: no leading, trailing or
+/// doubled dot.
+pub const LOCAL_PART_PATTERN: &str = "^(?!\\.)(?!.*\\.\\.)(?!.*\\.$)[A-Za-z0-9._+-]+$";
+
+text_leaf!(
+    /// The local part of an address in the mail domain (the initial admin, the postmaster).
+    LocalPart,
+    rules::check_local_part,
+    { "type": "string", "pattern": LOCAL_PART_PATTERN, "maxLength": 64 }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,7 +150,7 @@ mod tests {
     /// Each pattern is the rule it describes: the regex and the parser agree on every row.
     #[test]
     fn patterns_agree_with_the_parsers() {
-        let rows: [Row; 4] = [
+        let rows: [Row; 5] = [
             (
                 DNS1123_LABEL_PATTERN,
                 |s| rules::check_dns1123_label(s).is_ok(),
@@ -154,6 +165,11 @@ mod tests {
                 DATA_KEY_PATTERN,
                 |s| rules::check_data_key(s).is_ok(),
                 &["password", "a.b_c-D", "...", ".", "..", "", "a/b", "a b"],
+            ),
+            (
+                LOCAL_PART_PATTERN,
+                |s| rules::check_local_part(s).is_ok(),
+                &["admin", "a.b+c_d-e", "", ".a", "a.", "a..b", "a@b", "a b"],
             ),
             (
                 rules::IMAGE_PATH_PATTERN,

@@ -173,6 +173,19 @@ fn rows() -> Vec<Row> {
             ],
             at: "webmail.roundcubeDatabase.database",
         },
+        // Mailbox names.
+        row("mailu.postmaster", json!(".admin"), "mailu.postmaster"),
+        row(
+            "mailu.postmaster",
+            json!("post..master"),
+            "mailu.postmaster",
+        ),
+        row("mailu.postmaster", long(65), "mailu.postmaster"),
+        row(
+            "mailu.initialAccount",
+            json!({"enabled": true, "username": "admin."}),
+            "mailu.initialAccount.username",
+        ),
         // Image references.
         row(
             "images.registry",
