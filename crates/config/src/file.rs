@@ -21,6 +21,7 @@ pub use crate::file_egress::*;
 use crate::leaf::{
     DataKey, DatabaseName, Dns1123Label, Dns1123Subdomain, Fqdn, ImageDigest, ImageRegistry,
     ImageRepository, ImageTag, IpCidr, LoadBalancerIp, LocalPart, Parsed, SecretKey, ServiceIp,
+    Timezone,
 };
 use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr};
 
@@ -56,7 +57,7 @@ pub struct ConfigFile {
 
     /// IANA time zone name for every Mailu container (Mailu's `TZ`), e.g. `Europe/Berlin`.
     #[serde(default = "defaults::timezone")]
-    pub timezone: String,
+    pub timezone: Parsed<Timezone>,
 
     /// The cluster's DNS domain, used to build the `*_ADDRESS` service names Mailu connects to.
     #[serde(default = "defaults::cluster_domain")]
@@ -1407,8 +1408,8 @@ pub mod defaults {
     pub fn namespace() -> Parsed<Dns1123Label> {
         Parsed::from("mailu".to_owned())
     }
-    pub fn timezone() -> String {
-        "Etc/UTC".into()
+    pub fn timezone() -> Parsed<Timezone> {
+        Parsed::from("Etc/UTC".to_owned())
     }
     pub fn cluster_domain() -> Parsed<DnsName> {
         Parsed::from("cluster.local".to_owned())

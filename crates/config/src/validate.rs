@@ -124,9 +124,9 @@ fn top_level(c: &mut Checker, file: &ConfigFile) -> TopLevel {
         Some(leaf) => c.leaf_field("subnet6", Code::InvalidCidr, leaf).map(Some),
         None => Some(None),
     };
-    let timezone = c.check_field("timezone", Code::UnknownTimezone, &file.timezone, |v| {
-        rules::check_timezone(v).map(|()| v.to_owned())
-    });
+    let timezone = c
+        .leaf_field("timezone", Code::UnknownTimezone, &file.timezone)
+        .map(String::from);
     TopLevel {
         namespace,
         cluster_domain,

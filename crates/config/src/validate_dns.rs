@@ -113,14 +113,14 @@ fn validate_domains(c: &mut Checker, d: &DnsFile, domain: Option<&DnsName>, dns:
     let mut seen: std::collections::HashSet<DnsName> = dns.domains.iter().cloned().collect();
     for (i, raw) in d.domains.iter().enumerate() {
         c.index(i, |c| {
-            let name = c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)?;
+            let name = DnsName::from(c.leaf(Code::InvalidDnsName, raw)?);
             if !seen.insert(name.clone()) {
                 c.error(
                     Code::InvalidValue,
                     format!("`{name}` is already a mail domain"),
                     "list each extra domain once; `domain` is always included",
                 )
-                .value(raw);
+                .value(raw.raw());
             } else {
                 dns.domains.push(name);
             }
@@ -173,10 +173,8 @@ fn validate_inbound_ips(c: &mut Checker, file: &ConfigFile, dns: &mut Dns) {
 /// `dns.nameservers`: FQDNs.
 fn validate_nameservers(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     for (i, raw) in d.nameservers.iter().enumerate() {
-        let ns = c.index(i, |c| {
-            c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)
-        });
-        dns.nameservers.extend(ns);
+        let ns = c.index(i, |c| c.leaf(Code::InvalidDnsName, raw));
+        dns.nameservers.extend(ns.map(DnsName::from));
     }
 }
 
@@ -358,11 +356,9 @@ fn validate_tls_rpt(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
 fn validate_caa(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     c.field("caa", |c| {
         for (i, raw) in d.caa.iter().enumerate() {
-            let domain = c.index(i, |c| {
-                c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)
-            });
+            let domain = c.index(i, |c| c.leaf(Code::InvalidDnsName, raw));
             dns.caa.extend(domain.map(|domain| CaaIssuer {
-                domain,
+                domain: domain.into(),
                 account_uri: None,
                 validation_methods: Vec::new(),
             }));

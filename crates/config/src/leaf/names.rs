@@ -1,5 +1,5 @@
 //! Typed leaves written in other systems' grammars: Kubernetes object names and keys, the parts
-//! of an image reference, and mailbox names. Each keeps the text as written (Kubernetes and the container
+//! of an image reference, mailbox names and time zones. Each keeps the text as written (Kubernetes and the container
 //! runtime read it as is) once its rule in [`crate::rules`] accepts it, and describes that rule in
 //! the JSON Schema, so an editor flags a bad name before `mailu-k8s check` does.
 
@@ -138,6 +138,14 @@ text_leaf!(
     LocalPart,
     rules::check_local_part,
     { "type": "string", "pattern": LOCAL_PART_PATTERN, "maxLength": 64 }
+);
+
+text_leaf!(
+    /// An IANA time zone, spelt as in the tz database compiled into the binary. No schema rule:
+    /// the list is long and changes with the database.
+    Timezone,
+    rules::check_timezone,
+    { "type": "string" }
 );
 
 #[cfg(test)]
