@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::file::PostgresqlSecretKeysFile;
-use crate::leaf::Parsed;
+use ipnet::IpNet;
+
+use crate::leaf::{Dns1123Subdomain, IpCidr, Parsed};
 use crate::model::SecretKeys;
 use crate::rules::{self, Problem};
 
@@ -140,6 +142,15 @@ impl Checker {
         self.field(key, |c| c.leaf(code, leaf))
     }
 
+    /// A network Mailu trusts (relaying, client addresses) at the current path: a CIDR in
+    /// private space.
+    pub(crate) fn private_cidr(&mut self, cidr: &Parsed<IpCidr>) -> Option<IpNet> {
+        let net = self.leaf(Code::InvalidCidr, cidr)?.net();
+        let private = |raw: &str| rules::check_private_net(raw, net);
+        self.check(Code::InvalidCidr, cidr.raw(), private)
+            .map(|()| net)
+    }
+
     /// `check` at `key`.
     pub(crate) fn check_field<T>(
         &mut self,
@@ -152,35 +163,34 @@ impl Checker {
     }
 
     /// A Kubernetes object name (Secret, StorageClass, pool) at `key`: a DNS-1123 subdomain.
-    pub(crate) fn object_name(&mut self, key: &str, value: &str) -> Option<String> {
-        self.check_field(key, Code::InvalidKubernetesName, value, |v| {
-            rules::check_dns1123_subdomain(v).map(|()| v.to_owned())
-        })
+    pub(crate) fn object_name(
+        &mut self,
+        key: &str,
+        name: &Parsed<Dns1123Subdomain>,
+    ) -> Option<String> {
+        self.leaf_field(key, Code::InvalidKubernetesName, name)
+            .map(String::from)
     }
 
     /// `secretName` and `secretKeys` under the current path: a credentials Secret and the keys
     /// holding user name and password.
     pub(crate) fn secret_keys(
         &mut self,
-        secret_name: &str,
+        secret_name: &Parsed<Dns1123Subdomain>,
         keys: &PostgresqlSecretKeysFile,
     ) -> Option<SecretKeys> {
         let secret_name = self.object_name("secretName", secret_name);
         let (username_key, password_key) = self.field("secretKeys", |c| {
-            let mut key = |which: &str, value: &str| {
-                c.check_field(which, Code::InvalidKubernetesName, value, |v| {
-                    rules::check_secret_key(v).map(|()| v.to_owned())
-                })
-            };
+            let code = Code::InvalidKubernetesName;
             (
-                key("username", &keys.username),
-                key("password", &keys.password),
+                c.leaf_field("username", code, &keys.username),
+                c.leaf_field("password", code, &keys.password),
             )
         });
         Some(SecretKeys {
             secret_name: secret_name?,
-            username_key: username_key?,
-            password_key: password_key?,
+            username_key: username_key?.into(),
+            password_key: password_key?.into(),
         })
     }
 

@@ -5,7 +5,9 @@
 //! the documentation, the editor completion and the errors cannot disagree. Keys mirror
 //! cdk8s-mailu's `MailuChartConfig` so its users can translate their object literally.
 //!
-//! Values here are still unchecked text; `validate` turns them into [`crate::Config`].
+//! A value with a grammar of its own is a typed leaf ([`crate::leaf::Parsed`]): parsed as it is
+//! read, and kept with its problem when bad. The rest is still unchecked text. `validate` reports
+//! both and turns them into [`crate::Config`].
 
 use std::collections::BTreeMap;
 use std::num::{NonZeroU16, NonZeroU32};
@@ -16,8 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::component::Component;
 pub use crate::file_dns::*;
 pub use crate::file_egress::*;
-use crate::leaf::{Fqdn, Parsed};
-use crate::rules::{DnsName, Ipv4Cidr};
+use crate::leaf::{
+    DataKey, DatabaseName, Dns1123Label, Dns1123Subdomain, Fqdn, ImageDigest, ImageRegistry,
+    ImageRepository, ImageTag, IpCidr, LoadBalancerIp, LocalPart, Parsed, SecretKey, ServiceIp,
+    Timezone,
+};
+use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr};
 
 /// A mailu-k8s configuration: everything needed to run Mailu 2024.06 on Kubernetes.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -26,7 +32,7 @@ use crate::rules::{DnsName, Ipv4Cidr};
 pub struct ConfigFile {
     /// Kubernetes namespace for every Mailu object (a DNS-1123 label).
     #[serde(default = "defaults::namespace")]
-    pub namespace: String,
+    pub namespace: Parsed<Dns1123Label>,
 
     /// Write the Namespace object, with Pod Security admission labels. `false` for clusters
     /// whose namespaces are managed elsewhere (then label it yourself, see the README).
@@ -47,11 +53,11 @@ pub struct ConfigFile {
 
     /// The cluster's IPv6 pod CIDR on dual-stack clusters (Mailu's `SUBNET6`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subnet6: Option<String>,
+    pub subnet6: Option<Parsed<Ipv6Cidr>>,
 
     /// IANA time zone name for every Mailu container (Mailu's `TZ`), e.g. `Europe/Berlin`.
     #[serde(default = "defaults::timezone")]
-    pub timezone: String,
+    pub timezone: Parsed<Timezone>,
 
     /// The cluster's DNS domain, used to build the `*_ADDRESS` service names Mailu connects to.
     #[serde(default = "defaults::cluster_domain")]
@@ -154,7 +160,7 @@ pub struct NetworkPoliciesFile {
     /// The cluster's Service CIDRs. With the pod CIDRs (`subnet`, `subnet6`) they are excluded
     /// from the internet egress of the components that need it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub service_cidrs: Vec<String>,
+    pub service_cidrs: Vec<Parsed<IpCidr>>,
     /// The cluster DNS pods: the resolver forwards the cluster domain to them, and components
     /// that do not use Mailu's resolver ask them. Default: CoreDNS in `kube-system`
     /// (`k8s-app: kube-dns`).
@@ -203,13 +209,13 @@ impl Default for NetworkPoliciesFile {
 pub struct PeerFile {
     /// The namespace's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<Parsed<Dns1123Label>>,
     /// Labels of the pods in that namespace.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pod_labels: BTreeMap<String, String>,
     /// Networks outside the cluster, e.g. a managed database's address range.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cidrs: Vec<String>,
+    pub cidrs: Vec<Parsed<IpCidr>>,
 }
 
 /// Mailu's own database.
@@ -239,15 +245,15 @@ pub enum DatabaseKind {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PostgresqlFile {
     /// Host name of the server, e.g. `postgres.db.svc.cluster.local`.
-    pub host: String,
+    pub host: Parsed<DnsName>,
     /// TCP port of the server.
     #[serde(default = "defaults::postgresql_port")]
     pub port: NonZeroU16,
     /// Database name.
     #[serde(default = "defaults::postgresql_database")]
-    pub database: String,
+    pub database: Parsed<DatabaseName>,
     /// Name of the Secret holding the user name and password.
-    pub secret_name: String,
+    pub secret_name: Parsed<Dns1123Subdomain>,
     /// Keys inside that Secret.
     #[serde(default)]
     pub secret_keys: PostgresqlSecretKeysFile,
@@ -259,10 +265,10 @@ pub struct PostgresqlFile {
 pub struct PostgresqlSecretKeysFile {
     /// Key holding the user name.
     #[serde(default = "defaults::secret_key_username")]
-    pub username: String,
+    pub username: Parsed<SecretKey>,
     /// Key holding the password.
     #[serde(default = "defaults::secret_key_password")]
-    pub password: String,
+    pub password: Parsed<SecretKey>,
 }
 
 impl Default for PostgresqlSecretKeysFile {
@@ -279,7 +285,7 @@ impl Default for PostgresqlSecretKeysFile {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RedisFile {
     /// Host name of the server, e.g. `redis.cache.svc.cluster.local`.
-    pub host: String,
+    pub host: Parsed<DnsName>,
     /// TCP port of the server.
     #[serde(default = "defaults::redis_port")]
     pub port: NonZeroU16,
@@ -291,15 +297,15 @@ pub struct RedisFile {
 pub struct SecretsFile {
     /// Secret holding key `secret-key`: Mailu's master secret (`SECRET_KEY`), from which every
     /// component derives its own keys.
-    pub mailu_secret_key: String,
+    pub mailu_secret_key: Parsed<Dns1123Subdomain>,
     /// Secret holding key `password`: the initial admin's password (`INITIAL_ADMIN_PW`).
     /// Required when `mailu.initialAccount.enabled` is true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub initial_admin_password: Option<String>,
+    pub initial_admin_password: Option<Parsed<Dns1123Subdomain>>,
     /// Secret holding key `api-token`: the REST API token (`API_TOKEN`). Required when
     /// `mailu.apiEnabled` is true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_token: Option<String>,
+    pub api_token: Option<Parsed<Dns1123Subdomain>>,
 }
 
 /// Generates the per-component config structs from the component table's rows
@@ -326,7 +332,7 @@ macro_rules! component_files {
             /// Storage class for every volume that does not name its own. Omit it for the cluster's
             /// default storage class.
             #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub storage_class: Option<String>,
+            pub storage_class: Option<Parsed<Dns1123Subdomain>>,
             $($(
                 #[doc = concat!($before, "Default size ", $size, ".", $after)]
                 #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -419,7 +425,7 @@ pub struct VolumeFile {
     pub size: Option<String>,
     /// Storage class for this volume; overrides `storage.storageClass`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage_class: Option<String>,
+    pub storage_class: Option<Parsed<Dns1123Subdomain>>,
     /// Access modes of the claim. Default `[ReadWriteOnce]`; `ReadWriteMany` lets a scalable
     /// component (webmail) run more than one replica on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -427,7 +433,7 @@ pub struct VolumeFile {
     /// Use this existing PersistentVolumeClaim instead of creating one (e.g. restored from a
     /// backup). `size`, `storageClass` and `accessModes` then do not apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub existing_claim: Option<String>,
+    pub existing_claim: Option<Parsed<Dns1123Subdomain>>,
 }
 
 #[derive(
@@ -601,7 +607,7 @@ pub struct PodsFile {
     pub topology_spread_constraints: Option<Vec<TopologySpreadFile>>,
     /// `priorityClassName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priority_class_name: Option<String>,
+    pub priority_class_name: Option<Parsed<Dns1123Subdomain>>,
     /// Annotations on pods.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
@@ -712,7 +718,9 @@ pub enum ExtraEnvFile {
     /// The value itself (written literally: `$(...)` is not expanded).
     Text(String),
     /// A key of a Secret or ConfigMap you create.
-    Reference(EnvReferenceFile),
+    // Boxed (a plain comment: doc comments become the schema's descriptions): its typed leaves
+    // make it far larger than a text value.
+    Reference(Box<EnvReferenceFile>),
 }
 
 /// Where an `extraEnv` value comes from; exactly one of the two.
@@ -731,8 +739,8 @@ pub struct EnvReferenceFile {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct KeyRefFile {
-    pub name: String,
-    pub key: String,
+    pub name: Parsed<Dns1123Subdomain>,
+    pub key: Parsed<DataKey>,
 }
 
 /// A container image.
@@ -741,16 +749,16 @@ pub struct KeyRefFile {
 pub struct ImageFile {
     /// Full repository without tag, e.g. `registry.example.com/mailu/postfix`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repository: Option<String>,
+    pub repository: Option<Parsed<ImageRepository>>,
     /// Tag. Quote it: `"2024.06.52"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
+    pub tag: Option<Parsed<ImageTag>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<PullPolicy>,
     /// Pin the image to a digest, e.g. `sha256:…` (64 hex digits): tags such as `2024.06` move
     /// with every Mailu patch release. Written as `repository:tag@digest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
+    pub digest: Option<Parsed<ImageDigest>>,
 }
 
 /// Component switches.
@@ -815,15 +823,15 @@ pub struct WebmailFile {
 pub struct RoundcubeDatabaseFile {
     /// Server host name. Default: `database.postgresql.host`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
+    pub host: Option<Parsed<DnsName>>,
     /// Server port. Default: `database.postgresql.port`, else 5432.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<NonZeroU16>,
     /// Database name.
     #[serde(default = "defaults::roundcube_database")]
-    pub database: String,
+    pub database: Parsed<DatabaseName>,
     /// Secret holding the user name and password.
-    pub secret_name: String,
+    pub secret_name: Parsed<Dns1123Subdomain>,
     /// Keys inside that Secret.
     #[serde(default)]
     pub secret_keys: PostgresqlSecretKeysFile,
@@ -837,7 +845,7 @@ pub struct ResolverFile {
     /// Mailu's pods name it as their DNS server. Required while the resolver is on (k3s:
     /// within 10.43.0.0/16, kubeadm: within 10.96.0.0/12).
     #[serde(rename = "serviceIP", default, skip_serializing_if = "Option::is_none")]
-    pub service_ip: Option<String>,
+    pub service_ip: Option<Parsed<ServiceIp>>,
 }
 
 /// Mailu application settings.
@@ -873,7 +881,7 @@ pub struct MailuFile {
     /// Networks allowed to relay through postfix without authentication (`RELAYNETS`). Keep it
     /// empty unless you know why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub relay_nets: Vec<String>,
+    pub relay_nets: Vec<Parsed<IpCidr>>,
     /// Rate limits (flask-limiter syntax, e.g. `200/day`).
     #[serde(default)]
     pub rate_limits: RateLimitsFile,
@@ -882,7 +890,7 @@ pub struct MailuFile {
     pub recipient_delimiter: Option<String>,
     /// Local part of the postmaster address (`POSTMASTER`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postmaster: Option<String>,
+    pub postmaster: Option<Parsed<LocalPart>>,
     /// DMARC report mailboxes (local parts in `domain`) shown in the DNS records Mailu's admin
     /// suggests. Superseded by `dns.dmarc.rua`/`ruf`, from which Mailu's variables are derived.
     #[serde(default)]
@@ -1122,10 +1130,10 @@ pub struct InitialAccountFile {
     pub enabled: bool,
     /// Local part of the admin's address.
     #[serde(default = "defaults::initial_account_username")]
-    pub username: String,
+    pub username: Parsed<LocalPart>,
     /// Domain of the admin's address. Defaults to `domain`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
+    pub domain: Option<Parsed<Fqdn>>,
     /// What admin does at each start.
     #[serde(default = "defaults::initial_account_mode")]
     pub mode: InitialAccountMode,
@@ -1158,17 +1166,17 @@ impl InitialAccountMode {
 pub struct ImagesFile {
     /// Registry and path prefix of Mailu's images.
     #[serde(default = "defaults::image_registry")]
-    pub registry: String,
+    pub registry: Parsed<ImageRegistry>,
     /// Tag of Mailu's images (the Mailu version). Quote it: `"2024.06"`.
     #[serde(default = "defaults::image_tag")]
-    pub tag: String,
+    pub tag: Parsed<ImageTag>,
     /// Kubernetes `imagePullPolicy` for every container.
     #[serde(default = "defaults::pull_policy")]
     pub pull_policy: PullPolicy,
     /// Secrets (`kubernetes.io/dockerconfigjson`) for pulling from a private registry, given to
     /// every pod.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pull_secrets: Vec<String>,
+    pub pull_secrets: Vec<Parsed<Dns1123Subdomain>>,
 }
 
 impl Default for ImagesFile {
@@ -1212,7 +1220,7 @@ pub struct TlsFile {
     /// does when `certificate` (or `ingress.traefik.certIssuer`) is set. Default
     /// `mailu-certificates`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_name: Option<String>,
+    pub secret_name: Option<Parsed<Dns1123Subdomain>>,
     /// Have cert-manager issue the certificate (a `Certificate` for every host name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateFile>,
@@ -1259,7 +1267,7 @@ impl TlsFlavor {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CertificateFile {
     /// Name of the issuer.
-    pub issuer_name: String,
+    pub issuer_name: Parsed<Dns1123Subdomain>,
     /// Kind of the issuer.
     #[serde(default = "defaults::issuer_kind")]
     pub issuer_kind: IssuerKind,
@@ -1324,11 +1332,11 @@ pub enum IngressKind {
 pub struct TraefikFile {
     /// Host name of the web UI route. Default: the first of `hostnames`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
+    pub hostname: Option<Parsed<Fqdn>>,
     /// A cert-manager ClusterIssuer: creates a `Certificate` for front's Secret (same as
     /// `tls.certificate` with `issuerKind: ClusterIssuer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cert_issuer: Option<String>,
+    pub cert_issuer: Option<Parsed<Dns1123Subdomain>>,
     /// Route the mail ports through Traefik (`IngressRouteTCP`, one entry point per port).
     /// Default `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1355,10 +1363,10 @@ pub struct TraefikFile {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GatewayApiFile {
     /// The Gateway the routes attach to.
-    pub gateway_name: String,
+    pub gateway_name: Parsed<Dns1123Subdomain>,
     /// Its namespace. Default: `namespace`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway_namespace: Option<String>,
+    pub gateway_namespace: Option<Parsed<Dns1123Label>>,
     /// The Gateway listener for HTTPS (terminating TLS). Default: any listener that accepts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_section_name: Option<String>,
@@ -1383,7 +1391,7 @@ pub struct GatewayApiFile {
 pub struct KubernetesIngressFile {
     /// `spec.ingressClassName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub class_name: Option<String>,
+    pub class_name: Option<Parsed<Dns1123Subdomain>>,
     /// Annotations for the Ingress (controller settings).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
@@ -1440,7 +1448,7 @@ pub struct ExposureFile {
     /// Mailu's `REAL_IP_FROM`: CIDRs trusted to send PROXY headers (or the `realIpHeader`).
     /// Default with an L4 proxy: the pod networks (`subnet`, `subnet6`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub real_ip_from: Option<Vec<String>>,
+    pub real_ip_from: Option<Vec<Parsed<IpCidr>>>,
     /// Serve `autoconfig.<domain>` and `autodiscover.<domain>` (automatic account set-up in
     /// Thunderbird, Outlook and others): adds both names to the web routes and the certificate.
     /// Point their DNS at the mail host first; an ACME issuer fails for names that do not resolve.
@@ -1466,7 +1474,7 @@ pub struct FrontServiceFile {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub load_balancer_ip: Option<String>,
+    pub load_balancer_ip: Option<Parsed<LoadBalancerIp>>,
     /// `spec.loadBalancerClass` of a `LoadBalancer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer_class: Option<String>,
@@ -1518,11 +1526,11 @@ pub struct DaemonSetFile {
 pub mod defaults {
     use super::*;
 
-    pub fn namespace() -> String {
-        "mailu".into()
+    pub fn namespace() -> Parsed<Dns1123Label> {
+        Parsed::from("mailu".to_owned())
     }
-    pub fn timezone() -> String {
-        "Etc/UTC".into()
+    pub fn timezone() -> Parsed<Timezone> {
+        Parsed::from("Etc/UTC".to_owned())
     }
     pub fn cluster_domain() -> Parsed<DnsName> {
         Parsed::from("cluster.local".to_owned())
@@ -1532,14 +1540,14 @@ pub mod defaults {
     pub fn postgresql_port() -> NonZeroU16 {
         NonZeroU16::new(POSTGRESQL_PORT).unwrap_or(NonZeroU16::MIN)
     }
-    pub fn postgresql_database() -> String {
-        "mailu".into()
+    pub fn postgresql_database() -> Parsed<DatabaseName> {
+        Parsed::from("mailu".to_owned())
     }
-    pub fn secret_key_username() -> String {
-        "username".into()
+    pub fn secret_key_username() -> Parsed<SecretKey> {
+        Parsed::from("username".to_owned())
     }
-    pub fn secret_key_password() -> String {
-        "password".into()
+    pub fn secret_key_password() -> Parsed<SecretKey> {
+        Parsed::from("password".to_owned())
     }
     pub fn redis_port() -> NonZeroU16 {
         NonZeroU16::new(6379).unwrap_or(NonZeroU16::MIN)
@@ -1552,7 +1560,7 @@ pub mod defaults {
     }
     pub fn cluster_dns() -> Option<PeerFile> {
         Some(PeerFile {
-            namespace: Some("kube-system".into()),
+            namespace: Some(Parsed::from("kube-system".to_owned())),
             pod_labels: BTreeMap::from([("k8s-app".into(), "kube-dns".into())]),
             cidrs: Vec::new(),
         })
@@ -1560,17 +1568,17 @@ pub mod defaults {
     pub fn message_size_limit() -> NonZeroU32 {
         NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN)
     }
-    pub fn initial_account_username() -> String {
-        "admin".into()
+    pub fn initial_account_username() -> Parsed<LocalPart> {
+        Parsed::from("admin".to_owned())
     }
     pub fn initial_account_mode() -> InitialAccountMode {
         InitialAccountMode::Ifmissing
     }
-    pub fn image_registry() -> String {
-        "ghcr.io/mailu".into()
+    pub fn image_registry() -> Parsed<ImageRegistry> {
+        Parsed::from("ghcr.io/mailu".to_owned())
     }
-    pub fn image_tag() -> String {
-        "2024.06".into()
+    pub fn image_tag() -> Parsed<ImageTag> {
+        Parsed::from("2024.06".to_owned())
     }
     pub fn pull_policy() -> PullPolicy {
         PullPolicy::IfNotPresent
@@ -1588,8 +1596,8 @@ pub mod defaults {
         ServiceType::ClusterIP
     }
     pub const SMTP_CONNECTION_LIMIT: u32 = 15;
-    pub fn roundcube_database() -> String {
-        "roundcube".into()
+    pub fn roundcube_database() -> Parsed<DatabaseName> {
+        Parsed::from("roundcube".to_owned())
     }
     pub fn webmail_type() -> WebmailType {
         WebmailType::Roundcube

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::leaf::{Dns1123Subdomain, Fqdn, InboundIp, Parsed};
+
 /// The DNS records of the mail domains: `mailu-k8s dns plan` writes them (zone file, JSON,
 /// external-dns `DNSEndpoint`s) and `mailu-k8s dns check` compares the live DNS with them.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -16,12 +18,12 @@ pub struct DnsFile {
     /// More mail domains besides `domain` (each gets MX, SPF, DKIM, DMARC and, when configured,
     /// MTA-STS and TLS-RPT). Create them in Mailu's admin too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub domains: Vec<String>,
+    pub domains: Vec<Parsed<Fqdn>>,
     /// The public addresses that mail and web clients reach front at: the A/AAAA records of every
     /// name in `hostnames`. Default: `exposure.service.loadBalancerIP` when set; without either
     /// the plan names no address (and says so).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inbound_ips: Vec<String>,
+    pub inbound_ips: Vec<Parsed<InboundIp>>,
     /// Time to live of every record, in seconds (60 to 86400). Default 3600.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 60, max = 86400))]
@@ -29,7 +31,7 @@ pub struct DnsFile {
     /// The zone's name servers (NS records and the SOA's primary in `--format zone`). Default
     /// `ns1.<domain>`: replace it with your provider's when you load the zone into a server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub nameservers: Vec<String>,
+    pub nameservers: Vec<Parsed<Fqdn>>,
     /// Domains whose SPF records the mail domains' SPF includes (`include:`), besides the
     /// egress addresses: the relay provider's with `egress.mode: relay` (e.g.
     /// `spf.relay-provider.example`, from its documentation), and other services that send as
@@ -56,7 +58,7 @@ pub struct DnsFile {
     /// Certificate authorities allowed to issue for the mail domains (CAA `issue` records), e.g.
     /// `[letsencrypt.org]`: the CA's domain as it documents it. Empty: no CAA records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub caa: Vec<String>,
+    pub caa: Vec<Parsed<Fqdn>>,
     /// Restrictions on a CA of `caa`, by its domain (RFC 8657): only your ACME account, only some
     /// challenge types, e.g. `{letsencrypt.org: {accountUri: https://acme-v02.api.letsencrypt.org/acme/acct/123456789, validationMethods: [http-01]}}`.
     /// Written as parameters of that CA's `issue` record.
@@ -133,7 +135,7 @@ pub struct DkimFile {
     /// `mailu-k8s dkim keygen` writes it. admin copies them to `/dkim` when it starts, replacing
     /// the files of the same name; keys for other domains stay as Mailu's UI made them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_name: Option<String>,
+    pub secret_name: Option<Parsed<Dns1123Subdomain>>,
     /// A directory, relative to the config file, holding the public keys the plan publishes and
     /// the check compares: `<domain>.<selector>.pub`, as PEM (`openssl pkey -pubout`), bare
     /// base64, or the DKIM record Mailu's admin shows. `dkim keygen` writes them there. Default

@@ -8,6 +8,8 @@ use std::num::NonZeroU16;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::leaf::{Dns1123Subdomain, Fqdn, Parsed};
+
 /// Outbound mail: the address postfix's connections to other mail servers come from. Receivers
 /// check it (SPF must authorise it, its PTR must name a host that resolves back to it), and in
 /// Kubernetes it is otherwise the address of whichever node runs postfix. See the README's
@@ -253,7 +255,7 @@ pub struct AntreaEgressFile {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub external_ip_pool: Option<String>,
+    pub external_ip_pool: Option<Parsed<Dns1123Subdomain>>,
 }
 
 /// A smarthost for outgoing mail.
@@ -261,7 +263,7 @@ pub struct AntreaEgressFile {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RelayFile {
     /// Host name of the smarthost (`RELAYHOST`).
-    pub host: String,
+    pub host: Parsed<Fqdn>,
     /// Its port (587 for submission with authentication is common). postfix's NetworkPolicy
     /// opens this port to the internet instead of 25.
     #[serde(default = "default_relay_port")]
@@ -269,7 +271,7 @@ pub struct RelayFile {
     /// Secret with keys `username` and `password` for SMTP authentication (`RELAYUSER`,
     /// `RELAYPASSWORD`, given to postfix only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_name: Option<String>,
+    pub secret_name: Option<Parsed<Dns1123Subdomain>>,
 }
 
 /// SMTP's own port: a relay without `port` is reached where MX hosts are.

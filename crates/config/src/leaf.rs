@@ -7,11 +7,18 @@
 //! parser's own message and hint (`Checker::leaf`).
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 
+use ipnet::IpNet;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::rules::{DnsName, Ipv4Cidr, Problem};
+use crate::rules::{self, DnsName, Ipv4Cidr, Ipv6Cidr, Problem};
+
+mod names;
+pub use names::*;
+#[cfg(test)]
+mod schema_tests;
 
 /// A leaf as the file gives it: the text, and what `T`'s parser made of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +173,116 @@ impl JsonSchema for Ipv4Cidr {
         json_schema!({ "type": "string" })
     }
 }
+
+impl TryFrom<String> for Ipv6Cidr {
+    type Error = Problem;
+
+    fn try_from(raw: String) -> Result<Self, Problem> {
+        Ipv6Cidr::parse_pod_cidr(&raw)
+    }
+}
+
+impl JsonSchema for Ipv6Cidr {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Ipv6PodCidr".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string" })
+    }
+}
+
+/// A network of either family with no host bits set (`10.0.5.0/24`, `fd00::/8`): NetworkPolicy
+/// peers and the networks Mailu trusts. Whether it must be private is the field's rule, checked
+/// where it is used ([`rules::check_private_net`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpCidr(IpNet);
+
+impl IpCidr {
+    pub fn net(&self) -> IpNet {
+        self.0
+    }
+}
+
+impl TryFrom<String> for IpCidr {
+    type Error = Problem;
+
+    fn try_from(raw: String) -> Result<Self, Problem> {
+        rules::parse_cidr(&raw).map(IpCidr)
+    }
+}
+
+impl JsonSchema for IpCidr {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "IpCidr".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string" })
+    }
+}
+
+/// An IP address of either family, as `std` reads it. Each field says in its hint what address
+/// it wants, so each has its own type.
+macro_rules! ip_leaf {
+    ($(#[$doc:meta])* $name:ident, $hint:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name(pub IpAddr);
+
+        impl TryFrom<String> for $name {
+            type Error = Problem;
+
+            fn try_from(raw: String) -> Result<Self, Problem> {
+                raw.parse().map($name).map_err(|_| Problem {
+                    message: format!("`{raw}` is not an IP address"),
+                    hint: $hint.into(),
+                })
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn inline_schema() -> bool {
+                true
+            }
+
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            // Not `format`: either family is allowed, and `ipv4`/`ipv6` each name one.
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({ "type": "string" })
+            }
+        }
+    };
+}
+
+ip_leaf!(
+    /// The resolver's Service address (`resolver.serviceIP`).
+    ServiceIp,
+    "e.g. `10.43.0.53`, inside the cluster's Service CIDR"
+);
+
+ip_leaf!(
+    /// The address a `LoadBalancer` asks for (`exposure.service.loadBalancerIP`).
+    LoadBalancerIp,
+    "write the address the load balancer should use, e.g. `203.0.113.25`"
+);
+
+ip_leaf!(
+    /// An address clients reach the mail server at (`dns.inboundIps`).
+    InboundIp,
+    "write an IPv4 or IPv6 address, e.g. `203.0.113.10`"
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 use ipnet::IpNet;
 
 use crate::file::ConfigFile;
+use crate::leaf::Parsed;
 use crate::rules;
 
 /// A network of the cluster, with its text as written (for messages and emitted lists).
@@ -27,7 +28,7 @@ impl Network {
 /// `subnet` and `subnet6`.
 pub(crate) fn pods(file: &ConfigFile) -> Vec<Network> {
     std::iter::once(file.subnet.raw())
-        .chain(file.subnet6.as_deref())
+        .chain(file.subnet6.as_ref().map(Parsed::raw))
         .filter_map(Network::parse)
         .collect()
 }
@@ -35,7 +36,9 @@ pub(crate) fn pods(file: &ConfigFile) -> Vec<Network> {
 /// `networkPolicies.serviceCidrs`.
 pub(crate) fn services(file: &ConfigFile) -> Vec<Network> {
     let cidrs = file.network_policies.service_cidrs.iter();
-    cidrs.filter_map(|raw| Network::parse(raw)).collect()
+    cidrs
+        .filter_map(|cidr| Network::parse(cidr.raw()))
+        .collect()
 }
 
 /// The pod networks and the Service CIDRs, each once.

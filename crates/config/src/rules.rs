@@ -297,20 +297,25 @@ impl fmt::Display for Ipv6Cidr {
 /// claims about client addresses): a valid CIDR inside private address space. `0.0.0.0/0`, `::/0`
 /// and public ranges would make postfix an open relay or let anyone spoof client addresses.
 pub fn check_private_cidr(raw: &str) -> Result<(), Problem> {
-    check_cidr(raw)?;
-    let (addr, prefix) = split_cidr(raw)?;
-    let private = match addr.parse::<IpAddr>() {
-        Ok(IpAddr::V4(a)) => is_private_v4(&Ipv4Cidr { addr: a, prefix }),
-        Ok(IpAddr::V6(a)) => {
-            if a.to_ipv4_mapped().is_some() {
+    check_private_net(raw, parse_cidr(raw)?)
+}
+
+/// [`check_private_cidr`] for a network already parsed from `raw` (a typed leaf).
+pub fn check_private_net(raw: &str, net: IpNet) -> Result<(), Problem> {
+    let private = match net {
+        IpNet::V4(n) => is_private_v4(&Ipv4Cidr {
+            addr: n.addr(),
+            prefix: n.prefix_len(),
+        }),
+        IpNet::V6(n) => {
+            if n.addr().to_ipv4_mapped().is_some() {
                 return Err(problem(
                     format!("`{raw}` is an IPv4-mapped IPv6 range"),
                     "write the IPv4 network itself; a mapped range hides which addresses are trusted",
                 ));
             }
-            is_private_v6(a, prefix)
+            is_private_v6(n.addr(), n.prefix_len())
         }
-        Err(_) => false,
     };
     if private {
         Ok(())
@@ -347,6 +352,12 @@ pub fn is_private_v6(addr: Ipv6Addr, prefix: u8) -> bool {
 
 /// Checks a CIDR of either family with no host bits set (e.g. for `REAL_IP_FROM`).
 pub fn check_cidr(raw: &str) -> Result<(), Problem> {
+    parse_cidr(raw).map(|_| ())
+}
+
+/// The network [`check_cidr`] accepts. Built from the text's own address and prefix (not
+/// `IpNet`'s parser), so both accept exactly the same spellings.
+pub fn parse_cidr(raw: &str) -> Result<IpNet, Problem> {
     let (addr, prefix) = split_cidr(raw)?;
     let ip = addr.parse::<IpAddr>().map_err(|_| {
         problem(
@@ -370,7 +381,7 @@ pub fn check_cidr(raw: &str) -> Result<(), Problem> {
             format!("write the network address: `{network}/{prefix}`"),
         ));
     }
-    Ok(())
+    Ok(net)
 }
 
 /// Whether an IPv4 network lies in a range clusters use for pods: RFC 1918 or shared address
@@ -670,6 +681,42 @@ pub fn check_data_key(raw: &str) -> Result<(), Problem> {
         Err(problem(
             format!("`{raw}` is not a Secret or ConfigMap key"),
             "keys are letters, digits, `-`, `_` and `.`",
+        ))
+    }
+}
+
+/// An image registry or repository path as a container runtime accepts it before the name or
+/// tag is appended: lower-case letters, digits and `._-/:`, not ending in `/`.
+pub const IMAGE_PATH_PATTERN: &str = "^[a-z0-9._/:-]*[a-z0-9._:-]$";
+
+fn is_image_path(raw: &str) -> bool {
+    !raw.is_empty()
+        && !raw.ends_with('/')
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b))
+}
+
+/// The registry path Mailu's image names are appended to (`images.registry`).
+pub fn check_image_registry(raw: &str) -> Result<(), Problem> {
+    if is_image_path(raw) {
+        Ok(())
+    } else {
+        Err(problem(
+            "not a valid image registry path",
+            "e.g. `ghcr.io/mailu` (lower case, no trailing `/`)",
+        ))
+    }
+}
+
+/// A full image repository without tag (`workloads.<name>.image.repository`).
+pub fn check_image_repository(raw: &str) -> Result<(), Problem> {
+    if is_image_path(raw) {
+        Ok(())
+    } else {
+        Err(problem(
+            "not a valid image repository",
+            "the full name without tag, e.g. `registry.example.com/mailu/postfix`",
         ))
     }
 }

@@ -53,8 +53,9 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
     let components = validate_components(c, file);
     let workloads = validate_workloads(c, file);
     let images = c.field("images", |c| validate_images(c, &file.images));
-    let pod_cidrs: Vec<String> = std::iter::once(file.subnet.raw().to_owned())
-        .chain(file.subnet6.clone())
+    let pod_cidrs: Vec<String> = std::iter::once(file.subnet.raw())
+        .chain(file.subnet6.as_ref().map(Parsed::raw))
+        .map(str::to_owned)
         .collect();
     let edge = validate_edge(c, file, top.hostnames.as_ref(), &pod_cidrs);
     let network_policies = validate_network_policies(c, file, &pod_cidrs);
@@ -110,12 +111,9 @@ struct TopLevel {
 }
 
 fn top_level(c: &mut Checker, file: &ConfigFile) -> TopLevel {
-    let namespace = c.check_field(
-        "namespace",
-        Code::InvalidKubernetesName,
-        &file.namespace,
-        |v| rules::check_dns1123_label(v).map(|()| v.to_owned()),
-    );
+    let namespace = c
+        .leaf_field("namespace", Code::InvalidKubernetesName, &file.namespace)
+        .map(String::from);
     let cluster_domain = c.leaf_field("clusterDomain", Code::InvalidDnsName, &file.cluster_domain);
     let domain = c
         .leaf_field("domain", Code::InvalidDnsName, &file.domain)
@@ -123,14 +121,12 @@ fn top_level(c: &mut Checker, file: &ConfigFile) -> TopLevel {
     let hostnames = c.field("hostnames", |c| hostnames(c, &file.hostnames));
     let subnet = c.field("subnet", |c| subnet(c, &file.subnet));
     let subnet6 = match &file.subnet6 {
-        Some(raw) => c
-            .check_field("subnet6", Code::InvalidCidr, raw, Ipv6Cidr::parse_pod_cidr)
-            .map(Some),
+        Some(leaf) => c.leaf_field("subnet6", Code::InvalidCidr, leaf).map(Some),
         None => Some(None),
     };
-    let timezone = c.check_field("timezone", Code::UnknownTimezone, &file.timezone, |v| {
-        rules::check_timezone(v).map(|()| v.to_owned())
-    });
+    let timezone = c
+        .leaf_field("timezone", Code::UnknownTimezone, &file.timezone)
+        .map(String::from);
     TopLevel {
         namespace,
         cluster_domain,
@@ -231,10 +227,10 @@ fn validate_database(c: &mut Checker, db: Option<&file::DatabaseFile>) -> Option
 
 /// `database.postgresql` (at that path): host, database name and credentials.
 fn postgresql(c: &mut Checker, pg: &file::PostgresqlFile) -> Option<Postgresql> {
-    let host = c.check_field("host", Code::InvalidDnsName, &pg.host, DnsName::parse);
-    let database = c.check_field("database", Code::InvalidValue, &pg.database, |v| {
-        rules::check_database_name(v).map(|()| v.to_owned())
-    });
+    let host = c.leaf_field("host", Code::InvalidDnsName, &pg.host);
+    let database = c
+        .leaf_field("database", Code::InvalidValue, &pg.database)
+        .map(String::from);
     let credentials = c.secret_keys(&pg.secret_name, &pg.secret_keys);
     Some(Postgresql {
         host: host?,
@@ -250,7 +246,7 @@ fn redis(c: &mut Checker, given: Option<&file::RedisFile>) -> Option<Redis> {
         None => Some(Redis::Bundled),
         Some(r) => c
             .field("redis", |c| {
-                c.check_field("host", Code::InvalidDnsName, &r.host, DnsName::parse)
+                c.leaf_field("host", Code::InvalidDnsName, &r.host)
             })
             .map(|host| Redis::External { host, port: r.port }),
     }
@@ -258,29 +254,12 @@ fn redis(c: &mut Checker, given: Option<&file::RedisFile>) -> Option<Redis> {
 
 /// `images` (at that path): a registry path and a tag a container runtime accepts.
 fn validate_images(c: &mut Checker, i: &file::ImagesFile) -> Option<Images> {
-    // An image reference is `registry[/path]:tag`; reject what a container runtime would reject.
-    let registry_ok = !i.registry.is_empty()
-        && !i.registry.ends_with('/')
-        && i.registry
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b));
-    if !registry_ok {
-        c.field("registry", |c| {
-            c.error(
-                Code::InvalidValue,
-                "not a valid image registry path",
-                "e.g. `ghcr.io/mailu` (lower case, no trailing `/`)",
-            )
-            .value(&i.registry)
-        });
-    }
-    let tag_ok = c
-        .check_field("tag", Code::InvalidValue, &i.tag, rules::check_image_tag)
-        .is_some();
-    (registry_ok && tag_ok).then(|| Images {
-        registry: i.registry.clone(),
-        tag: i.tag.clone(),
+    let registry = c.leaf_field("registry", Code::InvalidValue, &i.registry);
+    let tag = c.leaf_field("tag", Code::InvalidValue, &i.tag);
+    Some(Images {
+        registry: registry?.into(),
+        tag: tag?.into(),
         pull_policy: i.pull_policy,
-        pull_secrets: i.pull_secrets.clone(),
+        pull_secrets: i.pull_secrets.iter().map(|s| s.raw().to_owned()).collect(),
     })
 }

@@ -6,7 +6,6 @@ use crate::diagnostic::Code;
 use crate::file::{self, ConfigFile, WebmailType};
 use crate::model::*;
 use crate::networks;
-use crate::rules;
 
 /// The core components cannot be switched off; optional ones bring their settings along.
 pub(crate) fn validate_components(c: &mut Checker, file: &ConfigFile) -> Option<Components> {
@@ -103,8 +102,8 @@ fn roundcube_database(
     }
     let main = file.database.as_ref().and_then(|d| d.postgresql.as_ref());
     let host = match (&rc.host, main) {
-        (Some(h), _) => c.check_field("host", Code::InvalidDnsName, h, DnsName::parse),
-        (None, Some(pg)) => DnsName::parse(&pg.host).ok(),
+        (Some(h), _) => c.leaf_field("host", Code::InvalidDnsName, h),
+        (None, Some(pg)) => pg.host.parsed().ok().cloned(),
         (None, None) => {
             c.field("host", |c| {
                 c.error(
@@ -120,9 +119,9 @@ fn roundcube_database(
         .port
         .or(main.map(|pg| pg.port))
         .unwrap_or_else(file::defaults::postgresql_port);
-    let database = c.check_field("database", Code::InvalidValue, &rc.database, |v| {
-        rules::check_database_name(v).map(|()| v.to_owned())
-    });
+    let database = c
+        .leaf_field("database", Code::InvalidValue, &rc.database)
+        .map(String::from);
     let credentials = c.secret_keys(&rc.secret_name, &rc.secret_keys);
     Some(RoundcubeDatabase {
         host: host?,
@@ -224,20 +223,10 @@ fn resolver(c: &mut Checker, file: &ConfigFile) -> Option<Option<Resolver>> {
                 );
                 None
             }
-            (true, Some(ip)) => match ip.parse::<std::net::IpAddr>() {
-                Ok(service_ip) => {
-                    service_ip_placement(c, file, service_ip).then_some(Some(Resolver { service_ip }))
-                }
-                Err(_) => {
-                    c.error(
-                        Code::InvalidValue,
-                        format!("`{ip}` is not an IP address"),
-                        "e.g. `10.43.0.53`, inside the cluster's Service CIDR",
-                    )
-                    .value(ip);
-                    None
-                }
-            },
+            (true, Some(ip)) => {
+                let service_ip = c.leaf(Code::InvalidValue, ip)?.0;
+                service_ip_placement(c, file, service_ip).then_some(Some(Resolver { service_ip }))
+            }
             (false, Some(_)) => {
                 c.error(
                     Code::InvalidValue,

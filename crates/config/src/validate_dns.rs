@@ -113,14 +113,14 @@ fn validate_domains(c: &mut Checker, d: &DnsFile, domain: Option<&DnsName>, dns:
     let mut seen: std::collections::HashSet<DnsName> = dns.domains.iter().cloned().collect();
     for (i, raw) in d.domains.iter().enumerate() {
         c.index(i, |c| {
-            let name = c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)?;
+            let name = DnsName::from(c.leaf(Code::InvalidDnsName, raw)?);
             if !seen.insert(name.clone()) {
                 c.error(
                     Code::InvalidValue,
                     format!("`{name}` is already a mail domain"),
                     "list each extra domain once; `domain` is always included",
                 )
-                .value(raw);
+                .value(raw.raw());
             } else {
                 dns.domains.push(name);
             }
@@ -134,34 +134,27 @@ fn validate_domains(c: &mut Checker, d: &DnsFile, domain: Option<&DnsName>, dns:
 fn validate_inbound_ips(c: &mut Checker, file: &ConfigFile, dns: &mut Dns) {
     let d = &file.dns;
     for (i, raw) in d.inbound_ips.iter().enumerate() {
-        c.index(i, |c| match raw.parse::<IpAddr>() {
-            Ok(ip) if dns.inbound_ips.contains(&ip) => {
+        c.index(i, |c| match c.leaf(Code::InvalidValue, raw).map(|ip| ip.0) {
+            Some(ip) if dns.inbound_ips.contains(&ip) => {
                 c.error(
                     Code::InvalidValue,
                     format!("`{ip}` is listed twice"),
                     "list each address once",
                 )
-                .value(raw);
+                .value(raw.raw());
             }
-            Ok(ip) => {
+            Some(ip) => {
                 if !is_global(ip) {
                     c.warning(
                         Code::InvalidValue,
                         format!("`{ip}` is not a public address: clients on the internet cannot reach it"),
                         "give the address clients connect to (the load balancer's or the node's public one)",
                     )
-                    .value(raw);
+                    .value(raw.raw());
                 }
                 dns.inbound_ips.push(ip);
             }
-            Err(_) => {
-                c.error(
-                    Code::InvalidValue,
-                    format!("`{raw}` is not an IP address"),
-                    "write an IPv4 or IPv6 address, e.g. `203.0.113.10`",
-                )
-                .value(raw);
-            }
+            None => {}
         });
     }
     if d.inbound_ips.is_empty()
@@ -169,8 +162,9 @@ fn validate_inbound_ips(c: &mut Checker, file: &ConfigFile, dns: &mut Dns) {
             .exposure
             .service
             .load_balancer_ip
-            .as_deref()
-            .and_then(|raw| raw.parse::<IpAddr>().ok())
+            .as_ref()
+            .and_then(|ip| ip.parsed().ok())
+            .map(|ip| ip.0)
     {
         dns.inbound_ips.push(ip);
     }
@@ -179,10 +173,8 @@ fn validate_inbound_ips(c: &mut Checker, file: &ConfigFile, dns: &mut Dns) {
 /// `dns.nameservers`: FQDNs.
 fn validate_nameservers(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     for (i, raw) in d.nameservers.iter().enumerate() {
-        let ns = c.index(i, |c| {
-            c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)
-        });
-        dns.nameservers.extend(ns);
+        let ns = c.index(i, |c| c.leaf(Code::InvalidDnsName, raw));
+        dns.nameservers.extend(ns.map(DnsName::from));
     }
 }
 
@@ -364,11 +356,9 @@ fn validate_tls_rpt(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
 fn validate_caa(c: &mut Checker, d: &DnsFile, dns: &mut Dns) {
     c.field("caa", |c| {
         for (i, raw) in d.caa.iter().enumerate() {
-            let domain = c.index(i, |c| {
-                c.check(Code::InvalidDnsName, raw, DnsName::parse_fqdn)
-            });
+            let domain = c.index(i, |c| c.leaf(Code::InvalidDnsName, raw));
             dns.caa.extend(domain.map(|domain| CaaIssuer {
-                domain,
+                domain: domain.into(),
                 account_uri: None,
                 validation_methods: Vec::new(),
             }));

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use crate::check::Checker;
 use crate::diagnostic::Code;
 use crate::file::{self, ConfigFile, IngressKind, TlsFlavor};
+use crate::leaf::{Dns1123Subdomain, Parsed};
 use crate::model::*;
 use crate::rules;
 
@@ -39,7 +40,7 @@ pub(crate) fn validate_edge(
     let offered = offered_mail(&file.exposure.ports);
     let edge = c.field("ingress", |c| {
         check_blocks_match_ingress_type(c, ingress, kind);
-        edge(c, kind, ingress, &file.namespace, hostnames, &offered)
+        edge(c, kind, ingress, file.namespace.raw(), hostnames, &offered)
     });
     // The rules below need the edge's shape only, so an edge with errors stops none of them.
     let shape = EdgeShape::of(kind, ingress);
@@ -197,16 +198,11 @@ fn edge(
 /// `type: ingress` (at `ingress.ingress`): a valid class name and annotations.
 fn kubernetes_ingress(c: &mut Checker, k: file::KubernetesIngressFile) -> KubernetesIngress {
     if let Some(class) = &k.class_name {
-        c.check_field(
-            "className",
-            Code::InvalidKubernetesName,
-            class,
-            rules::check_dns1123_subdomain,
-        );
+        c.leaf_field("className", Code::InvalidKubernetesName, class);
     }
     c.field("annotations", |c| c.annotations(&k.annotations));
     KubernetesIngress {
-        class_name: k.class_name,
+        class_name: k.class_name.map(|n| n.raw().to_owned()),
         annotations: k.annotations,
     }
 }
@@ -220,7 +216,9 @@ fn traefik(
     offered: &[MailService],
 ) -> Option<Traefik> {
     let web_host = match &t.hostname {
-        Some(h) => c.check_field("hostname", Code::InvalidDnsName, h, DnsName::parse_fqdn),
+        Some(h) => c
+            .leaf_field("hostname", Code::InvalidDnsName, h)
+            .map(DnsName::from),
         None => hostnames.map(|h| h.primary.clone()),
     };
     let web_entry_point = t
@@ -278,7 +276,10 @@ fn traefik_mail(c: &mut Checker, t: &file::TraefikFile, offered: &[MailService])
 }
 
 /// `ingress.traefik.certIssuer`, when Traefik is the edge.
-fn traefik_cert_issuer(kind: IngressKind, ingress: Option<&file::IngressFile>) -> Option<&String> {
+fn traefik_cert_issuer(
+    kind: IngressKind,
+    ingress: Option<&file::IngressFile>,
+) -> Option<&Parsed<Dns1123Subdomain>> {
     match kind {
         IngressKind::Traefik => ingress
             .and_then(|i| i.traefik.as_ref())
@@ -295,29 +296,31 @@ fn gateway_api(
     namespace: &str,
     offered: &[MailService],
 ) -> GatewayApi {
-    c.check_field(
-        "gatewayName",
-        Code::InvalidKubernetesName,
-        &g.gateway_name,
-        rules::check_dns1123_subdomain,
-    );
-    let gateway_namespace = g
-        .gateway_namespace
-        .clone()
-        .unwrap_or_else(|| namespace.to_owned());
-    c.check_field(
-        "gatewayNamespace",
-        Code::InvalidKubernetesName,
-        &gateway_namespace,
-        rules::check_dns1123_label,
-    );
+    c.leaf_field("gatewayName", Code::InvalidKubernetesName, &g.gateway_name);
+    // The default is `namespace`, checked again at this key: every route names the Gateway's
+    // namespace in its `parentRefs`.
+    let gateway_namespace = match &g.gateway_namespace {
+        Some(given) => {
+            c.leaf_field("gatewayNamespace", Code::InvalidKubernetesName, given);
+            given.raw().to_owned()
+        }
+        None => {
+            c.check_field(
+                "gatewayNamespace",
+                Code::InvalidKubernetesName,
+                namespace,
+                rules::check_dns1123_label,
+            );
+            namespace.to_owned()
+        }
+    };
     let mail = g
         .route_mail
         .unwrap_or(true)
         .then(|| gateway_mail(c, g, offered));
     check_gateway_section_names(c, g, mail.as_ref());
     GatewayApi {
-        gateway_name: g.gateway_name.clone(),
+        gateway_name: g.gateway_name.raw().to_owned(),
         gateway_namespace,
         web_section_name: g.web_section_name.clone(),
         mail,
@@ -529,18 +532,8 @@ fn check_load_balancer_keys_need_load_balancer(c: &mut Checker, svc: &file::Fron
 /// `loadBalancerIP`, an IP address.
 fn load_balancer_ip(c: &mut Checker, svc: &file::FrontServiceFile) -> Option<IpAddr> {
     let ip = svc.load_balancer_ip.as_ref()?;
-    let parsed = ip.parse::<IpAddr>();
-    if parsed.is_err() {
-        c.field("loadBalancerIP", |c| {
-            c.error(
-                Code::InvalidValue,
-                format!("`{ip}` is not an IP address"),
-                "write the address the load balancer should use, e.g. `203.0.113.25`",
-            )
-            .value(ip);
-        });
-    }
-    parsed.ok()
+    c.leaf_field("loadBalancerIP", Code::InvalidValue, ip)
+        .map(|ip| ip.0)
 }
 
 /// `loadBalancerClass`, when given, is not empty.
@@ -675,12 +668,10 @@ fn real_ip_from(
         for (i, cidr) in list.iter().enumerate() {
             // Whoever sends from these may claim any client address (nginx's
             // `real_ip_recursive on`): only the proxies' private networks.
-            c.index(i, |c| {
-                c.check(Code::InvalidCidr, cidr, rules::check_private_cidr)
-            });
+            c.index(i, |c| c.private_cidr(cidr));
         }
     });
-    list.clone()
+    list.iter().map(|n| n.raw().to_owned()).collect()
 }
 
 // --- TLS ------------------------------------------------------------------------------------
@@ -690,14 +681,14 @@ fn tls(
     c: &mut Checker,
     t: &file::TlsFile,
     edge: EdgeShape,
-    traefik_cert_issuer: Option<&String>,
+    traefik_cert_issuer: Option<&Parsed<Dns1123Subdomain>>,
     direct_mail: bool,
     daemon_set: bool,
 ) -> Tls {
     let flavor = tls_flavor(t, edge);
     let issuer = issuer(c, t, traefik_cert_issuer);
-    check_issuer_and_secret_names(c, t, issuer.as_ref());
     let has_issuer = issuer.is_some();
+    check_issuer_and_secret_names(c, t, traefik_cert_issuer, has_issuer);
     let secret_name = match flavor {
         TlsFlavor::Cert | TlsFlavor::Letsencrypt if edge.terminates_https => {
             check_no_redirect_loop(c, flavor);
@@ -705,8 +696,8 @@ fn tls(
         }
         TlsFlavor::Cert | TlsFlavor::Mail => Some(
             t.secret_name
-                .clone()
-                .unwrap_or_else(file::defaults::tls_secret_name),
+                .as_ref()
+                .map_or_else(file::defaults::tls_secret_name, |n| n.raw().to_owned()),
         ),
         TlsFlavor::Letsencrypt | TlsFlavor::MailLetsencrypt => {
             check_certbot_reachable(c, flavor, edge, direct_mail);
@@ -741,48 +732,57 @@ fn tls_flavor(t: &file::TlsFile, edge: EdgeShape) -> TlsFlavor {
 fn issuer(
     c: &mut Checker,
     t: &file::TlsFile,
-    traefik_cert_issuer: Option<&String>,
+    traefik_cert_issuer: Option<&Parsed<Dns1123Subdomain>>,
 ) -> Option<Issuer> {
     match (&t.certificate, traefik_cert_issuer) {
         (Some(cert), Some(traefik)) => {
             c.fields(&["ingress", "traefik", "certIssuer"], |c| {
                 c.error(
                     Code::InvalidValue,
-                    format!("both `tls.certificate` ({}) and `ingress.traefik.certIssuer` ({traefik}) name an issuer", cert.issuer_name),
+                    format!("both `tls.certificate` ({}) and `ingress.traefik.certIssuer` ({}) name an issuer", cert.issuer_name.raw(), traefik.raw()),
                     "keep one of them",
                 );
             });
             None
         }
         (Some(cert), None) => Some(Issuer {
-            name: cert.issuer_name.clone(),
+            name: cert.issuer_name.raw().to_owned(),
             kind: cert.issuer_kind,
         }),
         (None, Some(name)) => Some(Issuer {
-            name: name.clone(),
+            name: name.raw().to_owned(),
             kind: IssuerKind::ClusterIssuer,
         }),
         (None, None) => None,
     }
 }
 
-/// The issuer's name and `tls.secretName` are valid Kubernetes names.
-fn check_issuer_and_secret_names(c: &mut Checker, t: &file::TlsFile, issuer: Option<&Issuer>) {
-    let subdomain = rules::check_dns1123_subdomain;
-    if let Some(i) = issuer {
-        let at: &[&str] = if t.certificate.is_some() {
-            &["tls", "certificate", "issuerName"]
-        } else {
-            &["ingress", "traefik", "certIssuer"]
-        };
-        c.fields(at, |c| {
-            c.check(Code::InvalidKubernetesName, &i.name, subdomain)
-        });
+/// The issuer's name (from wherever [`issuer`] took it) and `tls.secretName` are valid
+/// Kubernetes names.
+fn check_issuer_and_secret_names(
+    c: &mut Checker,
+    t: &file::TlsFile,
+    traefik_cert_issuer: Option<&Parsed<Dns1123Subdomain>>,
+    has_issuer: bool,
+) {
+    let code = Code::InvalidKubernetesName;
+    if has_issuer {
+        match (&t.certificate, traefik_cert_issuer) {
+            (Some(cert), _) => {
+                c.fields(&["tls", "certificate", "issuerName"], |c| {
+                    c.leaf(code, &cert.issuer_name)
+                });
+            }
+            (None, Some(name)) => {
+                c.fields(&["ingress", "traefik", "certIssuer"], |c| {
+                    c.leaf(code, name)
+                });
+            }
+            (None, None) => {}
+        }
     }
     if let Some(name) = &t.secret_name {
-        c.fields(&["tls", "secretName"], |c| {
-            c.check(Code::InvalidKubernetesName, name, subdomain)
-        });
+        c.fields(&["tls", "secretName"], |c| c.leaf(code, name));
     }
 }
 

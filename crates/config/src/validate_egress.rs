@@ -774,7 +774,9 @@ fn relay(c: &mut Checker, r: Option<&RelayFile>) -> Option<Relay> {
         );
         return None;
     };
-    let host = c.check_field("host", Code::InvalidDnsName, &r.host, DnsName::parse_fqdn);
+    let host = c
+        .leaf_field("host", Code::InvalidDnsName, &r.host)
+        .map(DnsName::from);
     let credentials = match &r.secret_name {
         Some(name) => c.object_name("secretName", name).map(Some),
         None => Some(None),

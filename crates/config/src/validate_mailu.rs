@@ -29,7 +29,7 @@ pub(crate) fn validate_mailu(
         fetchmail_delay_seconds: m.fetchmail_delay.get(),
         rate_limits: m.rate_limits.clone(),
         recipient_delimiter: m.recipient_delimiter.clone(),
-        postmaster: m.postmaster.clone(),
+        postmaster: m.postmaster.as_ref().map(|p| p.raw().to_owned()),
         dmarc: m.dmarc.clone(),
         welcome: m.welcome.clone(),
         default_spam_threshold: m.default_spam_threshold,
@@ -37,7 +37,7 @@ pub(crate) fn validate_mailu(
         reject_unlisted_recipient: m.reject_unlisted_recipient,
         branding: m.branding.clone(),
         web_paths: m.web_paths.clone(),
-        relay_nets: m.relay_nets.clone(),
+        relay_nets: m.relay_nets.iter().map(|n| n.raw().to_owned()).collect(),
         default_quota_bytes: default_quota_bytes?,
     })
 }
@@ -58,11 +58,13 @@ fn initial_account(
     };
     let (username, account_domain) = c.field("mailu", |c| {
         c.field("initialAccount", |c| {
-            let username = c.check_field("username", Code::InvalidValue, &a.username, |v| {
-                rules::check_local_part(v).map(|()| v.to_owned())
-            });
+            let username = c
+                .leaf_field("username", Code::InvalidValue, &a.username)
+                .map(String::from);
             let account_domain = match &a.domain {
-                Some(d) => c.check_field("domain", Code::InvalidDnsName, d, DnsName::parse_fqdn),
+                Some(d) => c
+                    .leaf_field("domain", Code::InvalidDnsName, d)
+                    .map(DnsName::from),
                 None => domain.cloned(),
             };
             (username, account_domain)
@@ -157,9 +159,7 @@ fn check_full_text_search(c: &mut Checker, m: &file::MailuFile) {
 fn check_relay_nets(c: &mut Checker, m: &file::MailuFile) {
     for (i, net) in m.relay_nets.iter().enumerate() {
         // postfix relays for these without authentication (`mynetworks`, main.cf line 18).
-        c.index(i, |c| {
-            c.check(Code::InvalidCidr, net, rules::check_private_cidr)
-        });
+        c.index(i, |c| c.private_cidr(net));
     }
 }
 
@@ -195,7 +195,7 @@ fn check_recipient_delimiter(c: &mut Checker, m: &file::MailuFile) {
 /// `mailu.postmaster` and the older `mailu.dmarc` addresses: local parts.
 fn check_local_parts(c: &mut Checker, m: &file::MailuFile) {
     if let Some(v) = &m.postmaster {
-        c.check_field("postmaster", Code::InvalidValue, v, rules::check_local_part);
+        c.leaf_field("postmaster", Code::InvalidValue, v);
     }
     c.field("dmarc", |c| {
         for (key, value) in [("rua", &m.dmarc.rua), ("ruf", &m.dmarc.ruf)] {

@@ -3,8 +3,8 @@
 use crate::check::Checker;
 use crate::diagnostic::Code;
 use crate::file::{ConfigFile, IngressKind, PeerFile};
+use crate::leaf::Parsed;
 use crate::model::{NetworkPolicies, Peer};
-use crate::rules;
 
 /// Validates `networkPolicies`; `Some(None)` when they are off. `pod_cidrs` are `subnet` and
 /// `subnet6` as written (validated elsewhere).
@@ -36,7 +36,7 @@ fn network_policies(
     let mark = c.mark();
     c.field("serviceCidrs", |c| {
         for (i, cidr) in n.service_cidrs.iter().enumerate() {
-            c.index(i, |c| c.check(Code::InvalidCidr, cidr, rules::check_cidr));
+            c.index(i, |c| c.leaf(Code::InvalidCidr, cidr));
         }
     });
     let cluster_dns = c.field("clusterDns", |c| match &n.cluster_dns {
@@ -66,7 +66,7 @@ fn network_policies(
         return None;
     }
     let mut cluster_cidrs = pod_cidrs.to_vec();
-    cluster_cidrs.extend(n.service_cidrs.iter().cloned());
+    cluster_cidrs.extend(n.service_cidrs.iter().map(|n| n.raw().to_owned()));
     Some(Some(NetworkPolicies {
         cluster_cidrs,
         cluster_dns: cluster_dns?,
@@ -102,9 +102,8 @@ fn edge(c: &mut Checker, file: &ConfigFile) -> Option<Option<Peer>> {
         Some(IngressKind::GatewayApi) => {
             // The Gateway's namespace defaults to Mailu's, as for the routes.
             let ns = ingress.and_then(|i| i.gateway_api.as_ref()).map(|g| {
-                g.gateway_namespace
-                    .clone()
-                    .unwrap_or_else(|| file.namespace.clone())
+                let given = g.gateway_namespace.as_ref().map(Parsed::raw);
+                given.unwrap_or(file.namespace.raw()).to_owned()
             });
             Some(ns.map(|namespace| Peer::Pods {
                 namespace,
@@ -160,9 +159,9 @@ fn external(
 fn peer(c: &mut Checker, p: &PeerFile) -> Option<Peer> {
     match (&p.namespace, p.cidrs.is_empty()) {
         (Some(ns), true) => {
-            let namespace = c.check_field("namespace", Code::InvalidKubernetesName, ns, |v| {
-                rules::check_dns1123_label(v).map(|()| v.to_owned())
-            })?;
+            let namespace: String = c
+                .leaf_field("namespace", Code::InvalidKubernetesName, ns)?
+                .into();
             c.field("podLabels", |c| c.labels(&p.pod_labels))
                 .then(|| Peer::Pods {
                     namespace,
@@ -172,12 +171,11 @@ fn peer(c: &mut Checker, p: &PeerFile) -> Option<Peer> {
         (None, false) if p.pod_labels.is_empty() => {
             let valid = c.field("cidrs", |c| {
                 let cidrs = p.cidrs.iter().enumerate();
-                let checked = cidrs.map(|(i, cidr)| {
-                    c.index(i, |c| c.check(Code::InvalidCidr, cidr, rules::check_cidr))
-                });
+                let checked =
+                    cidrs.map(|(i, cidr)| c.index(i, |c| c.leaf(Code::InvalidCidr, cidr)));
                 checked.fold(true, |all, one| all & one.is_some())
             });
-            valid.then(|| Peer::Cidrs(p.cidrs.clone()))
+            valid.then(|| Peer::Cidrs(p.cidrs.iter().map(|n| n.raw().to_owned()).collect()))
         }
         _ => {
             c.error(

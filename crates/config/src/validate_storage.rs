@@ -5,6 +5,7 @@ use crate::check::Checker;
 use crate::component::Component;
 use crate::diagnostic::Code;
 use crate::file;
+use crate::leaf::{Dns1123Subdomain, Parsed};
 use crate::model::*;
 
 /// `storage` (at that path): a default class and one volume per component that keeps state.
@@ -55,7 +56,7 @@ fn warn_shared_claims(c: &mut Checker, volumes: &[(Component, Option<Volume>)]) 
 }
 
 /// `storageClass` under the current path: `Some(None)` when not given, `None` after a finding.
-fn storage_class(c: &mut Checker, v: &Option<String>) -> Option<Option<String>> {
+fn storage_class(c: &mut Checker, v: &Option<Parsed<Dns1123Subdomain>>) -> Option<Option<String>> {
     match v {
         None => Some(None),
         Some(name) => c.object_name("storageClass", name).map(Some),
@@ -107,7 +108,11 @@ fn volume(
 }
 
 /// `existingClaim`: a claim's name, given alone (the claim has its size, class and modes).
-fn existing_claim(c: &mut Checker, given: &file::VolumeFile, claim: &str) -> Option<String> {
+fn existing_claim(
+    c: &mut Checker,
+    given: &file::VolumeFile,
+    claim: &Parsed<Dns1123Subdomain>,
+) -> Option<String> {
     if given.size.is_some() || given.storage_class.is_some() || given.access_modes.is_some() {
         c.field("existingClaim", |c| {
             c.error(

@@ -13,6 +13,7 @@ use crate::check::Checker;
 use crate::component::Component;
 use crate::diagnostic::Code;
 use crate::file::{self, ConfigFile, TaintEffect, TlsFlavor, TolerationOperator, WebmailType};
+use crate::leaf::Parsed;
 use crate::mailu_env;
 use crate::model::*;
 use crate::rules;
@@ -48,13 +49,7 @@ pub(crate) fn validate_workloads(
     c.field("pods", |c| check_pods(c, &file.pods));
     c.fields(&["images", "pullSecrets"], |c| {
         for (i, secret) in file.images.pull_secrets.iter().enumerate() {
-            c.index(i, |c| {
-                c.check(
-                    Code::InvalidKubernetesName,
-                    secret,
-                    rules::check_dns1123_subdomain,
-                )
-            });
+            c.index(i, |c| c.leaf(Code::InvalidKubernetesName, secret));
         }
     });
     let all = c.field("workloads", |c| {
@@ -116,32 +111,14 @@ fn workload(c: &mut Checker, file: &ConfigFile, component: Component) -> Workloa
 
 /// `image` (at that path): a repository name without tag, a valid tag and digest.
 fn check_image(c: &mut Checker, image: &file::ImageFile) {
-    if let Some(repo) = &image.repository
-        && (repo.is_empty()
-            || repo.ends_with('/')
-            || !repo
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b)))
-    {
-        c.field("repository", |c| {
-            c.error(
-                Code::InvalidValue,
-                "not a valid image repository",
-                "the full name without tag, e.g. `registry.example.com/mailu/postfix`",
-            )
-            .value(repo);
-        });
+    if let Some(repo) = &image.repository {
+        c.leaf_field("repository", Code::InvalidValue, repo);
     }
     if let Some(tag) = &image.tag {
-        c.check_field("tag", Code::InvalidValue, tag, rules::check_image_tag);
+        c.leaf_field("tag", Code::InvalidValue, tag);
     }
     if let Some(digest) = &image.digest {
-        c.check_field(
-            "digest",
-            Code::InvalidValue,
-            digest,
-            rules::check_image_digest,
-        );
+        c.leaf_field("digest", Code::InvalidValue, digest);
     }
 }
 
@@ -282,9 +259,9 @@ fn workload_settings(
     pod_labels.extend(pod.labels.clone());
     WorkloadSettings {
         replicas,
-        image_repository: w.image.as_ref().and_then(|i| i.repository.clone()),
-        image_tag: w.image.as_ref().and_then(|i| i.tag.clone()),
-        image_digest: w.image.as_ref().and_then(|i| i.digest.clone()),
+        image_repository: w.image.as_ref().and_then(|i| raw(&i.repository)),
+        image_tag: w.image.as_ref().and_then(|i| raw(&i.tag)),
+        image_digest: w.image.as_ref().and_then(|i| raw(&i.digest)),
         pull_policy: w.image.as_ref().and_then(|i| i.pull_policy),
         log_level: w.log_level,
         node_selector: pod
@@ -308,10 +285,8 @@ fn workload_settings(
             .or(global.topology_spread_constraints.as_ref())
             .map(|list| list.iter().map(topology_spread).collect())
             .unwrap_or_default(),
-        priority_class_name: pod
-            .priority_class_name
-            .clone()
-            .or_else(|| global.priority_class_name.clone()),
+        priority_class_name: raw(&pod.priority_class_name)
+            .or_else(|| raw(&global.priority_class_name)),
         pod_annotations,
         pod_labels,
         service_annotations: w.service_annotations.clone(),
@@ -425,12 +400,7 @@ fn check_pods(c: &mut Checker, p: &file::PodsFile) {
         check_no_reserved_labels(c, p);
     });
     if let Some(name) = &p.priority_class_name {
-        c.check_field(
-            "priorityClassName",
-            Code::InvalidKubernetesName,
-            name,
-            rules::check_dns1123_subdomain,
-        );
+        c.leaf_field("priorityClassName", Code::InvalidKubernetesName, name);
     }
     c.field("tolerations", |c| check_tolerations(c, p));
     if let Some(affinity) = &p.affinity {
@@ -624,19 +594,14 @@ fn extra_env_value(c: &mut Checker, var: &str, value: &file::ExtraEnvFile) {
         }
     };
     c.field(kind, |c| {
-        c.check_field(
-            "name",
-            Code::InvalidKubernetesName,
-            &key_ref.name,
-            rules::check_dns1123_subdomain,
-        );
-        c.check_field(
-            "key",
-            Code::InvalidValue,
-            &key_ref.key,
-            rules::check_data_key,
-        );
+        c.leaf_field("name", Code::InvalidKubernetesName, &key_ref.name);
+        c.leaf_field("key", Code::InvalidValue, &key_ref.key);
     });
+}
+
+/// The text of an optional leaf the validation accepted.
+fn raw<T>(leaf: &Option<Parsed<T>>) -> Option<String> {
+    leaf.as_ref().map(|l| l.raw().to_owned())
 }
 
 /// The model's form of an `extraEnv` value [`extra_env_value`] accepted.
@@ -645,12 +610,12 @@ fn checked_extra_env(value: &file::ExtraEnvFile) -> Option<ExtraEnv> {
         file::ExtraEnvFile::Text(t) => ExtraEnv::Text(t.clone()),
         file::ExtraEnvFile::Reference(r) => match (&r.secret_key_ref, &r.config_map_key_ref) {
             (Some(k), None) => ExtraEnv::Secret {
-                name: k.name.clone(),
-                key: k.key.clone(),
+                name: k.name.raw().to_owned(),
+                key: k.key.raw().to_owned(),
             },
             (None, Some(k)) => ExtraEnv::ConfigMap {
-                name: k.name.clone(),
-                key: k.key.clone(),
+                name: k.name.raw().to_owned(),
+                key: k.key.raw().to_owned(),
             },
             _ => return None,
         },
