@@ -166,7 +166,12 @@ fn split_cidr(raw: &str) -> Result<(&str, u8), Problem> {
             "write a network with its prefix, e.g. `10.42.0.0/16`",
         ));
     };
-    let prefix: u8 = prefix.parse().map_err(|_| {
+    // Digits only, without a leading zero: `u8`'s parser takes `+16` and `016`, which the
+    // output would carry into NetworkPolicies and Kubernetes would refuse.
+    let canonical = prefix.bytes().all(|b| b.is_ascii_digit())
+        && !(prefix.len() > 1 && prefix.starts_with('0'));
+    let parsed: Option<u8> = prefix.parse().ok().filter(|_| canonical);
+    let prefix = parsed.ok_or_else(|| {
         problem(
             format!("`{prefix}` is not a prefix length"),
             "the prefix is a number after `/`",
@@ -946,9 +951,20 @@ mod tests {
         for ok in ["10.0.0.0/8", "fd00::/8", "2001:db8::/32", "192.168.1.0/24"] {
             assert!(check_cidr(ok).is_ok(), "{ok}");
         }
-        for bad in ["10.0.0.1/8", "fd00::1/8", "10.0.0.0/33", "x/8", "10.0.0.0"] {
+        // `+16` and `016` parse as numbers, but Kubernetes refuses them in a NetworkPolicy.
+        for bad in [
+            "10.0.0.1/8",
+            "fd00::1/8",
+            "10.0.0.0/33",
+            "x/8",
+            "10.0.0.0",
+            "10.43.0.0/+16",
+            "10.43.0.0/016",
+            "10.43.0.0/",
+        ] {
             assert!(check_cidr(bad).is_err(), "{bad}");
         }
+        assert!(Ipv4Cidr::parse_pod_cidr("10.42.0.0/+16").is_err());
         let v4 = |s| Ipv4Cidr::parse_pod_cidr(s).expect("cidr");
         assert!(is_private_v4(&v4("10.42.0.0/16")));
         assert!(is_private_v4(&v4("172.20.0.0/16")));

@@ -161,9 +161,12 @@ pub fn is_spf(txt: &str) -> bool {
     t.len() >= 6 && t[..6].eq_ignore_ascii_case(b"v=spf1") && (t.len() == 6 || t[6] == b' ')
 }
 
+/// A CIDR length as RFC 7208 §5.6 spells it: digits only, no leading zero (`u8`'s parser would
+/// also take `+5`).
 fn parse_prefix(raw: &str, max: u8) -> Result<u8, String> {
+    let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
     match raw.parse::<u8>() {
-        Ok(p) if p <= max && !(raw.len() > 1 && raw.starts_with('0')) => Ok(p),
+        Ok(p) if digits && p <= max && !(raw.len() > 1 && raw.starts_with('0')) => Ok(p),
         _ => Err(format!("`/{raw}` is not a prefix length (0-{max})")),
     }
 }
@@ -1274,5 +1277,16 @@ mod tests {
         assert!(in_net(ip("1.2.3.4"), ip("9.9.9.9"), 0));
         assert!(!in_net(ip("2001:db8::1"), ip("203.0.113.0"), 0));
         assert!(in_net(ip("2001:db8::1"), ip("2001:db8::"), 32));
+    }
+
+    /// RFC 7208's ip4-cidr-length: digits, no leading zero, within the family's width.
+    #[test]
+    fn prefix_lengths_are_digits_only() {
+        for (raw, want) in [("24", Some(24)), ("0", Some(0)), ("32", Some(32))] {
+            assert_eq!(parse_prefix(raw, 32).ok(), want, "{raw}");
+        }
+        for raw in ["+5", "05", "33", "", "-1", " 5"] {
+            assert!(parse_prefix(raw, 32).is_err(), "{raw}");
+        }
     }
 }
