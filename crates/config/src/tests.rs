@@ -1339,6 +1339,30 @@ fn every_problem_is_reported_in_one_pass() {
     }
 }
 
+/// An IPv6 inbound address needs the IPv6 pod network that makes front's Service dual-stack,
+/// unless an ingress carries the mail ports (issue 21).
+#[test]
+fn ipv6_inbound_addresses_need_a_dual_stack_front() {
+    let v6 = "dns: {inboundIps: [203.0.113.5, '2001:db8::5']}\n";
+    let errors = errors_of(&format!(
+        "{MINIMAL}exposure: {{service: {{type: LoadBalancer}}}}\n{v6}"
+    ));
+    let found: Vec<(&str, Code)> = errors
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.path.as_str(), d.code))
+        .collect();
+    assert_eq!(found, [("dns.inboundIps[1]", Code::MissingDependency)]);
+    load_with(&format!(
+        "subnet6: fd00:10:42::/56\nexposure: {{service: {{type: LoadBalancer}}}}\n{v6}"
+    ))
+    .expect("dual-stack");
+    load_with(&format!(
+        "ingress: {{type: traefik, traefik: {{enableTcp: true}}}}\nnetworkPolicies: {{edge: {{namespace: traefik, podLabels: {{app: traefik}}}}}}\n{v6}"
+    ))
+    .expect("traefik's Service serves the mail ports");
+}
+
 /// One existing claim named by two components is said (issue 21), at the second one.
 #[test]
 fn a_shared_existing_claim_is_warned_about() {

@@ -65,6 +65,9 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
     if let (Some(egress), Some(workloads)) = (&egress, workloads.as_mut()) {
         pin_senders(c, egress, workloads);
     }
+    if let (Some(edge), Some(None)) = (&edge, &top.subnet6) {
+        refuse_ipv6_inbound_on_single_stack(c, file, &edge.edge);
+    }
     let (mut mailu, dns, edge) = (mailu?, dns?, edge?);
     mailu.dmarc = dns.mailu_dmarc;
     Some(Config {
@@ -97,6 +100,35 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
         egress: egress?,
         dns: dns.dns,
     })
+}
+
+/// An IPv6 `dns.inboundIps` address without `subnet6` (issue 21): the plan would publish an AAAA
+/// record for the mail host while front's Service is single-stack IPv4 (a cluster without an
+/// IPv6 pod network gives front no IPv6 address), so IPv6 senders would time out. Not when an
+/// ingress carries the mail ports: its own Service's families are outside the config.
+fn refuse_ipv6_inbound_on_single_stack(c: &mut Checker, file: &ConfigFile, edge: &Edge) {
+    if edge.carries_mail() {
+        return;
+    }
+    c.fields(&["dns", "inboundIps"], |c| {
+        for (i, raw) in file.dns.inbound_ips.iter().enumerate() {
+            let Ok(ip) = raw.parsed().map(|ip| ip.0) else {
+                continue;
+            };
+            if ip.is_ipv6() {
+                c.index(i, |c| {
+                    c.error(
+                        Code::MissingDependency,
+                        format!("`{ip}` is IPv6, but front's Service serves IPv4 only"),
+                        "set `subnet6` to the cluster's IPv6 pod CIDR (front's Service becomes \
+                         dual-stack), or remove the address: senders that find an AAAA record \
+                         nothing answers on time out",
+                    )
+                    .value(raw.raw());
+                });
+            }
+        }
+    });
 }
 
 /// The top-level keys every other section builds on.
