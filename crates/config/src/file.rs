@@ -1488,6 +1488,39 @@ pub struct FrontServiceFile {
     /// Fixed node ports (30000-32767) per mail port, for `NodePort` and `LoadBalancer`.
     #[serde(default)]
     pub node_ports: MailPortsFile<u16>,
+    /// `spec.ipFamilyPolicy`. Default `PreferDualStack` (IPv4 and IPv6) with `subnet6`, else
+    /// the cluster's single family; the dual-stack policies need `subnet6` (front has an IPv6
+    /// address only on an IPv6 pod network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_family_policy: Option<IpFamilyPolicy>,
+}
+
+/// A Service's `spec.ipFamilyPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum IpFamilyPolicy {
+    SingleStack,
+    PreferDualStack,
+    RequireDualStack,
+}
+
+impl IpFamilyPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpFamilyPolicy::SingleStack => "SingleStack",
+            IpFamilyPolicy::PreferDualStack => "PreferDualStack",
+            IpFamilyPolicy::RequireDualStack => "RequireDualStack",
+        }
+    }
+
+    /// The policy front's Service gets: the one given, or `PreferDualStack` on a cluster with
+    /// an IPv6 pod network (`subnet6`); `None` leaves the cluster's default (single-stack).
+    pub fn of_front(given: Option<IpFamilyPolicy>, subnet6: bool) -> Option<IpFamilyPolicy> {
+        given.or(subnet6.then_some(IpFamilyPolicy::PreferDualStack))
+    }
+
+    pub fn is_dual_stack(self) -> bool {
+        !matches!(self, IpFamilyPolicy::SingleStack)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]

@@ -10,9 +10,10 @@ use crate::component::Component;
 pub use crate::egress::Relay;
 pub use crate::file::{
     AccessMode, AntivirusAction, BrandingFile as Branding, DmarcFile as Dmarc, InitialAccountMode,
-    IssuerKind, LogLevel, OutboundTlsLevel, PullPolicy, RateLimitsFile as RateLimits, ServiceType,
-    TlsFlavor, TlsPolicyFile as TlsPolicy, TolerationFile as Toleration, TrafficPolicy,
-    WebPathsFile as WebPaths, WebmailType, WelcomeFile as Welcome, WhenUnsatisfiable,
+    IpFamilyPolicy, IssuerKind, LogLevel, OutboundTlsLevel, PullPolicy,
+    RateLimitsFile as RateLimits, ServiceType, TlsFlavor, TlsPolicyFile as TlsPolicy,
+    TolerationFile as Toleration, TrafficPolicy, WebPathsFile as WebPaths, WebmailType,
+    WelcomeFile as Welcome, WhenUnsatisfiable,
 };
 pub use crate::rules::{DnsName, Ipv4Cidr, Ipv6Cidr, Quantity};
 
@@ -502,6 +503,8 @@ pub struct FrontService {
     /// Set only for `NodePort` and `LoadBalancer` (always `Local` for mail).
     pub external_traffic_policy: Option<TrafficPolicy>,
     pub node_ports: BTreeMap<MailService, u16>,
+    /// As given; [`IpFamilyPolicy::of_front`] adds the default.
+    pub ip_family_policy: Option<IpFamilyPolicy>,
 }
 
 /// An `extraEnv` value: literal text, or a key of a Secret or ConfigMap.

@@ -1361,6 +1361,24 @@ fn ipv6_inbound_addresses_need_a_dual_stack_front() {
         "ingress: {{type: traefik, traefik: {{enableTcp: true}}}}\nnetworkPolicies: {{edge: {{namespace: traefik, podLabels: {{app: traefik}}}}}}\n{v6}"
     ))
     .expect("traefik's Service serves the mail ports");
+    // A single-stack policy on a dual-stack cluster serves IPv4 only, too.
+    assert_finding(
+        &format!(
+            "{MINIMAL}subnet6: fd00:10:42::/56\nexposure: {{service: {{type: LoadBalancer, ipFamilyPolicy: SingleStack}}}}\n{v6}"
+        ),
+        Code::MissingDependency,
+        "dns.inboundIps[1]",
+        "subnet6",
+    );
+    // And a dual-stack policy needs the IPv6 pod network.
+    assert_finding(
+        &format!(
+            "{MINIMAL}exposure: {{service: {{type: LoadBalancer, ipFamilyPolicy: RequireDualStack}}}}\n"
+        ),
+        Code::MissingDependency,
+        "exposure.service.ipFamilyPolicy",
+        "subnet6",
+    );
 }
 
 /// One existing claim named by two components is said (issue 21), at the second one.

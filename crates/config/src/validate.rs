@@ -65,8 +65,15 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
     if let (Some(egress), Some(workloads)) = (&egress, workloads.as_mut()) {
         pin_senders(c, egress, workloads);
     }
-    if let (Some(edge), Some(None)) = (&edge, &top.subnet6) {
-        refuse_ipv6_inbound_on_single_stack(c, file, &edge.edge);
+    if let Some(subnet6) = &top.subnet6 {
+        let given = file.exposure.service.ip_family_policy;
+        let policy = IpFamilyPolicy::of_front(given, subnet6.is_some());
+        refuse_dual_stack_without_ipv6_pods(c, given, subnet6.is_some());
+        if let Some(edge) = &edge
+            && !policy.is_some_and(IpFamilyPolicy::is_dual_stack)
+        {
+            refuse_ipv6_inbound_on_single_stack(c, file, &edge.edge);
+        }
     }
     let (mut mailu, dns, edge) = (mailu?, dns?, edge?);
     mailu.dmarc = dns.mailu_dmarc;
@@ -102,10 +109,26 @@ fn sections(c: &mut Checker, file: &ConfigFile) -> Option<Config> {
     })
 }
 
-/// An IPv6 `dns.inboundIps` address without `subnet6` (issue 21): the plan would publish an AAAA
-/// record for the mail host while front's Service is single-stack IPv4 (a cluster without an
-/// IPv6 pod network gives front no IPv6 address), so IPv6 senders would time out. Not when an
-/// ingress carries the mail ports: its own Service's families are outside the config.
+/// A dual-stack policy for front's Service without `subnet6`: front has no IPv6 address to
+/// serve the Service's IPv6 side from.
+fn refuse_dual_stack_without_ipv6_pods(c: &mut Checker, given: Option<IpFamilyPolicy>, v6: bool) {
+    let Some(policy) = given.filter(|p| p.is_dual_stack() && !v6) else {
+        return;
+    };
+    c.fields(&["exposure", "service", "ipFamilyPolicy"], |c| {
+        c.error(
+            Code::MissingDependency,
+            format!("`{}` needs an IPv6 pod network", policy.as_str()),
+            "set `subnet6` to the cluster's IPv6 pod CIDR, or use `SingleStack`",
+        )
+        .value(policy.as_str());
+    });
+}
+
+/// An IPv6 `dns.inboundIps` address while front's Service is single-stack (issue 21): the plan
+/// would publish an AAAA record for the mail host that nothing answers on (without `subnet6`
+/// front has no IPv6 address), so IPv6 senders would time out. Not when an ingress carries the
+/// mail ports: its own Service's families are outside the config.
 fn refuse_ipv6_inbound_on_single_stack(c: &mut Checker, file: &ConfigFile, edge: &Edge) {
     if edge.carries_mail() {
         return;
@@ -121,8 +144,8 @@ fn refuse_ipv6_inbound_on_single_stack(c: &mut Checker, file: &ConfigFile, edge:
                         Code::MissingDependency,
                         format!("`{ip}` is IPv6, but front's Service serves IPv4 only"),
                         "set `subnet6` to the cluster's IPv6 pod CIDR (front's Service becomes \
-                         dual-stack), or remove the address: senders that find an AAAA record \
-                         nothing answers on time out",
+                         dual-stack; not with `ipFamilyPolicy: SingleStack`), or remove the \
+                         address: senders that find an AAAA record nothing answers on time out",
                     )
                     .value(raw.raw());
                 });

@@ -456,6 +456,7 @@ fn front_service(
         annotations: svc.annotations.clone(),
         external_traffic_policy,
         node_ports,
+        ip_family_policy: svc.ip_family_policy,
     }
 }
 

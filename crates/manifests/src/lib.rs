@@ -441,6 +441,7 @@ fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Optio
         component_labels(Component::Front, config),
     );
     metadata.annotations = non_empty_map(svc.annotations.clone());
+    let policy = topology.exposure.ip_family_policy;
     Some(Service {
         metadata,
         spec: Some(ServiceSpec {
@@ -461,16 +462,18 @@ fn front_public_service(config: &Config, topology: &Topology, ns: &str) -> Optio
             }),
             load_balancer_ip: svc.load_balancer_ip.map(|ip| ip.to_string()),
             load_balancer_class: svc.load_balancer_class.clone(),
-            // Both families on a dual-stack cluster, IPv4 first (the family `loadBalancerIP`
-            // and node ports are documented for); a single-stack cluster falls back to one.
-            ip_family_policy: topology
-                .exposure
-                .dual_stack
-                .then(|| "PreferDualStack".to_owned()),
-            ip_families: topology
-                .exposure
-                .dual_stack
-                .then(|| vec!["IPv4".to_owned(), "IPv6".to_owned()]),
+            // Both families on a dual-stack Service, IPv4 first (the family `loadBalancerIP`
+            // and node ports are documented for; `subnet` is IPv4); `PreferDualStack` falls back
+            // to one on a single-stack cluster.
+            ip_family_policy: policy.map(|p| p.as_str().to_owned()),
+            ip_families: policy.map(|p| {
+                let families: &[&str] = if p.is_dual_stack() {
+                    &["IPv4", "IPv6"]
+                } else {
+                    &["IPv4"]
+                };
+                families.iter().map(|f| (*f).to_owned()).collect()
+            }),
             ..ServiceSpec::default()
         }),
         status: None,

@@ -2,7 +2,7 @@
 //! `REAL_IP_FROM`, `REAL_IP_HEADER` and `TLS_FLAVOR`, front's public ports, its Services and
 //! the edge routes are all derived.
 
-use mailu_k8s_config::{Config, MailService, TlsFlavor};
+use mailu_k8s_config::{Config, IpFamilyPolicy, MailService, TlsFlavor};
 
 use crate::{Port, port_list, ports};
 
@@ -55,10 +55,11 @@ pub struct Exposure {
     pub real_ip_header: Option<String>,
     /// Whether front's public ports are also bound on its node.
     pub host_port: bool,
-    /// Whether front's public Service serves IPv6 as well as IPv4: on a dual-stack cluster
-    /// (`subnet6`) it asks for both families (`PreferDualStack`), since the DNS plan may publish
-    /// an AAAA record for the mail host and a single-stack Service would leave it unanswered.
-    pub dual_stack: bool,
+    /// `spec.ipFamilyPolicy` of front's public Service: by default `PreferDualStack` on a
+    /// dual-stack cluster (`subnet6`), since the DNS plan may publish an AAAA record for the
+    /// mail host and a single-stack Service would leave it unanswered; `None` leaves the
+    /// cluster's default.
+    pub ip_family_policy: Option<IpFamilyPolicy>,
 }
 
 impl Exposure {
@@ -104,7 +105,10 @@ impl Exposure {
             real_ip_from: x.real_ip_from.clone(),
             real_ip_header: x.real_ip_header.clone(),
             host_port: x.host_port,
-            dual_stack: config.subnet6.is_some(),
+            ip_family_policy: IpFamilyPolicy::of_front(
+                x.service.ip_family_policy,
+                config.subnet6.is_some(),
+            ),
         }
     }
 
