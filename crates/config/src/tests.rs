@@ -24,6 +24,15 @@ fn errors_of(text: &str) -> Vec<Diagnostic> {
     }
 }
 
+/// The errors' paths and codes, in the order reported (warnings left out).
+fn error_paths(errors: &[Diagnostic]) -> Vec<(&str, Code)> {
+    errors
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.path.as_str(), d.code))
+        .collect()
+}
+
 /// `text` must fail with a finding of `code` at `path` whose hint contains `hint`.
 fn assert_finding(text: &str, code: Code, path: &str, hint: &str) {
     let errors = match load(text.as_bytes()) {
@@ -1347,11 +1356,7 @@ fn ipv6_inbound_addresses_need_a_dual_stack_front() {
     let errors = errors_of(&format!(
         "{MINIMAL}exposure: {{service: {{type: LoadBalancer}}}}\n{v6}"
     ));
-    let found: Vec<(&str, Code)> = errors
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| (d.path.as_str(), d.code))
-        .collect();
+    let found = error_paths(&errors);
     assert_eq!(found, [("dns.inboundIps[1]", Code::MissingDependency)]);
     load_with(&format!(
         "subnet6: fd00:10:42::/56\nexposure: {{service: {{type: LoadBalancer}}}}\n{v6}"
@@ -1457,11 +1462,7 @@ fn structural_findings_do_not_hide_value_findings() {
         "domain: example.com\nhostnames: [mail.example.com]\nsubnet: 10.42.0.1/16\n\
          secretz:\n  mailuSecretKey: s\ntimezone: Europe/Berln\nresolver: {serviceIP: 10.43.0.53}\n",
     );
-    let found: Vec<(&str, Code)> = errors
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| (d.path.as_str(), d.code))
-        .collect();
+    let found = error_paths(&errors);
     assert_eq!(
         found,
         [
@@ -1482,11 +1483,7 @@ fn a_repaired_mapping_keeps_its_findings_to_itself() {
         "{MINIMAL}storage:\n  postfix: {{size: 7}}\n  dovecot: {{size: 5GB}}\n\
          resources:\n  admin: {{requests: {{memory: 1Gi}}, limits: 5}}\n"
     ));
-    let found: Vec<(&str, Code)> = errors
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| (d.path.as_str(), d.code))
-        .collect();
+    let found = error_paths(&errors);
     assert_eq!(
         found,
         [
