@@ -579,10 +579,9 @@ impl JsonSchema for Limit {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": ["string", "number", "null"],
-            "x-null-means": "no limit"
-        })
+        let mut schema = schemars::json_schema!({ "type": ["string", "number", "null"] });
+        schema.insert(NULL_MEANS.to_owned(), "no limit".into());
+        schema
     }
 }
 
